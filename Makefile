@@ -1,0 +1,51 @@
+# Every target works on a fresh clone with only Python and pip: it builds .venv itself.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+INTEROP_VENV := .venv-interop
+INTEROP_STAMP := $(INTEROP_VENV)/.installed
+
+.PHONY: run test check lint typecheck interop bench sync sync-check clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP) ## the demo: a parameter sweep on the embedded IonQ emulator
+	$(BIN)/python examples/demo.py
+
+test: $(STAMP) ## the whole test suite
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+sync: $(STAMP) ## regenerate qjobs_sync from the async surface
+	$(BIN)/python scripts/gen_sync.py
+
+sync-check: $(STAMP)
+	$(BIN)/python scripts/gen_sync.py --check
+
+check: lint typecheck test
+
+$(INTEROP_STAMP): pyproject.toml tests/interop/requirements.txt
+	$(PYTHON) -m venv $(INTEROP_VENV)
+	$(INTEROP_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(INTEROP_VENV)/bin/python -m pip install --quiet -e . -r tests/interop/requirements.txt
+	touch $(INTEROP_STAMP)
+
+interop: $(INTEROP_STAMP) ## the official SDKs, unchanged, against the emulators
+	$(INTEROP_VENV)/bin/python -m pytest -q -p no:cacheprovider -o addopts="" tests/interop
+
+bench: $(STAMP) ## benchmarks: writes benchmarks/results/*.json and docs/benchmarks.md
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) $(INTEROP_VENV) .pytest_cache .mypy_cache .ruff_cache

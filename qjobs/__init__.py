@@ -1,0 +1,90 @@
+"""qjobs: run quantum jobs on cloud providers from asyncio, at scale.
+
+The public surface is re-exported here; modules with a leading underscore are private.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from qjobs._circuit import Circuit, Instruction
+from qjobs._errors import (
+    APIError,
+    AuthenticationError,
+    ConflictError,
+    ConnectError,
+    CredentialsError,
+    ForbiddenError,
+    InputError,
+    JobCancelledError,
+    JobError,
+    JobFailedError,
+    JobTimeoutError,
+    MalformedResponseError,
+    NotFoundError,
+    QasmError,
+    QJobsError,
+    RateLimitedError,
+    RequestTimeoutError,
+    ServerError,
+    SubmitUncertainError,
+    TransportError,
+    ValidationError,
+)
+from qjobs._expr import Expr
+from qjobs._models import Backend, Job, JobFailure, JobStatus, Result
+from qjobs.providers import Capabilities, ProviderClient, connect
+
+if TYPE_CHECKING:
+    from qjobs import emulators, sim
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "Backend",
+    "Capabilities",
+    "Circuit",
+    "ConflictError",
+    "ConnectError",
+    "CredentialsError",
+    "Expr",
+    "ForbiddenError",
+    "InputError",
+    "Instruction",
+    "Job",
+    "JobCancelledError",
+    "JobError",
+    "JobFailedError",
+    "JobFailure",
+    "JobStatus",
+    "JobTimeoutError",
+    "MalformedResponseError",
+    "NotFoundError",
+    "ProviderClient",
+    "QJobsError",
+    "QasmError",
+    "RateLimitedError",
+    "RequestTimeoutError",
+    "Result",
+    "ServerError",
+    "SubmitUncertainError",
+    "TransportError",
+    "ValidationError",
+    "__version__",
+    "connect",
+    "emulators",
+    "sim",
+]
+
+_LAZY_MODULES = frozenset({"emulators", "sim"})
+
+
+def __getattr__(name: str) -> Any:
+    # qjobs.emulators and qjobs.sim are not needed by clients; import them on first use.
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(f"qjobs.{name}")
+    raise AttributeError(f"module 'qjobs' has no attribute {name!r}")

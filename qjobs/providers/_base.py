@@ -1,0 +1,279 @@
+"""The provider interface: what the scheduler, sweeps and the sync facade rely on.
+
+Each provider module subclasses :class:`ProviderClient` and implements the abstract methods with
+its own wire protocol; it also declares its :class:`Capabilities`, the one place where the
+provider's numbers (batch limits, poll hints, rate limits) live. Nothing here knows any provider.
+"""
+
+from __future__ import annotations
+
+import abc
+import random
+from collections.abc import AsyncIterator, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar, Self, overload
+
+import anyio
+import attrs
+
+from qjobs._errors import JobCancelledError, JobFailedError, JobTimeoutError
+from qjobs._models import Backend, Job, JobStatus, Result
+
+if TYPE_CHECKING:
+    from qjobs._circuit import Circuit
+    from qjobs.transport import Transport
+
+__all__ = ["Capabilities", "ProviderClient"]
+
+
+@attrs.frozen(slots=True)
+class Capabilities:
+    """What a provider can do and the numbers the scheduler should respect.
+
+    ``max_circuits_per_job`` > 1 means several circuits can travel in one job (a batch);
+    ``max_payload_bytes`` bounds one submission's body. ``status_batch_size`` > 1 means
+    :meth:`ProviderClient.get_jobs` can learn that many jobs' states in one request.
+    ``poll_initial``/``poll_max``/``poll_factor`` shape polling backoff (seconds).
+    ``requests_per_second`` and ``max_concurrent_requests`` feed the transport's limiter;
+    ``max_in_flight_jobs`` bounds jobs submitted but not final. ``submit_key`` says a job can carry
+    a client key that :meth:`ProviderClient.find_by_key` can look up, which makes submission
+    idempotent. ``cancel_batch`` says many jobs can be cancelled in one request.
+    """
+
+    max_circuits_per_job: int = 1
+    max_payload_bytes: int = 10_000_000
+    status_batch_size: int = 1
+    poll_initial: float = 0.5
+    poll_max: float = 30.0
+    poll_factor: float = 2.0
+    requests_per_second: float = 50.0
+    max_concurrent_requests: int = 16
+    max_in_flight_jobs: int = 1000
+    page_size: int = 100
+    submit_key: bool = False
+    cancel_batch: bool = False
+
+
+class ProviderClient(abc.ABC):
+    """Base class of the async provider clients returned by :func:`qjobs.connect`.
+
+    A client is an async context manager owning one transport (one aiohttp session). Use it as
+    ``async with qjobs.connect("ionq") as client: ...``.
+    """
+
+    #: The provider's short name, as given to :func:`qjobs.connect`.
+    provider: ClassVar[str]
+    #: The provider's default capabilities; an instance may carry overridden ones.
+    default_capabilities: ClassVar[Capabilities]
+
+    def __init__(self, transport: Transport, *, capabilities: Capabilities | None = None) -> None:
+        self._transport = transport
+        self.capabilities = capabilities or self.default_capabilities
+
+    @property
+    def transport(self) -> Transport:
+        """The client's transport (its statistics are ``client.transport.stats``)."""
+        return self._transport
+
+    @property
+    def base_url(self) -> str:
+        """The base URL every request is made against."""
+        return self._transport.base_url
+
+    async def __aenter__(self) -> Self:
+        await self._transport.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the client's connections. Idempotent."""
+        await self._transport.aclose()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.base_url}>"
+
+    # ----------------------------------------------------------------- the provider interface
+    @abc.abstractmethod
+    async def submit(
+        self,
+        circuits: Circuit | Sequence[Circuit],
+        *,
+        shots: int,
+        backend: str | None = None,
+        name: str | None = None,
+        key: str | None = None,
+        **options: Any,
+    ) -> Job:
+        """Submit one circuit, or several as one multi-circuit job, and return the new job.
+
+        ``key`` is a client-chosen idempotency key carried by the job (see
+        :meth:`find_by_key`). Input is validated before any request is sent.
+        """
+
+    @abc.abstractmethod
+    async def get_job(self, job_id: str) -> Job:
+        """Fetch one job's current state."""
+
+    async def get_jobs(self, job_ids: Sequence[str]) -> list[Job]:
+        """Fetch many jobs' states, in the order given.
+
+        The default asks one job at a time (concurrently); providers with a list endpoint that
+        filters by id override it to use fewer requests.
+        """
+        out: list[Job | None] = [None] * len(job_ids)
+
+        async def one(i: int, jid: str) -> None:
+            out[i] = await self.get_job(jid)
+
+        async with anyio.create_task_group() as tg:
+            for i, jid in enumerate(job_ids):
+                tg.start_soon(one, i, jid)
+        return [j for j in out if j is not None]
+
+    @abc.abstractmethod
+    async def results(self, job: Job | str) -> list[Result]:
+        """The results of a completed job, one per circuit, in circuit order."""
+
+    @abc.abstractmethod
+    async def cancel(self, job: Job | str) -> None:
+        """Ask the provider to cancel a job. Cancelling a final job is not an error."""
+
+    async def cancel_many(self, jobs: Sequence[Job | str]) -> None:
+        """Cancel many jobs; the default cancels them one by one, concurrently."""
+        async with anyio.create_task_group() as tg:
+            for j in jobs:
+                tg.start_soon(self.cancel, j)
+
+    async def find_by_key(self, key: str) -> Job | None:
+        """Find a job submitted with ``key``; ``None`` when there is none.
+
+        Only meaningful when ``capabilities.submit_key`` is true; the default finds nothing.
+        """
+        return None
+
+    @abc.abstractmethod
+    async def backends(self) -> list[Backend]:
+        """The backends the provider offers."""
+
+    @abc.abstractmethod
+    def iter_jobs(self, **filters: Any) -> AsyncIterator[Job]:
+        """Iterate over the provider's jobs, following every page."""
+
+    # ------------------------------------------------------------ built on the interface
+    async def result(self, job: Job | str) -> Result:
+        """The result of a completed single-circuit job (see :meth:`results` for batches)."""
+        res = await self.results(job)
+        if len(res) != 1:
+            from qjobs._errors import InputError
+
+            raise InputError("job", getattr(job, "id", job), f"has {len(res)} circuits; use results()")
+        return res[0]
+
+    async def wait(
+        self,
+        job: Job | str,
+        *,
+        timeout: float | None = None,
+        poll_initial: float | None = None,
+        poll_max: float | None = None,
+    ) -> Job:
+        """Poll until the job is final and return it.
+
+        Polls at once, then after ``poll_initial`` seconds, growing by the provider's factor with
+        jitter up to ``poll_max``; the interval resets when the job changes state. Raises
+        :class:`~qjobs.JobTimeoutError` after ``timeout`` seconds without cancelling the job.
+        """
+        caps = self.capabilities
+        first = caps.poll_initial if poll_initial is None else poll_initial
+        cap = caps.poll_max if poll_max is None else poll_max
+        job_id = job if isinstance(job, str) else job.id
+        interval = first
+        last_status: str | None = None
+        deadline = None if timeout is None else anyio.current_time() + timeout
+        while True:
+            current = await self.get_job(job_id)
+            if current.is_final:
+                return current
+            if current.provider_status != last_status:
+                last_status = current.provider_status
+                interval = first
+            delay = interval * random.uniform(0.8, 1.2)
+            if deadline is not None:
+                remaining = deadline - anyio.current_time()
+                if remaining <= 0:
+                    raise JobTimeoutError(
+                        f"{self.provider} job {job_id} still {current.provider_status} "
+                        f"after {timeout} s (not cancelled)",
+                        job_id=job_id,
+                        provider=self.provider,
+                    )
+                delay = min(delay, remaining)
+            await anyio.sleep(delay)
+            interval = min(interval * caps.poll_factor, cap)
+
+    @overload
+    async def run(
+        self,
+        circuits: Circuit,
+        *,
+        shots: int,
+        backend: str | None = None,
+        timeout: float | None = None,
+        **options: Any,
+    ) -> Result: ...
+
+    @overload
+    async def run(
+        self,
+        circuits: Sequence[Circuit],
+        *,
+        shots: int,
+        backend: str | None = None,
+        timeout: float | None = None,
+        **options: Any,
+    ) -> list[Result]: ...
+
+    async def run(
+        self,
+        circuits: Circuit | Sequence[Circuit],
+        *,
+        shots: int,
+        backend: str | None = None,
+        timeout: float | None = None,
+        **options: Any,
+    ) -> Result | list[Result]:
+        """Submit, wait and fetch results in one call.
+
+        One circuit gives one :class:`~qjobs.Result`; a sequence gives a list (one job holding all
+        circuits). A failed job raises :class:`~qjobs.JobFailedError`, a cancelled one
+        :class:`~qjobs.JobCancelledError`.
+        """
+        job = await self.submit(circuits, shots=shots, backend=backend, **options)
+        done = await self.wait(job, timeout=timeout)
+        self.raise_for_job(done)
+        res = await self.results(done)
+        from qjobs._circuit import Circuit as _Circuit
+
+        return res[0] if isinstance(circuits, _Circuit) else res
+
+    def raise_for_job(self, job: Job) -> None:
+        """Raise the matching error for a failed or cancelled job; do nothing otherwise."""
+        if job.status is JobStatus.FAILED:
+            failure = job.failure
+            raise JobFailedError(
+                failure.message if failure else "no reason given",
+                job_id=job.id,
+                provider=self.provider,
+                code=failure.code if failure else None,
+            )
+        if job.status is JobStatus.CANCELLED:
+            raise JobCancelledError(
+                f"{self.provider} job {job.id} was cancelled", job_id=job.id, provider=self.provider
+            )
