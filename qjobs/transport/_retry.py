@@ -1,0 +1,122 @@
+"""The retry loop: which failures are retried per request kind, and how long to wait.
+
+Built on python-backoff's primitives (``backoff.expo`` for the exponential sequence and
+``backoff.full_jitter``), with one rule backoff's decorators cannot express: a server's
+``Retry-After`` hint is used exactly (no jitter, capped at ``RetryPolicy.max_retry_after``), and
+when it does not fit in the time left the error is raised instead of waiting.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import anyio
+import backoff
+
+from qjobs._errors import (
+    APIError,
+    ConnectError,
+    QJobsError,
+    RateLimitedError,
+    TransportError,
+)
+from qjobs.transport._types import RequestKind, RetryPolicy
+
+__all__ = ["OnRetry", "Retrier", "is_retryable"]
+
+T = TypeVar("T")
+
+# 5xx statuses that say "this will never work", not "try again".
+_PERMANENT_5XX = frozenset({501, 505})
+
+
+#: Called before each retry wait with the failure, the attempt that failed (1-based), the wait.
+OnRetry = Callable[[QJobsError, int, float], None]
+
+
+def is_retryable(exc: QJobsError, kind: RequestKind) -> bool:
+    """Whether a failed attempt of a request of ``kind`` may be repeated.
+
+    Every kind retries what provably did nothing on the server: connect failures, 429, and 503
+    with ``Retry-After``. ``READ`` also retries 408, other 5xx, and ambiguous transport faults
+    (reset, timeout, dropped connection).
+    """
+    if isinstance(exc, ConnectError | RateLimitedError):
+        return not getattr(exc, "permanent", False)
+    if isinstance(exc, APIError):
+        if exc.status == 503 and exc.retry_after is not None:
+            return True
+        if kind is RequestKind.READ:
+            return exc.status == 408 or (exc.status >= 500 and exc.status not in _PERMANENT_5XX)
+        return False
+    if isinstance(exc, TransportError):
+        return kind is RequestKind.READ
+    return False
+
+
+def _retry_after(exc: QJobsError) -> float | None:
+    if isinstance(exc, APIError) and exc.status in (429, 503):
+        return exc.retry_after
+    return None
+
+
+class Retrier:
+    """Runs an attempt function under a :class:`RetryPolicy`.
+
+    ``sleep``, ``clock`` (monotonic seconds) and ``jitter`` are injectable so tests can observe the
+    waits without waiting.
+    """
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[float], float] = backoff.full_jitter,
+    ) -> None:
+        self.policy = policy
+        self.sleep = sleep
+        self.clock = clock
+        self.jitter = jitter
+
+    def __repr__(self) -> str:
+        return f"Retrier({self.policy!r})"
+
+    async def run(
+        self,
+        attempt: Callable[[], Awaitable[T]],
+        kind: RequestKind,
+        on_retry: OnRetry | None = None,
+    ) -> T:
+        """Call ``attempt`` until it succeeds, fails for good, or the policy's bounds are hit."""
+        policy = self.policy
+        start = self.clock()
+        waits = backoff.expo(
+            base=policy.factor, factor=policy.base_delay, max_value=policy.max_delay
+        )
+        waits.send(None)  # prime the generator, as backoff itself does
+        number = 0
+        while True:
+            number += 1
+            try:
+                return await attempt()
+            except QJobsError as exc:
+                if number >= policy.max_attempts or not is_retryable(exc, kind):
+                    raise
+                remaining = policy.max_time - (self.clock() - start)
+                hint = _retry_after(exc)
+                backoff_wait = next(waits)
+                if hint is not None:
+                    wait = min(hint, policy.max_retry_after)
+                    if wait > remaining:
+                        raise
+                else:
+                    if remaining <= 0:
+                        raise
+                    wait = min(self.jitter(backoff_wait), remaining)
+                if on_retry is not None:
+                    on_retry(exc, number, wait)
+                await self.sleep(wait)

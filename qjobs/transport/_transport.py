@@ -1,0 +1,689 @@
+"""The HTTP transport every provider client uses: one aiohttp session, retries, limits, stats."""
+
+from __future__ import annotations
+
+import logging
+import re
+import ssl as ssl_module
+import time
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from contextlib import (
+    AbstractAsyncContextManager,
+    AsyncExitStack,
+    asynccontextmanager,
+    contextmanager,
+)
+from types import TracebackType
+from typing import Any, NoReturn, Self, TypeVar
+
+import aiohttp
+import anyio
+import backoff
+import orjson
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
+
+from qjobs._errors import (
+    ConnectError,
+    InputError,
+    MalformedResponseError,
+    QJobsError,
+    RequestTimeoutError,
+    SubmitUncertainError,
+    TransportError,
+)
+from qjobs.transport._errormap import (
+    ErrorParser,
+    default_error_parser,
+    error_class,
+    parse_retry_after,
+)
+from qjobs.transport._ratelimit import RateLimiter
+from qjobs.transport._redact import Redactor
+from qjobs.transport._response import Response
+from qjobs.transport._retry import Retrier
+from qjobs.transport._stats import TransportStats
+from qjobs.transport._types import MISSING, RateLimit, RequestKind, RetryPolicy, Timeouts
+
+__all__ = ["Transport"]
+
+logger = logging.getLogger("qjobs.transport")
+
+_METHOD = re.compile(r"^[A-Z]{1,16}$")
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_MAX_REDIRECTS = 5
+_CHUNK = 64 * 1024
+_KEEPALIVE = 30.0
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+ParamValue = str | int | float | bool
+Params = Mapping[str, ParamValue | None] | Sequence[tuple[str, ParamValue]]
+
+
+T = TypeVar("T")
+
+_Prepared = tuple[
+    str,  # method
+    URL,
+    "list[tuple[str, str]] | None",  # query
+    "bytes | None",  # body
+    "CIMultiDict[str]",  # headers
+    RequestKind,
+    str,  # route
+    str,  # error path (no query, redacted)
+    bool,  # same origin as the base URL
+]
+
+
+class _TLSError(ConnectError):
+    """TLS verification failed: the server did nothing, and retrying will not help."""
+
+    permanent = True
+
+
+def _default_user_agent() -> str:
+    from qjobs._config import user_agent
+
+    return user_agent()
+
+
+def _strip_query(path: str) -> str:
+    return path.split("#", 1)[0].split("?", 1)[0]
+
+
+def _origin(url: URL) -> tuple[str, str | None, int | None]:
+    return (url.scheme, url.host, url.port)
+
+
+def _param_value(key: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    raise InputError(f"params[{key!r}]", value, "must be a str, int, float or bool")
+
+
+def _encode_params(params: Params | None) -> list[tuple[str, str]] | None:
+    if params is None:
+        return None
+    pairs: Iterable[tuple[str, Any]]
+    if isinstance(params, Mapping):
+        pairs = [(k, v) for k, v in params.items() if v is not None]
+    elif isinstance(params, list | tuple):
+        pairs = params
+    else:
+        raise InputError("params", params, "must be a mapping or a list of (key, value) pairs")
+    out: list[tuple[str, str]] = []
+    for item in pairs:
+        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+            raise InputError("params", item, "each item must be a (str, value) pair")
+        out.append((item[0], _param_value(item[0], item[1])))
+    return out
+
+
+class Transport:
+    """One provider's HTTP connection: base URL, auth, retries, rate limit, statistics.
+
+    Holds one long-lived :class:`aiohttp.ClientSession`, created inside the running loop on first
+    use (or by ``async with``) and closed by :meth:`aclose`. ``auth_headers`` are secret: they are
+    only sent to the base URL's origin and never appear in logs, reprs or exceptions (nor do the
+    extra ``secrets``). ``sleep`` and ``clock`` are injectable for the retry layer's waits.
+    """
+
+    def __init__(
+        self,
+        *,
+        provider: str,
+        base_url: str,
+        auth_headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        user_agent: str | None = None,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        rate_limit: RateLimit | None = None,
+        ssl: ssl_module.SSLContext | bool | None = None,
+        error_parser: ErrorParser | None = None,
+        max_response_bytes: int = 256 * 2**20,
+        max_request_bytes: int = 64 * 2**20,
+        secrets: Iterable[str] = (),
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[float], float] = backoff.full_jitter,
+    ) -> None:
+        if not isinstance(provider, str) or not provider:
+            raise InputError("provider", provider, "must be a non-empty string")
+        try:
+            url = URL(base_url) if isinstance(base_url, str) else None
+        except ValueError:
+            url = None
+        if url is None or url.scheme not in ("http", "https") or not url.host:
+            raise InputError("base_url", base_url, "must be an absolute http(s) URL")
+        if not (isinstance(ssl, bool | ssl_module.SSLContext) or ssl is None):
+            raise InputError("ssl", ssl, "must be an ssl.SSLContext, a bool or None")
+        for name, cap in (
+            ("max_response_bytes", max_response_bytes),
+            ("max_request_bytes", max_request_bytes),
+        ):
+            if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+                raise InputError(name, cap, "must be an int >= 1")
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self._base = URL(self.base_url)
+        self._auth_headers = dict(auth_headers or {})
+        self._redactor = Redactor([*self._auth_headers.values(), *secrets])
+        self._headers: dict[str, str] = {
+            "Accept": "application/json",
+            "User-Agent": user_agent or _default_user_agent(),
+        }
+        self._headers.update(headers or {})
+        self.timeouts = timeouts or Timeouts()
+        self.retry = retry or RetryPolicy()
+        self.rate_limit = rate_limit or RateLimit()
+        self._ssl: ssl_module.SSLContext | bool = True if ssl is None else ssl
+        self._error_parser = error_parser or default_error_parser
+        self.max_response_bytes = max_response_bytes
+        self.max_request_bytes = max_request_bytes
+        self.stats = TransportStats()
+        self.limiter = RateLimiter(self.rate_limit)
+        self.retrier = Retrier(self.retry, sleep=sleep, clock=clock, jitter=jitter)
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<Transport provider={self.provider!r} base_url={self.redact(self.base_url)!r}>"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        self._ensure_session()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` was called."""
+        return self._closed
+
+    async def aclose(self) -> None:
+        """Close the session and its connections; calling it again does nothing."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            await session.close()
+
+    def _ensure_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise TransportError("transport is closed", provider=self.provider, method="", path="")
+        if self._session is None:
+            limit = self.rate_limit.max_concurrent
+            connector = aiohttp.TCPConnector(
+                limit=limit,
+                limit_per_host=limit,
+                keepalive_timeout=_KEEPALIVE,
+                ssl=self._ssl,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self._client_timeout(None, stream=False),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=True,
+                trust_env=False,
+            )
+        return self._session
+
+    def _client_timeout(self, total: float | None, *, stream: bool) -> aiohttp.ClientTimeout:
+        t = self.timeouts
+        if total is None and not stream:
+            total = t.total
+        # sock_connect rather than connect: waiting for a pooled connection is not counted.
+        return aiohttp.ClientTimeout(total=total, sock_connect=t.connect, sock_read=t.read)
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret of this transport replaced by ``***``."""
+        return self._redactor.redact(text)
+
+    def _url(self, path: str) -> tuple[URL, bool]:
+        if not isinstance(path, str):
+            raise InputError("path", path, "must be a string")
+        if path.startswith(("http://", "https://")):
+            try:
+                url = URL(path)
+            except ValueError:
+                raise InputError("path", self.redact(path), "is not a valid URL") from None
+            return url, _origin(url) == _origin(self._base)
+        try:
+            url = URL(self.base_url + "/" + path.lstrip("/"), encoded=False)
+        except ValueError:
+            raise InputError("path", self.redact(path), "is not a valid URL path") from None
+        return url, True
+
+    def _body(self, json: Any, data: bytes | str | None) -> tuple[bytes | None, str | None]:
+        if json is not MISSING and data is not None:
+            raise InputError("data", "<body>", "give either json= or data=, not both")
+        body: bytes | None
+        content_type: str | None = None
+        if json is not MISSING:
+            try:
+                body = orjson.dumps(json, option=orjson.OPT_SERIALIZE_NUMPY)
+            except TypeError as exc:
+                raise InputError(
+                    "json", type(json).__name__, f"not JSON-serializable: {exc}"
+                ) from None
+            content_type = "application/json"
+        elif data is None:
+            body = None
+        elif isinstance(data, str):
+            body = data.encode("utf-8")
+        elif isinstance(data, bytes | bytearray | memoryview):
+            body = bytes(data)
+        else:
+            raise InputError("data", type(data).__name__, "must be bytes or str")
+        if body is not None and len(body) > self.max_request_bytes:
+            raise InputError(
+                "body",
+                f"{len(body)} bytes",
+                f"exceeds max_request_bytes={self.max_request_bytes}",
+            )
+        return body, content_type
+
+    def _headers_for(
+        self, extra: Mapping[str, str] | None, content_type: str | None, send_auth: bool
+    ) -> CIMultiDict[str]:
+        out: CIMultiDict[str] = CIMultiDict(self._headers)
+        if content_type is not None:
+            out["Content-Type"] = content_type
+        for key, value in (extra or {}).items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise InputError("headers", key, "header names and values must be strings")
+            out[key] = value
+        if send_auth:
+            out.update(self._auth_headers)
+        return out
+
+    def _without_auth(self, headers: CIMultiDict[str]) -> CIMultiDict[str]:
+        out = CIMultiDict(headers)
+        for key in self._auth_headers:
+            out.popall(key, None)
+        out.popall("Authorization", None)
+        out.popall("Cookie", None)
+        return out
+
+    def _fail(self, cls: type[TransportError], message: str, method: str, path: str) -> NoReturn:
+        raise cls(self.redact(message), provider=self.provider, method=method, path=path)
+
+    # -- requests ------------------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = MISSING,
+        data: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        kind: RequestKind | None = None,
+        route: str | None = None,
+        auth: bool = True,
+        timeout: float | None = None,  # noqa: ASYNC109 - pinned interface; per-attempt bound
+    ) -> Response:
+        """Send one request (retried per ``kind``) and return the complete answer.
+
+        ``json`` is serialized with orjson; ``data`` is sent as is. HTTP errors raise the
+        :class:`qjobs.APIError` subclass for the status; see :class:`RequestKind` for retries.
+        ``timeout`` overrides ``Timeouts.total`` for each attempt.
+        """
+        prepared = self._prepare(method, path, params, json, data, headers, kind, route, auth)
+        method, url, query, body, hdrs, kind, route, err_path, same_origin = prepared
+        self._check_timeout(timeout)
+        session = self._ensure_session()
+        client_timeout = self._client_timeout(timeout, stream=False)
+
+        async def attempt() -> Response:
+            async with self.limiter.slot():
+                self.stats.started(route, len(body or b""))
+                try:
+                    with self._mapped_errors(method, err_path):
+                        resp = await self._open(
+                            session,
+                            method,
+                            url,
+                            query,
+                            body,
+                            hdrs,
+                            same_origin,
+                            client_timeout,
+                            err_path,
+                        )
+                        try:
+                            content = await self._read(resp, method, err_path)
+                        finally:
+                            resp.release()
+                finally:
+                    self.stats.finished()
+            return Response(
+                status=resp.status,
+                headers=CIMultiDictProxy(CIMultiDict(resp.headers)),
+                content=content,
+                method=method,
+                path=err_path,
+                provider=self.provider,
+            )
+
+        return await self._run(attempt, kind, method, route, err_path)
+
+    def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = MISSING,
+        data: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        kind: RequestKind | None = None,
+        route: str | None = None,
+        auth: bool = True,
+        timeout: float | None = None,
+        chunk_size: int = _CHUNK,
+    ) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        """Open a request whose body is read in chunks: ``async with t.stream(...) as chunks:``.
+
+        Opening (up to the response headers) is retried like :meth:`request`; a failure while
+        reading chunks raises :class:`qjobs.TransportError`. The body is still capped at
+        ``max_response_bytes``. Without ``timeout`` only the connect and idle-read timeouts apply.
+        """
+        prepared = self._prepare(method, path, params, json, data, headers, kind, route, auth)
+        self._check_timeout(timeout)
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            raise InputError("chunk_size", chunk_size, "must be an int >= 1")
+        return self._stream(prepared, timeout, chunk_size)
+
+    @asynccontextmanager
+    async def _stream(
+        self, prepared: _Prepared, total: float | None, chunk_size: int
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        method, url, query, body, hdrs, kind, route, err_path, same_origin = prepared
+        session = self._ensure_session()
+        client_timeout = self._client_timeout(total, stream=True)
+
+        async def attempt() -> tuple[aiohttp.ClientResponse, AsyncExitStack]:
+            stack = AsyncExitStack()
+            await stack.enter_async_context(self.limiter.slot())
+            try:
+                self.stats.started(route, len(body or b""))
+                stack.callback(self.stats.finished)
+                with self._mapped_errors(method, err_path):
+                    resp = await self._open(
+                        session,
+                        method,
+                        url,
+                        query,
+                        body,
+                        hdrs,
+                        same_origin,
+                        client_timeout,
+                        err_path,
+                    )
+                stack.callback(resp.release)
+            except BaseException:
+                await stack.aclose()
+                raise
+            return resp, stack
+
+        resp, stack = await self._run(attempt, kind, method, route, err_path)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            received = 0
+            with self._mapped_errors(method, err_path):
+                async for chunk in resp.content.iter_chunked(chunk_size):
+                    received += len(chunk)
+                    self.stats.bytes_received += len(chunk)
+                    if received > self.max_response_bytes:
+                        self._too_large(method, err_path)
+                    yield chunk
+
+        async with stack:
+            yield chunks()
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _check_timeout(self, timeout: float | None) -> None:
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0
+        ):
+            raise InputError("timeout", timeout, "must be a number > 0 or None")
+
+    def _prepare(
+        self,
+        method: str,
+        path: str,
+        params: Params | None,
+        json: Any,
+        data: bytes | str | None,
+        headers: Mapping[str, str] | None,
+        kind: RequestKind | None,
+        route: str | None,
+        auth: bool,
+    ) -> _Prepared:
+        if not isinstance(method, str) or not _METHOD.match(method.upper()):
+            raise InputError("method", method, "must be an HTTP method name")
+        method = method.upper()
+        if kind is not None and not isinstance(kind, RequestKind):
+            raise InputError("kind", kind, "must be a RequestKind")
+        url, same_origin = self._url(path)
+        query = _encode_params(params)
+        body, content_type = self._body(json, data)
+        hdrs = self._headers_for(headers, content_type, auth and same_origin)
+        if kind is None:
+            kind = RequestKind.READ if method in _READ_METHODS else RequestKind.WRITE
+        shown = path if path.startswith(("http://", "https://")) else "/" + path.lstrip("/")
+        err_path = self.redact(_strip_query(shown))
+        route = route or f"{method} {err_path}"
+        return (method, url, query, body, hdrs, kind, route, err_path, same_origin)
+
+    async def _run(
+        self,
+        attempt: Callable[[], Awaitable[T]],
+        kind: RequestKind,
+        method: str,
+        route: str,
+        err_path: str,
+    ) -> T:
+        max_attempts = self.retrier.policy.max_attempts
+
+        def on_retry(exc: QJobsError, number: int, wait: float) -> None:
+            self.stats.retries += 1
+            status = getattr(exc, "status", None)
+            reason = f"status {status}" if status is not None else type(exc).__name__
+            logger.info(
+                "%s: retrying %s (%s) after %s, attempt %d/%d, waiting %.3fs",
+                self.provider,
+                route,
+                method,
+                reason,
+                number + 1,
+                max_attempts,
+                wait,
+            )
+
+        try:
+            return await self.retrier.run(attempt, kind, on_retry)
+        except (ConnectError, MalformedResponseError):
+            raise
+        except TransportError as exc:
+            # Ambiguous: the server may have received and acted on the request.
+            if kind is RequestKind.CREATE:
+                raise SubmitUncertainError(
+                    self.redact(
+                        f"the request may or may not have been processed ({exc}); not resubmitting"
+                    ),
+                    provider=self.provider,
+                    method=method,
+                    path=err_path,
+                ) from exc
+            raise
+
+    @staticmethod
+    def _too_large_message(limit: int) -> str:
+        return f"response body exceeds max_response_bytes={limit}"
+
+    def _too_large(self, method: str, path: str) -> NoReturn:
+        raise MalformedResponseError(
+            self._too_large_message(self.max_response_bytes),
+            provider=self.provider,
+            method=method,
+            path=path,
+        )
+
+    async def _read(self, resp: aiohttp.ClientResponse, method: str, path: str) -> bytes:
+        length = resp.content_length
+        if length is not None and length > self.max_response_bytes:
+            self._too_large(method, path)
+        buf = bytearray()
+        async for chunk in resp.content.iter_chunked(_CHUNK):
+            buf += chunk
+            self.stats.bytes_received += len(chunk)
+            if len(buf) > self.max_response_bytes:
+                self._too_large(method, path)
+        return bytes(buf)
+
+    async def _open(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: URL,
+        query: list[tuple[str, str]] | None,
+        body: bytes | None,
+        headers: CIMultiDict[str],
+        same_origin: bool,
+        client_timeout: aiohttp.ClientTimeout,
+        err_path: str,
+    ) -> aiohttp.ClientResponse:
+        """Send; follow GET/HEAD redirects (auth only to the base origin); raise for >= 400."""
+        hops = 0
+        while True:
+            resp = await session.request(
+                method,
+                url,
+                params=query,
+                data=body,
+                headers=headers,
+                allow_redirects=False,
+                timeout=client_timeout,
+            )
+            self.stats.answered(resp.status)
+            location = resp.headers.get("Location")
+            if (
+                resp.status in _REDIRECTS
+                and method in ("GET", "HEAD")
+                and location
+                and hops < _MAX_REDIRECTS
+            ):
+                resp.release()
+                hops += 1
+                try:
+                    url = resp.url.join(URL(location))
+                except ValueError:
+                    raise MalformedResponseError(
+                        "invalid redirect Location",
+                        provider=self.provider,
+                        method=method,
+                        path=err_path,
+                    ) from None
+                query = None  # the Location carries its own query
+                if url.scheme not in ("http", "https"):
+                    raise MalformedResponseError(
+                        "redirect to a non-HTTP URL",
+                        provider=self.provider,
+                        method=method,
+                        path=err_path,
+                    )
+                if _origin(url) != _origin(self._base):
+                    headers = self._without_auth(headers)
+                logger.debug(
+                    "%s: %s %s redirected (%d)", self.provider, method, err_path, resp.status
+                )
+                continue
+            if resp.status >= 400:
+                try:
+                    await self._raise_for_status(resp, method, err_path)
+                finally:
+                    resp.release()
+            if resp.status == 429:
+                self.limiter.on_rate_limited()
+            else:
+                self.limiter.on_success()
+            logger.debug("%s: %s %s -> %d", self.provider, method, err_path, resp.status)
+            return resp
+
+    async def _raise_for_status(
+        self, resp: aiohttp.ClientResponse, method: str, path: str
+    ) -> NoReturn:
+        if resp.status == 429:
+            self.limiter.on_rate_limited()
+        try:
+            body = await self._read(resp, method, path)
+        except MalformedResponseError:
+            body = b""
+        try:
+            message, code = self._error_parser(resp.status, body)
+        except Exception:  # a provider parser must never hide the HTTP error
+            message, code = default_error_parser(resp.status, body)
+        retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+        logger.debug("%s: %s %s -> %d", self.provider, method, path, resp.status)
+        raise error_class(resp.status)(
+            self.redact(message),
+            status=resp.status,
+            provider=self.provider,
+            method=method,
+            path=path,
+            code=self.redact(code) if code is not None else None,
+            retry_after=retry_after,
+        )
+
+    @contextmanager
+    def _mapped_errors(self, method: str, path: str) -> Iterator[None]:
+        """Turn aiohttp/OS failures into qjobs transport errors (messages redacted)."""
+        try:
+            yield
+        except QJobsError:
+            raise
+        except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError) as exc:
+            self._fail(_TLSError, f"TLS failure: {exc}", method, path)
+        except aiohttp.ConnectionTimeoutError:
+            self._fail(ConnectError, "connection timed out", method, path)
+        except aiohttp.ClientConnectorError as exc:
+            reason = exc.strerror or str(exc.os_error)
+            self._fail(
+                ConnectError, f"cannot connect to {exc.host}:{exc.port}: {reason}", method, path
+            )
+        except (aiohttp.ServerTimeoutError, TimeoutError):
+            self._fail(RequestTimeoutError, "no complete answer within the timeout", method, path)
+        except aiohttp.ServerDisconnectedError:
+            self._fail(
+                TransportError, "server closed the connection without answering", method, path
+            )
+        except aiohttp.ClientPayloadError as exc:
+            self._fail(TransportError, f"incomplete response body: {exc}", method, path)
+        except (aiohttp.ClientError, OSError) as exc:
+            self._fail(TransportError, f"{type(exc).__name__}: {exc}", method, path)
