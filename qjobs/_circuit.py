@@ -16,7 +16,7 @@ from qjobs._errors import InputError
 from qjobs._expr import Expr
 from qjobs._gates import DIRECTIVES, GATES
 
-__all__ = ["Circuit", "Instruction", "Param"]
+__all__ = ["Circuit", "Instruction", "Param", "Register"]
 
 #: A gate parameter: a number, or an expression over free parameter names.
 Param = float | Expr
@@ -89,6 +89,28 @@ class Circuit:
             if len(set(ins.qubits)) != len(ins.qubits):
                 raise InputError(f"instructions[{pos}].qubits", ins.qubits, "repeated qubit")
 
+    @classmethod
+    def _trusted(
+        cls,
+        num_qubits: int,
+        num_clbits: int,
+        instructions: tuple[Instruction, ...],
+        name: str | None = None,
+        qregs: tuple[Register, ...] = (),
+        cregs: tuple[Register, ...] = (),
+    ) -> Circuit:
+        # Private fast path for the QASM reader and the binder, which build only instructions
+        # that are already known to be valid: skips the per-instruction checks of __init__.
+        self = object.__new__(cls)
+        setattr_ = object.__setattr__
+        setattr_(self, "num_qubits", num_qubits)
+        setattr_(self, "num_clbits", num_clbits)
+        setattr_(self, "instructions", instructions)
+        setattr_(self, "name", name)
+        setattr_(self, "qregs", qregs)
+        setattr_(self, "cregs", cregs)
+        return self
+
     # The methods below are implemented in the QASM/binding modules and attached here so that the
     # IR stays one class with a small surface.
     @classmethod
@@ -136,7 +158,7 @@ class Circuit:
         return to_qasm2(self)
 
     def to_qasm3(self) -> str:
-        """Serialise as OpenQASM 3.0 with ``stdgates.inc``; free parameters become ``input float``."""
+        """Serialise as OpenQASM 3.0 (``stdgates.inc``); free parameters become ``input float``."""
         from qjobs._qasm_out import to_qasm3
 
         return to_qasm3(self)

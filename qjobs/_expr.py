@@ -97,8 +97,24 @@ class Expr:
             return binary(self.args[0].evaluate(values), self.args[1].evaluate(values))
         return FUNCTIONS[op](self.args[0].evaluate(values))
 
+    def substitute(self, values: Mapping[str, float | Expr]) -> float | Expr:
+        """Replace free names found in ``values`` by numbers or expressions.
+
+        Sub-expressions that become constant are folded to floats, so the result is a ``float``
+        when no free name is left. Names absent from ``values`` stay free.
+        """
+        op = self.op
+        if op == "num":
+            return float(self.args[0])
+        if op == "sym":
+            return values.get(self.args[0], self)
+        args = [a.substitute(values) for a in self.args]
+        if all(not isinstance(a, Expr) for a in args):
+            return float(_fold(op, args))
+        return Expr(op, tuple(a if isinstance(a, Expr) else Expr.num(a) for a in args))
+
     def to_qasm(self) -> str:
-        """OpenQASM text for this expression (fully parenthesised where needed)."""
+        """OpenQASM 3 text for this expression (fully parenthesised; power is ``**``)."""
         op = self.op
         if op == "num":
             return repr(self.args[0]) if not math.isinf(self.args[0]) else "inf"
@@ -107,9 +123,37 @@ class Expr:
         if op == "neg":
             return f"-({self.args[0].to_qasm()})"
         if op in _BINARY:
-            sym = "^" if op == "**" else op
-            return f"({self.args[0].to_qasm()} {sym} {self.args[1].to_qasm()})"
+            return f"({self.args[0].to_qasm()} {op} {self.args[1].to_qasm()})"
         return f"{op}({self.args[0].to_qasm()})"
 
     def __str__(self) -> str:
         return self.to_qasm()
+
+
+_MATH: Final[dict[str, Callable[[float], float]]] = {
+    "sin": math.sin,
+    "cos": math.cos,
+    "tan": math.tan,
+    "exp": math.exp,
+    "ln": math.log,
+    "log": math.log,
+    "sqrt": math.sqrt,
+    "arcsin": math.asin,
+    "arccos": math.acos,
+    "arctan": math.atan,
+    "asin": math.asin,
+    "acos": math.acos,
+    "atan": math.atan,
+}
+
+
+def _fold(op: str, args: list[Any]) -> float:
+    """Apply ``op`` to float operands with Python's math (raises on domain errors)."""
+    if op == "neg":
+        return -float(args[0])
+    if op == "**":
+        return math.pow(float(args[0]), float(args[1]))
+    binary = _BINARY.get(op)
+    if binary is not None:
+        return float(binary(float(args[0]), float(args[1])))
+    return _MATH[op](float(args[0]))
