@@ -1,0 +1,196 @@
+"""Progress and summary output of ``qjobs sweep``: a rich live bar on a TTY, plain lines elsewhere.
+
+``rich`` is optional (the ``cli`` extra); it is imported lazily and its absence falls back to
+plain output. The display reads a scheduler :class:`~qjobs.scheduler.Progress` snapshot (stored
+by :meth:`ProgressDisplay.update`, cheap enough to call on every scheduler event) and the
+client's transport statistics for the request rate, and redraws on its own clock.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import deque
+from collections.abc import Sequence
+from typing import IO, TYPE_CHECKING, Any
+
+import anyio
+
+if TYPE_CHECKING:
+    from qjobs.transport import TransportStats
+
+__all__ = ["ProgressDisplay", "make_display", "print_summary", "rich_available"]
+
+
+def rich_available() -> bool:
+    """True when ``rich`` can be imported."""
+    try:
+        import rich  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class ProgressDisplay:
+    """Plain progress: one line every ``interval`` seconds (and a last one when done)."""
+
+    def __init__(
+        self, total: int, stats: TransportStats, *, stream: IO[str], interval: float = 1.0
+    ) -> None:
+        self.total = total
+        self.stats = stats
+        self.stream = stream
+        self.interval = interval
+        self.snapshot: Any = None
+        self._start = time.perf_counter()
+        self._requests0 = stats.total
+        self._samples: deque[tuple[float, int]] = deque(maxlen=64)
+
+    def update(self, snapshot: Any) -> None:
+        """Record the latest scheduler progress snapshot (called on every scheduler event)."""
+        self.snapshot = snapshot
+
+    def counts(self) -> dict[str, int]:
+        """Circuits pending, submitted (queued), running, completed and failed; jobs created."""
+        snap = self.snapshot
+        return {
+            name: int(getattr(snap, name, 0) or 0)
+            for name in ("pending", "submitted", "running", "completed", "failed", "jobs_submitted")
+        }
+
+    def rate(self) -> float:
+        """HTTP requests per second over the last few seconds."""
+        now = time.perf_counter()
+        total = self.stats.total
+        self._samples.append((now, total))
+        while len(self._samples) > 2 and now - self._samples[0][0] > 3.0:
+            self._samples.popleft()
+        t0, n0 = self._samples[0]
+        if now - t0 < 1e-3:
+            elapsed = now - self._start
+            return (total - self._requests0) / elapsed if elapsed > 0 else 0.0
+        return (total - n0) / (now - t0)
+
+    def line(self) -> str:
+        """One plain progress line."""
+        c = self.counts()
+        return (
+            f"[{time.perf_counter() - self._start:6.1f}s] done {c['completed']}/{self.total}"
+            f"  pending {c['pending']}  submitted {c['submitted']}  running {c['running']}"
+            f"  failed {c['failed']}  jobs {c['jobs_submitted']}"
+            f"  | {self.stats.total - self._requests0} requests, {self.rate():.1f} req/s"
+        )
+
+    def render(self) -> None:
+        """Draw the current state."""
+        print(self.line(), file=self.stream, flush=True)
+
+    async def run(self) -> None:
+        """Redraw every ``interval`` seconds until cancelled."""
+        while True:
+            await anyio.sleep(self.interval)
+            self.render()
+
+    def start(self) -> None:
+        """Begin displaying."""
+
+    def close(self) -> None:
+        """Draw the final state."""
+        self.render()
+
+
+class RichProgressDisplay(ProgressDisplay):
+    """A live ``rich`` progress bar with the scheduler's counts and the request rate."""
+
+    def __init__(
+        self, total: int, stats: TransportStats, *, stream: IO[str], interval: float = 0.1
+    ) -> None:
+        super().__init__(total, stats, stream=stream, interval=interval)
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("[bold]sweep"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[info]}"),
+            console=Console(file=stream),
+            transient=False,
+            auto_refresh=False,
+        )
+        self._task = self._progress.add_task("sweep", total=total, info="")
+
+    def render(self) -> None:
+        """Update the bar (done = completed + failed) and the counts line."""
+        c = self.counts()
+        info = (
+            f"pending {c['pending']}  submitted [cyan]{c['submitted']}[/]  "
+            f"running [yellow]{c['running']}[/]  "
+            f"done [green]{c['completed']}[/]  failed [red]{c['failed']}[/]  "
+            f"jobs {c['jobs_submitted']}  {self.rate():6.1f} req/s"
+        )
+        self._progress.update(
+            self._task, completed=c["completed"] + c["failed"], info=info, refresh=True
+        )
+
+    def start(self) -> None:
+        """Show the live bar."""
+        self._progress.start()
+
+    def close(self) -> None:
+        """Draw the final state and stop the live bar."""
+        self.render()
+        self._progress.stop()
+
+
+def make_display(
+    total: int, stats: TransportStats, *, stream: IO[str] | None = None
+) -> ProgressDisplay:
+    """A rich display when ``stream`` is a TTY and rich is installed, plain lines otherwise."""
+    out = sys.stdout if stream is None else stream
+    if out.isatty() and rich_available():
+        return RichProgressDisplay(total, stats, stream=out)
+    return ProgressDisplay(total, stats, stream=out)
+
+
+def print_summary(
+    rows: Sequence[tuple[str, str]],
+    samples: Sequence[tuple[str, str]],
+    *,
+    stream: IO[str] | None = None,
+) -> None:
+    """Print the summary table (``rows``) and a few probabilities (``samples``)."""
+    out = sys.stdout if stream is None else stream
+    if out.isatty() and rich_available():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="sweep summary", show_header=False)
+        table.add_column(style="bold")
+        table.add_column()
+        for key, value in rows:
+            table.add_row(key, value)
+        probs = Table(title="sample probabilities")
+        probs.add_column("point")
+        probs.add_column("most likely outcomes")
+        for point, text in samples:
+            probs.add_row(point, text)
+        console = Console(file=out)
+        console.print(table)
+        console.print(probs)
+        return
+    width = max(len(k) for k, _ in rows)
+    print("sweep summary", file=out)
+    for key, value in rows:
+        print(f"  {key:<{width}}  {value}", file=out)
+    print("sample probabilities", file=out)
+    for point, text in samples:
+        print(f"  {point}: {text}", file=out)
+    out.flush()
