@@ -1,0 +1,154 @@
+"""The ``qjobs`` command.
+
+Subcommands:
+
+``qjobs emulate [NAME ...]``
+    Serve provider emulators (all registered ones when no name is given) until SIGINT/SIGTERM.
+    The first lines printed are ``<name> <base-url>``, one per emulator, flushed at once.
+``qjobs sweep FILE.toml``
+    Run a parameter sweep described in a TOML file (see :mod:`qjobs._cli_sweep`).
+
+Each subcommand module contributes ``add_parser(subparsers)`` and sets ``func`` (args -> exit
+code) as its default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from typing import Any
+
+__all__ = ["build_parser", "main"]
+
+
+def _add_emulate(subparsers: Any) -> None:
+    from qjobs.emulators import names
+
+    parser = subparsers.add_parser(
+        "emulate",
+        help="serve local emulators of the providers' REST APIs",
+        description=(
+            "Serve provider emulators on 127.0.0.1 until interrupted. Prints '<name> <base-url>' "
+            "for each emulator first. Reserved routes: GET /_qjobs/stats, POST and DELETE "
+            "/_qjobs/faults."
+        ),
+    )
+    parser.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"emulators to serve (default: all of {', '.join(names())})",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="port of the first emulator (the next ones use the following ports); 0: free ports",
+    )
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay of every answer")
+    parser.add_argument("--queue-ms", type=float, default=0.0, help="time each job queues")
+    parser.add_argument("--exec-ms", type=float, default=0.0, help="time each job executes")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every random draw")
+    parser.add_argument(
+        "--fail-rate", type=float, default=0.0, help="share of jobs that end failed (0..1)"
+    )
+    parser.add_argument(
+        "--token",
+        action="append",
+        default=None,
+        metavar="TOKEN",
+        help="accepted credential (repeatable); default: any non-empty token",
+    )
+    parser.set_defaults(func=_run_emulate)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="qjobs", description="Run quantum jobs on cloud providers and their emulators."
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_emulate(subparsers)
+    from qjobs import _cli_sweep
+
+    _cli_sweep.add_parser(subparsers)
+    return parser
+
+
+def _run_emulate(args: argparse.Namespace) -> int:
+    from qjobs.emulators import names
+
+    chosen: list[str] = args.names or names()
+    unknown = [n for n in chosen if n not in names()]
+    if unknown:
+        print(f"qjobs emulate: unknown emulator(s) {unknown}; known: {names()}", file=sys.stderr)
+        return 2
+    for flag in ("latency_ms", "queue_ms", "exec_ms"):
+        if getattr(args, flag) < 0:
+            print(f"qjobs emulate: --{flag.replace('_', '-')} must be >= 0", file=sys.stderr)
+            return 2
+    if not 0.0 <= args.fail_rate <= 1.0:
+        print("qjobs emulate: --fail-rate must be between 0 and 1", file=sys.stderr)
+        return 2
+    if not 0 <= args.port <= 65535:
+        print("qjobs emulate: --port must be between 0 and 65535", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_emulate(args, chosen))
+    except OSError as exc:
+        print(f"qjobs emulate: {exc}", file=sys.stderr)
+        return 1
+
+
+async def _emulate(args: argparse.Namespace, chosen: list[str]) -> int:
+    from qjobs.emulators import serve
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with AsyncExitStack() as stack:
+            for i, name in enumerate(chosen):
+                server = await stack.enter_async_context(
+                    serve(
+                        name,
+                        host=args.host,
+                        port=args.port + i if args.port else 0,
+                        latency=args.latency_ms / 1000.0,
+                        queue_time=args.queue_ms / 1000.0,
+                        exec_time=args.exec_ms / 1000.0,
+                        seed=args.seed,
+                        tokens=args.token,
+                        fail_rate=args.fail_rate,
+                    )
+                )
+                print(f"{name} {server.base_url}", flush=True)
+            await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(sig)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``qjobs`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    code: int = func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
