@@ -137,7 +137,12 @@ def counts(circuit: Circuit, shots: int, seed: Seed = None) -> dict[str, int]:
         if any(i.name == "measure" for i in circuit.instructions)
         else (circuit.num_qubits)
     )
-    values, freq = np.unique(outcomes, return_counts=True)
     if width == 0:
-        return {"": int(freq.sum())} if freq.size else {}
+        return {"": int(outcomes.size)} if outcomes.size else {}
+    if width <= MAX_PROBABILITY_BITS:
+        freq = np.bincount(outcomes)
+        values = np.flatnonzero(freq)
+        freq = freq[values]
+    else:
+        values, freq = np.unique(outcomes, return_counts=True)
     return {format(int(v), f"0{width}b"): int(f) for v, f in zip(values, freq, strict=True)}

@@ -26,7 +26,14 @@ from qjobs._errors import InputError
 from qjobs._expr import Expr
 from qjobs.sim._apply import Applier, State, compile_gate, fixed_index
 
-__all__ = ["MAX_OUTCOME_BITS", "MAX_QUBITS", "Plan", "exact_probabilities", "sample_outcomes"]
+__all__ = [
+    "MAX_EXACT_WORK",
+    "MAX_OUTCOME_BITS",
+    "MAX_QUBITS",
+    "Plan",
+    "exact_probabilities",
+    "sample_outcomes",
+]
 
 #: Widest circuit the simulator accepts (2**24 amplitudes take 256 MiB).
 MAX_QUBITS: Final = 24
@@ -34,6 +41,8 @@ MAX_QUBITS: Final = 24
 MAX_OUTCOME_BITS: Final = 63
 #: Branches less likely than this are dropped from exact distributions.
 _EPS: Final = 1e-15
+#: Exact distributions of dynamic circuits stop at this many branches times amplitudes.
+MAX_EXACT_WORK: Final = 1 << 30
 
 _GATE, _MEASURE, _RESET = 0, 1, 2
 _F64 = npt.NDArray[np.float64]
@@ -244,7 +253,13 @@ def _split_exact(w: float, p1: float) -> tuple[float, float]:
 def exact_probabilities(plan: Plan) -> _F64:
     """The exact outcome distribution (length ``2**plan.width``)."""
     acc = np.zeros(1 << plan.width, dtype=np.float64)
-    for psi, bits, w in plan.leaves(1.0, _split_exact):
+    for leaf, (psi, bits, w) in enumerate(plan.leaves(1.0, _split_exact), 1):
+        if leaf << plan.num_qubits > MAX_EXACT_WORK:
+            raise InputError(
+                "circuit",
+                f"{leaf}+ outcome branches",
+                "too many mid-circuit measurement outcomes for an exact distribution; use sample()",
+            )
         p = plan.marginal(psi)
         if plan.table is None and not bits:
             acc += p * w if w != 1.0 else p
