@@ -193,9 +193,7 @@ async def _run(args: argparse.Namespace) -> int:
         elapsed = time.perf_counter() - started
         requests = stats.total - requests0
         jobs = int(result.metadata.get("jobs", 0))
-        if server is not None:
-            jobs = server.stats.jobs_created
-            result.metadata["emulated"] = True
+        result.metadata["emulated"] = server is not None
         result.metadata.update(source=str(args.file), requests=requests)
         path = result.save(out)
     if quiet:

@@ -1,0 +1,171 @@
+"""``qjobs sweep FILE.toml``: a real run in a subprocess on the IonQ emulator, and bad files."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import qjobs
+from qjobs import _cli_sweep
+from qjobs.sweep import Sweep, SweepResult
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TEMPLATE = """OPENQASM 3.0;
+include "stdgates.inc";
+input float theta;
+input float phi;
+qubit[3] q;
+bit[3] c;
+ry(theta) q[0];
+cx q[0], q[1];
+rx(phi) q[2];
+rzz(theta / 2) q[1], q[2];
+c = measure q;
+"""
+
+TOML = """
+template = "tpl.qasm"
+provider = "ionq"
+backend = "simulator"
+shots = 200
+out = "ignored-because-of-out-flag.npz"
+
+[params]
+theta = { start = 0, stop = "pi", num = 6 }
+phi = [0.0, "pi/3", 1.0]
+
+[limits]
+max_in_flight = 8
+batch_size = 4
+
+[emulator]
+latency_ms = 1
+seed = 5
+"""
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IONQ_", "QISKIT_IONQ_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def test_cli_sweep_runs_on_the_emulator(tmp_path: Path) -> None:
+    (tmp_path / "tpl.qasm").write_text(TEMPLATE, encoding="utf-8")
+    (tmp_path / "small.toml").write_text(TOML, encoding="utf-8")
+    out = tmp_path / "results" / "small.npz"
+    proc = subprocess.run(
+        [sys.executable, "-m", "qjobs._cli_sweep", "small.toml", "--emulate", "--out", str(out)],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "sweep summary" in proc.stdout
+    assert str(out) in proc.stdout
+    assert "done 18/18" in proc.stdout  # the final progress line
+    assert not (tmp_path / "ignored-because-of-out-flag.npz").exists()
+
+    res = SweepResult.load(out)
+    assert res.grid_shape == (6, 3)
+    assert res.shots == 200
+    assert res.metadata["emulated"] is True
+    assert res.metadata["points"] == 18
+    assert res.metadata["jobs"] == 5  # 18 circuits in batches of at most 4
+    assert res.metadata["requests"] > 0
+    np.testing.assert_allclose(res.axes["theta"], np.linspace(0, np.pi, 6))
+    np.testing.assert_allclose(res.axes["phi"], [0.0, np.pi / 3, 1.0])
+    circuits = Sweep(TEMPLATE, {"theta": res.axes["theta"], "phi": res.axes["phi"]}).circuits()
+    expected = np.stack([qjobs.sim.probabilities(c) for c in circuits]).reshape(6, 3, 8)
+    np.testing.assert_allclose(res.probabilities, expected, atol=1e-9)
+    assert all(sum(c.values()) == 200 for c in res.counts)
+
+
+def test_cli_quiet_prints_only_the_path(tmp_path: Path) -> None:
+    (tmp_path / "q.toml").write_text(
+        'qasm = """OPENQASM 3.0;\ninput float t;\nqubit[1] q;\nrx(t) q[0];\n"""\n'
+        "shots = 10\n[params]\nt = [0.0, 3.141592653589793]\n",
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "qjobs._cli_sweep", "q.toml", "--emulate", "--quiet"],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.strip() == "q.npz"
+    res = SweepResult.load(tmp_path / "q.npz")
+    np.testing.assert_allclose(res.probabilities, [[1.0, 0.0], [0.0, 1.0]], atol=1e-9)
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="qjobs")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _cli_sweep.add_parser(sub)
+    return parser.parse_args(argv)
+
+
+def test_parser_options() -> None:
+    args = _parse(["sweep", "f.toml", "--emulate", "--out", "x.npz", "-q"])
+    assert args.file == Path("f.toml")
+    assert args.emulate
+    assert args.quiet
+    assert args.out == Path("x.npz")
+    assert args.func is _cli_sweep.run
+    args = _parse(["sweep", "f.toml"])
+    assert not args.emulate
+    assert not args.quiet
+    assert args.out is None
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("[params]\ntheta = [1.0]\n", "template"),
+        (
+            'template = "tpl.qasm"\n[params]\ntheta = {start = 0, stop = 1, num = 0}\n',
+            "params.theta.num=0",
+        ),
+        ('template = "tpl.qasm"\n[params]\ntheta = [1.0]\n', "params: "),  # phi missing
+        ('template = "tpl.qasm"\n[params]\ntheta = [1.0]\nphi = [1]\nchi = [2]\n', "params.chi"),
+        ('template = "tpl.qasm"\nshots = -3\n[params]\ntheta = [1.0]\nphi = [1]\n', "shots=-3"),
+        (
+            'template = "tpl.qasm"\n[params]\ntheta = [1.0]\nphi = [1]\n[limits]\nfoo = 1\n',
+            "limits.foo",
+        ),
+        ('qasm = "OPENQASM 3.0; qubit[1] q; nosuch q[0];"\n[params]\nt = [1.0]\n', "qasm"),
+        ("not = [valid", "invalid TOML"),
+    ],
+)
+def test_bad_files_exit_2_naming_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, message: str
+) -> None:
+    (tmp_path / "tpl.qasm").write_text(TEMPLATE, encoding="utf-8")
+    path = tmp_path / "bad.toml"
+    path.write_text(body, encoding="utf-8")
+    code = _cli_sweep.run(_parse(["sweep", str(path), "--emulate"]))
+    captured = capsys.readouterr()
+    assert code == 2
+    assert message in captured.err
+    assert captured.err.startswith(f"qjobs sweep: {path}: ")
+    assert captured.out == ""
+
+
+def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = _cli_sweep.run(_parse(["sweep", str(tmp_path / "none.toml")]))
+    assert code == 2
+    assert "cannot read" in capsys.readouterr().err
