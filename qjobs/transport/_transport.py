@@ -7,6 +7,7 @@ import re
 import ssl as ssl_module
 import time
 from collections.abc import (
+    AsyncGenerator,
     AsyncIterator,
     Awaitable,
     Callable,
@@ -18,6 +19,7 @@ from collections.abc import (
 from contextlib import (
     AbstractAsyncContextManager,
     AsyncExitStack,
+    aclosing,
     asynccontextmanager,
     contextmanager,
 )
@@ -246,6 +248,11 @@ class Transport:
                 auto_decompress=True,
                 trust_env=False,
             )
+            # aiohttp silently resends idempotent-method requests (GET, PUT, DELETE) once when a
+            # pooled connection drops. That would bypass RequestKind (a PUT may create a job) and
+            # the retry accounting, so it is turned off: every resend is this transport's choice.
+            if hasattr(self._session, "_retry_connection"):
+                self._session._retry_connection = False
         return self._session
 
     def _client_timeout(self, total: float | None, *, stream: bool) -> aiohttp.ClientTimeout:
@@ -452,7 +459,7 @@ class Transport:
 
         resp, stack = await self._run(attempt, kind, method, route, err_path)
 
-        async def chunks() -> AsyncIterator[bytes]:
+        async def chunks() -> AsyncGenerator[bytes, None]:
             received = 0
             with self._mapped_errors(method, err_path):
                 async for chunk in resp.content.iter_chunked(chunk_size):
@@ -462,8 +469,8 @@ class Transport:
                         self._too_large(method, err_path)
                     yield chunk
 
-        async with stack:
-            yield chunks()
+        async with stack, aclosing(chunks()) as iterator:
+            yield iterator
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -629,10 +636,15 @@ class Transport:
                     await self._raise_for_status(resp, method, err_path)
                 finally:
                     resp.release()
-            if resp.status == 429:
-                self.limiter.on_rate_limited()
-            else:
-                self.limiter.on_success()
+            if resp.status in _REDIRECTS and method in ("GET", "HEAD") and location:
+                resp.release()
+                raise MalformedResponseError(
+                    f"more than {_MAX_REDIRECTS} redirects",
+                    provider=self.provider,
+                    method=method,
+                    path=err_path,
+                )
+            self.limiter.on_success()
             logger.debug("%s: %s %s -> %d", self.provider, method, err_path, resp.status)
             return resp
 
