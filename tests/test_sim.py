@@ -485,3 +485,16 @@ def test_exact_branching_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(InputError, match="sample"):
         sim.probabilities(c)
     assert len(sim.counts(c, 2000, seed=0)) == 16  # sampling groups shots instead
+
+
+def test_results_do_not_share_cached_state() -> None:
+    c = circ(3, random_prep(3, np.random.default_rng(12)))
+    first = sim.probabilities(c)
+    first[:] = -1.0  # callers own what they get back
+    again = sim.probabilities(c)
+    assert again.min() >= 0
+    assert again.sum() == pytest.approx(1.0)
+    np.testing.assert_array_equal(sim.sample(c, 100, seed=1), sim.sample(c, 100, seed=1))
+    # A different circuit object with the same content gives the same results.
+    twin = circ(3, random_prep(3, np.random.default_rng(12)))
+    np.testing.assert_array_equal(sim.sample(twin, 100, seed=1), sim.sample(c, 100, seed=1))

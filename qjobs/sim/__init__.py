@@ -22,6 +22,8 @@ followed by more operations on its qubit, and ``reset``, are simulated where the
 from __future__ import annotations
 
 import numbers
+import threading
+from collections import OrderedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -55,6 +57,30 @@ Seed = int | np.random.Generator | np.random.SeedSequence | None
 MAX_PROBABILITY_BITS = 24
 
 
+_PLANS: OrderedDict[int, tuple[Circuit, Plan]] = OrderedDict()
+_PLANS_LOCK = threading.Lock()
+_PLANS_SIZE = 8
+
+
+def _plan(circuit: Circuit) -> Plan:
+    """The compiled plan of ``circuit``; the last few circuits' plans are kept (by identity).
+
+    Circuits are immutable, so a plan (and the final distribution it caches) stays valid; this
+    makes ``probabilities(c)`` followed by ``sample(c, ...)`` simulate ``c`` once.
+    """
+    with _PLANS_LOCK:
+        hit = _PLANS.get(id(circuit))
+        if hit is not None and hit[0] is circuit:
+            _PLANS.move_to_end(id(circuit))
+            return hit[1]
+    plan = Plan(circuit)
+    with _PLANS_LOCK:
+        _PLANS[id(circuit)] = (circuit, plan)
+        while len(_PLANS) > _PLANS_SIZE:
+            _PLANS.popitem(last=False)
+    return plan
+
+
 def statevector(circuit: Circuit) -> npt.NDArray[np.complex128]:
     """The final state: ``2**num_qubits`` complex128 amplitudes, qubit ``i`` = bit ``i``.
 
@@ -62,7 +88,7 @@ def statevector(circuit: Circuit) -> npt.NDArray[np.complex128]:
     before them). Circuits whose result depends on a mid-circuit outcome (a measured qubit used
     again, or ``reset`` of a used qubit) have no single final state and raise InputError.
     """
-    plan = Plan(circuit)
+    plan = Plan(circuit)  # not cached: the state is returned to the caller
     if plan.dynamic:
         raise InputError(
             "circuit",
@@ -79,7 +105,7 @@ def probabilities(circuit: Circuit) -> npt.NDArray[np.float64]:
 
     ``width`` is ``num_clbits``, or ``num_qubits`` if the circuit has no ``measure``.
     """
-    plan = Plan(circuit)
+    plan = _plan(circuit)
     if plan.width > MAX_PROBABILITY_BITS:
         raise InputError(
             "circuit.num_clbits",
@@ -115,7 +141,7 @@ def sample(circuit: Circuit, shots: int, seed: Seed = None) -> npt.NDArray[np.in
     """
     n_shots = _shots(shots)
     rng = _rng(seed)
-    plan = Plan(circuit)
+    plan = _plan(circuit)
     if plan.width > MAX_OUTCOME_BITS:
         raise InputError(
             "circuit.num_clbits", plan.width, f"outcomes hold at most {MAX_OUTCOME_BITS} bits"

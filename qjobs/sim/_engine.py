@@ -101,6 +101,7 @@ class Plan:
         "num_qubits",
         "steps",
         "table",
+        "terminal",
         "width",
     )
 
@@ -180,6 +181,9 @@ class Plan:
             for c, q in self.final:
                 table |= ((idx >> self.final_qubits.index(q)) & 1) << c
             self.table = table
+        # The final-qubit marginal of a circuit without dynamic steps, once computed (small
+        # ones only), so that probabilities() followed by sample() simulates once.
+        self.terminal: _F64 | None = None
 
     def marginal(self, psi: State) -> _F64:
         """The final-qubit distribution of state ``psi`` (little-endian over final_qubits)."""
@@ -250,17 +254,35 @@ def _split_exact(w: float, p1: float) -> tuple[float, float]:
     return (w * (1.0 - p1) if 1.0 - p1 > _EPS else 0.0, w * p1 if p1 > _EPS else 0.0)
 
 
+_TERMINAL_CACHE_MAX: Final = 1 << 16
+
+
+def _terminal_leaves(plan: Plan, weight: W) -> Iterator[tuple[_F64, int, W]]:
+    """Marginals of the leaves of a plan without dynamic steps (one leaf, reused if cached)."""
+    p = plan.terminal
+    if p is None:
+        ((psi, _, _),) = plan.leaves(1.0, _split_exact)
+        p = plan.marginal(psi)
+        p.setflags(write=False)
+        if p.size <= _TERMINAL_CACHE_MAX:
+            plan.terminal = p
+    yield p, 0, weight
+
+
 def exact_probabilities(plan: Plan) -> _F64:
     """The exact outcome distribution (length ``2**plan.width``)."""
     acc = np.zeros(1 << plan.width, dtype=np.float64)
-    for leaf, (psi, bits, w) in enumerate(plan.leaves(1.0, _split_exact), 1):
+    if not plan.dynamic:
+        leaves = _terminal_leaves(plan, 1.0)
+    else:
+        leaves = ((plan.marginal(psi), bits, w) for psi, bits, w in plan.leaves(1.0, _split_exact))
+    for leaf, (p, bits, w) in enumerate(leaves, 1):
         if leaf << plan.num_qubits > MAX_EXACT_WORK:
             raise InputError(
                 "circuit",
                 f"{leaf}+ outcome branches",
                 "too many mid-circuit measurement outcomes for an exact distribution; use sample()",
             )
-        p = plan.marginal(psi)
         if plan.table is None and not bits:
             acc += p * w if w != 1.0 else p
         else:
@@ -277,9 +299,12 @@ def sample_outcomes(plan: Plan, shots: int, rng: np.random.Generator) -> _I64:
         return w - k1, k1
 
     parts: list[_I64] = []
-    for psi, bits, w in plan.leaves(shots, split):
-        p = plan.marginal(psi)
-        p /= p.sum()
+    if not plan.dynamic:
+        leaves = _terminal_leaves(plan, shots)
+    else:
+        leaves = ((plan.marginal(psi), bits, w) for psi, bits, w in plan.leaves(shots, split))
+    for p, bits, w in leaves:
+        p = p / p.sum()
         draws = np.asarray(rng.choice(p.size, size=w, p=p), dtype=np.int64)
         parts.append(plan.outcomes(draws, bits))
     if len(parts) == 1:
