@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from qjobs._circuit import Circuit, Instruction, Param
 from qjobs._errors import InputError
@@ -119,7 +120,7 @@ def _columns(circuit: Circuit, columns: Mapping[str, Any]) -> tuple[dict[str, np
 
 
 def bind_many(
-    circuit: Circuit, columns: Mapping[str, Sequence[float] | np.ndarray]
+    circuit: Circuit, columns: Mapping[str, Sequence[float] | npt.NDArray[np.float64]]
 ) -> list[Circuit]:
     """Bind many points at once: point ``i`` takes ``columns[name][i]`` for each free name.
 

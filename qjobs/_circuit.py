@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import attrs
+import numpy as np
+import numpy.typing as npt
 
 from qjobs._errors import InputError
 from qjobs._expr import Expr
@@ -141,7 +143,9 @@ class Circuit:
 
         return bind(self, values)
 
-    def bind_many(self, columns: Mapping[str, Sequence[float]]) -> list[Circuit]:
+    def bind_many(
+        self, columns: Mapping[str, Sequence[float] | npt.NDArray[np.float64]]
+    ) -> list[Circuit]:
         """Bind many points at once: ``columns[name][i]`` is the value at point ``i``.
 
         Each parameter expression is evaluated once over whole numpy arrays, so binding thousands

@@ -39,7 +39,7 @@ _BINARY: Final[dict[str, Callable[[Any, Any], Any]]] = {
     "-": lambda a, b: a - b,
     "*": lambda a, b: a * b,
     "/": lambda a, b: a / b,
-    "**": lambda a, b: a**b,
+    "**": np.power,
 }
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from qjobs import Circuit, Expr, InputError, Instruction
@@ -85,7 +87,11 @@ def test_bind_reports_non_finite_results() -> None:
 def test_bind_many_matches_bind_point_by_point(template: Circuit) -> None:
     rng = np.random.default_rng(7)
     n = 64
-    cols = {"a": rng.normal(size=n), "b": rng.normal(size=n), "g": list(rng.normal(size=n))}
+    cols: dict[str, Sequence[float] | npt.NDArray[np.float64]] = {
+        "a": rng.normal(size=n),
+        "b": rng.normal(size=n),
+        "g": [float(x) for x in rng.normal(size=n)],
+    }
     many = template.bind_many(cols)
     assert len(many) == n
     for i, circuit in enumerate(many):
@@ -159,7 +165,7 @@ def test_bind_many_validation(template: Circuit) -> None:
     with pytest.raises(InputError, match="one-dimensional"):
         template.bind_many({"a": np.zeros((2, 2)), "b": [1, 2], "g": [1, 2]})
     with pytest.raises(InputError, match="not a sequence"):
-        template.bind_many({"a": ["x"], "b": [1], "g": [1]})
+        template.bind_many({"a": ["x"], "b": [1], "g": [1]})  # type: ignore[list-item]
 
 
 def test_bind_many_reports_the_first_bad_point() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from qjobs import Circuit, Expr, InputError, Instruction, QasmError
@@ -423,3 +424,241 @@ def test_seeded_random_programs_match_builder() -> None:
         lines.append("c = measure q;")
         expected += [Instruction("measure", (k,), (), (k,)) for k in range(nq)]
         assert list(parse_qasm("\n".join(lines)).instructions) == expected
+
+
+# -- writers and round trips ------------------------------------------------------------------
+
+
+def random_circuit(
+    rng: np.random.Generator, *, native: bool, symbolic: bool, registers: bool
+) -> Circuit:
+    from qjobs._gates import GATES, NATIVE_GATES
+
+    names = [g for g in GATES if native or g not in NATIVE_GATES]
+    nq = int(rng.integers(3, 6))
+    nc = int(rng.integers(1, 4))
+    instructions: list[Instruction] = []
+    for _ in range(int(rng.integers(1, 40))):
+        roll = rng.random()
+        if roll < 0.08:
+            instructions.append(
+                Instruction("measure", (int(rng.integers(nq)),), (), (int(rng.integers(nc)),))
+            )
+            continue
+        if roll < 0.12:
+            instructions.append(Instruction("reset", (int(rng.integers(nq)),)))
+            continue
+        if roll < 0.16:
+            k = int(rng.integers(1, nq + 1))
+            instructions.append(
+                Instruction("barrier", tuple(int(x) for x in rng.permutation(nq)[:k]))
+            )
+            continue
+        spec = GATES[names[int(rng.integers(len(names)))]]
+        qs = tuple(int(x) for x in rng.permutation(nq)[: spec.num_qubits])
+        params: list[float | Expr] = []
+        for _ in range(spec.num_params):
+            value = float(rng.normal() * 10 ** int(rng.integers(-8, 4)))
+            if symbolic and rng.random() < 0.4:
+                name = str(rng.choice(["theta", "phi", "gamma_1"]))
+                params.append(Expr("*", (Expr.num(value), Expr.sym(name))))
+            elif symbolic and rng.random() < 0.2:
+                params.append(Expr("sin", (Expr.sym("phi"),)))
+            else:
+                params.append(value)
+        instructions.append(Instruction(spec.name, qs, tuple(params)))
+    qregs: tuple[Register, ...] = ()
+    cregs: tuple[Register, ...] = ()
+    if registers:
+        qregs = (Register("alpha", 2, 0), Register("beta", nq - 2, 2))
+        cregs = (Register("out", nc, 0),)
+    return Circuit(nq, nc, tuple(instructions), qregs=qregs, cregs=cregs)
+
+
+def test_round_trip_qasm2_seeded() -> None:
+    rng = np.random.default_rng(2024)
+    for trial in range(60):
+        c = random_circuit(rng, native=False, symbolic=False, registers=trial % 2 == 0)
+        text = c.to_qasm2()
+        assert text.startswith('OPENQASM 2.0;\ninclude "qelib1.inc";\n')
+        back = parse_qasm(text)
+        assert back.instructions == c.instructions, text
+        assert (back.num_qubits, back.num_clbits) == (c.num_qubits, c.num_clbits)
+        if trial % 2 == 0:
+            assert back.qregs == c.qregs
+            assert back.cregs == c.cregs
+
+
+def test_round_trip_qasm3_seeded_with_parameters_and_native_gates() -> None:
+    rng = np.random.default_rng(99)
+    for trial in range(60):
+        c = random_circuit(rng, native=True, symbolic=True, registers=trial % 2 == 1)
+        text = c.to_qasm3()
+        back = parse_qasm(text)
+        assert back.instructions == c.instructions, text
+        assert back.parameters == c.parameters
+        for name in c.parameters:
+            assert f"input float[64] {name};" in text
+
+
+def test_writer_default_register_names_and_layout() -> None:
+    c = Circuit(2, 1, (Instruction("h", (0,)), Instruction("measure", (1,), (), (0,))))
+    assert c.to_qasm2() == (
+        'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[1];\n'
+        "h q[0];\nmeasure q[1] -> c[0];\n"
+    )
+    assert c.to_qasm3() == (
+        'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nbit[1] c;\n'
+        "h q[0];\nc[0] = measure q[1];\n"
+    )
+
+
+def test_writer_keeps_register_names_from_source() -> None:
+    src = "OPENQASM 2.0;\nqreg a[1];\nqreg b[2];\ncreg m[3];\ncx a[0], b[1];\nmeasure b -> m[0];"
+    with pytest.raises(QasmError):
+        parse_qasm(src)  # register into one bit
+    c = parse_qasm(src.replace("measure b -> m[0];", "measure b[1] -> m[2];"))
+    text = c.to_qasm2()
+    assert "qreg a[1];\nqreg b[2];\ncreg m[3];" in text
+    assert "cx a[0],b[1];" in text
+    assert "measure b[1] -> m[2];" in text
+
+
+def test_writer_falls_back_when_registers_do_not_tile() -> None:
+    c = Circuit(3, 0, (Instruction("x", (2,)),), qregs=(Register("a", 1, 0),))
+    assert "qreg q[3];" in c.to_qasm2()
+    clash = Circuit(1, 1, (), qregs=(Register("r", 1, 0),), cregs=(Register("r", 1, 0),))
+    text = clash.to_qasm3()
+    assert "qubit[1] r;" in text
+    assert "bit[1] c;" in text
+    reserved = Circuit(1, 0, (), qregs=(Register("measure", 1, 0),))
+    assert "qubit[1] q;" in reserved.to_qasm3()
+
+
+def test_qasm2_writer_rejects_what_qasm2_cannot_say() -> None:
+    native = Circuit(1, 0, (Instruction("gpi", (0,), (0.25,)),))
+    with pytest.raises(InputError, match="native"):
+        native.to_qasm2()
+    free = parse_qasm("qubit[1] q; rx(theta) q[0];")
+    with pytest.raises(InputError, match="free parameters") as info:
+        free.to_qasm2()
+    assert info.value.field == "instructions[0].params[0]"
+    constant = Circuit(1, 0, (Instruction("rx", (0,), (Expr.num(0.5),)),))
+    assert "rx(0.5) q[0];" in constant.to_qasm2()
+
+
+def test_writers_reject_non_finite_and_bad_names() -> None:
+    inf = Circuit(1, 0, (Instruction("rx", (0,), (math.inf,)),))
+    with pytest.raises(InputError, match="finite"):
+        inf.to_qasm2()
+    with pytest.raises(InputError, match="finite"):
+        inf.to_qasm3()
+    bad = Circuit(1, 0, (Instruction("rx", (0,), (Expr.sym("not valid"),)),))
+    with pytest.raises(InputError, match="identifier"):
+        bad.to_qasm3()
+    shadow = Circuit(1, 0, (Instruction("rx", (0,), (Expr.sym("pi"),)),))
+    with pytest.raises(InputError, match="identifier"):
+        shadow.to_qasm3()
+
+
+def test_small_and_large_floats_are_exact() -> None:
+    values = [1e-300, -2.5e-17, 1e22, 0.1 + 0.2, -0.0, 5e-324, 123456789.123456789]
+    c = Circuit(1, 0, tuple(Instruction("rz", (0,), (v,)) for v in values))
+    for text in (c.to_qasm2(), c.to_qasm3()):
+        back = parse_qasm(text)
+        got = [i.params[0] for i in back.instructions]
+        assert got == values
+        assert str(got[4]) == "-0.0"
+
+
+# -- the gate definitions the writers emit are the gates they name ------------------------------
+
+_I2 = np.eye(2, dtype=complex)
+_X = np.array([[0, 1], [1, 0]], dtype=complex)
+_Y = np.array([[0, -1j], [1j, 0]], dtype=complex)
+_Z = np.diag([1, -1]).astype(complex)
+
+
+def _u3(t: float, p: float, lam: float) -> np.ndarray:
+    return np.array(
+        [
+            [math.cos(t / 2), -np.exp(1j * lam) * math.sin(t / 2)],
+            [np.exp(1j * p) * math.sin(t / 2), np.exp(1j * (p + lam)) * math.cos(t / 2)],
+        ]
+    )
+
+
+_ONE: dict[str, object] = {
+    "h": lambda: np.array([[1, 1], [1, -1]]) / math.sqrt(2),
+    "sdg": lambda: np.diag([1, -1j]),
+    "rx": lambda t: math.cos(t / 2) * _I2 - 1j * math.sin(t / 2) * _X,
+    "rz": lambda t: np.diag([np.exp(-1j * t / 2), np.exp(1j * t / 2)]),
+    "u3": _u3,
+}
+
+
+def _unitary(circuit: Circuit) -> np.ndarray:
+    """Two-qubit unitary; qubit 0 is the first Kronecker factor."""
+    u = np.eye(4, dtype=complex)
+    for ins in circuit.instructions:
+        if ins.name == "cx":
+            c, t = ins.qubits
+            p0, p1 = np.diag([1, 0]).astype(complex), np.diag([0, 1]).astype(complex)
+            ops = [[p0, _I2], [p1, _I2]]
+            ops[0][t], ops[1][c], ops[1][t] = _I2, p1, _X
+            ops[0][c] = p0
+            m = np.kron(ops[0][0], ops[0][1]) + np.kron(ops[1][0], ops[1][1])
+        else:
+            g = _ONE[ins.name](*ins.params)  # type: ignore[operator]
+            m = np.kron(g, _I2) if ins.qubits == (0,) else np.kron(_I2, g)
+        u = m @ u
+    return u
+
+
+def _same_up_to_phase(a: np.ndarray, b: np.ndarray) -> bool:
+    k = np.unravel_index(np.argmax(np.abs(b)), b.shape)
+    phase = a[k] / b[k]
+    return bool(abs(abs(phase) - 1) < 1e-9 and np.allclose(a, phase * b, atol=1e-9))
+
+
+def _expected(name: str, params: tuple[float, ...]) -> np.ndarray:
+    def pair(op: np.ndarray, angle: float) -> np.ndarray:
+        return math.cos(angle) * np.eye(4) - 1j * math.sin(angle) * op
+
+    def p(f: float) -> np.ndarray:
+        return np.array([[0, np.exp(-2j * math.pi * f)], [np.exp(2j * math.pi * f), 0]])
+
+    sx = np.array([[1 + 1j, 1 - 1j], [1 - 1j, 1 + 1j]]) / 2
+    table = {
+        "sxdg": lambda: np.kron(sx.conj().T, _I2),
+        "rxx": lambda t: pair(np.kron(_X, _X), t / 2),
+        "ryy": lambda t: pair(np.kron(_Y, _Y), t / 2),
+        "rzz": lambda t: pair(np.kron(_Z, _Z), t / 2),
+        "zz": lambda t: pair(np.kron(_Z, _Z), math.pi * t),
+        "gpi": lambda f: np.kron(p(f), _I2),
+        "gpi2": lambda f: np.kron((_I2 - 1j * p(f)) / math.sqrt(2), _I2),
+        "ms": lambda f0, f1, t: pair(np.kron(p(f0), p(f1)), math.pi * t),
+    }
+    return table[name](*params)  # type: ignore[no-any-return, operator]
+
+
+@pytest.mark.parametrize("qasm3", [True, False])
+def test_emitted_definitions_match_the_ir_conventions(qasm3: bool) -> None:
+    from qjobs._qasm_out import _QASM2_DEFS, _QASM3_DEFS
+
+    defs = _QASM3_DEFS if qasm3 else _QASM2_DEFS
+    rng = np.random.default_rng(5)
+    from qjobs._gates import GATES
+
+    for name, text in defs.items():
+        spec = GATES[name]
+        renamed = text.replace(f"gate {name}", "gate check", 1)
+        for _ in range(3):
+            params = tuple(float(x) for x in rng.uniform(-2, 2, size=spec.num_params))
+            args = ", ".join(repr(x) for x in params)
+            call = f"check({args})" if params else "check"
+            qubits = "q[0], q[1]" if spec.num_qubits == 2 else "q[0]"
+            version = "OPENQASM 3.0;" if qasm3 else "OPENQASM 2.0;"
+            c = parse_qasm(f"{version}\nqreg q[2];\n{renamed}\n{call} {qubits};")
+            assert all(i.name in _ONE or i.name == "cx" for i in c.instructions)
+            assert _same_up_to_phase(_unitary(c), _expected(name, params)), name
