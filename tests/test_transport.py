@@ -16,9 +16,11 @@ from aiohttp import web
 
 import qjobs
 from qjobs.transport import (
+    RateLimit,
     RequestKind,
     Response,
     RetryPolicy,
+    Timeouts,
     Transport,
     TransportStats,
     default_error_parser,
@@ -360,6 +362,16 @@ async def test_input_errors_before_any_request() -> None:
         Transport(provider="p", base_url="ftp://x")
     with pytest.raises(qjobs.InputError):
         Transport(provider="p", base_url="http://x", max_response_bytes=0)
+    with pytest.raises(qjobs.InputError) as info:
+        Transport(provider="p", base_url="http://x", retry=3)  # type: ignore[arg-type]
+    assert info.value.field == "retry"
+    with pytest.raises(qjobs.InputError) as info:
+        RetryPolicy(max_attempts=0)
+    assert info.value.field == "max_attempts"
+    with pytest.raises(qjobs.InputError):
+        RateLimit(requests_per_second=0)
+    with pytest.raises(qjobs.InputError):
+        Timeouts(read=-1)
 
 
 def _session_of(t: Transport) -> aiohttp.ClientSession | None:

@@ -170,6 +170,13 @@ class Transport:
             url = None
         if url is None or url.scheme not in ("http", "https") or not url.host:
             raise InputError("base_url", base_url, "must be an absolute http(s) URL")
+        for name, value, cls in (
+            ("timeouts", timeouts, Timeouts),
+            ("retry", retry, RetryPolicy),
+            ("rate_limit", rate_limit, RateLimit),
+        ):
+            if value is not None and not isinstance(value, cls):
+                raise InputError(name, value, f"must be a {cls.__name__}")
         if not (isinstance(ssl, bool | ssl_module.SSLContext) or ssl is None):
             raise InputError("ssl", ssl, "must be an ssl.SSLContext, a bool or None")
         for name, cap in (
