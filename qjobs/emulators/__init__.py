@@ -39,12 +39,13 @@ __all__ = [
     "serve",
 ]
 
-#: Registered emulators: provider name -> ``"module:factory"`` (imported on first use).
-EMULATORS: Final[dict[str, str]] = {
+AppFactory = Callable[[EmulatorContext], web.Application]
+
+#: Registered emulators: provider name -> ``"module:factory"`` (imported on first use) or the
+#: factory itself.
+EMULATORS: Final[dict[str, str | AppFactory]] = {
     "ionq": "qjobs.emulators.ionq:create_app",
 }
-
-AppFactory = Callable[[EmulatorContext], web.Application]
 
 
 def names() -> list[str]:
@@ -57,6 +58,8 @@ def app_factory(name: str) -> AppFactory:
     target = EMULATORS.get(name)
     if target is None:
         raise ValueError(f"name={name!r}: unknown emulator; known: {names()}")
+    if not isinstance(target, str):
+        return target
     module, _, func = target.partition(":")
     factory: AppFactory = getattr(importlib.import_module(module), func)
     return factory

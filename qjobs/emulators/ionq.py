@@ -18,6 +18,7 @@ from http import HTTPStatus
 from typing import Any, Final
 
 import attrs
+import numpy as np
 from aiohttp import web
 
 from qjobs._circuit import Circuit
@@ -140,10 +141,16 @@ class IonQEmulator:
         opts = self.ctx.options
         return Lifecycle(self.ctx.clock.now(), opts.queue_time, opts.exec_time, fails=fails)
 
-    def _new_job(self, **kwargs: Any) -> IonQJob:
+    def _new_job(self, stream: int = 0, **kwargs: Any) -> IonQJob:
         self._seq += 1
         job = IonQJob(id=self.ctx.new_uuid(), seq=self._seq, **kwargs)
-        job.rng = self.ctx.job_rng(self._seq)
+        seed = job.noise.get("seed") if isinstance(job.noise, dict) else None
+        # noise.seed fixes the sampling of the job (each child of a batch gets its own stream).
+        job.rng = (
+            np.random.default_rng([seed, stream])
+            if isinstance(seed, int)
+            else self.ctx.job_rng(self._seq)
+        )
         self.jobs[job.id] = job
         return job
 
@@ -205,8 +212,9 @@ class IonQEmulator:
             )
             if fails:
                 parent.failure = _requested_failure()
-            for circuit in circuits:
+            for index, circuit in enumerate(circuits):
                 child = self._new_job(
+                    stream=index,
                     type="ionq.circuit.v1",
                     name=circuit.name,
                     lifecycle=self._lifecycle(False),
