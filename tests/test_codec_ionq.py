@@ -386,3 +386,84 @@ def test_counts_from_probabilities_exact_and_ties() -> None:
     assert codec.counts_from_probabilities([0.0, 0.0], 10).tolist() == [0, 0]
     # Unnormalised input is normalised first.
     assert codec.counts_from_probabilities([2.0, 2.0], 4).tolist() == [2, 2]
+
+
+# -------------------------------------------------------------- semantics (via qjobs.sim)
+def _same_state_up_to_phase(a: Circuit, b: Circuit) -> None:
+    from qjobs import sim
+
+    sa, sb = sim.statevector(a), sim.statevector(b)
+    overlap = np.vdot(sa, sb)
+    assert abs(abs(overlap) - 1.0) < 1e-9, f"fidelity {abs(overlap) ** 2}"
+
+
+_ALL_QIS = [
+    ("x", 1, 0),
+    ("y", 1, 0),
+    ("z", 1, 0),
+    ("h", 1, 0),
+    ("s", 1, 0),
+    ("sdg", 1, 0),
+    ("t", 1, 0),
+    ("tdg", 1, 0),
+    ("sx", 1, 0),
+    ("sxdg", 1, 0),
+    ("rx", 1, 1),
+    ("ry", 1, 1),
+    ("rz", 1, 1),
+    ("p", 1, 1),
+    ("u2", 1, 2),
+    ("u3", 1, 3),
+    ("cx", 2, 0),
+    ("cy", 2, 0),
+    ("cz", 2, 0),
+    ("ch", 2, 0),
+    ("swap", 2, 0),
+    ("crx", 2, 1),
+    ("cry", 2, 1),
+    ("crz", 2, 1),
+    ("cp", 2, 1),
+    ("rxx", 2, 1),
+    ("ryy", 2, 1),
+    ("rzz", 2, 1),
+    ("ccx", 3, 0),
+    ("cswap", 3, 0),
+]
+
+
+@pytest.mark.parametrize(("name", "nq", "npar"), _ALL_QIS)
+def test_each_gate_keeps_its_meaning(name: str, nq: int, npar: int) -> None:
+    rng = np.random.default_rng(sum(map(ord, name)))
+    # A random product-ish state first, so phases and controls matter.
+    prep = [g("u3", q, params=tuple(rng.uniform(-3, 3, 3))) for q in range(3)]
+    qubits = tuple(int(q) for q in rng.permutation(3)[:nq])
+    ins = g(name, *qubits, params=tuple(float(x) for x in rng.uniform(-3, 3, npar)))
+    c = circ(3, *prep, g("cx", 0, 1), g("cx", 1, 2), ins)
+    (back,) = codec.decode(codec.encode(c).input)
+    _same_state_up_to_phase(c, Circuit(3, 0, back.instructions))
+
+
+def test_random_circuits_round_trip_through_the_wire_form() -> None:
+    rng = np.random.default_rng(2024)
+    for _ in range(20):
+        ops = []
+        for _ in range(25):
+            name, nq, npar = _ALL_QIS[int(rng.integers(len(_ALL_QIS)))]
+            qubits = tuple(int(q) for q in rng.permutation(4)[:nq])
+            ops.append(g(name, *qubits, params=tuple(float(x) for x in rng.uniform(-3, 3, npar))))
+        c = circ(4, *ops)
+        (back,) = codec.decode(codec.encode(c).input)
+        _same_state_up_to_phase(c, Circuit(4, 0, back.instructions))
+
+
+def test_native_round_trip_keeps_meaning() -> None:
+    c = circ(
+        2,
+        g("gpi2", 0, params=(0.1,)),
+        g("gpi", 1, params=(0.7,)),
+        g("ms", 0, 1, params=(0.2, 0.6, 0.25)),
+        g("zz", 0, 1, params=(0.3,)),
+        g("gpi2", 1, params=(0.9,)),
+    )
+    (back,) = codec.decode(codec.encode(c).input)
+    _same_state_up_to_phase(c, back)
