@@ -384,7 +384,10 @@ class IonQEmulator:
         now = self.ctx.clock.now()
         found: list[IonQJob] = []
         has_more = False
-        for job in sorted(self.jobs.values(), key=lambda j: j.seq, reverse=True):
+        candidates: Any = self.jobs.values()
+        if ids is not None:  # polling many jobs by id: no scan of the whole store
+            candidates = [self.jobs[i] for i in ids if i in self.jobs]
+        for job in sorted(candidates, key=lambda j: j.seq, reverse=True):
             if before is not None and job.seq >= before:
                 continue
             if ids is not None and job.id not in ids:
