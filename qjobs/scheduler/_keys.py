@@ -1,0 +1,77 @@
+"""Deterministic keys: one per circuit, one per provider job (derived from its members).
+
+A circuit's key hashes its canonical form together with the shots, backend, job options and the
+caller's index, so the same program submitting the same circuits in the same order computes the
+same keys on every run; the ledger is looked up by them. A job key hashes its members' keys (in
+position order) and a generation number that grows each time one of the circuits is placed in a
+new job, so two different submissions never share a key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from qjobs._circuit import Circuit
+from qjobs._errors import InputError
+
+__all__ = ["batch_key", "canonical_circuit", "circuit_key", "options_json", "payload_estimate"]
+
+_SEP = b"\x1f"
+
+
+def canonical_circuit(circuit: Circuit) -> bytes:
+    """A compact, deterministic byte form of a bound circuit (names, qubits, params, clbits).
+
+    Floats are written by orjson's shortest round-trip representation, so equal circuits give
+    equal bytes. The circuit's ``name`` and register names are not part of it.
+    """
+    body = [
+        (ins.name, ins.qubits, ins.params, ins.clbits)
+        if ins.params or ins.clbits
+        else (ins.name, ins.qubits)
+        for ins in circuit.instructions
+    ]
+    return orjson.dumps((circuit.num_qubits, circuit.num_clbits, body))
+
+
+def options_json(options: Mapping[str, Any]) -> bytes:
+    """Job options as canonical JSON (sorted keys); raises InputError when not serialisable."""
+    try:
+        return orjson.dumps(dict(options), option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+    except TypeError as exc:
+        raise InputError("job_options", dict(options), f"not JSON-serialisable: {exc}") from None
+
+
+def circuit_key(
+    circuit: Circuit, *, shots: int, backend: str | None, options: bytes, index: int
+) -> str:
+    """The key of one submitted circuit: 32 hex digits of a BLAKE2b hash."""
+    h = hashlib.blake2b(canonical_circuit(circuit), digest_size=16)
+    h.update(_SEP)
+    h.update(b"%d" % shots)
+    h.update(_SEP)
+    h.update((backend or "").encode())
+    h.update(_SEP)
+    h.update(options)
+    h.update(_SEP)
+    h.update(b"%d" % index)
+    return h.hexdigest()
+
+
+def batch_key(member_keys: Sequence[str], generation: int) -> str:
+    """The key of a provider job holding ``member_keys`` (in position order)."""
+    h = hashlib.blake2b(digest_size=16, person=b"qjobs-batch")
+    for k in member_keys:
+        h.update(k.encode())
+        h.update(_SEP)
+    h.update(b"%d" % generation)
+    return "qj" + h.hexdigest()[:30]
+
+
+def payload_estimate(circuit: Circuit) -> int:
+    """A cheap upper estimate, in bytes, of one circuit's share of a submission body."""
+    return 96 + 48 * len(circuit.instructions)

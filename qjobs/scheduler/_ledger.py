@@ -1,0 +1,257 @@
+"""The crash-safe SQLite ledger behind ``Scheduler(ledger="path.db")``.
+
+Two tables. ``batches`` has one row per provider job the scheduler intended to create: its key
+(the idempotency key given to ``client.submit``), how many circuits it holds, the provider job id
+once known and its last status. ``circuits`` has one row per submitted circuit: its key, the
+caller's index, the generation of jobs it has been placed in, the job it currently belongs to with
+its position there, and its result once fetched.
+
+Durability: the database runs in WAL mode with ``synchronous=FULL``. An intent row must be durable
+before the POST that creates the job (that is what makes a rerun after a crash safe); WAL alone
+already survives the death of the process (SIGKILL), FULL adds an fsync per commit so an intent
+also survives a power loss. Commits are grouped: every writer appends to an in-memory buffer and
+:meth:`Ledger.flush` commits everything buffered so far in one transaction on a worker thread, so
+the event loop never blocks on SQLite and concurrent submitters share one fsync.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import struct
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import numpy as np
+import orjson
+
+from qjobs._models import Result
+
+__all__ = ["Ledger", "LedgerBatch", "LedgerRow", "pack_result", "unpack_result"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS batches (
+    key TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    job_id TEXT,
+    status TEXT NOT NULL,
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS circuits (
+    key TEXT PRIMARY KEY,
+    idx INTEGER NOT NULL,
+    gen INTEGER NOT NULL,
+    batch TEXT,
+    pos INTEGER,
+    result BLOB
+);
+CREATE INDEX IF NOT EXISTS circuits_batch ON circuits (batch);
+"""
+_VERSION = "1"
+
+_INTENT_BATCH = (
+    "INSERT INTO batches (key, size, job_id, status) VALUES (?, ?, NULL, 'intent') "
+    "ON CONFLICT (key) DO UPDATE SET size = excluded.size"
+)
+_INTENT_CIRCUIT = (
+    "INSERT INTO circuits (key, idx, gen, batch, pos) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET gen = excluded.gen, batch = excluded.batch, pos = excluded.pos"
+)
+_JOB = "UPDATE batches SET job_id = ?, status = ? WHERE key = ?"
+_STATUS = "UPDATE batches SET status = ?, error = ? WHERE key = ?"
+_RESULT = "UPDATE circuits SET result = ? WHERE key = ?"
+
+#: Statuses stored for a batch: "intent" (no job id yet), a JobStatus value, "absent" (looked
+#: up after a crash and not found at the provider).
+INTENT = "intent"
+ABSENT = "absent"
+
+
+class LedgerRow:
+    """A circuit as recorded: generation, job key and position, packed result (or None)."""
+
+    __slots__ = ("batch", "gen", "pos", "result")
+
+    def __init__(self, gen: int, batch: str | None, pos: int | None, result: bytes | None) -> None:
+        self.gen = gen
+        self.batch = batch
+        self.pos = pos
+        self.result = result
+
+
+class LedgerBatch:
+    """A provider job as recorded: size, job id (None for an intent only), status, member keys."""
+
+    __slots__ = ("job_id", "key", "members", "size", "status")
+
+    def __init__(self, key: str, size: int, job_id: str | None, status: str) -> None:
+        self.key = key
+        self.size = size
+        self.job_id = job_id
+        self.status = status
+        self.members: list[str | None] = [None] * size
+
+
+def pack_result(res: Result) -> bytes:
+    """Encode a result compactly: a JSON header, then float64 probabilities and int64 memory."""
+    probs = np.ascontiguousarray(res.probabilities, dtype=np.float64).tobytes()
+    mem = b"" if res.memory is None else np.ascontiguousarray(res.memory, np.int64).tobytes()
+    head = orjson.dumps(
+        {
+            "c": res.counts,
+            "s": res.shots,
+            "n": res.num_clbits,
+            "j": res.job_id,
+            "i": res.index,
+            "p": len(probs),
+            "m": len(mem) if res.memory is not None else None,
+        }
+    )
+    return struct.pack("<I", len(head)) + head + probs + mem
+
+
+def unpack_result(blob: bytes) -> Result:
+    """Decode :func:`pack_result`'s bytes back into a :class:`~qjobs.Result`."""
+    (n,) = struct.unpack_from("<I", blob)
+    head: dict[str, Any] = orjson.loads(blob[4 : 4 + n])
+    start = 4 + n
+    probs = np.frombuffer(blob, dtype=np.float64, count=head["p"] // 8, offset=start).copy()
+    memory = None
+    if head["m"] is not None:
+        memory = np.frombuffer(
+            blob, dtype=np.int64, count=head["m"] // 8, offset=start + head["p"]
+        ).copy()
+    return Result(
+        counts=head["c"],
+        probabilities=probs,
+        shots=head["s"],
+        num_clbits=head["n"],
+        memory=memory,
+        job_id=head["j"],
+        index=head["i"],
+    )
+
+
+class Ledger:
+    """A buffered writer over one SQLite file; all SQLite calls run on worker threads.
+
+    Writers call the record methods (non-blocking, buffered) and ``await flush()`` when the
+    records must be durable before going on (intents before a POST). A background task of the
+    scheduler also flushes periodically, so status changes and results are committed in groups.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self._conn: sqlite3.Connection | None = None
+        self._buf: list[tuple[str, Sequence[Any], bool]] = []
+        self._seq = 0
+        self._done = 0
+        self._lock = anyio.Lock()
+        #: Transactions committed (for tests and statistics).
+        self.commits = 0
+
+    # ------------------------------------------------------------------ lifecycle
+    async def open(self) -> tuple[dict[str, LedgerRow], dict[str, LedgerBatch]]:
+        """Open (creating if needed) and load every recorded circuit and job."""
+        async with self._lock:
+            return await anyio.to_thread.run_sync(self._open_sync)
+
+    def _open_sync(self) -> tuple[dict[str, LedgerRow], dict[str, LedgerBatch]]:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA busy_timeout=10000")
+            conn.executescript(_SCHEMA)
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (name, value) VALUES ('version', ?)", (_VERSION,)
+            )
+            rows: dict[str, LedgerRow] = {}
+            batches: dict[str, LedgerBatch] = {}
+            for key, size, job_id, status in conn.execute(
+                "SELECT key, size, job_id, status FROM batches"
+            ):
+                batches[key] = LedgerBatch(key, size, job_id, status)
+            for key, gen, batch, pos, result in conn.execute(
+                "SELECT key, gen, batch, pos, result FROM circuits"
+            ):
+                rows[key] = LedgerRow(gen, batch, pos, result)
+                lb = batches.get(batch) if batch is not None else None
+                if lb is not None and pos is not None and 0 <= pos < lb.size:
+                    lb.members[pos] = key
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        return rows, batches
+
+    async def close(self) -> None:
+        """Commit what is buffered and close the file."""
+        await self.flush()
+        async with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                await anyio.to_thread.run_sync(conn.close)
+
+    # ------------------------------------------------------------------ records (buffered)
+    def intent(self, key: str, members: Sequence[tuple[str, int, int]]) -> None:
+        """Record the intent to create job ``key`` holding ``members`` (key, index, gen)."""
+        self._add(_INTENT_BATCH, (key, len(members)), False)
+        self._add(
+            _INTENT_CIRCUIT,
+            [(ck, idx, gen, key, pos) for pos, (ck, idx, gen) in enumerate(members)],
+            True,
+        )
+
+    def job(self, key: str, job_id: str, status: str) -> None:
+        """Record the provider job id of job ``key``."""
+        self._add(_JOB, (job_id, status, key), False)
+
+    def status(self, key: str, status: str, error: str | None = None) -> None:
+        """Record a status change of job ``key``."""
+        self._add(_STATUS, (status, error, key), False)
+
+    def result(self, circuit_key: str, blob: bytes) -> None:
+        """Record the packed result of one circuit."""
+        self._add(_RESULT, (blob, circuit_key), False)
+
+    def _add(self, sql: str, params: Sequence[Any], many: bool) -> None:
+        self._buf.append((sql, params, many))
+        self._seq += 1
+
+    @property
+    def dirty(self) -> bool:
+        """True when records wait to be committed."""
+        return self._done < self._seq
+
+    # ------------------------------------------------------------------ commits
+    async def flush(self) -> None:
+        """Return once everything recorded before the call is committed (group commit)."""
+        target = self._seq
+        if self._done >= target:
+            return
+        async with self._lock:
+            if self._done >= target or self._conn is None:
+                return
+            ops, self._buf = self._buf, []
+            await anyio.to_thread.run_sync(self._commit_sync, self._conn, ops, self._seq)
+
+    def _commit_sync(
+        self, conn: sqlite3.Connection, ops: list[tuple[str, Sequence[Any], bool]], upto: int
+    ) -> None:
+        conn.execute("BEGIN")
+        try:
+            for sql, params, many in ops:
+                if many:
+                    conn.executemany(sql, params)
+                else:
+                    conn.execute(sql, params)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        self.commits += 1
+        self._done = upto
