@@ -218,3 +218,19 @@ async def test_dropped_answer_on_batch_with_key() -> None:
         assert job.parent_id is None
         results = await client.results(await client.wait(job))
         assert len(results) == 3
+
+
+async def test_failed_lookup_reports_the_uncertain_submit_with_its_key() -> None:
+    async with ionq() as (server, client, _waits):
+        server.set_faults(
+            [
+                {"route": "POST /jobs", "kind": "drop_after", "count": 1},
+                {"route": "GET /jobs", "status": 500},
+            ]
+        )
+        with pytest.raises(qjobs.SubmitUncertainError) as info:
+            await client.submit(BELL, shots=10, key="k-unknown")
+        assert info.value.key == "k-unknown"
+        assert isinstance(info.value.__cause__, qjobs.ServerError)
+        assert server.stats.requests["POST /jobs"] == 1
+        assert server.stats.jobs_created == 1

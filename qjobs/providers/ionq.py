@@ -37,6 +37,7 @@ from qjobs._errors import (
     JobError,
     MalformedResponseError,
     NotFoundError,
+    QJobsError,
     ServerError,
     SubmitUncertainError,
     ValidationError,
@@ -502,14 +503,21 @@ class IonQClient(ProviderClient):
             except (SubmitUncertainError, ServerError) as exc:
                 if key is None:
                     raise  # never resubmit blindly
+                if isinstance(exc, SubmitUncertainError):
+                    exc.key = key
                 lookups += 1
-                logger.info("ionq: submit with key failed (%s); looking the key up", type(exc))
-                found = await self.find_by_key(key, backend=backend)
+                logger.info(
+                    "ionq: submit with a key failed (%s); looking the key up", type(exc).__name__
+                )
+                try:
+                    found = await self.find_by_key(key, backend=backend)
+                except QJobsError as lookup_error:
+                    # Cannot tell whether the job exists: report the original failure, with the
+                    # key, so the caller can reconcile later.
+                    raise exc from lookup_error
                 if found is not None:
                     return found
                 if lookups >= _SUBMIT_LOOKUPS:
-                    if isinstance(exc, SubmitUncertainError):
-                        exc.key = key
                     raise
         data = resp.json()
         if not isinstance(data, Mapping) or not isinstance(data.get("id"), str):
