@@ -203,7 +203,7 @@ class Transport:
         self.max_response_bytes = max_response_bytes
         self.max_request_bytes = max_request_bytes
         self.stats = TransportStats()
-        self.limiter = RateLimiter(self.rate_limit)
+        self.limiter = RateLimiter(self.rate_limit, clock=clock, sleep=sleep)
         self.retrier = Retrier(self.retry, sleep=sleep, clock=clock, jitter=jitter)
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
