@@ -47,6 +47,15 @@ class Clock:
         await asyncio.sleep(0)
 
 
+class AdvancingClock(Clock):
+    """A fake clock whose sleep moves time forward, for the retry layer and limiter together."""
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 9))
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
 @pytest.mark.anyio
 async def test_concurrency_never_exceeds_limit() -> None:
     active = 0
@@ -164,26 +173,24 @@ async def test_429_slows_transport_limiter() -> None:
             )
         return web.json_response({"ok": True})
 
-    waits: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        waits.append(seconds)
-
+    clock = AdvancingClock()
     async with (
         serve({"/x": limited}) as base,
         Transport(
             provider="p",
             base_url=base,
             rate_limit=RateLimit(requests_per_second=200),
-            sleep=fake_sleep,
+            sleep=clock.sleep,
+            clock=clock,
         ) as t,
     ):
         await t.request("GET", "/x")
         assert len(seen) == 3
-        # The two Retry-After waits are exact; the limiter's own spacing waits (it shares the
-        # injected sleep) are positive and never longer than one slot at the halved rate.
-        assert [w for w in waits if w == 0.0] == [0.0, 0.0]
-        assert all(w <= 1 / 100 + 1e-9 for w in waits)
+        # The two Retry-After waits are exact (0 s); the limiter's own waits (it shares the
+        # injected clock) space requests one slot apart at the current rate.
+        retry_waits = [w for w in clock.sleeps if w == 0.0]
+        assert retry_waits == [0.0, 0.0]
+        assert all(w <= 1 / 100 + 1e-9 for w in clock.sleeps)
         assert t.stats.rate_limited == 2
         assert t.stats.retries == 2
         # Two 429s inside one cooldown: one halving; then one success recovered a step.
@@ -198,11 +205,7 @@ async def test_rate_limited_error_after_retries() -> None:
     async def always(request: web.Request) -> web.Response:
         return web.json_response({"message": "no"}, status=429, headers={"Retry-After": "1"})
 
-    waits: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        waits.append(seconds)
-
+    clock = AdvancingClock()
     async with (
         serve({"/x": always}) as base,
         Transport(
@@ -210,11 +213,13 @@ async def test_rate_limited_error_after_retries() -> None:
             base_url=base,
             retry=RetryPolicy(max_attempts=3),
             rate_limit=RateLimit(requests_per_second=1000),
-            sleep=fake_sleep,
+            sleep=clock.sleep,
+            clock=clock,
         ) as t,
     ):
         with pytest.raises(qjobs.RateLimitedError) as info:
             await t.request("GET", "/x")
         assert info.value.retry_after == 1.0
-        assert waits == [1.0, 1.0]
+        # Retry-After waits are exact; after waiting 1 s the limiter has a token at once.
+        assert [w for w in clock.sleeps if w > 0.01] == [1.0, 1.0]
         assert t.stats.statuses[429] == 3
