@@ -17,7 +17,7 @@ from qjobs.testing import FIND, GET, LIST, SUBMIT, FakeProvider
 
 pytestmark = pytest.mark.anyio
 
-FAST = {"poll_initial": 0.001, "poll_max": 0.004}
+FAST: dict[str, Any] = {"poll_initial": 0.001, "poll_max": 0.004}
 CAPS = Capabilities(
     max_circuits_per_job=10, status_batch_size=10, poll_initial=0.001, submit_key=True
 )
@@ -69,7 +69,8 @@ async def test_completed_results_come_from_the_ledger_without_requests(tmp_path:
         after = await s.gather()
         p = s.progress()
     assert second.stats.total == 0
-    assert p.from_ledger == 8 and p.completed == 8
+    assert p.from_ledger == 8
+    assert p.completed == 8
     assert [outcome(r) for r in after] == [outcome(r) for r in before] == list(range(8))
     assert [r.job_id for r in after] == [r.job_id for r in before]
 
@@ -109,7 +110,8 @@ async def test_in_flight_job_is_reattached_and_polled(tmp_path: Path) -> None:
     await _ledger_with(db, [0, 1, 2], job.id)
     async with Scheduler(fake, shots=5, batch_size=3, ledger=db, **FAST) as s:
         futs = [s.submit(circ(i)) for i in range(3)]
-        assert futs[0].job_id == job.id and futs[0].status is JobStatus.QUEUED
+        assert futs[0].job_id == job.id
+        assert futs[0].status is JobStatus.QUEUED
         results = await s.gather()
     assert fake.stats.jobs_created == 1
     assert fake.stats.requests[SUBMIT] == 1  # only the crashed run's
@@ -149,7 +151,8 @@ async def test_intent_not_found_is_submitted_once(tmp_path: Path) -> None:
     assert fake.stats.requests[FIND] == 1
     assert fake.stats.jobs_created == 1
     new_key = next(iter(fake.jobs.values())).key
-    assert new_key is not None and new_key != bkey  # a new generation, a new key
+    assert new_key is not None
+    assert new_key != bkey
     assert [outcome(r) for r in results] == [0, 1]
     # a third run reads everything from the ledger
     third = FakeProvider(capabilities=CAPS)

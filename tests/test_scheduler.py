@@ -26,7 +26,7 @@ from qjobs.testing import CANCEL_MANY, FIND, GET, LIST, RESULTS, SUBMIT, FakePro
 
 pytestmark = pytest.mark.anyio
 
-FAST = {"poll_initial": 0.001, "poll_max": 0.004}
+FAST: dict[str, Any] = {"poll_initial": 0.001, "poll_max": 0.004}
 
 
 def circ(value: int, width: int = 5) -> Circuit:
@@ -42,7 +42,7 @@ def outcome(res: Any) -> int:
 
 
 def caps(**kw: Any) -> Capabilities:
-    base = {
+    base: dict[str, Any] = {
         "max_circuits_per_job": 100,
         "status_batch_size": 100,
         "poll_initial": 0.001,
@@ -92,8 +92,9 @@ async def test_incompatible_options_never_share_a_job() -> None:
         c = [s.submit(circ(3), backend="other") for _ in range(2)]
         await s.gather()
     assert fake.stats.jobs_created == 3
-    by_job = {j.id: j for j in fake.jobs.values()}
-    assert by_job[a[0].job_id].shots == 5 and len(by_job[a[0].job_id].circuits) == 3
+    by_job: dict[str | None, Any] = {j.id: j for j in fake.jobs.values()}
+    assert by_job[a[0].job_id].shots == 5
+    assert len(by_job[a[0].job_id].circuits) == 3
     assert by_job[b[0].job_id].shots == 9
     assert by_job[c[0].job_id].backend == "other"
 
@@ -247,8 +248,9 @@ async def test_failed_job_fails_its_futures_with_the_provider_message() -> None:
     fake = FakeProvider(capabilities=caps(), fail=lambda cs: "bad gate" if len(cs) == 2 else None)
     async with Scheduler(fake, shots=1, batch_size=2, **FAST) as s:
         futs = [s.submit(circ(i)) for i in range(3)]
-        out = await s.gather(return_exceptions=True)
-    assert isinstance(out[0], JobFailedError) and "bad gate" in str(out[0])
+        out: list[Any] = await s.gather(return_exceptions=True)
+    assert isinstance(out[0], JobFailedError)
+    assert "bad gate" in str(out[0])
     assert out[0].job_id == futs[0].job_id
     assert isinstance(futs[1].exception(), JobFailedError)
     assert outcome(out[2]) == 2
@@ -298,9 +300,10 @@ async def test_job_timeout_never_resubmits_nor_cancels() -> None:
     fake = FakeProvider(capabilities=caps(), queue_polls=10**9)
     async with Scheduler(fake, shots=1, job_timeout=0.05, **FAST) as s:
         futs = [s.submit(circ(i)) for i in range(3)]
-        out = await s.gather(return_exceptions=True)
+        out: list[Any] = await s.gather(return_exceptions=True)
     assert all(isinstance(e, JobTimeoutError) for e in out)
-    assert futs[0].job_id is not None and futs[0].job_id in str(out[0])
+    assert futs[0].job_id is not None
+    assert futs[0].job_id in str(out[0])
     assert fake.stats.jobs_created == 1
     assert fake.stats.cancelled == 0
     assert fake.stats.requests[CANCEL_MANY] == 0
@@ -317,7 +320,8 @@ async def test_unknown_state_fails_with_the_job_id_and_no_resubmission() -> None
         f = s.submit(circ(1))
         with pytest.raises(JobError) as info:
             await f
-    assert f.job_id is not None and f.job_id in str(info.value)
+    assert f.job_id is not None
+    assert f.job_id in str(info.value)
     assert "not resubmitted" in str(info.value)
     assert fake.stats.jobs_created == 1
 
@@ -331,8 +335,9 @@ async def test_rejected_submission_fails_that_batch_only() -> None:
     )
     async with Scheduler(fake, shots=1, batch_size=2, **FAST) as s:
         futs = [s.submit(circ(i)) for i in range(4)]
-        out = await s.gather(return_exceptions=True)
-    assert isinstance(out[0], ValidationError) and isinstance(out[1], ValidationError)
+        out: list[Any] = await s.gather(return_exceptions=True)
+    assert isinstance(out[0], ValidationError)
+    assert isinstance(out[1], ValidationError)
     assert [outcome(r) for r in out[2:]] == [2, 3]
     assert fake.stats.requests[SUBMIT] == 2
     assert fake.stats.requests[FIND] == 0
@@ -354,7 +359,8 @@ async def test_uncertain_submission_is_resolved_by_key(created: bool) -> None:
     assert fake.stats.requests[FIND] == 1
     assert fake.stats.requests[SUBMIT] == (1 if created else 2)
     job = fake.job_for_key(fake.jobs[f.job_id or ""].key or "")
-    assert job is not None and job.id == f.job_id
+    assert job is not None
+    assert job.id == f.job_id
 
 
 async def test_uncertain_submission_without_keys_is_not_resubmitted() -> None:
@@ -372,16 +378,7 @@ async def test_uncertain_submission_without_keys_is_not_resubmitted() -> None:
 # --------------------------------------------------------------------------- cancellation
 async def test_cancel_cancels_every_job_and_reports() -> None:
     fake = FakeProvider(capabilities=caps(), queue_polls=10**9)
-    submitted = anyio.Event()
-    count = 0
-
-    def on_event(ev: SchedulerEvent) -> None:
-        nonlocal count
-        if ev.kind == "submitted":
-            count += 1
-            if count == 6:
-                submitted.set()
-
+    submitted, on_event = submitted_event(6)
     async with Scheduler(
         fake, shots=1, batch_size=2, max_in_flight=3, on_event=on_event, **FAST
     ) as s:
@@ -390,7 +387,8 @@ async def test_cancel_cancels_every_job_and_reports() -> None:
         report = await s.cancel()
         with pytest.raises(RuntimeError):
             s.submit(circ(1))
-    assert len(report.cancelled) == 3 and report.failed == ()
+    assert len(report.cancelled) == 3
+    assert report.failed == ()
     assert report.circuits == 10
     assert fake.stats.active_jobs == 0
     assert fake.stats.jobs_created == 3  # the 4 pending circuits were never submitted
@@ -399,14 +397,34 @@ async def test_cancel_cancels_every_job_and_reports() -> None:
     assert s.progress().cancelled == 10
 
 
+def submitted_event(n: int) -> tuple[anyio.Event, Any]:
+    """An event set once ``n`` circuits were submitted, and the on_event callback setting it."""
+    event = anyio.Event()
+    count = 0
+
+    def on_event(ev: SchedulerEvent) -> None:
+        nonlocal count
+        if ev.kind == "submitted":
+            count += 1
+            if count == n:
+                event.set()
+
+    return event, on_event
+
+
+async def _raise_inside(fake: FakeProvider, futs: list[JobFuture]) -> None:
+    event, on_event = submitted_event(4)
+    async with Scheduler(fake, shots=1, batch_size=1, on_event=on_event, **FAST) as s:
+        futs.extend(s.submit(circ(i)) for i in range(4))
+        await event.wait()
+        raise KeyError("boom")
+
+
 async def test_exception_in_body_cancels_jobs_and_propagates() -> None:
     fake = FakeProvider(capabilities=caps(), queue_polls=10**9)
+    futs: list[JobFuture] = []
     with pytest.raises(KeyError):
-        async with Scheduler(fake, shots=1, batch_size=1, **FAST) as s:
-            futs = [s.submit(circ(i)) for i in range(4)]
-            while fake.stats.jobs_created < 4:
-                await anyio.sleep(0.001)
-            raise KeyError("boom")
+        await _raise_inside(fake, futs)
     assert fake.stats.active_jobs == 0
     assert fake.stats.cancelled == 4
     assert all(f.done() for f in futs)
@@ -414,12 +432,12 @@ async def test_exception_in_body_cancels_jobs_and_propagates() -> None:
 
 async def test_task_cancellation_cancels_jobs_and_leaves_no_task() -> None:
     fake = FakeProvider(capabilities=caps(), queue_polls=10**9)
+    event, on_event = submitted_event(4)
     with anyio.move_on_after(10) as outer:
-        async with Scheduler(fake, shots=1, batch_size=1, **FAST) as s:
+        async with Scheduler(fake, shots=1, batch_size=1, on_event=on_event, **FAST) as s:
             for i in range(4):
                 s.submit(circ(i))
-            while fake.stats.jobs_created < 4:
-                await anyio.sleep(0.001)
+            await event.wait()
             outer.cancel()
             await s.gather()
     assert outer.cancelled_caught
@@ -430,10 +448,10 @@ async def test_task_cancellation_cancels_jobs_and_leaves_no_task() -> None:
 
 async def test_cancelling_one_future() -> None:
     fake = FakeProvider(capabilities=caps(), queue_polls=10**9)
-    async with Scheduler(fake, shots=1, batch_size=1, **FAST) as s:
+    event, on_event = submitted_event(1)
+    async with Scheduler(fake, shots=1, batch_size=1, on_event=on_event, **FAST) as s:
         a = s.submit(circ(1))
-        while a.job_id is None:
-            await anyio.sleep(0.001)
+        await event.wait()
         b = s.submit(circ(2))
         await a.cancel()
         await b.cancel()
