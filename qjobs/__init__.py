@@ -34,6 +34,8 @@ from qjobs._errors import (
 from qjobs._expr import Expr
 from qjobs._models import Backend, Job, JobFailure, JobStatus, Result
 from qjobs.providers import Capabilities, ProviderClient, connect
+from qjobs.scheduler import CancelReport, JobFuture, Progress, Scheduler, SchedulerEvent
+from qjobs.sweep import Sweep, SweepResult
 
 if TYPE_CHECKING:
     from qjobs import emulators, sim
@@ -44,6 +46,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "Backend",
+    "CancelReport",
     "Capabilities",
     "Circuit",
     "ConflictError",
@@ -58,18 +61,24 @@ __all__ = [
     "JobError",
     "JobFailedError",
     "JobFailure",
+    "JobFuture",
     "JobStatus",
     "JobTimeoutError",
     "MalformedResponseError",
     "NotFoundError",
+    "Progress",
     "ProviderClient",
     "QJobsError",
     "QasmError",
     "RateLimitedError",
     "RequestTimeoutError",
     "Result",
+    "Scheduler",
+    "SchedulerEvent",
     "ServerError",
     "SubmitUncertainError",
+    "Sweep",
+    "SweepResult",
     "TransportError",
     "ValidationError",
     "__version__",
