@@ -15,6 +15,7 @@ from qjobs import (
     APIError,
     AuthenticationError,
     Backend,
+    CancelReport,
     Capabilities,
     Circuit,
     ConflictError,
@@ -33,19 +34,25 @@ from qjobs import (
     JobTimeoutError,
     MalformedResponseError,
     NotFoundError,
+    Progress,
     QasmError,
     QJobsError,
     RateLimitedError,
     RequestTimeoutError,
     Result,
+    SchedulerEvent,
     ServerError,
     SubmitUncertainError,
+    SweepResult,
     TransportError,
     ValidationError,
     __version__,
 )
 from qjobs_sync.providers import connect
 from qjobs_sync.providers._base import ProviderClient
+from qjobs_sync.scheduler._future import JobFuture
+from qjobs_sync.scheduler._scheduler import Scheduler
+from qjobs_sync.sweep import Sweep
 
 if TYPE_CHECKING:
     from typing import Any
@@ -57,6 +64,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "Backend",
+    "CancelReport",
     "Capabilities",
     "Circuit",
     "ConflictError",
@@ -71,18 +79,24 @@ __all__ = [
     "JobError",
     "JobFailedError",
     "JobFailure",
+    "JobFuture",
     "JobStatus",
     "JobTimeoutError",
     "MalformedResponseError",
     "NotFoundError",
+    "Progress",
     "ProviderClient",
     "QJobsError",
     "QasmError",
     "RateLimitedError",
     "RequestTimeoutError",
     "Result",
+    "Scheduler",
+    "SchedulerEvent",
     "ServerError",
     "SubmitUncertainError",
+    "Sweep",
+    "SweepResult",
     "TransportError",
     "ValidationError",
     "__version__",

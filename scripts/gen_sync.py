@@ -50,7 +50,7 @@ HAND_WRITTEN = frozenset({"_portal.py", "py.typed"})
 
 # ------------------------------------------------------------------------ the small tables
 #: Namespaces generated beside ``qjobs`` and the modules in its ``__all__``.
-EXTRA_NAMESPACES = ("qjobs.providers",)
+EXTRA_NAMESPACES = ("qjobs.providers", "qjobs.scheduler", "qjobs.sweep")
 #: Async method name -> sync name.
 RENAMES = {"aclose": "close", "__aenter__": "__enter__", "__aexit__": "__exit__"}
 #: Async protocol members with no twin of their own: ``__anext__`` is served by ``__iter__``
@@ -859,17 +859,20 @@ class ModuleWriter:
         value = f"{portal}.{runner}(lambda: {expr})"
         if isinstance(returns, ast.Constant) and returns.value is None:
             return value
+        return "return " + self.converted(value, returns, ret_text, tr)
+
+    def converted(self, value: str, returns: ast.expr, ret_text: str, tr: Translator) -> str:
+        """``value`` with the async objects its annotation names wrapped in their twins."""
         if not tr.mentions_twin(returns):
-            return f"return {value}"
-        cast = self.helper("typing", "cast")
-        core = returns
-        if isinstance(core, ast.Subscript):
-            head = tr.resolver.dotted(core.value)
+            return value
+        cast, portal = self.helper("typing", "cast"), self.portal()
+        if isinstance(returns, ast.Subscript):
+            head = tr.resolver.dotted(returns.value)
             if head in SEQUENCES:
                 maker = "tuple" if head == "builtins.tuple" else "list"
-                return f"return {cast}({ret_text!r}, {maker}({portal}.wrap(x) for x in {value}))"
-            raise GenerationError(f"cannot wrap a return value annotated {ast.unparse(returns)}")
-        return f"return {cast}({ret_text!r}, {portal}.wrap({value}))"
+                return f"{cast}({ret_text!r}, {maker}({portal}.wrap(x) for x in {value}))"
+            raise GenerationError(f"cannot wrap a value annotated {ast.unparse(returns)}")
+        return f"{cast}({ret_text!r}, {portal}.wrap({value}))"
 
     # -- classes
     def twin_base(self, cls: type) -> type | None:
@@ -1035,9 +1038,8 @@ class ModuleWriter:
         doc = sync_doc(doc) if doc else f"The ``{name}`` of the async object (read through)."
         node = annotation_node(source_ann) if source_ann else None
         value = f"self._async.{name}"
-        if node is not None and tr.mentions_twin(node):
-            cast = self.helper("typing", "cast")
-            value = f"{cast}({ann!r}, {self.portal()}.wrap({value}))"
+        if node is not None:
+            value = self.converted(value, node, ann, tr)
         text = (
             f"{ind}@property\n{ind}def {name}(self) -> {ann}:\n"
             + doc_literal(doc, ind * 2)
