@@ -173,7 +173,9 @@ class ProviderClient(abc.ABC):
         if len(res) != 1:
             from qjobs._errors import InputError
 
-            raise InputError("job", getattr(job, "id", job), f"has {len(res)} circuits; use results()")
+            raise InputError(
+                "job", getattr(job, "id", job), f"has {len(res)} circuits; use results()"
+            )
         return res[0]
 
     async def wait(
