@@ -136,6 +136,15 @@ def _summary(
     return rows, samples
 
 
+def _shown(path: Path) -> Path:
+    """``path`` relative to the current directory when it lies below it, else absolute."""
+    full = path.resolve()
+    try:
+        return full.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return full
+
+
 async def _run(args: argparse.Namespace) -> int:
     import qjobs
 
@@ -196,6 +205,7 @@ async def _run(args: argparse.Namespace) -> int:
         result.metadata["emulated"] = server is not None
         result.metadata.update(source=str(args.file), requests=requests)
         path = result.save(out)
+    path = _shown(path)
     if quiet:
         print(path)
     else:

@@ -100,13 +100,14 @@ class ProgressDisplay:
 
 
 class RichProgressDisplay(ProgressDisplay):
-    """A live ``rich`` progress bar with the scheduler's counts and the request rate."""
+    """A live ``rich`` display: the progress bar, and under it the counts and request rate."""
 
     def __init__(
         self, total: int, stats: TransportStats, *, stream: IO[str], interval: float = 0.1
     ) -> None:
         super().__init__(total, stats, stream=stream, interval=interval)
-        from rich.console import Console
+        from rich.console import Console, Group
+        from rich.live import Live
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -114,40 +115,48 @@ class RichProgressDisplay(ProgressDisplay):
             TextColumn,
             TimeElapsedColumn,
         )
+        from rich.text import Text
 
         self._progress = Progress(
             TextColumn("[bold]sweep"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            TextColumn("{task.fields[info]}"),
-            console=Console(file=stream),
-            transient=False,
             auto_refresh=False,
         )
-        self._task = self._progress.add_task("sweep", total=total, info="")
+        self._task = self._progress.add_task("sweep", total=total)
+        self._info = Text()
+        self._live = Live(
+            Group(self._progress, self._info),
+            console=Console(file=stream),
+            auto_refresh=False,
+            transient=False,
+        )
 
     def render(self) -> None:
-        """Update the bar (done = completed + failed) and the counts line."""
+        """Update the bar (done = completed + failed) and the counts line, then redraw."""
+        from rich.text import Text
+
         c = self.counts()
-        info = (
+        self._progress.update(self._task, completed=c["completed"] + c["failed"])
+        line = Text.from_markup(
             f"pending {c['pending']}  submitted [cyan]{c['submitted']}[/]  "
-            f"running [yellow]{c['running']}[/]  "
-            f"done [green]{c['completed']}[/]  failed [red]{c['failed']}[/]  "
-            f"jobs {c['jobs_submitted']}  {self.rate():6.1f} req/s"
+            f"running [yellow]{c['running']}[/]  done [green]{c['completed']}[/]  "
+            f"failed [red]{c['failed']}[/]  jobs {c['jobs_submitted']}  "
+            f"{self.rate():.1f} req/s"
         )
-        self._progress.update(
-            self._task, completed=c["completed"] + c["failed"], info=info, refresh=True
-        )
+        self._info.plain = ""
+        self._info.append_text(line)
+        self._live.refresh()
 
     def start(self) -> None:
-        """Show the live bar."""
-        self._progress.start()
+        """Show the live display."""
+        self._live.start()
 
     def close(self) -> None:
-        """Draw the final state and stop the live bar."""
+        """Draw the final state and stop the live display."""
         self.render()
-        self._progress.stop()
+        self._live.stop()
 
 
 def make_display(

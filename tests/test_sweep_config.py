@@ -14,6 +14,13 @@ from qjobs._sweep_config import load_spec
 QASM = "OPENQASM 3.0;\ninput float theta;\nqubit[1] q;\nrx(theta) q[0];\n"
 
 
+def _load_and_build(path: Path) -> None:
+    """Read the file, then build the Sweep (which checks names against the template)."""
+    from qjobs._cli_sweep import _make_sweep
+
+    _make_sweep(load_spec(path))
+
+
 def _write(tmp_path: Path, text: str, name: str = "s.toml") -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
@@ -160,11 +167,7 @@ def test_step_range_excludes_stop_off_grid(tmp_path: Path) -> None:
 def test_errors_name_the_key(tmp_path: Path, body: str, field: str) -> None:
     path = _write(tmp_path, body.replace("QASM\n", f'qasm = """{QASM}"""\n'))
     with pytest.raises(qjobs.InputError) as info:
-        spec = load_spec(path)
-        # names of parameters are checked against the template when the sweep is built
-        from qjobs._cli_sweep import _make_sweep
-
-        _make_sweep(spec)
+        _load_and_build(path)
     assert info.value.field == field, str(info.value)
 
 

@@ -66,6 +66,7 @@ async def test_product_sweep_matches_the_simulator(tmp_path: Path) -> None:
                 progress=snapshots.append,
                 on_event=events.append,
                 batch_size=10,
+                poll_initial=0.05,
             )
             requests = client.transport.stats.total
         jobs_created = server.stats.jobs_created
@@ -99,7 +100,9 @@ async def test_zip_sweep_one_job_per_point() -> None:
     sweep = Sweep(TEMPLATE, {"theta": theta, "phi": theta[::-1] - 1}, mode="zip")
     async with qjobs.emulators.serve("ionq", seed=2) as server:
         async with qjobs.connect("ionq", token="t", base_url=server.base_url) as client:
-            out = await sweep.run(client, backend="simulator", shots=50, batch_size=1)
+            out = await sweep.run(
+                client, backend="simulator", shots=50, batch_size=1, poll_initial=0.05
+            )
         assert server.stats.jobs_created == 5
     assert out.grid_shape == (5,)
     assert len(set(out.job_ids)) == 5
@@ -115,11 +118,21 @@ async def test_rerun_with_ledger_creates_no_new_jobs(tmp_path: Path) -> None:
     async with qjobs.emulators.serve("ionq", seed=4) as server:
         async with qjobs.connect("ionq", token="t", base_url=server.base_url) as client:
             first = await sweep.run(
-                client, backend="simulator", shots=100, ledger=ledger, batch_size=2
+                client,
+                backend="simulator",
+                shots=100,
+                ledger=ledger,
+                batch_size=2,
+                poll_initial=0.05,
             )
             created = server.stats.jobs_created
             second = await sweep.run(
-                client, backend="simulator", shots=100, ledger=ledger, batch_size=2
+                client,
+                backend="simulator",
+                shots=100,
+                ledger=ledger,
+                batch_size=2,
+                poll_initial=0.05,
             )
         assert created == 3
         assert server.stats.jobs_created == created  # everything came from the ledger
@@ -134,4 +147,6 @@ async def test_failed_points_raise() -> None:
         client = qjobs.connect("ionq", token="t", base_url=server.base_url)
         async with client:
             with pytest.raises(qjobs.JobFailedError):
-                await sweep.run(client, backend="simulator", shots=10, batch_size=1)
+                await sweep.run(
+                    client, backend="simulator", shots=10, batch_size=1, poll_initial=0.05
+                )
