@@ -63,7 +63,7 @@ def test_cli_sweep_runs_on_the_emulator(tmp_path: Path) -> None:
     (tmp_path / "small.toml").write_text(TOML, encoding="utf-8")
     out = tmp_path / "results" / "small.npz"
     proc = subprocess.run(
-        [sys.executable, "-m", "qjobs._cli_sweep", "small.toml", "--emulate", "--out", str(out)],
+        [sys.executable, "-m", "qjobs", "sweep", "small.toml", "--emulate", "--out", str(out)],
         cwd=tmp_path,
         env=_env(),
         capture_output=True,
@@ -99,7 +99,7 @@ def test_cli_quiet_prints_only_the_path(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     proc = subprocess.run(
-        [sys.executable, "-m", "qjobs._cli_sweep", "q.toml", "--emulate", "--quiet"],
+        [sys.executable, "-m", "qjobs", "sweep", "q.toml", "--emulate", "--quiet"],
         cwd=tmp_path,
         env=_env(),
         capture_output=True,

@@ -175,3 +175,16 @@ def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(qjobs.InputError) as info:
         load_spec(tmp_path / "nope.toml")
     assert info.value.field == "file"
+
+
+def test_example_sweep_is_valid_and_large_enough() -> None:
+    from qjobs._cli_sweep import _make_sweep
+
+    root = Path(__file__).resolve().parent.parent
+    spec = load_spec(root / "examples" / "sweep.toml")
+    sweep = _make_sweep(spec)
+    assert sweep.size >= 2000
+    assert spec.provider == "ionq"
+    assert spec.emulator.latency == pytest.approx(0.02)
+    assert 0.2 <= spec.emulator.queue_time + spec.emulator.exec_time <= 1.0
+    assert len(sweep.circuits()) == sweep.size
