@@ -1,0 +1,521 @@
+"""qBraid wire <-> model mapping: statuses, typed models, cattrs converter, envelope, errors.
+
+Everything here is pure (no I/O). Responses are read leniently: unknown keys are ignored, an
+unknown job status becomes :attr:`JobStatus.UNKNOWN` with the raw string kept in
+``Job.provider_status``, and a missing required field raises
+:class:`~qjobs.MalformedResponseError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import attrs
+import cattrs
+import orjson
+
+from qjobs._errors import MalformedResponseError
+from qjobs._models import Backend, Job, JobFailure, JobStatus
+from qjobs.transport import default_error_parser
+
+__all__ = [
+    "HOLD",
+    "PROVIDER",
+    "STATUS_MAP",
+    "Device",
+    "Pagination",
+    "Program",
+    "User",
+    "backend_from_wire",
+    "converter",
+    "device_from_wire",
+    "error_parser",
+    "job_from_wire",
+    "structure_model",
+    "unwrap",
+]
+
+PROVIDER: Final = "qbraid"
+#: "Terminal, but results withheld due to account status": final for qjobs, without results.
+HOLD: Final = "HOLD"
+
+#: qBraid job status -> unified status. HOLD is final without results (reported as FAILED with
+#: the raw ``HOLD`` kept in ``provider_status``), so polling stops instead of running forever.
+STATUS_MAP: Final[dict[str, JobStatus]] = {
+    "INITIALIZING": JobStatus.QUEUED,
+    "QUEUED": JobStatus.QUEUED,
+    "VALIDATING": JobStatus.QUEUED,
+    "RUNNING": JobStatus.RUNNING,
+    "CANCELLING": JobStatus.CANCELLING,
+    "CANCELLED": JobStatus.CANCELLED,
+    "COMPLETED": JobStatus.COMPLETED,
+    "FAILED": JobStatus.FAILED,
+    HOLD: JobStatus.FAILED,
+    "UNKNOWN": JobStatus.UNKNOWN,
+}
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO-8601 timestamp (``...Z`` allowed) or epoch seconds/ms; None if unreadable."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        try:
+            return datetime.fromtimestamp(value / 1000.0 if value > 1e11 else value, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if isinstance(value, str) and value:
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return None
+
+
+# ------------------------------------------------------------------------------ models
+@attrs.frozen(slots=True)
+class User:
+    """The account behind the credentials (``GET /users/verify``)."""
+
+    valid: bool = False
+    user_id: str | None = None
+    user_name: str | None = None
+    user_email: str | None = None
+    organization_id: str | None = None
+    organization_user_id: str | None = None
+    roles: tuple[str, ...] = ()
+    permissions: tuple[str, ...] = ()
+    details: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+@attrs.frozen(slots=True)
+class Device:
+    """A qBraid device as listed by ``GET /devices`` (all fields the API documents).
+
+    ``qrn`` is ``vendor:provider:type:name``; ``status`` is ``ONLINE``, ``UNAVAILABLE``,
+    ``OFFLINE`` or ``RETIRED``; ``pricing`` is in credits (1 credit = $0.01).
+    """
+
+    qrn: str
+    name: str | None = None
+    vendor: str | None = None
+    provider: str | None = None
+    device_type: str | None = None
+    status: str | None = None
+    status_msg: str | None = None
+    paradigm: str | None = None
+    run_input_types: tuple[str, ...] = ()
+    number_qubits: int | None = None
+    queue_depth: int = 0
+    avg_queue_time: float | None = None
+    next_available: datetime | None = None
+    min_shots: int | None = None
+    max_shots: int | None = None
+    noise_models: tuple[str, ...] = ()
+    pricing_model: str | None = None
+    pricing: Mapping[str, Any] = attrs.field(factory=dict, eq=False)
+    direct_access: bool = True
+    batch_job_support: bool = False
+    details: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+    @property
+    def online(self) -> bool:
+        """True when the device accepts jobs now."""
+        return (self.status or "").upper() == "ONLINE"
+
+
+@attrs.frozen(slots=True)
+class Program:
+    """One program of a job as qBraid stores it: ``format`` (``qasm2``, ``qasm3``, ...) and data."""
+
+    format: str
+    data: Any
+
+
+@attrs.frozen(slots=True)
+class Pagination:
+    """The ``pagination`` object of ``GET /jobs``."""
+
+    page: int = 1
+    limit: int = 0
+    total: int | None = None
+    total_pages: int | None = None
+    has_next: bool = False
+    has_prev: bool = False
+
+
+@attrs.define(slots=True)
+class _WireUser:
+    valid: bool = False
+    userId: str | None = None
+    userName: str | None = None
+    userEmail: str | None = None
+    organizationId: str | None = None
+    organizationUserId: str | None = None
+    userRoles: list[str] | None = None
+    userPermissions: list[str] | None = None
+
+
+@attrs.define(slots=True)
+class _WireDevice:
+    qrn: str
+    name: str | None = None
+    vendor: str | None = None
+    provider: str | None = None
+    deviceType: str | None = None
+    status: str | None = None
+    statusMsg: str | None = None
+    paradigm: str | None = None
+    runInputTypes: list[str] | None = None
+    numberQubits: int | None = None
+    queueDepth: int | None = None
+    avgQueueTime: float | None = None
+    nextAvailable: datetime | None = None
+    minShots: int | None = None
+    maxShots: int | None = None
+    noiseModels: list[str] | None = None
+    pricingModel: str | None = None
+    pricing: dict[str, Any] | None = None
+    directAccess: bool | None = None
+    batchJobSupport: bool | None = None
+
+
+@attrs.define(slots=True)
+class _WireTimes:
+    createdAt: datetime | None = None
+    endedAt: datetime | None = None
+    executionDuration: int | None = None
+
+
+@attrs.define(slots=True)
+class _WireJob:
+    jobQrn: str
+    status: str = ""
+    deviceQrn: str | None = None
+    vendor: str | None = None
+    name: str | None = None
+    shots: int | None = None
+    tags: dict[str, Any] | None = None
+    statusMsg: str | None = None
+    groupJobQrn: str | None = None
+    numCircuits: int | None = None
+    timeStamps: _WireTimes | None = None
+    createdAt: datetime | None = None
+    updatedAt: datetime | None = None
+
+
+@attrs.define(slots=True)
+class _WirePagination:
+    page: int | None = None
+    limit: int | None = None
+    total: int | None = None
+    totalPages: int | None = None
+    hasNext: bool | None = None
+    hasPrev: bool | None = None
+
+
+def _opt_bool(value: Any, _t: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=False)
+    conv.register_structure_hook(datetime, lambda v, _t: parse_time(v))
+    conv.register_structure_hook(
+        datetime | None, lambda v, _t: None if v is None else parse_time(v)
+    )
+
+    def _opt_float(value: Any, _t: Any) -> float | None:
+        if value is None or isinstance(value, bool):
+            return None
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return None
+
+    def _opt_int(value: Any, _t: Any) -> int | None:
+        if value is None or isinstance(value, bool):
+            return None
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return None
+
+    def _opt_str(value: Any, _t: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, Mapping):  # provider/vendor as {"_id", "provider"}
+            inner = value.get("provider") or value.get("vendor") or value.get("name")
+            return None if inner is None else str(inner)
+        return str(value)
+
+    def _opt_str_list(value: Any, _t: Any) -> list[str] | None:
+        if not isinstance(value, list):
+            return None
+        return [str(v) for v in value]
+
+    def _opt_dict(value: Any, _t: Any) -> dict[str, Any] | None:
+        return dict(value) if isinstance(value, Mapping) else None
+
+    def _times(value: Any, _t: Any) -> _WireTimes | None:
+        if not isinstance(value, Mapping):
+            return None
+        return _WireTimes(
+            createdAt=parse_time(value.get("createdAt")),
+            endedAt=parse_time(value.get("endedAt")),
+            executionDuration=_opt_int(value.get("executionDuration"), None),
+        )
+
+    conv.register_structure_hook(float | None, _opt_float)
+    conv.register_structure_hook(int | None, _opt_int)
+    conv.register_structure_hook(str | None, _opt_str)
+    conv.register_structure_hook(bool | None, _opt_bool)
+    conv.register_structure_hook(bool, lambda v, _t: bool(_opt_bool(v, None)))
+    conv.register_structure_hook_func(lambda t: t == list[str] | None, _opt_str_list)
+    conv.register_structure_hook_func(lambda t: t == dict[str, Any] | None, _opt_dict)
+    conv.register_structure_hook_func(lambda t: t == _WireTimes | None, _times)
+    return conv
+
+
+#: The qBraid converter: wire dicts -> models. Lenient: unknown keys are ignored.
+converter: Final[cattrs.Converter] = _make_converter()
+
+
+def structure_model(data: Any, cls: type[Any], what: str) -> Any:
+    """Structure a wire object into one of the private ``_Wire*`` classes."""
+    if not isinstance(data, Mapping):
+        raise MalformedResponseError(f"{what} is not an object", provider=PROVIDER)
+    names = {a.name for a in attrs.fields(cls)}
+    clean = {k: v for k, v in data.items() if k in names}
+    try:
+        return converter.structure(clean, cls)
+    except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
+        raise MalformedResponseError(f"{what}: {exc}", provider=PROVIDER) from None
+
+
+# ------------------------------------------------------------------------------ envelope
+def unwrap(payload: Any, *, method: str, path: str) -> tuple[Any, Mapping[str, Any] | None]:
+    """Open the ``{"success": true, "data": ..., "pagination"?}`` envelope.
+
+    Returns ``(data, pagination)``. A body without ``data`` or with ``success: false`` (on a 2xx)
+    is a :class:`~qjobs.MalformedResponseError`.
+    """
+    if not isinstance(payload, Mapping) or "data" not in payload:
+        raise MalformedResponseError(
+            "response is not a {success, data} envelope",
+            provider=PROVIDER,
+            method=method,
+            path=path,
+        )
+    if payload.get("success") is False:
+        message = payload.get("message") or "success is false"
+        raise MalformedResponseError(
+            f"2xx answer with success=false: {message}",
+            provider=PROVIDER,
+            method=method,
+            path=path,
+        )
+    pagination = payload.get("pagination")
+    return payload["data"], pagination if isinstance(pagination, Mapping) else None
+
+
+def pagination_from_wire(data: Mapping[str, Any] | None, *, page: int, limit: int) -> Pagination:
+    """Read the ``pagination`` object; missing fields fall back to the request's page/limit."""
+    wire = structure_model(data or {}, _WirePagination, "pagination")
+    return Pagination(
+        page=wire.page if wire.page is not None else page,
+        limit=wire.limit if wire.limit is not None else limit,
+        total=wire.total,
+        total_pages=wire.totalPages,
+        has_next=bool(wire.hasNext),
+        has_prev=bool(wire.hasPrev),
+    )
+
+
+# ------------------------------------------------------------------------------ mappers
+def user_from_wire(data: Any) -> User:
+    """Map ``GET /users/verify`` data to a :class:`User`."""
+    wire: _WireUser = structure_model(data, _WireUser, "user")
+    return User(
+        valid=wire.valid,
+        user_id=wire.userId,
+        user_name=wire.userName,
+        user_email=wire.userEmail,
+        organization_id=wire.organizationId,
+        organization_user_id=wire.organizationUserId,
+        roles=tuple(wire.userRoles or ()),
+        permissions=tuple(wire.userPermissions or ()),
+        details=dict(data),
+    )
+
+
+def device_from_wire(data: Any) -> Device:
+    """Map a qBraid device object to a :class:`Device`."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("qrn"), str) or not data["qrn"]:
+        raise MalformedResponseError("device object without a qrn", provider=PROVIDER)
+    wire: _WireDevice = structure_model(data, _WireDevice, "device")
+    return Device(
+        qrn=wire.qrn,
+        name=wire.name,
+        vendor=wire.vendor,
+        provider=wire.provider,
+        device_type=wire.deviceType,
+        status=wire.status,
+        status_msg=wire.statusMsg,
+        paradigm=wire.paradigm,
+        run_input_types=tuple(wire.runInputTypes or ()),
+        number_qubits=wire.numberQubits,
+        queue_depth=wire.queueDepth or 0,
+        avg_queue_time=wire.avgQueueTime,
+        next_available=wire.nextAvailable,
+        min_shots=wire.minShots,
+        max_shots=wire.maxShots,
+        noise_models=tuple(wire.noiseModels or ()),
+        pricing_model=wire.pricingModel,
+        pricing=dict(wire.pricing or {}),
+        direct_access=True if wire.directAccess is None else wire.directAccess,
+        batch_job_support=bool(wire.batchJobSupport),
+        details=dict(data),
+    )
+
+
+def backend_from_wire(device: Device) -> Backend:
+    """The provider-neutral :class:`~qjobs.Backend` view of a device."""
+    return Backend(
+        name=device.qrn,
+        provider=PROVIDER,
+        qubits=device.number_qubits,
+        simulator=(device.device_type or "").upper() == "SIMULATOR",
+        status=device.status,
+        available=device.online,
+        min_shots=device.min_shots if device.min_shots and device.min_shots > 0 else 1,
+        max_shots=device.max_shots,
+        details=device.details,
+    )
+
+
+def _failure(data: Mapping[str, Any], status: str, message: str | None) -> JobFailure | None:
+    error = data.get("error")
+    if isinstance(error, Mapping):
+        text = error.get("message") or message or "failed"
+        code = error.get("code")
+        return JobFailure(message=str(text), code=None if code is None else str(code))
+    if isinstance(error, str) and error:
+        return JobFailure(message=error)
+    if status == HOLD:
+        return JobFailure(
+            message=message or "results withheld due to account status (HOLD)", code=HOLD
+        )
+    if status == "FAILED":
+        return JobFailure(message=message or "no reason given")
+    return None
+
+
+def job_from_wire(data: Any) -> Job:
+    """Map a qBraid job object (``RuntimeJob``) to a :class:`~qjobs.Job`.
+
+    ``details`` keeps the whole raw object (cost, estimatedCost, queuePosition, timeStamps, ...);
+    ``tags`` are the job's tags as strings.
+    """
+    if (
+        not isinstance(data, Mapping)
+        or not isinstance(data.get("jobQrn"), str)
+        or not data["jobQrn"]
+    ):
+        raise MalformedResponseError("job object without a jobQrn", provider=PROVIDER)
+    wire: _WireJob = structure_model(data, _WireJob, "job")
+    raw = (wire.status or "").upper()
+    status = STATUS_MAP.get(raw, JobStatus.UNKNOWN)
+    tags: dict[str, str] = {}
+    for k, v in (wire.tags or {}).items():
+        if v is None:
+            continue
+        tags[str(k)] = ("true" if v else "false") if isinstance(v, bool) else str(v)
+    times = wire.timeStamps or _WireTimes()
+    created = times.createdAt or wire.createdAt
+    failure = (
+        _failure(data, raw, wire.statusMsg)
+        if status in (JobStatus.FAILED, JobStatus.UNKNOWN)
+        else None
+    )
+    return Job(
+        id=wire.jobQrn,
+        provider=PROVIDER,
+        status=status,
+        provider_status=wire.status or "",
+        backend=wire.deviceQrn,
+        shots=wire.shots,
+        name=wire.name,
+        created_at=created,
+        started_at=None,
+        completed_at=times.endedAt,
+        session_id=wire.groupJobQrn,
+        circuit_count=wire.numCircuits if wire.numCircuits and wire.numCircuits > 0 else 1,
+        tags=tags,
+        failure=failure,
+        details=dict(data),
+    )
+
+
+def program_from_wire(data: Any) -> Program:
+    """Map a ``{format, data}`` object to a :class:`Program`."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("format"), str):
+        raise MalformedResponseError("program without a format", provider=PROVIDER)
+    return Program(format=data["format"], data=data.get("data"))
+
+
+def _detail_text(detail: Any) -> str | None:
+    if isinstance(detail, str) and detail.strip():
+        return detail.strip()
+    if isinstance(detail, list) and detail:
+        parts = []
+        for item in detail:
+            if not isinstance(item, Mapping):
+                parts.append(str(item))
+                continue
+            loc = [str(p) for p in item.get("loc") or ()]
+            if loc and loc[0] == "body":
+                loc = loc[1:]
+            msg = str(item.get("msg") or "invalid")
+            parts.append(f"{'.'.join(loc)}: {msg}" if loc else msg)
+        return "; ".join(parts)
+    return None
+
+
+def error_parser(status: int, body: bytes) -> tuple[str, str | None]:
+    """Read qBraid's error bodies (spec section 4) as the SDK does.
+
+    Message: top-level ``message`` -> ``error.message`` (or ``error`` as text) -> ``detail``
+    (text, or ``"a.b: msg; ..."`` from FastAPI's list with a leading ``body`` dropped) -> the
+    transport's default reading. Code: ``error.code`` or top-level ``code``.
+    """
+    try:
+        data = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        data = None
+    if not isinstance(data, Mapping):
+        return default_error_parser(status, body) if body else (f"HTTP {status}", None)
+    error = data.get("error")
+    message: str | None = None
+    code: Any = None
+    if isinstance(data.get("message"), str) and data["message"].strip():
+        message = data["message"].strip()
+    if isinstance(error, Mapping):
+        if message is None and isinstance(error.get("message"), str):
+            message = error["message"].strip() or None
+        code = error.get("code")
+    elif isinstance(error, str) and error.strip() and message is None:
+        message = error.strip()
+    if message is None:
+        message = _detail_text(data.get("detail"))
+    if code is None:
+        code = data.get("code")
+    if message is None:
+        return default_error_parser(status, body)
+    return message, None if code is None else str(code)
