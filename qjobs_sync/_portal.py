@@ -126,8 +126,9 @@ def shutdown() -> None:
 
 def _after_fork_in_child() -> None:
     # The loop thread does not exist in the child; the lock may have been held at fork time.
-    global _lock, _state
+    global _lock, _state, _twins_lock
     _lock = threading.Lock()
+    _twins_lock = threading.RLock()
     _state = None
 
 
@@ -187,10 +188,10 @@ def run_async(fn: Callable[[], Awaitable[T]]) -> T:
 
 
 def run_sync(fn: Callable[[], T]) -> T:
-    """Call the plain function ``fn()`` in the portal's loop thread and return its result."""
+    """Call the plain function ``fn()`` in a task on the portal's loop and return its result."""
     st = _current()
     _check_thread(st)
-    return _wait(st.portal.start_task_soon(_call_plain, fn))
+    return _wait(asyncio.run_coroutine_threadsafe(_call_plain(fn), st.loop))
 
 
 async def _call_plain(fn: Callable[[], T]) -> T:
@@ -344,13 +345,19 @@ def context(make: Callable[[], AbstractAsyncContextManager[Any]]) -> AbstractCon
 # --------------------------------------------------------------------------------- twins
 _twins_by_id: weakref.WeakValueDictionary[int, Twin] = weakref.WeakValueDictionary()
 _twin_class_for: dict[type, type[Twin] | None] = {}
-_twins_lock = threading.Lock()
+_twins_lock = threading.RLock()
 
 
 class Twin:
     """Base of every generated sync twin: holds the async object ``_async`` it delegates to."""
 
     _async: Any
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Twins of concrete classes define their own __init__; this one is for abstract ones.
+        raise TypeError(
+            f"{type(self).__name__} is abstract: get one from a factory such as qjobs_sync.connect"
+        )
 
     @classmethod
     def _from_async(cls, obj: Any) -> Self:
@@ -411,7 +418,7 @@ def wrap(obj: Any) -> Any:
         twin = _twins_by_id.get(id(obj))
         if twin is not None and twin._async is obj:
             return twin
-    return twin_class._from_async(obj)
+        return twin_class._from_async(obj)
 
 
 def unwrap(obj: Any) -> Any:

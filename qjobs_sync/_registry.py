@@ -8,6 +8,7 @@ __all__ = ["TWINS"]
 TWINS: dict[str, str] = {
     "qjobs.providers._base:ProviderClient": "qjobs_sync.providers._base:ProviderClient",
     "qjobs.providers.ionq:IonQClient": "qjobs_sync.providers.ionq:IonQClient",
+    "qjobs.providers.qbraid:QbraidClient": "qjobs_sync.providers.qbraid:QbraidClient",
     "qjobs.scheduler._future:JobFuture": "qjobs_sync.scheduler._future:JobFuture",
     "qjobs.scheduler._scheduler:Scheduler": "qjobs_sync.scheduler._scheduler:Scheduler",
     "qjobs.sweep:Sweep": "qjobs_sync.sweep:Sweep",

@@ -303,3 +303,8 @@ def test_a_forked_child_gets_its_own_loop(
     assert os.waitstatus_to_exitcode(status) == 0
     assert shots == "7"
     assert ionq.get_jobs([]) == []  # the parent still works
+
+
+def test_an_abstract_twin_cannot_be_built_directly() -> None:
+    with pytest.raises(TypeError, match="abstract"):
+        qjobs_sync.ProviderClient(None)
