@@ -33,6 +33,7 @@ import importlib
 import importlib.util
 import inspect
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -749,9 +750,10 @@ class ModuleWriter:
             else:
                 self.imports.add(Ref(self.module_name, name), prefer=name, runtime=True)
 
-        for cls in sorted(own_classes, key=lambda c: len(c.__mro__)):
+        # bases first, then source order: the output does not depend on discovery order
+        for cls in sorted(own_classes, key=lambda c: (len(c.__mro__), source_line(c))):
             self.body.append(self.twin_class(cls))
-        for fn in own_functions:
+        for fn in sorted(own_functions, key=source_line):
             self.body.append(self.twin_function(fn))
         if lazy:
             self.body.append(self.lazy_modules(lazy))
@@ -1101,6 +1103,13 @@ def attribute_annotations(klass: type) -> dict[str, str | None]:
     return out
 
 
+def source_line(obj: Any) -> int:
+    try:
+        return inspect.getsourcelines(obj)[1]
+    except (OSError, TypeError):
+        return 0
+
+
 def registry_text(surface: Surface) -> str:
     rows = "\n".join(
         f"    {key_of(c)!r}: {sync_name(c.__module__) + ':' + c.__name__!r},"
@@ -1119,10 +1128,21 @@ def key_of(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
+def ruff_executable() -> str:
+    """The ruff beside this interpreter (the venv's), else the one on PATH."""
+    beside = Path(sys.executable).parent / "ruff"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("ruff")
+    if found is None:
+        raise GenerationError("ruff is needed to format the generated files")
+    return found
+
+
 def ruff(args: list[str], text: str, path: Path) -> str:
     proc = subprocess.run(
         [
-            str(Path(sys.executable).parent / "ruff"),
+            ruff_executable(),
             *args,
             "--stdin-filename",
             str(ROOT / path),
