@@ -47,6 +47,7 @@ EMULATORS: Final[dict[str, str | AppFactory]] = {
     "ionq": "qjobs.emulators.ionq:create_app",
     "qbraid": "qjobs.emulators.qbraid:create_app",
     "qpi": "qjobs.emulators.qpi:create_app",
+    "qibo": "qjobs.emulators.qibo:create_app",
 }
 
 
