@@ -235,8 +235,8 @@ class Scheduler:
         self._submit_rx: MemoryObjectReceiveStream[Batch]
         self._poll_tx: MemoryObjectSendStream[list[Batch]]
         self._poll_rx: MemoryObjectReceiveStream[list[Batch]]
-        self._fetch_tx: MemoryObjectSendStream[Batch]
-        self._fetch_rx: MemoryObjectReceiveStream[Batch]
+        self._fetch_tx: MemoryObjectSendStream[tuple[Batch, Job]]
+        self._fetch_rx: MemoryObjectReceiveStream[tuple[Batch, Job]]
 
     def __repr__(self) -> str:
         p = self.progress()
@@ -254,7 +254,9 @@ class Scheduler:
             self._rows, self._lbatches = await self._ledger.open()
         self._submit_tx, self._submit_rx = anyio.create_memory_object_stream[Batch](sys.maxsize)
         self._poll_tx, self._poll_rx = anyio.create_memory_object_stream[list[Batch]](sys.maxsize)
-        self._fetch_tx, self._fetch_rx = anyio.create_memory_object_stream[Batch](sys.maxsize)
+        self._fetch_tx, self._fetch_rx = anyio.create_memory_object_stream[tuple[Batch, Job]](
+            sys.maxsize
+        )
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
         try:
@@ -627,12 +629,12 @@ class Scheduler:
     def _on_final(self, b: Batch, job: Job) -> None:
         b.state = FETCHING
         if job.status is JobStatus.COMPLETED:
-            self._fetch_tx.send_nowait(b)
+            self._fetch_tx.send_nowait((b, job))
         elif job.status is JobStatus.FAILED:
             if self._retry_failed and any(
                 f._retries < self._retry_failed for f in b.live_futures()
             ):
-                self._fetch_tx.send_nowait(b)  # confirm the failure, then resubmit
+                self._fetch_tx.send_nowait((b, job))  # confirm the failure, then resubmit
             else:
                 self._failed(b, job)
         else:
@@ -942,11 +944,11 @@ class Scheduler:
                 delay = min(delay * 2, self._backoff.maximum)
 
     async def _fetch_worker(self) -> None:
-        async for b in self._fetch_rx:
+        async for b, job in self._fetch_rx:
             if b.state != FETCHING:
                 continue
-            if b.status is JobStatus.COMPLETED:
-                await self._fetch(b)
+            if job.status is JobStatus.COMPLETED:
+                await self._fetch(b, job)
             else:
                 await self._confirm_failed(b)
 
@@ -975,11 +977,10 @@ class Scheduler:
                 await anyio.sleep(delay)
                 delay = self._backoff.grow(delay)
 
-    async def _fetch(self, b: Batch) -> None:
-        job_id = b.job_id
-        assert job_id is not None
+    async def _fetch(self, b: Batch, job: Job) -> None:
+        job_id = job.id
         results: list[Result] | None = await self._retrying(
-            b, "fetching the results", lambda: self._client.results(job_id)
+            b, "fetching the results", lambda: self._client.results(job)
         )
         if results is None or b.state != FETCHING:
             return
