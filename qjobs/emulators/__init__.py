@@ -45,6 +45,7 @@ AppFactory = Callable[[EmulatorContext], web.Application]
 #: factory itself.
 EMULATORS: Final[dict[str, str | AppFactory]] = {
     "ionq": "qjobs.emulators.ionq:create_app",
+    "kipu": "qjobs.emulators.kipu:create_app",
     "qbraid": "qjobs.emulators.qbraid:create_app",
     "qpi": "qjobs.emulators.qpi:create_app",
     "qibo": "qjobs.emulators.qibo:create_app",

@@ -13,6 +13,7 @@ __all__ = ["PROVIDERS", "Capabilities", "ProviderClient", "connect"]
 #: Provider name -> "module:ClientClass". Modules are imported on first use.
 PROVIDERS: dict[str, str] = {
     "ionq": "qjobs.providers.ionq:IonQClient",
+    "kipu": "qjobs.providers.kipu:KipuClient",
     "qpi": "qjobs.providers.qpi:QPIClient",
     "qbraid": "qjobs.providers.qbraid:QbraidClient",
 }
