@@ -1,0 +1,176 @@
+"""qpi-client 0.4.2 (QPIClient and its Qiskit backend), unchanged, against the qjobs QPI emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+from qiskit import QuantumCircuit
+from qiskit.circuit import Parameter
+
+qpi_client = pytest.importorskip("qpi_client")
+QPIClient = qpi_client.QPIClient
+
+TOKEN = "qpi_" + "ab" * 32
+USER = ("user@qpi.local", "qpi-user-password")
+WAIT = 0.05  # QPIJob.result's poll interval; the SDK default is 5 s
+
+
+class QPIEmulator:
+    """A ``python -m qjobs emulate qpi`` subprocess and its base URL."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "qjobs", "emulate", "qpi", "--port", "0", "--token", TOKEN]
+            + list(args),
+            stdout=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        )
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], 60)
+        if not ready:
+            self.proc.kill()
+            raise RuntimeError("the emulator did not start")
+        name, self.base_url = self.proc.stdout.readline().split()
+        assert name == "qpi"
+
+    def stats(self) -> dict[str, object]:
+        with urllib.request.urlopen(f"{self.base_url}/_qjobs/stats", timeout=10) as resp:
+            data: dict[str, object] = json.loads(resp.read())
+            return data
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def qpi() -> Iterator[QPIEmulator]:
+    emu = QPIEmulator("--seed", "3")
+    try:
+        yield emu
+    finally:
+        assert emu.stop() == 0
+
+
+@pytest.fixture(scope="module")
+def slow_qpi() -> Iterator[QPIEmulator]:
+    """Jobs queue for a minute (for cancellation)."""
+    emu = QPIEmulator("--queue-ms", "60000")
+    try:
+        yield emu
+    finally:
+        assert emu.stop() == 0
+
+
+def bell() -> QuantumCircuit:
+    qc = QuantumCircuit(2, 2)
+    qc.h(0)
+    qc.cx(0, 1)
+    qc.measure([0, 1], [0, 1])
+    return qc
+
+
+BELL_QASM = (
+    'OPENQASM 3.0;\ninclude "stdgates.inc";\nbit[2] c;\nqubit[2] q;\nh q[0];\ncx q[0], q[1];\n'
+    "c[0] = measure q[0];\nc[1] = measure q[1];\n"
+)
+
+
+def test_backend_run_get_counts(qpi: QPIEmulator) -> None:
+    client = QPIClient(qpi.base_url, api_token=TOKEN)
+    backend = client.get_backend("qiskit_aer")
+    assert backend.num_qubits == 20
+    job = backend.run(bell(), shots=1000)
+    counts = job.result(wait=WAIT).get_counts()
+    assert sum(counts.values()) == 1000
+    # Without a header the SDK drops leading zeros: "00" reads "0" (spec section 6).
+    assert set(counts) == {"0", "1", "10", "11"}
+    assert counts["1"] == counts["10"] == 0
+    assert 400 <= counts["0"] <= 600
+    # The backend never sends qpu_target: the emulator routed the job to the first online QPU.
+    record = client.get_job(job.job_id())
+    assert record["qpu_target"] == "qiskit_aer"
+    assert "qpu_target" not in record["payload"]
+
+
+def test_backend_runs_a_list_as_one_job_with_parameters(qpi: QPIEmulator) -> None:
+    client = QPIClient(qpi.base_url, api_token=TOKEN)
+    backend = client.get_backend("qpi")
+    theta = Parameter("theta")
+    rot = QuantumCircuit(1, 1)
+    rot.rx(theta, 0)
+    rot.measure(0, 0)
+    before = qpi.stats()["jobs_created"]
+    job = backend.run([rot, bell()], shots=200, parameter_values=[{theta: 3.141592653589793}, {}])
+    result = job.result(wait=WAIT)
+    assert qpi.stats()["jobs_created"] == before + 1  # type: ignore[operator]
+    assert result.get_counts(0) == {"0": 0, "1": 200}
+    assert sum(result.get_counts(1).values()) == 200
+
+
+def test_client_jobs_list_cancel_and_qpus(slow_qpi: QPIEmulator) -> None:
+    client = QPIClient(slow_qpi.base_url, api_token=TOKEN)
+    job_id = client.submit_job([{"circuit": BELL_QASM}], shots=10, qpu_target="qiskit_aer")
+    assert client.get_job(job_id)["status"] == "pending"
+    assert job_id in [j["id"] for j in client.list_jobs()]
+    assert client.cancel_job(job_id) == {"status": "cancelled"}
+    assert client.job(job_id).status().name == "CANCELLED"
+    with pytest.raises(requests.HTTPError) as info:
+        client.cancel_job(job_id)
+    assert info.value.response.status_code == 404
+    names = [q["name"] for q in client.list_qpus()]
+    assert names == ["qiskit_aer", "qpi"]
+    assert client.get_qpu("qpi")["num_qubits"] == 5
+    with pytest.raises(requests.HTTPError):
+        client.get_qpu("nope")
+
+
+def test_failed_job_raises_runtime_error_with_message(qpi: QPIEmulator) -> None:
+    client = QPIClient(qpi.base_url, api_token=TOKEN)
+    job_id = client.submit_job([{"circuit": "OPENQASM 3.0;\nnot a circuit;\n"}], shots=10)
+    with pytest.raises(RuntimeError, match="failed: circuits\\[0\\]: cannot parse OpenQASM"):
+        client.job(job_id).result(wait=WAIT)
+
+
+def test_time_slots_and_notifications_after_password_login(qpi: QPIEmulator) -> None:
+    client = QPIClient(qpi.base_url, api_token=TOKEN)
+    auth = client.auth_with_password(*USER)
+    user_id = auth["record"]["id"]
+    start = datetime.now(UTC) + timedelta(days=3)
+    slot = client.create_time_slot(
+        start.isoformat(), (start + timedelta(hours=1)).isoformat(), booked_by=user_id
+    )
+    assert slot["booked_by"] == user_id
+    assert slot["id"] in [s["id"] for s in client.list_time_slots()]
+    moved = client.update_time_slot(slot["id"], end_time=(start + timedelta(hours=2)).isoformat())
+    assert moved["end_time"].startswith((start + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M"))
+    with pytest.raises(requests.HTTPError) as info:  # overlapping booking
+        client.create_time_slot(
+            start.isoformat(), (start + timedelta(minutes=30)).isoformat(), booked_by=user_id
+        )
+    assert info.value.response.json()["message"] == "Time slot overlaps with an existing booking."
+    client.delete_time_slot(slot["id"])
+    assert slot["id"] not in [s["id"] for s in client.list_time_slots()]
+    notes = client.list_notifications()
+    assert notes and notes[0]["title"] == "Welcome"
+    assert client.dismiss_notification(notes[0]["id"]) == {"status": "dismissed"}
+    assert notes[0]["id"] not in [n["id"] for n in client.list_notifications()]
+    assert [u["id"] for u in client.list_users()] == [user_id]
+
+
+def test_admin_routes_refuse_an_ordinary_user(qpi: QPIEmulator) -> None:
+    client = QPIClient(qpi.base_url, api_token=TOKEN)
+    with pytest.raises(requests.HTTPError) as info:
+        client.create_qpu("mine", num_qubits=3)
+    assert info.value.response.status_code in (401, 403)
