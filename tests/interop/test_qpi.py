@@ -1,4 +1,4 @@
-"""qpi-client 0.4.2 (QPIClient and its Qiskit backend), unchanged, against the qjobs QPI emulator."""
+"""qpi-client 0.4.2 (QPIClient and its Qiskit backend), unchanged, against the QPI emulator."""
 
 from __future__ import annotations
 
@@ -30,8 +30,18 @@ class QPIEmulator:
 
     def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "qjobs", "emulate", "qpi", "--port", "0", "--token", TOKEN]
-            + list(args),
+            [
+                sys.executable,
+                "-m",
+                "qjobs",
+                "emulate",
+                "qpi",
+                "--port",
+                "0",
+                "--token",
+                TOKEN,
+                *args,
+            ],
             stdout=subprocess.PIPE,
             text=True,
             env=dict(os.environ, PYTHONUNBUFFERED="1"),
@@ -163,7 +173,8 @@ def test_time_slots_and_notifications_after_password_login(qpi: QPIEmulator) -> 
     client.delete_time_slot(slot["id"])
     assert slot["id"] not in [s["id"] for s in client.list_time_slots()]
     notes = client.list_notifications()
-    assert notes and notes[0]["title"] == "Welcome"
+    assert notes
+    assert notes[0]["title"] == "Welcome"
     assert client.dismiss_notification(notes[0]["id"]) == {"status": "dismissed"}
     assert notes[0]["id"] not in [n["id"] for n in client.list_notifications()]
     assert [u["id"] for u in client.list_users()] == [user_id]
