@@ -72,7 +72,8 @@ _CODES: Final = {
 
 def _error(status: int, message: str, error_type: str | None = None) -> web.Response:
     """qBraid's error shape: ``{"success": false, "message", "error": {"message", "code"}}``."""
-    code = error_type or _CODES.get(status)
+    # The shared machinery names types in CamelCase ("Unauthorized"); qBraid codes are upper case.
+    code = error_type if error_type and error_type.isupper() else _CODES.get(status)
     if code is None:
         try:
             code = HTTPStatus(status).name

@@ -55,7 +55,8 @@ def _start(*args: str) -> tuple[subprocess.Popen[str], str]:
     )
     assert proc.stdout is not None
     line = proc.stdout.readline().split()
-    assert line and line[0] == "qbraid", line
+    assert line, "the emulator printed nothing"
+    assert line[0] == "qbraid", line
     return proc, line[1]
 
 
@@ -92,7 +93,7 @@ def _provider(url: str) -> QbraidProvider:
 
 def _stats(url: str) -> dict[str, Any]:
     root = url.split("/api/v1")[0]
-    with urllib.request.urlopen(f"{root}/_qjobs/stats") as resp:  # noqa: S310 (loopback)
+    with urllib.request.urlopen(f"{root}/_qjobs/stats") as resp:
         data: dict[str, Any] = json.load(resp)
     return data
 
@@ -128,10 +129,12 @@ def test_batch_job(base_url: str) -> None:
     job.wait_for_final_state(timeout=30)
     result = job.result()
     counts = result.data.get_counts()
-    assert isinstance(counts, list) and len(counts) == 2
+    assert isinstance(counts, list)
+    assert len(counts) == 2
     assert counts[1] == {"01": 20}
     programs = job._client.get_job_program(job.id)
-    assert isinstance(programs, list) and len(programs) == 2
+    assert isinstance(programs, list)
+    assert len(programs) == 2
 
 
 def test_one_job_per_program_without_batch(base_url: str) -> None:
@@ -157,4 +160,5 @@ def test_list_jobs_by_tags(base_url: str) -> None:
     device.run(X0, shots=3, tags={"find": "me"})
     client: QuantumRuntimeClient = provider.client
     found = client.list_jobs(tags={"find": "me"})
-    assert len(found) == 1 and found[0].tags == {"find": "me"}
+    assert len(found) == 1
+    assert found[0].tags == {"find": "me"}
