@@ -508,3 +508,58 @@ async def test_submit_body_carries_options() -> None:
         assert dry.details["dry_run"] is True
         with pytest.raises(qjobs.JobError, match="dry run"):
             await client.results(dry)
+
+
+# ------------------------------------------------------------------------- headers on the wire
+async def test_custom_headers_and_user_agent_reach_the_server() -> None:
+    from qjobs.emulators.ionq import EMULATOR_KEY
+
+    secret = "sk-wire-check-31415926"
+    options = {
+        "token": secret,
+        "headers": {"X-Team": "qjobs-tests", "X-Trace": "t-1"},
+        "user_agent": "my-app/2.0",
+    }
+    async with ionq(tokens=[secret]) as (server, _unused):
+        async with qjobs.connect(
+            "ionq", base_url=server.base_url, rate_limit=RateLimit(), **options
+        ) as client:
+            log = server.app[EMULATOR_KEY].requests
+            job = await client.submit(bell(), shots=10)
+            await client.results(await client.wait(job))
+            await client.cancel(job)
+        entries = log.entries
+        # backends (catalogue), POST /jobs, GET /jobs/{id}, probabilities, cancel
+        assert [(e.method, e.status) for e in entries][1:] == [
+            ("POST", 201),
+            ("GET", 200),
+            ("GET", 200),
+            ("PUT", 200),
+        ]
+        for entry in entries:
+            assert entry.headers["X-Team"] == "qjobs-tests"
+            assert entry.headers["X-Trace"] == "t-1"
+            ua = entry.headers["User-Agent"]
+            assert ua.startswith(f"qjobs/{qjobs.__version__} ")
+            assert ua.endswith("ionq-client my-app/2.0")
+            assert entry.headers["Authorization"] == "apiKey ***"
+            assert secret not in repr(entry)
+        post = entries[1]
+        assert post.headers["Content-Type"] == "application/json"
+
+
+async def test_custom_headers_cannot_override_the_credentials() -> None:
+    from qjobs.emulators.ionq import EMULATOR_KEY
+
+    async with ionq(tokens=["right"]) as (server, _unused):
+        async with qjobs.connect(
+            "ionq",
+            token="right",
+            base_url=server.base_url,
+            headers={"Authorization": "apiKey wrong"},
+        ) as client:
+            await client.get_jobs([])
+            assert [j async for j in client.iter_jobs()] == []
+        last = server.app[EMULATOR_KEY].requests.last
+        assert last is not None
+        assert last.status == 200

@@ -816,3 +816,102 @@ def test_probabilities_sum_to_one_for_random_circuits() -> None:
         ] + [{"gate": "x", "targets": [2], "controls": [0]}]
         circuit = decode_circuit(gates, "qis", 3, "input.circuit")
         assert sum(sim.probabilities(circuit)) == pytest.approx(1.0)
+
+
+# -- request record and secrecy -----------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_request_record_keeps_headers_but_never_the_token(
+    http: aiohttp.ClientSession,
+) -> None:
+    from qjobs.emulators.ionq import EMULATOR_KEY, REQUESTS_ROUTE
+
+    secret = "sk-ionq-very-secret-0123456789"
+    async with serve("ionq", tokens=[secret]) as server:
+        emulator = server.app[EMULATOR_KEY]
+        headers = {
+            "Authorization": f"apiKey {secret}",
+            "X-Team": "qjobs-tests",
+            "X-Api-Key": secret,
+            "User-Agent": "probe/1.0",
+        }
+        async with http.post(
+            f"{server.base_url}/jobs", json=job_body(), headers=headers, params={"a": "1"}
+        ) as r:
+            assert r.status == 201
+        last = emulator.requests.last
+        assert last is not None
+        assert (last.method, last.path, last.query, last.status) == (
+            "POST",
+            "/v0.4/jobs",
+            "a=1",
+            201,
+        )
+        assert last.headers["X-Team"] == "qjobs-tests"
+        assert last.headers["User-Agent"] == "probe/1.0"
+        assert last.headers["Authorization"] == "apiKey ***"
+        assert last.headers["X-Api-Key"] == "***"
+        # A rejected request is recorded too (the bad token is not).
+        async with http.get(
+            f"{server.base_url}/jobs", headers={"Authorization": "apiKey wrong-secret"}
+        ) as r:
+            assert r.status == 401
+        assert emulator.requests.last is not None
+        assert emulator.requests.last.status == 401
+        # The reserved route needs no credentials, is not itself recorded or counted.
+        total = server.stats.total_requests
+        async with http.get(server.root_url + REQUESTS_ROUTE) as r:
+            assert r.status == 200
+            served = await r.json()
+        assert [e["status"] for e in served["requests"]] == [201, 401]
+        assert len(emulator.requests) == 2
+        assert server.stats.total_requests == total
+        text = json.dumps(served) + repr(emulator.requests.entries)
+        assert secret not in text
+        assert "wrong-secret" not in text
+        async with http.delete(server.root_url + REQUESTS_ROUTE) as r:
+            assert r.status == 200
+        assert emulator.requests.last is None
+
+
+def test_request_record_is_bounded_and_redacts_secret_looking_headers() -> None:
+    from qjobs.emulators._ionq_requests import MAX_RECORDED, RequestLog, redact_headers
+
+    log = RequestLog()
+    for i in range(MAX_RECORDED + 5):
+        log.record("GET", f"/v0.4/jobs/{i}", "", 200, {})
+    assert len(log) == MAX_RECORDED
+    assert log.entries[0].path == "/v0.4/jobs/5"
+    assert redact_headers(
+        {"authorization": "tok", "Cookie": "s=1", "X-Auth-Token": "t", "Accept": "*/*"}
+    ) == {"authorization": "***", "Cookie": "***", "X-Auth-Token": "***", "Accept": "*/*"}
+
+
+@pytest.mark.anyio
+async def test_emulator_never_logs_or_echoes_tokens(
+    http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    secret = "sk-ionq-emulator-secret-42"
+    async with serve("ionq", tokens=[secret], seed=1) as server:
+        answers: list[str] = []
+        for token in (secret, secret + "-wrong", ""):
+            headers = {"Authorization": f"apiKey {token}"}
+            for method, path, body in (
+                ("POST", "/jobs", job_body()),
+                ("GET", "/jobs", None),
+                ("GET", "/jobs/nope", None),
+                ("POST", "/jobs", {"type": "bogus"}),
+            ):
+                async with http.request(
+                    method, server.base_url + path, json=body, headers=headers
+                ) as r:
+                    answers.append(await r.text())
+                    answers.append(repr(dict(r.headers)))
+        async with http.get(server.root_url + "/_qjobs/stats") as r:
+            answers.append(await r.text())
+        answers += [repr(server), repr(server.stats.snapshot())]
+    assert len(answers) > 20
+    for text in [*answers, caplog.text]:
+        assert secret not in text

@@ -33,12 +33,15 @@ from qjobs.emulators._common import (
     read_json,
 )
 from qjobs.emulators._ionq_jobs import MAX_SIM_QUBITS, SHOTS_ARTIFACT, IonQJob, status_of
+from qjobs.emulators._ionq_requests import RequestLog
 from qjobs.emulators._ionq_wire import BACKENDS, NOISE_MODELS, BackendInfo, decode_circuit
 
-__all__ = ["PREFIX", "create_app"]
+__all__ = ["EMULATOR_KEY", "PREFIX", "REQUESTS_ROUTE", "IonQEmulator", "create_app"]
 
 #: The URL prefix of every IonQ route.
 PREFIX: Final = "/v0.4"
+#: Reserved route listing the recent requests (headers redacted); ``DELETE`` clears the list.
+REQUESTS_ROUTE: Final = "/_qjobs/ionq/requests"
 
 _TYPES: Final = ("ionq.circuit.v1", "ionq.multi-circuit.v1", "ionq.qasm3.v1")
 _MAX_SHOTS: Final = 1_000_000
@@ -121,6 +124,8 @@ class IonQEmulator:
         self.ctx = ctx
         self.jobs: dict[str, IonQJob] = {}
         self.sessions: dict[str, _Session] = {}
+        #: The recent requests (credentials redacted), for tests: ``.last.headers``.
+        self.requests = RequestLog()
         self._seq = 0
 
     # -- helpers -----------------------------------------------------------------------------
@@ -664,6 +669,28 @@ class IonQEmulator:
             session.ended = self.ctx.clock.now()
         return json_response(self._session_json(session))
 
+    # -- request record (reserved routes) -----------------------------------------------------
+
+    async def on_response_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
+        """Record every answered IonQ request (not the reserved ``/_qjobs/`` ones)."""
+        if request.path.startswith(PREFIX + "/") or request.path == PREFIX:
+            self.requests.record(
+                request.method,
+                request.path,
+                request.query_string,
+                response.status,
+                request.headers,
+            )
+
+    async def recorded_requests(self, request: web.Request) -> web.Response:
+        """``GET /_qjobs/ionq/requests``: the recent requests, oldest first, headers redacted."""
+        return json_response({"requests": [r.to_json() for r in self.requests.entries]})
+
+    async def clear_requests(self, request: web.Request) -> web.Response:
+        """``DELETE /_qjobs/ionq/requests``: forget the recorded requests."""
+        self.requests.clear()
+        return json_response({"requests": []})
+
     def routes(self) -> list[web.RouteDef]:
         """Every IonQ route, under :data:`PREFIX` (fixed paths before ``{id}`` paths)."""
         p = PREFIX
@@ -696,6 +723,10 @@ class IonQEmulator:
             web.post(f"{p}/sessions/{{sid}}/end", self.end_session),
         ]
 
+
+#: The app key under which :func:`create_app` stores its :class:`IonQEmulator`
+#: (``server.app[EMULATOR_KEY].requests.last.headers`` in tests).
+EMULATOR_KEY: Final = web.AppKey("qjobs.emulators.ionq", IonQEmulator)
 
 # (1q gate-shot rate, 2q gate-shot rate, minimum per job) in USD; illustrative list prices.
 _RATES: Final[dict[str, tuple[float, float, float]]] = {
@@ -768,5 +799,10 @@ def _register_shots(circuit: Circuit, samples: Any) -> list[dict[str, Any]]:
 def create_app(ctx: EmulatorContext) -> web.Application:
     """The IonQ v0.4 emulator app for :func:`qjobs.emulators.serve`."""
     app = make_app(ctx, prefix=PREFIX, auth=AuthScheme(_token_of, _is_public), errors=_error)
-    app.router.add_routes(IonQEmulator(ctx).routes())
+    emulator = IonQEmulator(ctx)
+    app[EMULATOR_KEY] = emulator
+    app.router.add_routes(emulator.routes())
+    app.router.add_get(REQUESTS_ROUTE, emulator.recorded_requests, allow_head=False)
+    app.router.add_delete(REQUESTS_ROUTE, emulator.clear_requests)
+    app.on_response_prepare.append(emulator.on_response_prepare)
     return app
