@@ -201,7 +201,7 @@ async def test_backends_and_backend() -> None:
         one = await client.backend("qpi")
         assert one.qubits == 5
         assert one.available
-        with pytest.raises(qjobs.NotFoundError, match="QPU not found."):
+        with pytest.raises(qjobs.NotFoundError, match=r"QPU not found\."):
             await client.backend("nope")
         with pytest.raises(qjobs.InputError, match="not an online QPU"):
             await client.submit(BELL, shots=1, backend="nope")
@@ -219,7 +219,7 @@ async def test_login_then_notifications_and_dismiss() -> None:
         assert [n.title for n in notes] == ["Welcome"]
         await client.dismiss_notification(notes[0])
         assert await client.notifications() == []
-        with pytest.raises(qjobs.ValidationError, match="Failed to authenticate."):
+        with pytest.raises(qjobs.ValidationError, match=r"Failed to authenticate\."):
             await client.login(DEFAULT_USER_EMAIL, "wrong")
 
 
@@ -284,7 +284,7 @@ async def test_qpu_administration_create_connect_toggle() -> None:
         assert created.access_token not in repr(created)
         assert created.status == "offline"
         assert "lab" not in [b.name for b in await client.backends()]
-        with pytest.raises(qjobs.AuthenticationError, match="Invalid access token."):
+        with pytest.raises(qjobs.AuthenticationError, match=r"Invalid access token\."):
             await client.connect_qpu("lab", "wrong-token")
         conn = await client.connect_qpu("lab", created.access_token)
         assert conn.status == "success"
@@ -314,7 +314,7 @@ async def test_api_tokens_create_list_delete() -> None:
         assert all(t.token is None for t in listed)
         await client.delete_api_token(made)
         async with qjobs.connect("qpi", token=made.token, base_url=server.base_url) as revoked:
-            with pytest.raises(qjobs.AuthenticationError, match="Authentication required."):
+            with pytest.raises(qjobs.AuthenticationError, match=r"Authentication required\."):
                 await revoked.get_job("anything")
 
 
