@@ -563,3 +563,87 @@ async def test_custom_headers_cannot_override_the_credentials() -> None:
         last = server.app[EMULATOR_KEY].requests.last
         assert last is not None
         assert last.status == 200
+
+
+# ------------------------------------------------------------------ dry runs, batch progress
+async def test_dry_run_compiled_circuit_is_fetched_as_an_artifact() -> None:
+    from qjobs.codecs import ionq as codec
+
+    async with ionq() as (server, client):
+        dry = await client.wait(await client.submit(bell(), shots=5, dry_run=True))
+        before = server.stats.requests["GET /jobs/{id}/artifacts/{artifact_id}"]
+        compiled = await client.compiled_circuits(dry)
+        assert server.stats.requests["GET /jobs/{id}/artifacts/{artifact_id}"] == before + 1
+        assert list(compiled) == ["ionq.circuit.v1"]
+        assert compiled["ionq.circuit.v1"]["input"] == codec.encode(bell()).input
+        # by id too (the job is fetched first), and a real job has nothing compiled to show
+        assert await client.compiled_circuits(dry.id) == compiled
+        real = await client.wait(await client.submit(bell(), shots=5))
+        assert await client.compiled_circuits(real) == {}
+        with pytest.raises(qjobs.NotFoundError):
+            await client.artifact(dry, "00000000-0000-4000-8000-000000000000")
+        with pytest.raises(InputError) as info:
+            await client.artifact(dry, "a/b")
+        assert info.value.field == "artifact_id"
+
+
+async def test_compiled_circuits_of_an_unfinished_job_raise() -> None:
+    async with ionq(clock=Clock(lambda: 0.0), queue_time=10.0) as (_server, client):
+        job = await client.submit(bell(), shots=5, dry_run=True)
+        with pytest.raises(qjobs.JobError, match="not completed"):
+            await client.compiled_circuits(job)
+
+
+async def test_artifact_media_types() -> None:
+    from aiohttp import web
+
+    async def artifact(request: web.Request) -> web.Response:
+        kind = request.match_info["aid"]
+        assert request.query.get("extra") == "1"
+        if kind == "text":
+            return web.Response(text="OPENQASM 3.0;", content_type="text/plain")
+        if kind == "bin":
+            return web.Response(body=b"\x00\x01", content_type="application/octet-stream")
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_get("/v0.4/jobs/{id}/artifacts/{aid}", artifact)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with IonQClient(token="t", base_url=f"http://127.0.0.1:{port}/v0.4") as client:
+            assert await client.artifact("j", "text", extra=1) == "OPENQASM 3.0;"
+            assert await client.artifact("j", "bin", extra=1) == b"\x00\x01"
+            assert await client.artifact("j", "json", extra=1) == {"ok": True}
+    finally:
+        await runner.cleanup()
+
+
+async def test_batch_status_summarises_children() -> None:
+    circuits = [bell(), bell(), bell()]
+    async with ionq(clock=Clock(lambda: 0.0), queue_time=10.0, exec_time=5.0) as (server, client):
+        job = await client.submit(circuits, shots=10)
+        progress = await client.batch_status(job)
+        assert progress.total == 3
+        assert progress.counts == {JobStatus.QUEUED: 3}
+        assert (progress.completed, progress.percentage_complete) == (0, 0.0)
+        children = progress.job.child_ids
+        assert [c.id for c in progress.children] == list(children)
+        await client.cancel(children[1])
+        server.advance(20.0)
+        before = server.stats.total_requests
+        progress = await client.batch_status(job.id)
+        # one GET for the parent, one batched GET /jobs?ids= for the three children
+        assert server.stats.total_requests == before + 2
+        assert (progress.completed, progress.cancelled, progress.failed) == (2, 1, 0)
+        assert progress.finished == 3
+        assert progress.percentage_complete == pytest.approx(200 / 3)
+        assert progress.statuses[children[1]] == "canceled"
+        assert progress.statuses[children[0]] == "completed"
+        single = await client.submit(bell(), shots=10)
+        alone = await client.batch_status(single)
+        assert alone.total == 1
+        assert alone.children[0].id == single.id

@@ -23,6 +23,7 @@ from qjobs.transport import default_error_parser
 __all__ = [
     "PROVIDER",
     "STATUS_MAP",
+    "BatchStatus",
     "Characterization",
     "Estimate",
     "Session",
@@ -127,6 +128,62 @@ class Estimate:
     input_values: Mapping[str, Any] = attrs.field(factory=dict, eq=False)
     rate_information: Mapping[str, Any] = attrs.field(factory=dict, eq=False)
     details: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+@attrs.frozen(slots=True)
+class BatchStatus:
+    """Progress of a multi-circuit job, child by child (qiskit-ionq's ``status(detailed=True)``).
+
+    ``job`` is the parent as just fetched and ``children`` its child jobs in circuit order (a job
+    without children counts as its own single child). ``counts`` maps each unified status to
+    the number of children in it.
+    """
+
+    job: Job
+    children: tuple[Job, ...]
+
+    @property
+    def total(self) -> int:
+        """The number of children (circuits)."""
+        return len(self.children)
+
+    @property
+    def counts(self) -> dict[JobStatus, int]:
+        """Children per unified status (statuses with no child are omitted)."""
+        out: dict[JobStatus, int] = {}
+        for child in self.children:
+            out[child.status] = out.get(child.status, 0) + 1
+        return out
+
+    @property
+    def completed(self) -> int:
+        """Children that completed."""
+        return self.counts.get(JobStatus.COMPLETED, 0)
+
+    @property
+    def failed(self) -> int:
+        """Children that failed."""
+        return self.counts.get(JobStatus.FAILED, 0)
+
+    @property
+    def cancelled(self) -> int:
+        """Children that were cancelled."""
+        return self.counts.get(JobStatus.CANCELLED, 0)
+
+    @property
+    def finished(self) -> int:
+        """Children in a final status (completed, failed or cancelled)."""
+        return sum(1 for child in self.children if child.is_final)
+
+    @property
+    def percentage_complete(self) -> float:
+        """``100 * completed / total`` (0.0 for an empty batch)."""
+        return 100.0 * self.completed / self.total if self.total else 0.0
+
+    @property
+    def statuses(self) -> dict[str, str]:
+        """Each child's raw IonQ status, by child id."""
+        return {child.id: child.provider_status for child in self.children}
 
 
 @attrs.define(slots=True)
