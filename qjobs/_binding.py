@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -119,9 +119,7 @@ def _columns(circuit: Circuit, columns: Mapping[str, Any]) -> tuple[dict[str, np
     return arrays, length or 0
 
 
-def bind_many(
-    circuit: Circuit, columns: Mapping[str, Sequence[float] | npt.NDArray[np.float64]]
-) -> list[Circuit]:
+def bind_many(circuit: Circuit, columns: Mapping[str, npt.ArrayLike]) -> list[Circuit]:
     """Bind many points at once: point ``i`` takes ``columns[name][i]`` for each free name.
 
     All columns must have the same length and finite values, and name exactly the circuit's free

@@ -8,10 +8,9 @@ any source.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import attrs
-import numpy as np
 import numpy.typing as npt
 
 from qjobs._errors import InputError
@@ -143,9 +142,7 @@ class Circuit:
 
         return bind(self, values)
 
-    def bind_many(
-        self, columns: Mapping[str, Sequence[float] | npt.NDArray[np.float64]]
-    ) -> list[Circuit]:
+    def bind_many(self, columns: Mapping[str, npt.ArrayLike]) -> list[Circuit]:
         """Bind many points at once: ``columns[name][i]`` is the value at point ``i``.
 
         Each parameter expression is evaluated once over whole numpy arrays, so binding thousands

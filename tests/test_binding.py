@@ -10,6 +10,7 @@ import numpy.typing as npt
 import pytest
 
 from qjobs import Circuit, Expr, InputError, Instruction
+from qjobs._binding import bind_many
 
 TEMPLATE = """OPENQASM 3.0;
 include "stdgates.inc";
@@ -165,7 +166,7 @@ def test_bind_many_validation(template: Circuit) -> None:
     with pytest.raises(InputError, match="one-dimensional"):
         template.bind_many({"a": np.zeros((2, 2)), "b": [1, 2], "g": [1, 2]})
     with pytest.raises(InputError, match="not a sequence"):
-        template.bind_many({"a": ["x"], "b": [1], "g": [1]})  # type: ignore[list-item]
+        template.bind_many({"a": ["x"], "b": [1], "g": [1]})
 
 
 def test_bind_many_reports_the_first_bad_point() -> None:
@@ -180,3 +181,17 @@ def test_bind_many_empty_and_parameterless() -> None:
     fixed = Circuit.from_qasm("qubit[1] q; h q[0];")
     assert fixed.bind({}).instructions == fixed.instructions
     assert fixed.bind_many({}) == []
+
+
+def test_bind_many_accepts_any_array_like_column() -> None:
+    # Typed as npt.ArrayLike: integer arrays, ranges, tuples and scalars-in-lists all pass mypy
+    # (with the former Sequence[float] | NDArray[float64] annotation an int array did not).
+    c = Circuit(1, 0, (Instruction("rx", (0,), (Expr.sym("t"),)),))
+    ints: npt.NDArray[np.int64] = np.arange(3, dtype=np.int64)
+    columns: dict[str, npt.ArrayLike] = {"t": ints}
+    for col in (ints, range(3), (0, 1, 2), [0.0, 1.0, 2.0], np.linspace(0, 2, 3)):
+        out = c.bind_many({"t": col})
+        assert [i.params for ins in out for i in ins.instructions] == [(0.0,), (1.0,), (2.0,)]
+    assert len(bind_many(c, columns)) == 3
+    with pytest.raises(InputError, match="one-dimensional"):
+        c.bind_many({"t": 1.0})
