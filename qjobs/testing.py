@@ -203,7 +203,7 @@ class FakeProvider(ProviderClient):
         self.jobs: dict[str, _FakeJob] = {}
         self._by_key: dict[str, str] = {}
         self._ids = itertools.count(1)
-        self._faults: dict[str, list[tuple[BaseException, bool]]] = {}
+        self._faults: dict[str, list[tuple[BaseException, bool] | None]] = {}
         #: Every job id in the order of get_job/get_jobs observations (for tests).
         self.observations: list[str] = []
         #: Optional hook called with the job id on every observation.
@@ -216,14 +216,18 @@ class FakeProvider(ProviderClient):
         """Nothing to close."""
 
     # ------------------------------------------------------------------ test controls
-    def inject(self, op: str, exc: BaseException, *, count: int = 1, after: bool = False) -> None:
-        """Make the next ``count`` calls of ``op`` raise ``exc``.
+    def inject(
+        self, op: str, exc: BaseException, *, count: int = 1, after: bool = False, skip: int = 0
+    ) -> None:
+        """Make ``count`` calls of ``op`` raise ``exc``, after ``skip`` calls that succeed.
 
         ``op`` is one of ``submit``, ``get_job``, ``get_jobs``, ``results``, ``cancel``,
         ``find_by_key``. With ``after=True`` the call takes effect first (a ``submit`` creates
         its job) and then raises, like a connection dropped before the answer.
         """
-        self._faults.setdefault(op, []).extend([(exc, after)] * count)
+        queue = self._faults.setdefault(op, [])
+        queue.extend([None] * skip)
+        queue.extend([(exc, after)] * count)
 
     def set_status(self, job_id: str, status: JobStatus, message: str | None = None) -> None:
         """Force a job's status from now on (``message`` for FAILED)."""
@@ -246,10 +250,10 @@ class FakeProvider(ProviderClient):
             await anyio.lowlevel.checkpoint()
         queue = self._faults.get(op)
         if queue:
-            exc, after = queue.pop(0)
-            if not after:
-                raise exc
-            return exc, after
+            fault = queue.pop(0)
+            if fault is not None and not fault[1]:
+                raise fault[0]
+            return fault
         return None
 
     def _state(self, job: _FakeJob, observe: bool) -> JobStatus:

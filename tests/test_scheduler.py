@@ -473,3 +473,29 @@ async def test_many_unbatched_jobs_complete() -> None:
     assert [outcome(r) for r in results] == [i % 32 for i in range(3000)]
     assert fake.stats.peak_active_jobs <= 500
     assert fake.stats.requests[GET] + fake.stats.requests[LIST] < 3000
+
+
+async def test_a_retry_uses_a_new_key_so_lookups_never_find_the_failed_job() -> None:
+    attempts = 0
+
+    def fail(cs: Any) -> str | None:
+        nonlocal attempts
+        attempts += 1
+        return "transient" if attempts == 1 else None
+
+    fake = FakeProvider(capabilities=caps(), fail=fail)
+    # the resubmission fails ambiguously without creating a job: the lookup by key must not
+    # find the failed job (same circuits) but nothing, and the job is then submitted once more
+    fake.inject(
+        "submit",
+        SubmitUncertainError("dropped", provider="fake", method="POST", path="/jobs"),
+        skip=1,
+    )
+    async with Scheduler(fake, shots=1, retry_failed=1, **FAST) as s:
+        f = s.submit(circ(6))
+        assert outcome(await f) == 6
+    assert fake.stats.jobs_created == 2
+    assert fake.stats.requests[FIND] == 1
+    assert fake.stats.requests[SUBMIT] == 3
+    keys = [j.key for j in fake.jobs.values()]
+    assert len(keys) == len(set(keys)) == fake.stats.jobs_created

@@ -872,13 +872,15 @@ class Scheduler:
             self._release(b)
             return
         b.state = SUBMITTING
+        # Every job a circuit joins bumps its generation, so a later job holding the same
+        # circuits (a retry, a resubmission after a crash) gets a different key.
+        gen = b.gen + 1
+        members = []
+        for f in b.futures:
+            assert f is not None
+            f._gen = gen
+            members.append((f.key, f.index, gen))
         if self._ledger is not None:
-            gen = b.gen + 1
-            members = []
-            for f in b.futures:
-                assert f is not None
-                f._gen = gen
-                members.append((f.key, f.index, gen))
             self._ledger.intent(b.key, members)
             await self._ledger.flush()
         circuits = [c for c in b.circuits if c is not None]
