@@ -398,10 +398,10 @@ def _twin_class(cls: type) -> type[Twin] | None:
 
     found: type[Twin] | None = None
     for klass in cls.__mro__:
-        target = TWINS.get(f"{klass.__module__}:{klass.__qualname__}")
-        if target is not None:
-            module_name, _, name = target.partition(":")
-            found = getattr(importlib.import_module(module_name), name)
+        module_name = klass.__module__
+        if klass.__qualname__ in TWINS.get(module_name, ()):
+            sync_module = "qjobs_sync" + module_name[len("qjobs") :]
+            found = getattr(importlib.import_module(sync_module), klass.__qualname__)
             break
     _twin_class_for[cls] = found
     return found

@@ -59,7 +59,16 @@ RENAMES = {"aclose": "close", "__aenter__": "__enter__", "__aexit__": "__exit__"
 SKIPPED = frozenset({"__anext__", "__await__"})
 #: Dunders that are mirrored like ordinary methods; other dunders are not part of the surface.
 MIRRORED_DUNDERS = frozenset(
-    {"__init__", "__aenter__", "__aexit__", "__aiter__", "__len__", "__contains__", "__getitem__"}
+    {
+        "__init__",
+        "__aenter__",
+        "__aexit__",
+        "__aiter__",
+        "__call__",
+        "__len__",
+        "__contains__",
+        "__getitem__",
+    }
 )
 
 ASYNC_ITERATORS = frozenset(
@@ -301,7 +310,9 @@ def annotations_of(fn: Any) -> list[str]:
 
 def functions_of(cls: type) -> Iterator[Any]:
     for klass in cls.__mro__[:-1]:
-        for member in vars(klass).values():
+        for name, member in vars(klass).items():
+            if name.startswith("_") and name not in MIRRORED_DUNDERS:
+                continue  # private members are not part of the surface
             fn = unwrap_member(member)  # properties are read through, never followed
             if inspect.isfunction(fn):
                 yield fn
@@ -352,6 +363,12 @@ def discover() -> Surface:
                 continue
             surface.classes[key] = obj
             fns = functions_of(obj)
+            # the async classes its module exports (e.g. a client's namespace objects) too
+            home = sys.modules[obj.__module__]
+            for _, value in namespace_items(home):
+                if isinstance(value, type) and in_package(value) and is_async_class(value):
+                    pending.append(value)
+                    candidates.append(value)
         else:
             fns = [obj]
         for fn in fns:
@@ -1111,16 +1128,20 @@ def source_line(obj: Any) -> int:
 
 
 def registry_text(surface: Surface) -> str:
+    by_module: dict[str, list[str]] = {}
+    for cls in surface.classes.values():
+        by_module.setdefault(cls.__module__, []).append(cls.__qualname__)
     rows = "\n".join(
-        f"    {key_of(c)!r}: {sync_name(c.__module__) + ':' + c.__name__!r},"
-        for c in sorted(surface.classes.values(), key=key_of)
+        f"    {module!r}: ({', '.join(repr(n) for n in sorted(names))},),"
+        for module, names in sorted(by_module.items())
     )
     return (
         BANNER
-        + '"""Async class -> sync twin, for wrapping objects by their runtime type."""\n\n'
+        + '"""Async module -> its classes that have a sync twin (in the mirrored ``qjobs_sync``\n'
+        + 'module, same name); used to wrap objects by their runtime class."""\n\n'
         + "from __future__ import annotations\n\n"
         + "__all__ = ['TWINS']\n\n"
-        + f"TWINS: dict[str, str] = {{\n{rows}\n}}\n"
+        + f"TWINS: dict[str, tuple[str, ...]] = {{\n{rows}\n}}\n"
     )
 
 
@@ -1160,7 +1181,9 @@ def ruff(args: list[str], text: str, path: Path) -> str:
 
 
 def format_code(text: str, path: Path) -> str:
-    text = ruff(["check", "--select", "I", "--fix", "--quiet"], text, path)
+    # Name the first-party packages: ruff's own detection depends on which files exist yet.
+    first_party = f'lint.isort.known-first-party = ["{ASYNC_PKG}", "{SYNC_PKG}"]'
+    text = ruff(["check", "--select", "I", "--fix", "--quiet", "--config", first_party], text, path)
     return ruff(["format", "--quiet"], text, path)
 
 

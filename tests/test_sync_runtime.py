@@ -243,14 +243,23 @@ def test_interpreter_exit_stops_the_loop() -> None:
 def test_ctrl_c_during_a_long_wait_cancels_and_raises() -> None:
     proc = _run_script(
         """
-        import asyncio, sys, qjobs_sync
+        import asyncio, threading, qjobs_sync
         from qjobs_sync import _portal
         circ = qjobs_sync.Circuit.from_qasm(
             'OPENQASM 2.0; include "qelib1.inc"; qreg q[1]; creg c[1]; h q[0]; measure q -> c;')
         with qjobs_sync.emulators.serve("ionq", queue_time=3600.0) as srv:
             with qjobs_sync.connect("ionq", token="t", base_url=srv.base_url) as c:
                 job = c.submit(circ, shots=1, backend="simulator")
-                print("waiting", flush=True)
+
+                def polls():
+                    return srv.stats.snapshot()["requests"].get("GET /jobs/{id}", 0)
+
+                def announce():  # once wait() is polling, the test may send SIGINT
+                    while polls() == 0:
+                        threading.Event().wait(0.01)
+                    print("waiting", flush=True)
+
+                threading.Thread(target=announce, daemon=True).start()
                 try:
                     c.wait(job, poll_initial=0.05, poll_max=0.05)
                 except KeyboardInterrupt:

@@ -47,6 +47,13 @@ def _norm(annotation: Any) -> str:
         return ""
     node = ast.parse(str(annotation), mode="eval").body
     for sub in ast.walk(node):
+        if (
+            isinstance(sub, ast.Subscript)
+            and isinstance(sub.value, ast.Name)
+            and sub.value.id == "AsyncGenerator"
+            and isinstance(sub.slice, ast.Tuple)
+        ):
+            sub.slice = sub.slice.elts[0]  # AsyncGenerator[X, S] -> Iterator[X]
         if isinstance(sub, ast.Name) and sub.id in SYNC_HEADS:
             sub.id = SYNC_HEADS[sub.id]
     return ast.unparse(node)
