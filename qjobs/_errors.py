@@ -35,8 +35,23 @@ __all__ = [
 ]
 
 
+def _rebuild(cls: type[QJobsError], args: tuple[Any, ...], state: dict[str, Any]) -> QJobsError:
+    """Unpickle a qjobs error without calling its (keyword-only) constructor."""
+    error = cls.__new__(cls, *args)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
+
 class QJobsError(Exception):
-    """Base class of every error raised by qjobs."""
+    """Base class of every error raised by qjobs.
+
+    Every subclass pickles and copies with its attributes (``status``, ``field``, ``job_id``, ...)
+    intact, so errors cross process and thread pools unchanged.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
 
 
 class InputError(QJobsError, ValueError):

@@ -15,6 +15,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from qjobs._errors import InputError
+
 __all__ = ["Backend", "Job", "JobFailure", "JobStatus", "Result"]
 
 
@@ -120,19 +122,32 @@ class Result:
     job: Job | None = None
 
     @classmethod
-    def from_counts(
-        cls, counts: Mapping[str, int], num_clbits: int, **kwargs: Any
-    ) -> Result:
-        """Build a result from bitstring counts (bit 0 rightmost); probabilities are derived."""
+    def from_counts(cls, counts: Mapping[str, int], num_clbits: int, **kwargs: Any) -> Result:
+        """Build a result from bitstring counts (bit 0 rightmost); probabilities are derived.
+
+        Keys are bitstrings of at most ``num_clbits`` characters (shorter ones are zero-padded
+        on the left, ``""`` is outcome 0); counts are integers >= 0 (zeros are dropped). Keys
+        that name the same outcome add up. ``shots`` defaults to the total count. Anything else
+        raises :class:`~qjobs.InputError` naming the key.
+        """
+        if isinstance(num_clbits, bool) or not isinstance(num_clbits, int) or num_clbits < 0:
+            raise InputError("num_clbits", num_clbits, "must be an int >= 0")
         probs = np.zeros(1 << num_clbits, dtype=np.float64)
         total = 0
         clean: dict[str, int] = {}
         for key, n in counts.items():
+            if not isinstance(key, str) or len(key) > num_clbits or set(key) - {"0", "1"}:
+                raise InputError(
+                    f"counts[{key!r}]", key, f"must be a bitstring of <= {num_clbits} bits"
+                )
+            if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
+                raise InputError(f"counts[{key!r}]", n, "must be an int >= 0")
             if n:
                 k = int(key, 2) if key else 0
                 probs[k] += n
-                total += n
-                clean[format(k, f"0{num_clbits}b") if num_clbits else ""] = int(n)
+                total += int(n)
+                label = format(k, f"0{num_clbits}b") if num_clbits else ""
+                clean[label] = clean.get(label, 0) + int(n)
         if total:
             probs /= total
         kwargs.setdefault("shots", total)
@@ -142,19 +157,21 @@ class Result:
         """Expectation of a diagonal Pauli string such as ``"ZZ"`` or ``"ZIZ"``.
 
         The string's rightmost character acts on classical bit 0 (the bitstring convention);
-        ``Z`` contributes a sign, ``I`` nothing.
+        ``Z`` contributes a sign, ``I`` nothing. A string of the wrong length or with other
+        letters raises :class:`~qjobs.InputError` (a ``ValueError``).
         """
-        if len(observable) != self.num_clbits or set(observable) - {"Z", "I"}:
-            raise ValueError(
-                f"observable={observable!r}: expected {self.num_clbits} characters of Z and I"
+        if (
+            not isinstance(observable, str)
+            or len(observable) != self.num_clbits
+            or set(observable) - {"Z", "I"}
+        ):
+            raise InputError(
+                "observable", observable, f"expected {self.num_clbits} characters of Z and I"
             )
-        mask = 0
+        outcomes = np.arange(self.probabilities.shape[0], dtype=np.int64)
+        parity = np.zeros_like(outcomes)
         for i, ch in enumerate(reversed(observable)):
             if ch == "Z":
-                mask |= 1 << i
-        outcomes = np.arange(self.probabilities.shape[0], dtype=np.int64)
-        parity = np.bitwise_count(outcomes & mask) & 1 if hasattr(np, "bitwise_count") else (
-            np.array([bin(int(x)).count("1") & 1 for x in outcomes & mask])
-        )
+                parity ^= (outcomes >> i) & 1
         signs = 1.0 - 2.0 * parity
         return float(np.dot(signs, self.probabilities))
