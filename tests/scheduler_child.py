@@ -42,10 +42,11 @@ async def main(argv: list[str]) -> None:
 
     retry = RetryPolicy(base_delay=0.01, max_delay=0.1)
     limit = RateLimit(requests_per_second=None, max_concurrent=16)
-    async with qjobs.connect(
-        "ionq", token="t", base_url=base_url, retry=retry, rate_limit=limit
-    ) as client:
-        async with Scheduler(
+    async with (
+        qjobs.connect(
+            "ionq", token="t", base_url=base_url, retry=retry, rate_limit=limit
+        ) as client,
+        Scheduler(
             client,
             backend="simulator",
             shots=100,
@@ -55,13 +56,13 @@ async def main(argv: list[str]) -> None:
             poll_initial=0.02,
             poll_max=0.1,
             on_event=on_event,
-        ) as sched:
-            for c in circuits(int(n)):
-                sched.submit(c)
-            results = await sched.gather()
-            p = sched.progress()
-    with open(out, "w") as fh:
-        json.dump([r.probabilities.tolist() for r in results], fh)
+        ) as sched,
+    ):
+        for c in circuits(int(n)):
+            sched.submit(c)
+        results = await sched.gather()
+        p = sched.progress()
+    await anyio.Path(out).write_text(json.dumps([r.probabilities.tolist() for r in results]))
     print(f"DONE {p.from_ledger} {p.jobs_submitted}", flush=True)
 
 
