@@ -1,0 +1,103 @@
+"""``python -m benchmarks [--quick] [--only A,B] [--set NAME=VALUE ...] [--out-dir D] [--docs F]``.
+
+Starts the IonQ emulator in its own process, runs the scenarios (each contestant in a fresh
+worker process), writes ``<out-dir>/<scenario>.json`` and regenerates the Markdown report from
+every result file in ``<out-dir>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import attrs
+
+from benchmarks._config import FULL, QUICK, apply_overrides
+from benchmarks._emulator import EmulatorProcess
+from benchmarks._machine import machine_info
+from benchmarks._report import render
+from benchmarks._runner import ROOT
+from benchmarks._scenarios import SCENARIOS, Context
+from qjobs.providers.ionq import IonQClient
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    p.add_argument("--quick", action="store_true", help="reduced sizes (a smoke run)")
+    p.add_argument(
+        "--only", default="", help=f"comma-separated scenarios (default: all of {list(SCENARIOS)})"
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override one config field (see benchmarks/_config.py)",
+    )
+    p.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks" / "results")
+    p.add_argument("--docs", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    p.add_argument("--no-docs", action="store_true", help="do not write the Markdown report")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the suite; returns the exit status (0 even when a target is missed)."""
+    args = _parser().parse_args(argv)
+    try:
+        config = apply_overrides(QUICK if args.quick else FULL, args.set)
+    except ValueError as exc:
+        print(f"benchmarks: {exc}", file=sys.stderr)
+        return 2
+    names = [n.strip() for n in args.only.split(",") if n.strip()] or list(SCENARIOS)
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        print(
+            f"benchmarks: unknown scenario(s) {unknown}; known: {list(SCENARIOS)}", file=sys.stderr
+        )
+        return 2
+    out_dir: Path = args.out_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    machine = machine_info(ROOT)
+    date = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    started = time.perf_counter()
+    ionq_caps = attrs.asdict(IonQClient.default_capabilities)
+    with EmulatorProcess(
+        latency_ms=config.latency_ms, queue_ms=config.queue_ms, exec_ms=config.exec_ms
+    ) as emu:
+        print(f"IonQ emulator at {emu.base_url} (separate process)", flush=True)
+        ctx = Context(config, emu.base_url, lambda line: print(line, flush=True))
+        for name in names:
+            print(f"[{name}]", flush=True)
+            t0 = time.perf_counter()
+            result = SCENARIOS[name](ctx)
+            doc = {
+                "scenario": name,
+                "date": date,
+                "quick": bool(args.quick),
+                "machine": machine,
+                "config": config.as_dict(),
+                "ionq_default_capabilities": ionq_caps,
+                "seconds": round(time.perf_counter() - t0, 1),
+                **result,
+            }
+            path = out_dir / f"{name}.json"
+            path.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n")
+            for t in result["targets"]:
+                verdict = "met" if t["met"] else "MISSED"
+                print(f"  target {t['name']}: {t['value']:.4g} ({t['target']}) {verdict}")
+    print(f"done in {time.perf_counter() - started:.0f} s; results in {out_dir}", flush=True)
+    if not args.no_docs:
+        docs: Path = args.docs
+        docs.parent.mkdir(parents=True, exist_ok=True)
+        docs.write_text(render(out_dir))
+        print(f"report: {docs}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
