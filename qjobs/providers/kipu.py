@@ -378,6 +378,8 @@ class KipuClient(ProviderClient):
         if options:
             raise InputError(next(iter(options)), "...", "unknown submit option for Kipu")
         backend = DEFAULT_BACKEND if backend is None else check_id(backend, "backend")
+        if tags is not None and (isinstance(tags, str) or not isinstance(tags, Sequence)):
+            raise InputError("tags", tags, "must be a list of strings")
         all_tags = list(tags) if tags is not None else []
         if key is not None:
             if not isinstance(key, str) or not key or len(key) > _MAX_KEY_LENGTH:
@@ -496,9 +498,15 @@ class KipuClient(ProviderClient):
             found[jid] = await self._jobs.get(jid)
 
         if missing:
-            async with anyio.create_task_group() as tg:
-                for jid in missing:
-                    tg.start_soon(single, jid)
+            try:
+                async with anyio.create_task_group() as tg:
+                    for jid in missing:
+                        tg.start_soon(single, jid)
+            except BaseExceptionGroup as group:  # raise the first failure as itself
+                leaf: BaseException = group
+                while isinstance(leaf, BaseExceptionGroup) and leaf.exceptions:
+                    leaf = leaf.exceptions[0]
+                raise leaf from None
         out = []
         for jid in ids:
             out.append(await self._with_failure(found[jid]))
