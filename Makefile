@@ -33,7 +33,7 @@ sync: $(STAMP) ## regenerate qjobs_sync from the async surface
 sync-check: $(STAMP)
 	$(BIN)/python scripts/gen_sync.py --check
 
-check: lint typecheck test
+check: lint typecheck sync-check test
 
 $(INTEROP_STAMP): pyproject.toml tests/interop/requirements.txt
 	$(PYTHON) -m venv $(INTEROP_VENV)

@@ -68,7 +68,7 @@ class ProviderClient(abc.ABC):
 
     def __init__(self, transport: Transport, *, capabilities: Capabilities | None = None) -> None:
         self._transport = transport
-        self.capabilities = capabilities or self.default_capabilities
+        self.capabilities: Capabilities = capabilities or self.default_capabilities
 
     @property
     def transport(self) -> Transport:
