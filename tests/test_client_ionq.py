@@ -89,6 +89,21 @@ async def test_run_and_wait() -> None:
         assert done.status is JobStatus.COMPLETED
 
 
+async def test_wait_timeout_raises_without_cancelling() -> None:
+    # The emulator's clock is frozen: the job stays queued however long the client polls.
+    async with ionq(clock=Clock(lambda: 0.0), queue_time=60.0) as (server, client):
+        job = await client.submit(bell(), shots=10)
+        with pytest.raises(qjobs.JobTimeoutError) as info:
+            await client.wait(job, timeout=0.05, poll_initial=0.01, poll_max=0.02)
+        assert info.value.job_id == job.id
+        assert server.stats.requests["GET /jobs/{id}"] >= 1
+        assert server.stats.requests["PUT /jobs/{id}/status/cancel"] == 0
+        assert server.stats.requests["PUT /jobs/status/cancel"] == 0
+        assert (await client.get_job(job.id)).status is JobStatus.QUEUED
+        server.advance(61.0)
+        assert (await client.wait(job, timeout=5)).status is JobStatus.COMPLETED
+
+
 async def test_results_are_cached_for_final_jobs() -> None:
     async with ionq() as (_server, client):
         job = await client.wait(await client.submit(bell(), shots=10))

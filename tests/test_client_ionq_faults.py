@@ -12,7 +12,7 @@ import qjobs
 from qjobs import Circuit, Instruction, JobStatus
 from qjobs.emulators import Server
 from qjobs.providers.ionq import IonQClient
-from qjobs.transport import RateLimit, RetryPolicy
+from qjobs.transport import RateLimit, RetryPolicy, Timeouts
 
 pytestmark = pytest.mark.anyio
 
@@ -234,3 +234,59 @@ async def test_failed_lookup_reports_the_uncertain_submit_with_its_key() -> None
         assert isinstance(info.value.__cause__, qjobs.ServerError)
         assert server.stats.requests["POST /jobs"] == 1
         assert server.stats.jobs_created == 1
+
+
+# ----------------------------------------------------------------- slow and half-answered reads
+async def test_read_dropped_after_handling_is_retried() -> None:
+    async with ionq() as (server, client, waits):
+        job = await client.submit(BELL, shots=10)
+        server.set_faults([{"route": "GET /jobs/{id}", "kind": "drop_after", "count": 1}])
+        got = await client.get_job(job.id)
+        assert got.status is JobStatus.COMPLETED
+        assert server.stats.requests["GET /jobs/{id}"] == 2
+        assert client.transport.stats.retries == 1
+        assert len(waits.waits) == 1
+
+
+@asynccontextmanager
+async def impatient(**serve_options: Any) -> AsyncIterator[tuple[Server, IonQClient]]:
+    """A client whose requests give up after 0.1 s (the slow faults below take 0.5 s)."""
+    async with (
+        qjobs.emulators.serve("ionq", **serve_options) as server,
+        qjobs.connect(
+            "ionq",
+            token="t",
+            base_url=server.base_url,
+            rate_limit=RateLimit(requests_per_second=None),
+            retry=RetryPolicy(max_attempts=3, base_delay=0.001),
+            timeouts=Timeouts(connect=5.0, read=0.1, total=0.1),
+        ) as client,
+    ):
+        assert isinstance(client, IonQClient)
+        await client.backends()
+        server.stats.reset()
+        yield server, client
+
+
+async def test_slow_read_times_out_and_is_retried() -> None:
+    async with impatient() as (server, client):
+        job = await client.submit(BELL, shots=10)
+        server.set_faults(
+            [{"route": "GET /jobs/{id}", "kind": "slow", "delay_ms": 500, "count": 1}]
+        )
+        got = await client.get_job(job.id)
+        assert got.id == job.id
+        assert server.stats.requests["GET /jobs/{id}"] == 2
+        assert client.transport.stats.retries == 1
+        server.clear_faults()
+
+
+async def test_slow_submit_without_key_is_uncertain_and_not_resent() -> None:
+    async with impatient() as (server, client):
+        server.set_faults([{"route": "POST /jobs", "kind": "slow", "delay_ms": 500, "count": 1}])
+        with pytest.raises(qjobs.SubmitUncertainError) as info:
+            await client.submit(BELL, shots=10)
+        assert info.value.key is None
+        assert server.stats.requests["POST /jobs"] == 1
+        assert client.transport.stats.requests["POST /jobs"] == 1
+        assert client.transport.stats.retries == 0
