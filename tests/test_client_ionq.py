@@ -662,3 +662,22 @@ async def test_batch_status_summarises_children() -> None:
         alone = await client.batch_status(single)
         assert alone.total == 1
         assert alone.children[0].id == single.id
+
+
+async def test_sharpen_and_extra_query_parameters_reach_the_probabilities_request() -> None:
+    from qjobs.emulators.ionq import EMULATOR_KEY
+
+    async with ionq() as (server, client):
+        job = await client.wait(await client.submit(bell(), shots=10))
+        await client.results(job, sharpen=True, aggregation="voting")
+        log = server.app[EMULATOR_KEY].requests
+        last = log.last
+        assert last is not None
+        assert last.path == f"/v0.4/jobs/{job.id}/results/probabilities"
+        assert sorted(last.query.split("&")) == ["aggregation=voting", "sharpen=true"]
+        await client.probabilities(job, sharpen=False)
+        assert log.last is not None
+        assert log.last.query == "sharpen=false"
+        with pytest.raises(InputError) as info:
+            await client.results(job, sharpen="yes")  # type: ignore[arg-type]
+        assert info.value.field == "sharpen"
