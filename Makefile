@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 INTEROP_VENV := .venv-interop
 INTEROP_STAMP := $(INTEROP_VENV)/.installed
+# One venv for every official SDK (their pins are compatible); never a dependency of qjobs itself.
+INTEROP_REQS := $(sort $(wildcard tests/interop/requirements*.txt))
 
 .PHONY: run test check lint typecheck interop bench sync sync-check clean
 
@@ -35,10 +37,10 @@ sync-check: $(STAMP)
 
 check: lint typecheck sync-check test
 
-$(INTEROP_STAMP): pyproject.toml tests/interop/requirements.txt
+$(INTEROP_STAMP): pyproject.toml $(INTEROP_REQS)
 	$(PYTHON) -m venv $(INTEROP_VENV)
 	$(INTEROP_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(INTEROP_VENV)/bin/python -m pip install --quiet -e . -r tests/interop/requirements.txt
+	$(INTEROP_VENV)/bin/python -m pip install --quiet -e . $(addprefix -r ,$(INTEROP_REQS))
 	touch $(INTEROP_STAMP)
 
 interop: $(INTEROP_STAMP) ## the official SDKs, unchanged, against the emulators
