@@ -202,11 +202,11 @@ def backend_json(spec: BackendSpec, *, queue_size: int | None, now_iso: str) -> 
     availability and reports no calibration."""
     anonymous = queue_size is None
     config: dict[str, Any] = {
-        "gates": [{"name": g} for g in spec.gates],
+        "gates": [{"name": g, "native_gate": True} for g in spec.gates],
         "qubit_count": spec.qubits,
         "connectivity": {
             "fully_connected": spec.technology in ("TRAPPED_ION", "STATE_VECTOR", "DENSITY_MATRIX"),
-            "graph": {str(i): [i + 1] for i in range(min(spec.qubits, 64) - 1)},
+            "graph": {str(i): [str(i + 1)] for i in range(min(spec.qubits, 64) - 1)},
         },
         "shots_range": {"min": 1, "max": spec.max_shots},
         "supported_input_formats": list(spec.formats),
