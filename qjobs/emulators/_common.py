@@ -80,7 +80,7 @@ class EmulatorOptions:
     queue_time: float = 0.0
     exec_time: float = 0.0
     seed: int = 0
-    tokens: frozenset[str] | None = None
+    tokens: frozenset[str] | None = attrs.field(default=None, repr=False)
     faults: tuple[Fault, ...] = ()
     fail_rate: float = 0.0
 
