@@ -65,9 +65,10 @@ _STATUS = "UPDATE batches SET status = ?, error = ? WHERE key = ?"
 _RESULT = "UPDATE circuits SET result = ? WHERE key = ?"
 
 #: Statuses stored for a batch: "intent" (no job id yet), a JobStatus value, "absent" (looked
-#: up after a crash and not found at the provider).
+#: up after a crash and not found at the provider), "rejected" (the provider refused the POST).
 INTENT = "intent"
 ABSENT = "absent"
+REJECTED = "rejected"
 
 
 class LedgerRow:

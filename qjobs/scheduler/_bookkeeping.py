@@ -1,0 +1,190 @@
+"""Per-circuit and per-job bookkeeping shared by every part of the scheduler.
+
+:class:`Bookkeeping` holds the scheduler's state (futures, counts, live jobs, watchers, queues)
+and the few transitions everything else goes through: a future moves state, finishes, is
+queued for batching; a job is released (its in-flight slot freed) or fails as a whole.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from qjobs._circuit import Circuit
+from qjobs._errors import JobCancelledError
+from qjobs._models import Job, Result
+from qjobs.scheduler._batcher import DONE, Batch, Group
+from qjobs.scheduler._events import EventKind, SchedulerEvent
+from qjobs.scheduler._future import CANCELLED, COMPLETED, FAILED, JobFuture
+from qjobs.scheduler._keys import payload_estimate
+from qjobs.scheduler._ledger import Ledger, LedgerBatch, LedgerRow
+from qjobs.scheduler._poller import Backoff, PollQueue
+
+if TYPE_CHECKING:
+    from qjobs.providers._base import Capabilities, ProviderClient
+
+log = logging.getLogger("qjobs.scheduler")
+
+
+class _Watcher:
+    """Receives every future as it finishes (for gather, as_completed and exit)."""
+
+    __slots__ = ("event", "queue")
+
+    def __init__(self) -> None:
+        self.queue: deque[JobFuture] = deque()
+        self.event = anyio.Event()
+
+    def push(self, fut: JobFuture) -> None:
+        self.queue.append(fut)
+        self.event.set()
+
+
+class Bookkeeping:
+    """The scheduler's state and its elementary transitions (base of every scheduler part)."""
+
+    # Configuration, set by Scheduler.__init__.
+    _client: ProviderClient
+    _caps: Capabilities
+    _provider: str
+    _backend: str | None
+    _shots: int | None
+    _max_in_flight: int
+    _batch_size: int
+    _payload_limit: int
+    _linger: float
+    _backoff: Backoff
+    _coalesce: float
+    _status_chunk: int
+    _workers: int
+    _retry_failed: int
+    _job_timeout: float | None
+    _unknown_timeout: float
+    _cancel_timeout: float
+    _on_event: Callable[[SchedulerEvent], None] | None
+    _options: dict[str, Any]
+    _options_json: bytes
+    _ledger: Ledger | None
+
+    def __init__(self) -> None:
+        self._futures: list[JobFuture] = []
+        self._groups: dict[tuple[int, str | None, bytes], Group] = {}
+        self._ready: dict[Group, None] = {}
+        self._counts = [0] * 6
+        self._retried = 0
+        self._from_ledger = 0
+        self._jobs_submitted = 0
+        self._unfinished = 0
+        self._in_flight = 0
+        self._live: set[Batch] = set()
+        self._watchers: list[_Watcher] = []
+        self._heap = PollQueue()
+        self._rows: dict[str, LedgerRow] | None = None
+        self._lbatches: dict[str, LedgerBatch] = {}
+        self._attached: dict[str, Batch] = {}
+        self._batch_wake = anyio.Event()
+        self._poll_wake = anyio.Event()
+        self._entered = False
+        self._closing = False
+        self._draining = False
+        self._runner_done = anyio.Event()
+        self._workers_scope: anyio.CancelScope | None = None
+        self._tg: Any = None
+        self._submit_tx: MemoryObjectSendStream[Batch]
+        self._submit_rx: MemoryObjectReceiveStream[Batch]
+        self._poll_tx: MemoryObjectSendStream[list[Batch]]
+        self._poll_rx: MemoryObjectReceiveStream[list[Batch]]
+        self._fetch_tx: MemoryObjectSendStream[tuple[Batch, Job]]
+        self._fetch_rx: MemoryObjectReceiveStream[tuple[Batch, Job]]
+
+    def _watch(self) -> _Watcher:
+        w = _Watcher()
+        self._watchers.append(w)
+        return w
+
+    def _emit(
+        self, kind: EventKind, f: JobFuture, error: str | None = None, ledger: bool = False
+    ) -> None:
+        cb = self._on_event
+        if cb is None:
+            return
+        try:
+            cb(SchedulerEvent(kind, f.index, f.job_id, f.key, error, ledger))
+        except Exception:
+            log.exception("on_event callback failed")
+
+    def _move(self, f: JobFuture, state: int) -> None:
+        if f._state < COMPLETED and f._state != state:
+            self._counts[f._state] -= 1
+            self._counts[state] += 1
+            f._state = state
+
+    def _finish(
+        self,
+        f: JobFuture,
+        result: Result | None,
+        exc: BaseException | None,
+        *,
+        from_ledger: bool = False,
+    ) -> None:
+        if f._state >= COMPLETED:
+            return
+        if exc is None:
+            state = COMPLETED
+        elif isinstance(exc, JobCancelledError):
+            state = CANCELLED
+        else:
+            state = FAILED
+        self._counts[f._state] -= 1
+        self._counts[state] += 1
+        f._state = state
+        f._result = result
+        f._exc = exc
+        f._circuit = None
+        if f._event is not None:
+            f._event.set()
+        self._unfinished -= 1
+        for w in self._watchers:
+            w.push(f)
+        if self._on_event is not None:
+            kind: EventKind = (
+                "completed"
+                if state == COMPLETED
+                else "cancelled"
+                if state == CANCELLED
+                else "failed"
+            )
+            self._emit(kind, f, None if exc is None else str(exc), from_ledger)
+
+    def _enqueue(self, f: JobFuture, circuit: Circuit, *, front: bool = False) -> None:
+        f._circuit = circuit
+        f._batch = None
+        g = f._group
+        if not g.pending:
+            g.since = anyio.current_time()
+            self._ready[g] = None
+        if front:
+            g.pending.appendleft(f)
+        else:
+            g.pending.append(f)
+        g.bytes += payload_estimate(circuit)
+        self._batch_wake.set()
+
+    def _release(self, b: Batch) -> None:
+        if b.state != DONE:
+            b.state = DONE
+            self._in_flight -= 1
+            self._live.discard(b)
+            b.circuits = []
+            self._batch_wake.set()
+
+    def _fail_batch(self, b: Batch, exc: BaseException) -> None:
+        live = b.live_futures()
+        self._release(b)
+        for f in live:
+            self._finish(f, None, exc)

@@ -1,0 +1,135 @@
+"""Cancellation: of one future (and its job when nobody else waits for it), and of everything."""
+
+from __future__ import annotations
+
+import logging
+
+import anyio
+
+from qjobs._errors import JobCancelledError
+from qjobs._models import JobStatus
+from qjobs.scheduler._batcher import LOOKUP, SUBMITTING, TRACKED, Batch
+from qjobs.scheduler._bookkeeping import Bookkeeping
+from qjobs.scheduler._events import CancelReport
+from qjobs.scheduler._future import JobFuture
+
+log = logging.getLogger("qjobs.scheduler")
+
+
+class Cancelling(Bookkeeping):
+    """Cancelling futures and their provider jobs, bounded by ``cancel_timeout``."""
+
+    async def _cancel_job(self, b: Batch) -> None:
+        """Cancel one job nobody waits for any more (all its circuits were cancelled)."""
+        job_id = b.job_id
+        self._release(b)
+        if job_id is None:
+            return
+        with anyio.move_on_after(self._cancel_timeout):
+            try:
+                await self._client.cancel(job_id)
+            except Exception as exc:
+                log.warning("could not cancel %s job %s: %s", self._provider, job_id, exc)
+                return
+            if self._ledger is not None:
+                self._ledger.status(b.key, JobStatus.CANCELLED.value)
+
+    async def _cancel_future(self, f: JobFuture) -> None:
+        if f.done():
+            return
+        b = f._batch
+        self._finish(
+            f,
+            None,
+            JobCancelledError(
+                f"circuit #{f.index} was cancelled", job_id=f.job_id, provider=self._provider
+            ),
+        )
+        if b is None or b.live_futures():
+            return
+        if b.state == TRACKED:
+            with anyio.CancelScope(shield=True):
+                await self._cancel_job(b)
+
+    async def _cancel_all(self) -> CancelReport:
+        """Cancel every unfinished job and circuit (workers are stopped)."""
+        cancelled: list[str] = []
+        failed: list[str] = []
+        targets: list[Batch] = []
+        with anyio.move_on_after(self._cancel_timeout) as scope:
+            uncertain = [b for b in self._live if b.state in (SUBMITTING, LOOKUP) and b.posted]
+            if uncertain:
+                async with anyio.create_task_group() as tg:
+                    for b in uncertain:
+                        tg.start_soon(self._find_for_cancel, b)
+            targets = [b for b in self._live if b.state == TRACKED and b.job_id is not None]
+            ids = [b.job_id for b in targets if b.job_id is not None]
+            if ids:
+                try:
+                    await self._client.cancel_many(ids)
+                    cancelled.extend(ids)
+                except Exception as exc:
+                    log.info("cancel_many failed (%s); cancelling one by one", exc)
+                    async with anyio.create_task_group() as tg:
+                        for jid in ids:
+                            tg.start_soon(self._cancel_one, jid, cancelled, failed)
+        if scope.cancelled_caught:
+            done = set(cancelled) | set(failed)
+            failed.extend(b.job_id for b in targets if b.job_id and b.job_id not in done)
+        if self._ledger is not None:
+            ok = set(cancelled)
+            for b in targets:
+                if b.job_id in ok:
+                    self._ledger.status(b.key, JobStatus.CANCELLED.value)
+        for b in list(self._live):
+            self._release(b)
+        self._ready.clear()
+        n = 0
+        for f in self._futures:
+            if not f.done():
+                n += 1
+                self._finish(
+                    f,
+                    None,
+                    JobCancelledError(
+                        f"circuit #{f.index} was cancelled"
+                        + (f" (job {f.job_id})" if f.job_id else ""),
+                        job_id=f.job_id,
+                        provider=self._provider,
+                    ),
+                )
+        report = CancelReport(tuple(cancelled), tuple(failed), n)
+        if cancelled or failed or n:
+            log.warning(
+                "scheduler cancelled %d %s job(s) (%d could not be cancelled) and %d circuit(s)",
+                len(cancelled),
+                self._provider,
+                len(failed),
+                n,
+            )
+        if self._ledger is not None:
+            with anyio.move_on_after(self._cancel_timeout):
+                await self._ledger.flush()
+        return report
+
+    async def _find_for_cancel(self, b: Batch) -> None:
+        try:
+            job = await self._client.find_by_key(b.key)
+        except Exception as exc:
+            log.warning("could not look up job key %s to cancel it: %s", b.key, exc)
+            return
+        if job is not None:
+            b.job_id = job.id
+            b.status = job.status
+            if self._ledger is not None:
+                self._ledger.job(b.key, job.id, job.status.value)
+            if not job.is_final:
+                b.state = TRACKED
+
+    async def _cancel_one(self, job_id: str, ok: list[str], bad: list[str]) -> None:
+        try:
+            await self._client.cancel(job_id)
+            ok.append(job_id)
+        except Exception as exc:
+            log.warning("could not cancel %s job %s: %s", self._provider, job_id, exc)
+            bad.append(job_id)

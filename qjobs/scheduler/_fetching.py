@@ -1,0 +1,104 @@
+"""Fetching the outcome of final jobs: results of completed ones, confirmation of failed ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+
+from qjobs._errors import JobError, MalformedResponseError
+from qjobs._models import Job, JobStatus, Result
+from qjobs.scheduler._batcher import FETCHING, TRACKED, Batch
+from qjobs.scheduler._future import COMPLETED
+from qjobs.scheduler._ledger import pack_result
+from qjobs.scheduler._tracking import Tracking
+
+
+class Fetching(Tracking):
+    """The fetch workers: results of completed jobs and confirmation of failures."""
+
+    async def _fetch_worker(self) -> None:
+        async for b, job in self._fetch_rx:
+            if b.state != FETCHING:
+                continue
+            if job.status is JobStatus.COMPLETED:
+                await self._fetch(b, job)
+            else:
+                await self._confirm_failed(b)
+
+    async def _retrying(self, b: Batch, what: str, call: Callable[[], Any]) -> Any:
+        """Await ``call()`` until it succeeds; fail ``b`` after ``unknown_state_timeout``."""
+        start = anyio.current_time()
+        delay = self._backoff.initial
+        while True:
+            try:
+                return await call()
+            except Exception as exc:
+                if b.state != FETCHING:
+                    return None
+                waited = anyio.current_time() - start
+                if waited >= self._unknown_timeout:
+                    self._fail_batch(
+                        b,
+                        JobError(
+                            f"{what} of {self._provider} job {b.job_id} failed for "
+                            f"{waited:.0f} s: {exc}",
+                            job_id=b.job_id,
+                            provider=self._provider,
+                        ),
+                    )
+                    return None
+                await anyio.sleep(delay)
+                delay = self._backoff.grow(delay)
+
+    async def _fetch(self, b: Batch, job: Job) -> None:
+        job_id = job.id
+        results: list[Result] | None = await self._retrying(
+            b, "fetching the results", lambda: self._client.results(job)
+        )
+        if results is None or b.state != FETCHING:
+            return
+        if len(results) != len(b.futures):
+            self._fail_batch(
+                b,
+                MalformedResponseError(
+                    f"job {job_id} returned {len(results)} results for {len(b.futures)} circuits",
+                    provider=self._provider,
+                ),
+            )
+            return
+        ledger, rows = self._ledger, self._rows
+        members = b.futures
+        keys = b.member_keys
+        self._release(b)
+        for pos, res in enumerate(results):
+            if ledger is not None:
+                key = keys[pos]
+                if key is not None:
+                    blob = pack_result(res)
+                    ledger.result(key, blob)
+                    row = rows.get(key) if rows is not None else None
+                    if row is not None:
+                        row.result = blob
+            f = members[pos]
+            if f is not None and f._state < COMPLETED:
+                self._finish(f, res, None)
+        if ledger is not None:
+            ledger.status(b.key, JobStatus.COMPLETED.value)
+
+    async def _confirm_failed(self, b: Batch) -> None:
+        job_id = b.job_id
+        assert job_id is not None
+        job: Job | None = await self._retrying(
+            b, "confirming the failure", lambda: self._client.get_job(job_id)
+        )
+        if job is None or b.state != FETCHING:
+            return
+        if job.status is JobStatus.FAILED:
+            self._failed(b, job)
+        elif job.is_final:
+            self._on_final(b, job)
+        else:
+            b.state = TRACKED
+            self._observe(b, job, anyio.current_time())

@@ -1,0 +1,109 @@
+"""Resuming from the ledger: results read back, jobs re-attached, intents looked up by key."""
+
+from __future__ import annotations
+
+import anyio
+
+from qjobs._circuit import Circuit
+from qjobs._errors import JobError
+from qjobs._models import JobStatus
+from qjobs.scheduler._batcher import DONE, LOOKUP, SUBMITTING, TRACKED, Batch
+from qjobs.scheduler._future import RUNNING, SUBMITTED, JobFuture
+from qjobs.scheduler._ledger import ABSENT, REJECTED, unpack_result
+from qjobs.scheduler._tracking import Tracking, _Unresolved
+
+_LEDGER_FLUSH_INTERVAL = 0.2
+#: Recorded job statuses after which the job's circuits are submitted again.
+_FINAL_LEDGER = frozenset({JobStatus.FAILED.value, JobStatus.CANCELLED.value, ABSENT, REJECTED})
+
+
+class Resuming(Tracking):
+    """Attaching newly submitted circuits to what the ledger recorded for them."""
+
+    def _resume(self, f: JobFuture, circuit: Circuit) -> bool:
+        """Attach a circuit to what the ledger knows about it; False when it must be submitted."""
+        assert self._rows is not None
+        row = self._rows.get(f.key)
+        if row is None:
+            return False
+        if row.result is not None:
+            self._from_ledger += 1
+            self._finish(f, unpack_result(row.result), None, from_ledger=True)
+            return True
+        f._gen = row.gen
+        lb = self._lbatches.get(row.batch) if row.batch is not None else None
+        if lb is None or row.pos is None or lb.status in _FINAL_LEDGER or row.pos >= lb.size:
+            return False
+        b = self._attached.get(lb.key)
+        if b is None:
+            b = Batch(
+                lb.key,
+                max(row.gen - 1, 0),
+                f._group,
+                [None] * lb.size,
+                list(lb.members),
+                [None] * lb.size,
+                state=LOOKUP if lb.job_id is None else TRACKED,
+            )
+            self._attached[lb.key] = b
+            self._in_flight += 1
+            self._live.add(b)
+            if lb.job_id is None:
+                b.posted = True
+                self._submit_tx.send_nowait(b)
+            else:
+                now = anyio.current_time()
+                b.job_id = lb.job_id
+                try:
+                    b.status = JobStatus(lb.status)
+                except ValueError:
+                    b.status = JobStatus.UNKNOWN
+                b.created = b.last_seen = now
+                b.interval = self._backoff.initial
+                if self._job_timeout is not None:
+                    b.deadline = now + self._job_timeout
+                self._schedule(b, now, 0.0)
+        elif b.state == DONE:
+            return False
+        b.futures[row.pos] = f
+        b.circuits[row.pos] = circuit
+        f._batch = b
+        f._circuit = None
+        if b.job_id is not None:
+            self._move(f, RUNNING if b.status is JobStatus.RUNNING else SUBMITTED)
+            self._emit("submitted", f)
+        return True
+
+    async def _resume_lookup(self, b: Batch) -> None:
+        """A ledger intent without job id: find the job by key before anything is resubmitted."""
+        b.state = SUBMITTING
+        try:
+            job = await self._lookup(b)
+        except _Unresolved as exc:
+            self._fail_batch(b, JobError(str(exc), job_id=None, provider=self._provider))
+            return
+        if b.state != SUBMITTING:
+            return
+        if job is not None:
+            self._attach(b, job)
+            return
+        lb = self._lbatches.get(b.key)
+        if lb is not None:
+            lb.status = ABSENT
+        if self._ledger is not None:
+            self._ledger.status(b.key, ABSENT)
+        members = [(pos, f) for pos, f in enumerate(b.futures) if f is not None and not f.done()]
+        circuits = b.circuits
+        self._release(b)
+        for pos, f in members:
+            circ = circuits[pos]
+            assert circ is not None
+            self._enqueue(f, circ, front=True)
+
+    async def _ledger_flusher(self) -> None:
+        ledger = self._ledger
+        assert ledger is not None
+        while True:
+            await anyio.sleep(_LEDGER_FLUSH_INTERVAL)
+            if ledger.dirty:
+                await ledger.flush()

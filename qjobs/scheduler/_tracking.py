@@ -1,0 +1,234 @@
+"""Tracking provider jobs: the central poller, its workers, and what each observation means.
+
+A job is tracked from its creation (or re-attachment) until it is final; the poller pops due
+jobs from the heap and hands chunks to poll workers (``get_jobs`` when the provider lists
+jobs, else ``get_job``). Observations move futures (submitted, running), reschedule the job
+with backoff, or hand a final job to the fetch workers; failures are retried or reported.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import anyio
+
+from qjobs._errors import JobCancelledError, JobError, JobFailedError, JobTimeoutError
+from qjobs._models import Job, JobStatus
+from qjobs.scheduler._batcher import FETCHING, TRACKED, Batch
+from qjobs.scheduler._bookkeeping import Bookkeeping
+from qjobs.scheduler._future import PENDING, RUNNING, SUBMITTED
+
+log = logging.getLogger("qjobs.scheduler")
+
+
+class _Unresolved(Exception):
+    """A lookup by key kept failing for ``unknown_state_timeout`` seconds."""
+
+
+class Tracking(Bookkeeping):
+    """Polling jobs and reacting to their provider status."""
+
+    async def _poller(self) -> None:
+        heap = self._heap
+        chunk = self._status_chunk
+        while True:
+            self._poll_wake = wake = anyio.Event()
+            now = anyio.current_time()
+            while True:
+                due = heap.pop_due(now, chunk)
+                if not due:
+                    break
+                if chunk > 1 and len(due) < chunk:
+                    due += heap.pop_due(now + self._coalesce, chunk - len(due))
+                live: list[Batch] = []
+                for b in due:
+                    if b.deadline is not None and now >= b.deadline:
+                        self._timed_out(b)
+                    else:
+                        live.append(b)
+                if live:
+                    self._poll_tx.send_nowait(live)
+            nxt = heap.next_due()
+            if nxt is None:
+                await wake.wait()
+            else:
+                with anyio.move_on_after(max(nxt - now, 0.0)):
+                    await wake.wait()
+
+    def _timed_out(self, b: Batch) -> None:
+        self._fail_batch(
+            b,
+            JobTimeoutError(
+                f"{self._provider} job {b.job_id} not final after {self._job_timeout} s "
+                f"(still {b.provider_status or b.status}); not cancelled, not resubmitted",
+                job_id=b.job_id,
+                provider=self._provider,
+            ),
+        )
+
+    async def _poll_worker(self) -> None:
+        client = self._client
+        async for chunk in self._poll_rx:
+            ids = [b.job_id for b in chunk if b.job_id is not None]
+            try:
+                if len(ids) == 1:
+                    jobs = [await client.get_job(ids[0])]
+                else:
+                    jobs = await client.get_jobs(ids)
+            except Exception as exc:
+                now = anyio.current_time()
+                log.debug("poll of %d job(s) failed: %s", len(ids), exc)
+                for b in chunk:
+                    self._unlearned(b, now, str(exc))
+                continue
+            now = anyio.current_time()
+            by_id = {j.id: j for j in jobs}
+            for b in chunk:
+                j = by_id.get(b.job_id) if b.job_id is not None else None
+                if j is None:
+                    self._unlearned(b, now, "missing from the provider's answer")
+                else:
+                    self._observe(b, j, now)
+
+    def _schedule(self, b: Batch, now: float, delay: float | None = None) -> None:
+        due = now + (self._backoff.delay(b.interval) if delay is None else delay)
+        if b.deadline is not None and due > b.deadline:
+            due = b.deadline
+        if self._heap.push(due, b):
+            self._poll_wake.set()
+
+    def _attach(self, b: Batch, job: Job) -> None:
+        """The job of ``b`` exists at the provider: record it and start polling it."""
+        now = anyio.current_time()
+        b.job_id = job.id
+        b.status = job.status
+        b.provider_status = job.provider_status
+        b.created = b.last_seen = now
+        b.interval = self._backoff.initial
+        if self._job_timeout is not None:
+            b.deadline = now + self._job_timeout
+        b.state = TRACKED
+        self._jobs_submitted += 1
+        if self._ledger is not None:
+            self._ledger.job(b.key, job.id, job.status.value)
+        state = RUNNING if job.status is JobStatus.RUNNING else SUBMITTED
+        for f in b.futures:
+            if f is not None and not f.done():
+                self._move(f, state)
+                self._emit("submitted", f)
+        if job.is_final:
+            self._on_final(b, job)
+        else:
+            self._schedule(b, now)
+
+    def _observe(self, b: Batch, job: Job, now: float) -> None:
+        """A poll learned the state of ``b``'s job."""
+        if b.state != TRACKED:
+            return
+        if job.status is JobStatus.UNKNOWN:
+            self._unlearned(b, now, f"status {job.provider_status!r} not understood")
+            return
+        b.last_seen = now
+        if job.status is not b.status or job.provider_status != b.provider_status:
+            b.status = job.status
+            b.provider_status = job.provider_status
+            b.interval = self._backoff.initial
+            if self._ledger is not None:
+                self._ledger.status(b.key, job.status.value)
+            if job.status is JobStatus.RUNNING:
+                for f in b.futures:
+                    if f is not None and f._state == SUBMITTED:
+                        self._move(f, RUNNING)
+                        self._emit("running", f)
+        else:
+            b.interval = self._backoff.grow(b.interval)
+        if job.is_final:
+            self._on_final(b, job)
+        else:
+            self._schedule(b, now)
+
+    def _unlearned(self, b: Batch, now: float, reason: str) -> None:
+        """A poll could not learn the state of ``b``'s job."""
+        if b.state != TRACKED:
+            return
+        if now - b.last_seen >= self._unknown_timeout:
+            self._fail_batch(
+                b,
+                JobError(
+                    f"the state of {self._provider} job {b.job_id} could not be learned for "
+                    f"{now - b.last_seen:.0f} s ({reason}); it was not resubmitted",
+                    job_id=b.job_id,
+                    provider=self._provider,
+                ),
+            )
+            return
+        b.interval = self._backoff.grow(b.interval)
+        self._schedule(b, now)
+
+    async def _lookup(self, b: Batch) -> Job | None:
+        """``find_by_key`` for ``b``, retried until ``unknown_state_timeout``."""
+        start = anyio.current_time()
+        delay = 0.05
+        while True:
+            try:
+                return await self._client.find_by_key(b.key)
+            except Exception as exc:
+                waited = anyio.current_time() - start
+                if waited >= self._unknown_timeout:
+                    raise _Unresolved(
+                        f"could not learn whether {self._provider} job with key {b.key} was "
+                        f"created ({exc}) for {waited:.0f} s; it was not resubmitted"
+                    ) from exc
+                await anyio.sleep(delay)
+                delay = min(delay * 2, self._backoff.maximum)
+
+    def _on_final(self, b: Batch, job: Job) -> None:
+        b.state = FETCHING
+        if job.status is JobStatus.COMPLETED:
+            self._fetch_tx.send_nowait((b, job))
+        elif job.status is JobStatus.FAILED:
+            if self._retry_failed and any(
+                f._retries < self._retry_failed for f in b.live_futures()
+            ):
+                self._fetch_tx.send_nowait((b, job))  # confirm the failure, then resubmit
+            else:
+                self._failed(b, job)
+        else:
+            if self._ledger is not None:
+                self._ledger.status(b.key, job.status.value)
+            self._fail_batch(
+                b,
+                JobCancelledError(
+                    f"{self._provider} job {job.id} was cancelled at the provider",
+                    job_id=job.id,
+                    provider=self._provider,
+                ),
+            )
+
+    def _failure_error(self, job: Job) -> JobFailedError:
+        failure = job.failure
+        return JobFailedError(
+            failure.message if failure else "no reason given",
+            job_id=job.id,
+            provider=self._provider,
+            code=failure.code if failure else None,
+        )
+
+    def _failed(self, b: Batch, job: Job) -> None:
+        """``b``'s job is confirmed FAILED: retry the circuits allowed to, fail the others."""
+        err = self._failure_error(job)
+        if self._ledger is not None:
+            self._ledger.status(b.key, JobStatus.FAILED.value, err.message)
+        members = [(pos, f) for pos, f in enumerate(b.futures) if f is not None and not f.done()]
+        circuits = b.circuits
+        self._release(b)
+        for pos, f in members:
+            circ = circuits[pos] if pos < len(circuits) else None
+            if circ is not None and f._retries < self._retry_failed:
+                f._retries += 1
+                self._retried += 1
+                self._move(f, PENDING)
+                self._emit("retried", f, err.message)
+                self._enqueue(f, circ, front=True)
+            else:
+                self._finish(f, None, err)
