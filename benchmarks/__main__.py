@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the suite; returns the exit status (0 even when a target is missed)."""
+    """Run the suite; exit status 1 when a scenario failed (a missed target is not a failure)."""
     args = _parser().parse_args(argv)
     try:
         config = apply_overrides(QUICK if args.quick else FULL, args.set)
@@ -66,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     date = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     started = time.perf_counter()
     ionq_caps = attrs.asdict(IonQClient.default_capabilities)
+    failed: list[str] = []
     with EmulatorProcess(
         latency_ms=config.latency_ms, queue_ms=config.queue_ms, exec_ms=config.exec_ms
     ) as emu:
@@ -74,7 +75,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in names:
             print(f"[{name}]", flush=True)
             t0 = time.perf_counter()
-            result = SCENARIOS[name](ctx)
+            try:
+                result = SCENARIOS[name](ctx)
+            except Exception as exc:  # recorded and reported; the other scenarios still run
+                print(f"  FAILED: {exc}", file=sys.stderr, flush=True)
+                failed.append(name)
+                result = {"title": name, "error": str(exc), "runs": {}, "ratios": {}}
+                result["targets"] = []
             doc = {
                 "scenario": name,
                 "date": date,
@@ -96,6 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         docs.parent.mkdir(parents=True, exist_ok=True)
         docs.write_text(render(out_dir))
         print(f"report: {docs}", flush=True)
+    if failed:
+        print(f"benchmarks: scenario(s) failed: {failed}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -78,6 +78,10 @@ def _main_table(results: list[dict[str, Any]]) -> list[str]:
         title = doc.get("title", name)
         runs: dict[str, dict[str, Any]] = doc["runs"]
         ratios: dict[str, Any] = doc.get("ratios", {})
+        if doc.get("error"):
+            err = str(doc["error"]).splitlines()[-1][:200].replace("|", "/")
+            lines.append(f"| {title} | **failed**: {err} |" + " |" * 9)
+            continue
         own = [k for k in runs if k not in ("sequential", "pool")]
         if name == "baselines":
             own = list(runs)
@@ -148,7 +152,8 @@ def _unbatched_rpc(results: list[dict[str, Any]]) -> float:
 
 
 def _find(results: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
-    return next((d for d in results if d["scenario"] == name), None)
+    """The scenario's result, unless it is missing or failed."""
+    return next((d for d in results if d["scenario"] == name and not d.get("error")), None)
 
 
 def _notes(results: list[dict[str, Any]]) -> list[str]:
@@ -204,6 +209,14 @@ def _notes(results: list[dict[str, Any]]) -> list[str]:
             f"{_unbatched_rpc(results):.2f} requests per job, so a cap of R requests/s bounds it "
             f"near R / {_unbatched_rpc(results):.2f} jobs/s. Measured on "
             f"{caps['config']['rate_jobs']} unbatched jobs: " + "; ".join(parts) + "."
+        )
+    sync = _find(results, "sync")
+    if sync is not None:
+        r = sync["ratios"]["sync_vs_async"]
+        notes.append(
+            f"- **qjobs_sync** costs {r['wall_overhead'] * 100:+.1f}% wall time and "
+            f"{r['cpu_overhead'] * 100:+.1f}% CPU against the async API on the same workload "
+            "(each blocking call hands over to the background event loop's thread)."
         )
     unb = _find(results, "unbatched")
     if unb is not None:

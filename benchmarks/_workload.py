@@ -9,9 +9,13 @@ circuits: ``x`` on the qubits given by the index's low four bits.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from qjobs import Circuit, Instruction
+if TYPE_CHECKING:
+    from qjobs import Circuit
+
+# qjobs is imported inside the functions that build circuits, so that a baseline's process
+# (which only needs the wire form) never loads it and its peak RSS is its own.
 
 __all__ = ["classical_circuits", "ionq_body", "qjobs_circuits", "theta"]
 
@@ -22,6 +26,8 @@ def theta(index: int, count: int) -> float:
 
 
 def _circuit(angle: float) -> Circuit:
+    from qjobs import Circuit, Instruction
+
     return Circuit(
         2,
         2,
@@ -59,6 +65,8 @@ def ionq_body(index: int, count: int, shots: int) -> dict[str, Any]:
 
 def classical_circuits(count: int) -> list[Circuit]:
     """``count`` circuits for the fake provider: 16 distinct shapes, one object per job."""
+    from qjobs import Circuit, Instruction
+
     shapes: list[tuple[Instruction, ...]] = []
     for k in range(16):
         ins = [Instruction("x", (q,)) for q in range(4) if k >> q & 1]
