@@ -22,7 +22,10 @@ TWINS: dict[str, tuple[str, ...]] = {
         "SessionsAPI",
     ),
     "qjobs.providers.ionq": ("IonQClient",),
-    "qjobs.providers.kipu": ("KipuClient",),
+    "qjobs.providers.kipu": (
+        "KipuClient",
+        "ServiceExecution",
+    ),
     "qjobs.providers.qbraid": ("QbraidClient",),
     "qjobs.providers.qpi": ("QPIClient",),
     "qjobs.scheduler._future": ("JobFuture",),

@@ -63,7 +63,7 @@ class Sweep(_portal.Twin):
         return self._async.axes
 
     @property
-    def size(self) -> Any:
+    def size(self) -> int:
         """The ``size`` of the async object (read through)."""
         return self._async.size
 

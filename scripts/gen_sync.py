@@ -52,6 +52,11 @@ HAND_WRITTEN = frozenset({"_portal.py", "py.typed"})
 # ------------------------------------------------------------------------ the small tables
 #: Namespaces generated beside ``qjobs`` and the modules in its ``__all__``.
 EXTRA_NAMESPACES = ("qjobs.providers", "qjobs.scheduler", "qjobs.sweep")
+#: Async classes handed to sync callers as they are, never twinned or followed (the one table of
+#: special cases). The transport is the client's plumbing, shared with the async client and owned
+#: by the loop: sync code reads ``client.transport.stats`` and ``.base_url`` from it directly and
+#: has no use for its coroutines (its retrier and limiter take async callables).
+PASSED_THROUGH = frozenset({"qjobs.transport._transport.Transport"})
 #: Async method name -> sync name.
 RENAMES = {"aclose": "close", "__aenter__": "__enter__", "__aexit__": "__exit__"}
 #: Async protocol members with no twin of their own: ``__anext__`` is served by ``__iter__``
@@ -254,7 +259,7 @@ def unwrap_member(member: Any) -> Any:
 
 def is_async_class(cls: type) -> bool:
     """True for a class with coroutine methods, async iterators or async context managers."""
-    if issubclass(cls, BaseException):
+    if issubclass(cls, BaseException) or canonical(cls) in PASSED_THROUGH:
         return False
     for klass in cls.__mro__[:-1]:
         for name, member in vars(klass).items():
@@ -313,15 +318,74 @@ def functions_of(cls: type) -> Iterator[Any]:
         for name, member in vars(klass).items():
             if name.startswith("_") and name not in MIRRORED_DUNDERS:
                 continue  # private members are not part of the surface
-            fn = unwrap_member(member)  # properties are read through, never followed
+            fn = unwrap_member(member)  # properties: see ``member_types``
             if inspect.isfunction(fn):
                 yield fn
                 yield from typing.get_overloads(fn)
 
 
-def discover() -> Surface:
-    """Find the twin classes and functions of the public async surface."""
-    root = importlib.import_module(ASYNC_PKG)
+def member_types(cls: type) -> Iterator[tuple[str, str]]:
+    """``(module, annotation)`` of what the public members of ``cls`` give back.
+
+    Return annotations of methods and properties, and the types of plain attributes: the
+    objects a user reaches from an instance (``client.jobs``, ``client.service_execution(id)``).
+    """
+    for fn in functions_of(cls):
+        text = fn.__annotations__.get("return")
+        if isinstance(text, str):
+            yield fn.__module__, text
+    for klass in cls.__mro__[:-1]:
+        for name, member in vars(klass).items():
+            if name.startswith("_"):
+                continue
+            fget = member.fget if isinstance(member, property) else None
+            if isinstance(member, functools.cached_property):
+                fget = member.func
+            text = getattr(fget, "__annotations__", {}).get("return")
+            if isinstance(text, str):
+                yield klass.__module__, text
+        for text in attribute_annotations(klass).values():
+            if text is not None:
+                yield klass.__module__, text
+
+
+def named_classes(module_name: str, text: str) -> Iterator[type]:
+    """The classes of the async package that an annotation written in ``module_name`` names."""
+    resolver = Resolver(module_name)
+    for sub in ast.walk(annotation_node(text)):
+        if isinstance(sub, ast.Name | ast.Attribute):
+            try:
+                found = resolver.obj(sub)
+            except GenerationError:
+                continue
+            if isinstance(found, type) and in_package(found):
+                yield found
+
+
+def holds_twins(cls: type, surface: Surface) -> bool:
+    """True for a plain class whose public attributes or properties are twins (a namespace
+    container such as Kipu's ``ServiceExecution`` with its ``.jobs``/``.sessions``)."""
+    if issubclass(cls, BaseException):
+        return False
+    for klass in cls.__mro__[:-1]:
+        texts = [t for t in attribute_annotations(klass).values() if t is not None]
+        for member in vars(klass).values():
+            if isinstance(member, property) and member.fget is not None:
+                ret = member.fget.__annotations__.get("return")
+                if isinstance(ret, str):
+                    texts.append(ret)
+        for text in texts:
+            if any(surface.is_twin(c) for c in named_classes(klass.__module__, text)):
+                return True
+    return False
+
+
+def discover(roots: Iterable[Any] | None = None) -> Surface:
+    """Find the twin classes and functions of the public async surface.
+
+    ``roots`` replaces the public surface as the starting points (tests use it on synthetic
+    modules); by default: ``qjobs.__all__``, ``EXTRA_NAMESPACES`` and the registered clients.
+    """
     surface = Surface()
     candidates: list[Any] = []
     seen_modules: set[str] = set()
@@ -337,58 +401,58 @@ def discover() -> Surface:
             else:
                 candidates.append(obj)
 
-    scan(root)
-    for name in EXTRA_NAMESPACES:
-        scan(importlib.import_module(name))
-    providers = importlib.import_module(f"{ASYNC_PKG}.providers")
-    for target in providers.PROVIDERS.values():
-        module_name, _, class_name = target.partition(":")
-        with contextlib.suppress(ImportError, AttributeError):
-            candidates.append(getattr(importlib.import_module(module_name), class_name))
+    if roots is None:
+        scan(importlib.import_module(ASYNC_PKG))
+        for name in EXTRA_NAMESPACES:
+            scan(importlib.import_module(name))
+        providers = importlib.import_module(f"{ASYNC_PKG}.providers")
+        for target in providers.PROVIDERS.values():
+            module_name, _, class_name = target.partition(":")
+            with contextlib.suppress(ImportError, AttributeError):
+                candidates.append(getattr(importlib.import_module(module_name), class_name))
+    else:
+        candidates += roots
 
-    # Twin classes: async classes of the surface, and async classes their methods return.
-    pending: list[Any] = [
-        c for c in candidates if isinstance(c, type) and in_package(c) and is_async_class(c)
-    ]
-    pending += [
-        f for f in candidates if inspect.isfunction(f) and in_package(f) and call_kind(f) != "sync"
-    ]
+    # Twin classes: async classes of the surface, the async classes their members give back
+    # (methods, properties, attributes: namespace objects such as ``client.jobs``) and the
+    # async classes their modules export; then, until nothing changes, the plain classes
+    # reached that way which hold twins in their attributes.
+    reached: dict[str, type] = {
+        key: c
+        for c in candidates
+        if isinstance(c, type) and in_package(c) and (key := canonical(c)) is not None
+    }
+    pending: list[type] = [c for c in reached.values() if is_async_class(c)]
+    for f in candidates:
+        if inspect.isfunction(f) and in_package(f) and call_kind(f) != "sync":
+            text = f.__annotations__.get("return")
+            if isinstance(text, str):
+                pending += [c for c in named_classes(f.__module__, text) if is_async_class(c)]
     while pending:
-        obj = pending.pop()
-        fns: Iterable[Any]
-        if isinstance(obj, type):
-            key = canonical(obj)
+        while pending:
+            cls = pending.pop()
+            key = canonical(cls)
             assert key is not None
             if key in surface.classes:
                 continue
-            surface.classes[key] = obj
-            fns = functions_of(obj)
-            # the async classes its module exports (e.g. a client's namespace objects) too
-            home = sys.modules[obj.__module__]
+            surface.classes[key] = cls
+            home = sys.modules[cls.__module__]
             for _, value in namespace_items(home):
                 if isinstance(value, type) and in_package(value) and is_async_class(value):
                     pending.append(value)
                     candidates.append(value)
-        else:
-            fns = [obj]
-        for fn in fns:
-            resolver = Resolver(fn.__module__)
-            text = fn.__annotations__.get("return")
-            if not isinstance(text, str):
-                continue
-            for sub in ast.walk(annotation_node(text)):
-                if isinstance(sub, ast.Name | ast.Attribute):
-                    try:
-                        found = resolver.obj(sub)
-                    except GenerationError:
-                        continue
-                    if (
-                        isinstance(found, type)
-                        and in_package(found)
-                        and canonical(found) not in surface.classes
-                        and is_async_class(found)
-                    ):
+            for module_name, text in member_types(cls):
+                for found in named_classes(module_name, text):
+                    found_key = canonical(found)
+                    assert found_key is not None
+                    reached.setdefault(found_key, found)
+                    if found_key not in surface.classes and is_async_class(found):
                         pending.append(found)
+        pending = [
+            c
+            for key, c in sorted(reached.items())
+            if key not in surface.classes and holds_twins(c, surface)
+        ]
 
     # Twin functions: async functions, and functions whose signature mentions a twin class.
     for obj in candidates:
@@ -403,7 +467,7 @@ def discover() -> Surface:
             surface.functions[key] = obj
 
     # Modules: where twins are defined, the packages above them, and the namespaces.
-    modules: set[str] = {ASYNC_PKG, *EXTRA_NAMESPACES}
+    modules: set[str] = {ASYNC_PKG, *EXTRA_NAMESPACES} if roots is None else set()
     for obj in [*surface.classes.values(), *surface.functions.values()]:
         parts = obj.__module__.split(".")
         for i in range(1, len(parts) + 1):
@@ -1116,6 +1180,15 @@ def attribute_annotations(klass: type) -> dict[str, str | None]:
                         ann = union.left
             if ann is None and isinstance(value, ast.Name) and params.get(value.id) is not None:
                 ann = params[value.id]
+            if ann is None and isinstance(value, ast.Call):
+                # `self.jobs = JobsAPI(...)`: typed as the class it constructs
+                func = value.func
+                try:
+                    made = Resolver(klass.__module__).obj(func)
+                except GenerationError:
+                    made = None
+                if isinstance(made, type):
+                    ann = func
             out[target.attr] = None if ann is None else ast.unparse(ann)
     return out
 

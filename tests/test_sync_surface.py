@@ -294,3 +294,124 @@ def test_a_changed_async_signature_makes_the_check_fail(tmp_path: Path) -> None:
         assert "twice=twice" in report
     finally:
         sys.modules.pop(m2.__name__, None)
+
+
+SYNTHETIC_NAMESPACES = '''
+"""A synthetic client with namespace objects."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+__all__ = ["Client"]
+
+
+class JobsAPI:
+    """Not exported: reached only through ``Client.jobs``."""
+
+    async def get(self, job_id: str) -> str:
+        """One job."""
+        return job_id
+
+    async def search(self, *, size: int = 2) -> AsyncIterator[str]:
+        """Every job."""
+        for i in range(size):
+            yield str(i)
+
+    @asynccontextmanager
+    async def open(self, name: str) -> AsyncIterator[int]:
+        """A session."""
+        yield len(name)
+
+
+class Lister:
+    """Called like a function: ``await client.lister()``."""
+
+    async def __call__(self) -> list[str]:
+        return []
+
+
+class Holder:
+    """No async method of its own, but holds a namespace."""
+
+    def __init__(self, ident: str) -> None:
+        self.ident = ident
+        self.jobs = JobsAPI()
+
+
+class Plain:
+    """Nothing async: passed through."""
+
+    def value(self) -> int:
+        return 1
+
+
+class Client:
+    """The client."""
+
+    async def run(self) -> int:
+        """Run."""
+        return 1
+
+    @property
+    def jobs(self) -> JobsAPI:
+        """The jobs namespace."""
+        return JobsAPI()
+
+    @property
+    def lister(self) -> Lister:
+        """The lister."""
+        return Lister()
+
+    def holder(self, ident: str) -> Holder:
+        """A holder."""
+        return Holder(ident)
+
+    def plain(self) -> Plain:
+        """A plain object."""
+        return Plain()
+'''
+
+
+def test_generator_follows_namespace_objects(tmp_path: Path) -> None:
+    name = "qjobs._synthetic_sync_test_ns"
+    path = tmp_path / "synthetic_ns.py"
+    path.write_text(SYNTHETIC_NAMESPACES)
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+        surface = gen.discover([module.Client])
+        assert sorted(surface.classes) == [
+            f"{name}.{c}" for c in ("Client", "Holder", "JobsAPI", "Lister")
+        ]
+        raw = gen.ModuleWriter(surface, name).generate()
+        text = raw.replace('"', "'")
+        assert not any(
+            isinstance(n, ast.AsyncFunctionDef | ast.Await) for n in ast.walk(ast.parse(text))
+        )
+        assert "return cast('JobsAPI', _portal.wrap(self._async.jobs))" in text
+        assert "return cast('Holder', _portal.wrap(_portal.run_sync(" in text
+        assert "def plain(self) -> Plain:" in text
+        assert "return _portal.run_sync(lambda: self._async.plain())" in text  # not wrapped
+        assert "def __call__(self) -> list[str]:" in text
+        assert "def search(self, *, size: int = 2) -> Iterator[str]:" in text
+        assert "return _portal.iterate(lambda: self._async.search(size=size))" in text
+        assert "def open(self, name: str) -> AbstractContextManager[int]:" in text
+        assert "def ident(self) -> str:" in text  # Holder's plain attribute, read through
+        assert "def jobs(self) -> JobsAPI:" in text.split("class Holder")[1]
+        # a new namespace method changes the output: the staleness check catches it
+        changed = SYNTHETIC_NAMESPACES.replace(
+            "    async def get(self",
+            "    async def status(self) -> str:\n        return ''\n\n    async def get(self",
+        )
+        path.write_text(changed)
+        spec.loader.exec_module(module)
+        after = gen.ModuleWriter(gen.discover([module.Client]), name).generate()
+        report = gen.diff({Path("x.py"): raw}, {Path("x.py"): after})
+        assert "+    def status(self) -> str:" in report
+    finally:
+        del sys.modules[name]

@@ -24,6 +24,7 @@ from qjobs.providers.ionq import (
     DEFAULT_BASE_URL,
     TOKEN_VARIABLES,
     URL_VARIABLES,
+    BatchStatus,
     Characterization,
     Estimate,
     Session,
@@ -47,6 +48,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "TOKEN_VARIABLES",
     "URL_VARIABLES",
+    "BatchStatus",
     "Characterization",
     "Estimate",
     "IonQClient",
@@ -226,6 +228,33 @@ class IonQClient(ProviderClient):
         return _portal.run_async(
             lambda: self._async.results(job, sharpen=sharpen, memory=memory, **params)
         )
+
+    def batch_status(self, job: Job | str) -> BatchStatus:
+        """The parent and every child of a multi-circuit job, fetched now.
+
+        One ``GET /jobs/{id}`` for the parent, then the children through the batched
+        ``GET /jobs?ids=`` (``status_batch_size`` ids per request), in circuit order. A job without
+        children is its own single child. See :class:`BatchStatus` for the summary numbers.
+        """
+        return _portal.run_async(lambda: self._async.batch_status(job))
+
+    def artifact(self, job: Job | str, artifact_id: str, **params: Any) -> Any:
+        """One job artifact (``GET /jobs/{id}/artifacts/{artifact_id}``), extra query passed on.
+
+        JSON bodies are decoded; ``text/*`` bodies are returned as ``str`` and anything else
+        (``application/octet-stream``) as ``bytes``.
+        """
+        return _portal.run_async(lambda: self._async.artifact(job, artifact_id, **params))
+
+    def compiled_circuits(self, job: Job | str) -> dict[str, Any]:
+        """What a completed job (typically a ``dry_run``) was compiled to, by format.
+
+        Reads ``output.compilation.compiled_circuits`` of the job (fetched again unless it is
+        final) and downloads each artifact concurrently: ``{"ionq.circuit.v1": {...}}``. A job
+        that is not completed raises :class:`~qjobs.JobError`; a completed one without compiled
+        circuits gives ``{}``.
+        """
+        return _portal.run_async(lambda: self._async.compiled_circuits(job))
 
     def cancel(self, job: Job | str) -> None:
         """Cancel a job (``PUT /jobs/{id}/status/cancel``); a final job is left as it is."""

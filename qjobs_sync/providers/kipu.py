@@ -32,11 +32,11 @@ from qjobs.providers.kipu import (
     NormalizedMemory,
     NormalizedResult,
     Pub,
-    ServiceExecution,
     Session,
     Workload,
 )
 from qjobs.providers.kipu import KipuClient as _AsyncKipuClient
+from qjobs.providers.kipu import ServiceExecution as _AsyncServiceExecution
 from qjobs_sync import _portal
 from qjobs_sync.providers._base import ProviderClient
 from qjobs_sync.providers._kipu_api import BackendsAPI, RuntimeMinutesAPI, WorkloadsAPI
@@ -51,6 +51,8 @@ if TYPE_CHECKING:
     from qjobs._models import Job, Result
     from qjobs.providers._base import Capabilities
     from qjobs.transport import RateLimit, RetryPolicy, Timeouts
+    from qjobs_sync.providers._kipu_api import KipuHTTP, ServiceExecutionWorkloadsAPI
+    from qjobs_sync.providers._kipu_jobs import ServiceExecutionJobsAPI, ServiceExecutionSessionsAPI
 
 __all__ = [
     "DEFAULT_BACKEND",
@@ -74,6 +76,41 @@ __all__ = [
     "Workload",
     "WorkloadsAPI",
 ]
+
+
+class ServiceExecution(_portal.Twin):
+    """The ``service-executions/{id}/`` twins: ``.jobs``, ``.sessions`` and ``.workloads``."""
+
+    _async: _AsyncServiceExecution
+
+    @property
+    def id(self) -> str:
+        """The ``id`` of the async object (read through)."""
+        return self._async.id
+
+    @property
+    def jobs(self) -> ServiceExecutionJobsAPI:
+        """The ``jobs`` of the async object (read through)."""
+        return cast("ServiceExecutionJobsAPI", _portal.wrap(self._async.jobs))
+
+    @property
+    def sessions(self) -> ServiceExecutionSessionsAPI:
+        """The ``sessions`` of the async object (read through)."""
+        return cast("ServiceExecutionSessionsAPI", _portal.wrap(self._async.sessions))
+
+    @property
+    def workloads(self) -> ServiceExecutionWorkloadsAPI:
+        """The ``workloads`` of the async object (read through)."""
+        return cast("ServiceExecutionWorkloadsAPI", _portal.wrap(self._async.workloads))
+
+    def __init__(self, http: KipuHTTP, service_execution_id: str, page_size: int) -> None:
+        self._bind(
+            _portal.run_sync(
+                lambda: _AsyncServiceExecution(
+                    _portal.unwrap(http), service_execution_id, page_size
+                )
+            )
+        )
 
 
 class KipuClient(ProviderClient):
@@ -174,7 +211,12 @@ class KipuClient(ProviderClient):
 
     def service_execution(self, service_execution_id: str) -> ServiceExecution:
         """The service-execution twins under ``service-executions/{id}/``."""
-        return _portal.run_sync(lambda: self._async.service_execution(service_execution_id))
+        return cast(
+            "ServiceExecution",
+            _portal.wrap(
+                _portal.run_sync(lambda: self._async.service_execution(service_execution_id))
+            ),
+        )
 
     def submit(
         self,
