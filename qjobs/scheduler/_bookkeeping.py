@@ -7,9 +7,10 @@ queued for batching; a job is released (its in-flight slot freed) or fails as a 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -30,6 +31,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("qjobs.scheduler")
 
+_FINAL_KINDS: dict[int, EventKind] = {
+    COMPLETED: "completed",
+    FAILED: "failed",
+    CANCELLED: "cancelled",
+}
+
 
 class _Watcher:
     """Receives every future as it finishes (for gather, as_completed and exit)."""
@@ -43,6 +50,11 @@ class _Watcher:
     def push(self, fut: JobFuture) -> None:
         self.queue.append(fut)
         self.event.set()
+
+    async def wait(self) -> None:
+        """Wait until a future was pushed since the last wait."""
+        await self.event.wait()
+        self.event = anyio.Event()
 
 
 class Bookkeeping:
@@ -102,10 +114,17 @@ class Bookkeeping:
         self._fetch_tx: MemoryObjectSendStream[tuple[Batch, Job]]
         self._fetch_rx: MemoryObjectReceiveStream[tuple[Batch, Job]]
 
-    def _watch(self) -> _Watcher:
+    @contextlib.contextmanager
+    def _watching(self) -> Iterator[_Watcher]:
+        """Someone waits for results: send partial batches now, report every finished future."""
+        self._draining = True
+        self._batch_wake.set()
         w = _Watcher()
         self._watchers.append(w)
-        return w
+        try:
+            yield w
+        finally:
+            self._watchers.remove(w)
 
     def _emit(
         self, kind: EventKind, f: JobFuture, error: str | None = None, ledger: bool = False
@@ -134,12 +153,13 @@ class Bookkeeping:
     ) -> None:
         if f._state >= COMPLETED:
             return
-        if exc is None:
-            state = COMPLETED
-        elif isinstance(exc, JobCancelledError):
-            state = CANCELLED
-        else:
-            state = FAILED
+        state = (
+            COMPLETED
+            if exc is None
+            else CANCELLED
+            if isinstance(exc, JobCancelledError)
+            else FAILED
+        )
         self._counts[f._state] -= 1
         self._counts[state] += 1
         f._state = state
@@ -152,14 +172,7 @@ class Bookkeeping:
         for w in self._watchers:
             w.push(f)
         if self._on_event is not None:
-            kind: EventKind = (
-                "completed"
-                if state == COMPLETED
-                else "cancelled"
-                if state == CANCELLED
-                else "failed"
-            )
-            self._emit(kind, f, None if exc is None else str(exc), from_ledger)
+            self._emit(_FINAL_KINDS[state], f, None if exc is None else str(exc), from_ledger)
 
     def _enqueue(self, f: JobFuture, circuit: Circuit, *, front: bool = False) -> None:
         f._circuit = circuit
@@ -183,8 +196,17 @@ class Bookkeeping:
             b.circuits = []
             self._batch_wake.set()
 
-    def _fail_batch(self, b: Batch, exc: BaseException) -> None:
-        live = b.live_futures()
+    def _take_live(self, b: Batch) -> list[tuple[JobFuture, Circuit | None]]:
+        """Release ``b`` and return its unfinished members with their circuits (None if gone)."""
+        circuits = b.circuits
+        live = [
+            (f, circuits[pos] if pos < len(circuits) else None)
+            for pos, f in enumerate(b.futures)
+            if f is not None and not f.done()
+        ]
         self._release(b)
-        for f in live:
+        return live
+
+    def _fail_batch(self, b: Batch, exc: BaseException) -> None:
+        for f, _ in self._take_live(b):
             self._finish(f, None, exc)

@@ -19,32 +19,31 @@ log = logging.getLogger("qjobs.scheduler")
 class Cancelling(Bookkeeping):
     """Cancelling futures and their provider jobs, bounded by ``cancel_timeout``."""
 
+    def _cancelled_error(self, f: JobFuture) -> JobCancelledError:
+        job_id = f.job_id
+        return JobCancelledError(
+            f"circuit #{f.index} was cancelled" + (f" (job {job_id})" if job_id else ""),
+            job_id=job_id,
+            provider=self._provider,
+        )
+
     async def _cancel_job(self, b: Batch) -> None:
         """Cancel one job nobody waits for any more (all its circuits were cancelled)."""
         job_id = b.job_id
         self._release(b)
         if job_id is None:
             return
+        ok: list[str] = []
         with anyio.move_on_after(self._cancel_timeout):
-            try:
-                await self._client.cancel(job_id)
-            except Exception as exc:
-                log.warning("could not cancel %s job %s: %s", self._provider, job_id, exc)
-                return
-            if self._ledger is not None:
-                self._ledger.status(b.key, JobStatus.CANCELLED.value)
+            await self._cancel_one(job_id, ok, [])
+        if ok and self._ledger is not None:
+            self._ledger.status(b.key, JobStatus.CANCELLED.value)
 
     async def _cancel_future(self, f: JobFuture) -> None:
         if f.done():
             return
         b = f._batch
-        self._finish(
-            f,
-            None,
-            JobCancelledError(
-                f"circuit #{f.index} was cancelled", job_id=f.job_id, provider=self._provider
-            ),
-        )
+        self._finish(f, None, self._cancelled_error(f))
         if b is None or b.live_futures():
             return
         if b.state == TRACKED:
@@ -88,16 +87,7 @@ class Cancelling(Bookkeeping):
         for f in self._futures:
             if not f.done():
                 n += 1
-                self._finish(
-                    f,
-                    None,
-                    JobCancelledError(
-                        f"circuit #{f.index} was cancelled"
-                        + (f" (job {f.job_id})" if f.job_id else ""),
-                        job_id=f.job_id,
-                        provider=self._provider,
-                    ),
-                )
+                self._finish(f, None, self._cancelled_error(f))
         report = CancelReport(tuple(cancelled), tuple(failed), n)
         if cancelled or failed or n:
             log.warning(

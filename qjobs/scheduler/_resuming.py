@@ -10,7 +10,7 @@ from qjobs._models import JobStatus
 from qjobs.scheduler._batcher import DONE, LOOKUP, SUBMITTING, TRACKED, Batch
 from qjobs.scheduler._future import RUNNING, SUBMITTED, JobFuture
 from qjobs.scheduler._ledger import ABSENT, REJECTED, unpack_result
-from qjobs.scheduler._tracking import Tracking, _Unresolved
+from qjobs.scheduler._tracking import Tracking
 
 _LEDGER_FLUSH_INTERVAL = 0.2
 #: Recorded job statuses after which the job's circuits are submitted again.
@@ -52,16 +52,12 @@ class Resuming(Tracking):
                 b.posted = True
                 self._submit_tx.send_nowait(b)
             else:
-                now = anyio.current_time()
-                b.job_id = lb.job_id
                 try:
-                    b.status = JobStatus(lb.status)
+                    status = JobStatus(lb.status)
                 except ValueError:
-                    b.status = JobStatus.UNKNOWN
-                b.created = b.last_seen = now
-                b.interval = self._backoff.initial
-                if self._job_timeout is not None:
-                    b.deadline = now + self._job_timeout
+                    status = JobStatus.UNKNOWN
+                now = anyio.current_time()
+                self._track(b, lb.job_id, status, now)
                 self._schedule(b, now, 0.0)
         elif b.state == DONE:
             return False
@@ -79,8 +75,8 @@ class Resuming(Tracking):
         b.state = SUBMITTING
         try:
             job = await self._lookup(b)
-        except _Unresolved as exc:
-            self._fail_batch(b, JobError(str(exc), job_id=None, provider=self._provider))
+        except JobError as exc:
+            self._fail_batch(b, exc)
             return
         if b.state != SUBMITTING:
             return
@@ -92,11 +88,7 @@ class Resuming(Tracking):
             lb.status = ABSENT
         if self._ledger is not None:
             self._ledger.status(b.key, ABSENT)
-        members = [(pos, f) for pos, f in enumerate(b.futures) if f is not None and not f.done()]
-        circuits = b.circuits
-        self._release(b)
-        for pos, f in members:
-            circ = circuits[pos]
+        for f, circ in self._take_live(b):
             assert circ is not None
             self._enqueue(f, circ, front=True)
 

@@ -60,6 +60,14 @@ def _positive(name: str, value: Any, *, integer: bool = False, allow_none: bool 
         raise InputError(name, value, "must be positive")
 
 
+def _check_job_options(backend: Any, job_options: dict[str, Any]) -> None:
+    if backend is not None and not isinstance(backend, str):
+        raise InputError("backend", backend, "expected a string")
+    for bad in ("key", "name"):
+        if bad in job_options:
+            raise InputError(bad, job_options[bad], "is set by the scheduler")
+
+
 class Scheduler(Submitting, Fetching):
     """Run many circuits on one provider client with batching, limits, polling and a ledger.
 
@@ -124,11 +132,7 @@ class Scheduler(Submitting, Fetching):
                 batch_size,
                 f"the provider takes at most {caps.max_circuits_per_job} circuits per job",
             )
-        if backend is not None and not isinstance(backend, str):
-            raise InputError("backend", backend, "expected a string")
-        if "key" in job_options or "name" in job_options:
-            bad = "key" if "key" in job_options else "name"
-            raise InputError(bad, job_options[bad], "is set by the scheduler")
+        _check_job_options(backend, job_options)
 
         self._client = client
         self._caps = caps
@@ -239,16 +243,10 @@ class Scheduler(Submitting, Fetching):
             await self._cancel_all()
 
     async def _wait_all(self) -> None:
-        self._draining = True
-        self._batch_wake.set()
-        w = self._watch()
-        try:
+        with self._watching() as w:
             while self._unfinished > 0:
-                await w.event.wait()
-                w.event = anyio.Event()
+                await w.wait()
                 w.queue.clear()
-        finally:
-            self._watchers.remove(w)
 
     # ================================================================== public API
     def submit(
@@ -271,13 +269,8 @@ class Scheduler(Submitting, Fetching):
         assert s is not None
         backend = self._backend
         if job_options:
-            if "backend" in job_options:
-                backend = job_options.pop("backend")
-                if backend is not None and not isinstance(backend, str):
-                    raise InputError("backend", backend, "expected a string")
-            for bad in ("key", "name"):
-                if bad in job_options:
-                    raise InputError(bad, job_options[bad], "is set by the scheduler")
+            backend = job_options.pop("backend", backend)
+            _check_job_options(backend, job_options)
         if job_options:
             opts = {**self._options, **job_options}
             oj = options_json(opts)
@@ -308,10 +301,7 @@ class Scheduler(Submitting, Fetching):
         return self._as_completed()
 
     async def _as_completed(self) -> AsyncIterator[JobFuture]:
-        self._draining = True
-        self._batch_wake.set()
-        w = self._watch()
-        try:
+        with self._watching() as w:
             for f in [f for f in self._futures if f.done()]:
                 yield f
             while True:
@@ -319,10 +309,7 @@ class Scheduler(Submitting, Fetching):
                     yield w.queue.popleft()
                 if self._unfinished == 0:
                     break
-                await w.event.wait()
-                w.event = anyio.Event()
-        finally:
-            self._watchers.remove(w)
+                await w.wait()
 
     async def gather(self, *, return_exceptions: bool = False) -> list[Result]:
         """Wait for every submitted circuit and return the results in submission order.
@@ -330,23 +317,17 @@ class Scheduler(Submitting, Fetching):
         The first failure is raised as soon as it is seen unless ``return_exceptions`` is true, in
         which case errors take the place of results in the list.
         """
-        self._draining = True
-        self._batch_wake.set()
-        w = self._watch()
-        try:
+        with self._watching() as w:
             if not return_exceptions:
                 for f in self._futures:
                     if f._exc is not None:
                         raise f._exc
             while self._unfinished > 0:
-                await w.event.wait()
-                w.event = anyio.Event()
+                await w.wait()
                 while w.queue:
                     f = w.queue.popleft()
                     if f._exc is not None and not return_exceptions:
                         raise f._exc
-        finally:
-            self._watchers.remove(w)
         return [f._result if f._exc is None else f._exc for f in self._futures]  # type: ignore[misc]
 
     async def cancel(self) -> CancelReport:

@@ -17,7 +17,6 @@ from qjobs.scheduler._batcher import LOOKUP, QUEUED_LOCAL, SUBMITTING, TRACKED, 
 from qjobs.scheduler._cancelling import Cancelling
 from qjobs.scheduler._ledger import REJECTED
 from qjobs.scheduler._resuming import Resuming
-from qjobs.scheduler._tracking import _Unresolved
 
 log = logging.getLogger("qjobs.scheduler")
 
@@ -121,10 +120,8 @@ class Submitting(Resuming, Cancelling):
                 log.info("submission of %s uncertain (%s); looking it up by key", b.key, exc)
                 try:
                     found = await self._lookup(b)
-                except _Unresolved as unresolved:
-                    self._fail_batch(
-                        b, JobError(str(unresolved), job_id=None, provider=self._provider)
-                    )
+                except JobError as unresolved:
+                    self._fail_batch(b, unresolved)
                     return
                 if found is not None:
                     job = found

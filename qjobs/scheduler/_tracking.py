@@ -21,10 +21,6 @@ from qjobs.scheduler._future import PENDING, RUNNING, SUBMITTED
 log = logging.getLogger("qjobs.scheduler")
 
 
-class _Unresolved(Exception):
-    """A lookup by key kept failing for ``unknown_state_timeout`` seconds."""
-
-
 class Tracking(Bookkeeping):
     """Polling jobs and reacting to their provider status."""
 
@@ -97,17 +93,21 @@ class Tracking(Bookkeeping):
         if self._heap.push(due, b):
             self._poll_wake.set()
 
-    def _attach(self, b: Batch, job: Job) -> None:
-        """The job of ``b`` exists at the provider: record it and start polling it."""
-        now = anyio.current_time()
-        b.job_id = job.id
-        b.status = job.status
-        b.provider_status = job.provider_status
+    def _track(self, b: Batch, job_id: str, status: JobStatus, now: float) -> None:
+        """Start tracking ``b`` as provider job ``job_id`` (its clocks start ``now``)."""
+        b.job_id = job_id
+        b.status = status
         b.created = b.last_seen = now
         b.interval = self._backoff.initial
         if self._job_timeout is not None:
             b.deadline = now + self._job_timeout
         b.state = TRACKED
+
+    def _attach(self, b: Batch, job: Job) -> None:
+        """The job of ``b`` exists at the provider: record it and start polling it."""
+        now = anyio.current_time()
+        self._track(b, job.id, job.status, now)
+        b.provider_status = job.provider_status
         self._jobs_submitted += 1
         if self._ledger is not None:
             self._ledger.job(b.key, job.id, job.status.value)
@@ -166,7 +166,7 @@ class Tracking(Bookkeeping):
         self._schedule(b, now)
 
     async def _lookup(self, b: Batch) -> Job | None:
-        """``find_by_key`` for ``b``, retried until ``unknown_state_timeout``."""
+        """``find_by_key`` for ``b``, retried; :class:`JobError` after ``unknown_state_timeout``."""
         start = anyio.current_time()
         delay = 0.05
         while True:
@@ -175,9 +175,11 @@ class Tracking(Bookkeeping):
             except Exception as exc:
                 waited = anyio.current_time() - start
                 if waited >= self._unknown_timeout:
-                    raise _Unresolved(
+                    raise JobError(
                         f"could not learn whether {self._provider} job with key {b.key} was "
-                        f"created ({exc}) for {waited:.0f} s; it was not resubmitted"
+                        f"created ({exc}) for {waited:.0f} s; it was not resubmitted",
+                        job_id=None,
+                        provider=self._provider,
                     ) from exc
                 await anyio.sleep(delay)
                 delay = min(delay * 2, self._backoff.maximum)
@@ -219,11 +221,7 @@ class Tracking(Bookkeeping):
         err = self._failure_error(job)
         if self._ledger is not None:
             self._ledger.status(b.key, JobStatus.FAILED.value, err.message)
-        members = [(pos, f) for pos, f in enumerate(b.futures) if f is not None and not f.done()]
-        circuits = b.circuits
-        self._release(b)
-        for pos, f in members:
-            circ = circuits[pos] if pos < len(circuits) else None
+        for f, circ in self._take_live(b):
             if circ is not None and f._retries < self._retry_failed:
                 f._retries += 1
                 self._retried += 1
