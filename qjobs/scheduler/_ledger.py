@@ -28,6 +28,7 @@ import numpy as np
 import orjson
 
 from qjobs._models import Result
+from qjobs.scheduler._ledger_lock import LedgerLock
 
 __all__ = ["Ledger", "LedgerBatch", "LedgerRow", "pack_result", "unpack_result"]
 
@@ -139,6 +140,9 @@ def unpack_result(blob: bytes) -> Result:
 class Ledger:
     """A buffered writer over one SQLite file; all SQLite calls run on worker threads.
 
+    The file is locked (:class:`~qjobs.scheduler._ledger_lock.LedgerLock`) from :meth:`open` to
+    :meth:`close`, so one ledger serves one scheduler at a time.
+
     Writers call the record methods (non-blocking, buffered) and ``await flush()`` when the
     records must be durable before going on (intents before a POST). A background task of the
     scheduler also flushes periodically, so status changes and results are committed in groups.
@@ -146,6 +150,7 @@ class Ledger:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
+        self._file_lock = LedgerLock(self.path)
         self._conn: sqlite3.Connection | None = None
         self._buf: list[tuple[str, Sequence[Any], bool]] = []
         self._seq = 0
@@ -156,12 +161,20 @@ class Ledger:
 
     # ------------------------------------------------------------------ lifecycle
     async def open(self) -> tuple[dict[str, LedgerRow], dict[str, LedgerBatch]]:
-        """Open (creating if needed) and load every recorded circuit and job."""
+        """Lock, open (creating if needed) and load every recorded circuit and job.
+
+        Raises :class:`~qjobs.InputError` on ``ledger`` when another scheduler holds the file.
+        """
         async with self._lock:
             return await anyio.to_thread.run_sync(self._open_sync)
 
     def _open_sync(self) -> tuple[dict[str, LedgerRow], dict[str, LedgerBatch]]:
-        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._file_lock.acquire()
+        try:
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except BaseException:
+            self._file_lock.release()
+            raise
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
@@ -185,6 +198,7 @@ class Ledger:
                     lb.members[pos] = key
         except BaseException:
             conn.close()
+            self._file_lock.release()
             raise
         self._conn = conn
         return rows, batches
@@ -194,8 +208,11 @@ class Ledger:
         await self.flush()
         async with self._lock:
             conn, self._conn = self._conn, None
-            if conn is not None:
-                await anyio.to_thread.run_sync(conn.close)
+            try:
+                if conn is not None:
+                    await anyio.to_thread.run_sync(conn.close)
+            finally:
+                self._file_lock.release()
 
     # ------------------------------------------------------------------ records (buffered)
     def intent(self, key: str, members: Sequence[tuple[str, int, int]]) -> None:

@@ -188,6 +188,9 @@ class Scheduler(Submitting, Fetching):
         except BaseException:
             self._tg.cancel_scope.cancel()
             await self._tg.__aexit__(None, None, None)
+            if self._ledger is not None:
+                with anyio.CancelScope(shield=True):
+                    await self._ledger.close()  # releases the ledger's lock
             raise
         return self
 
