@@ -171,7 +171,7 @@ def _notes(results: list[dict[str, Any]]) -> list[str]:
         "Wall time covers opening the client, submitting every circuit and receiving every "
         "result; building the circuits is not timed. CPU is `time.process_time()` of the worker "
         "(all its threads, including `qjobs_sync`'s event-loop thread); peak RSS is "
-        "`ru_maxrss` of the worker.",
+        "the worker's `VmHWM` (`ru_maxrss` would include the parent's peak after fork).",
         "- **Requests per circuit** are the emulator's own count (`GET /_qjobs/stats`, zeroed "
         "before each run) divided by circuits; the client's `transport.stats` agree and are in "
         "the JSON files.",

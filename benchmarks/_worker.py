@@ -2,7 +2,7 @@
 
 The spec names the contestant and its parameters. The worker prepares it (untimed), zeroes the
 emulator's statistics, then measures the timed part: wall time, CPU time of this process
-(``time.process_time``, every thread), and peak RSS (``ru_maxrss``) before and after. It prints
+(``time.process_time``, every thread), and peak RSS (``VmHWM``) before and after. It prints
 one line ``RESULT <json>`` on stdout.
 """
 
@@ -23,7 +23,18 @@ _PREFIX = "RESULT "
 
 
 def _peak_rss_kib() -> int:
-    """Peak resident set size of this process so far, KiB (Linux reports ru_maxrss in KiB)."""
+    """Peak resident set size of this process image so far, KiB.
+
+    Linux's ``VmHWM`` (``/proc/self/status``) belongs to the running image only; ``ru_maxrss``
+    would also carry the parent's peak across fork and exec, so it is only the fallback.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(peak // 1024) if sys.platform == "darwin" else int(peak)
 
