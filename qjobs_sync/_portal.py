@@ -167,31 +167,89 @@ def _wait(
         raise RuntimeError("the qjobs_sync event loop was shut down during the call") from None
 
 
-async def _guarded(fn: Callable[[], Awaitable[T]], done: threading.Event) -> T:
-    """Await ``fn()``, then tell a caller that may be waiting for the cancellation to unwind."""
+class _Call:
+    """One blocking call: its task on the loop, its outcome, and a lock held until it is known.
+
+    Lighter than ``asyncio.run_coroutine_threadsafe``: no concurrent future and no chaining
+    callback (the outcome is stored by the task itself, one loop iteration earlier), and the
+    same lock tells an interrupted caller that the cancellation has unwound.
+    """
+
+    __slots__ = ("cancelled", "error", "fn", "lock", "task", "value")
+
+    def __init__(self, fn: Callable[[], Awaitable[Any]]) -> None:
+        self.fn = fn
+        self.lock = threading.Lock()
+        self.lock.acquire()
+        self.task: asyncio.Task[None] | None = None
+        self.cancelled = False
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+    def start(self) -> None:  # on the loop
+        if self.cancelled:
+            self.error = KeyboardInterrupt()
+            self.lock.release()
+        else:
+            self.task = asyncio.get_running_loop().create_task(_guarded(self))
+
+    def cancel(self) -> None:  # on the loop
+        self.cancelled = True
+        if self.task is not None:
+            self.task.cancel()
+
+
+async def _guarded(call: _Call) -> None:
+    """Run the call, store its outcome and release its caller (also after a cancellation)."""
     try:
-        return await fn()
+        call.value = await call.fn()
+    except BaseException as exc:
+        call.error = exc
+        if not isinstance(exc, Exception):
+            raise  # cancellation (and KeyboardInterrupt/SystemExit) propagate in the loop too
     finally:
-        done.set()
+        call.lock.release()
+
+
+def _acquire(st: _State, lock: threading.Lock, timeout: float | None = None) -> bool:
+    """Block until ``lock`` is released; in slices, so that Ctrl-C is seen on every OS and a
+    loop that died (shutdown from another thread) does not leave the caller blocked forever."""
+    waited = 0.0
+    while not lock.acquire(timeout=_SLICE):
+        waited += _SLICE
+        if timeout is not None and waited >= timeout:
+            return False
+        if not st.thread.is_alive():
+            raise RuntimeError("the qjobs_sync event loop was shut down during the call")
+    return True
 
 
 def run_async(fn: Callable[[], Awaitable[T]]) -> T:
     """Run ``fn()`` (which returns an awaitable) on the portal's loop and block for its result."""
     st = _current()
     _check_thread(st)
-    done = threading.Event()
-    # One hop: schedule the task straight on the portal's asyncio loop. (The portal's own
-    # start_task_soon waits for the task to be spawned first, which doubles the cost per call.)
-    # Cancelling the future cancels the task; shutdown cancels what is left.
-    future = asyncio.run_coroutine_threadsafe(_guarded(fn, done), st.loop)
-    return _wait(future, done=done)
+    call = _Call(fn)
+    # One hop each way: the task is created straight on the portal's asyncio loop and stores
+    # its own outcome. (The portal's start_task_soon waits for the task to be spawned first.)
+    st.loop.call_soon_threadsafe(call.start)
+    try:
+        _acquire(st, call.lock)
+    except KeyboardInterrupt:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nothing left to cancel
+            st.loop.call_soon_threadsafe(call.cancel)
+            _acquire(st, call.lock, _CANCEL_GRACE)
+        raise
+    if call.error is not None:
+        if isinstance(call.error, asyncio.CancelledError):
+            raise RuntimeError("the qjobs_sync event loop was shut down during the call")
+        raise call.error
+    value: T = call.value
+    return value
 
 
 def run_sync(fn: Callable[[], T]) -> T:
     """Call the plain function ``fn()`` in a task on the portal's loop and return its result."""
-    st = _current()
-    _check_thread(st)
-    return _wait(asyncio.run_coroutine_threadsafe(_call_plain(fn), st.loop))
+    return run_async(lambda: _call_plain(fn))
 
 
 async def _call_plain(fn: Callable[[], T]) -> T:

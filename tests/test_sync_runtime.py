@@ -263,8 +263,10 @@ def test_ctrl_c_during_a_long_wait_cancels_and_raises() -> None:
                 try:
                     c.wait(job, poll_initial=0.05, poll_max=0.05)
                 except KeyboardInterrupt:
-                    tasks = _portal.run_sync(
-                        lambda: [t.get_coro().__qualname__ for t in asyncio.all_tasks()])
+                    tasks = _portal.run_sync(lambda: [
+                        t.get_coro().__qualname__
+                        for t in asyncio.all_tasks() if t is not asyncio.current_task()
+                    ])
                     print("interrupted; polling tasks left:",
                           sum("_guarded" in t for t in tasks), flush=True)
                     print("job", c.get_job(job.id).status.name, flush=True)
