@@ -4,6 +4,7 @@ fork and shutdown."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import subprocess
@@ -211,6 +212,48 @@ def test_shutdown_leaves_no_thread_or_loop() -> None:
     with qjobs_sync.emulators.serve("ionq") as srv:
         assert srv.base_url.startswith("http://127.0.0.1:")
     assert _portal.loop_thread() not in (None, thread)
+
+
+def test_shutdown_during_a_call_raises_in_the_caller() -> None:
+    started = threading.Event()
+    outcome: list[BaseException] = []
+
+    async def forever() -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    def caller() -> None:
+        try:
+            _portal.run_async(forever)
+        except BaseException as exc:  # recorded for the assertion
+            outcome.append(exc)
+
+    thread = threading.Thread(target=caller)
+    thread.start()
+    assert started.wait(10)
+    _portal.shutdown()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], RuntimeError)
+    assert "shut down" in str(outcome[0])
+
+
+def test_errors_and_values_cross_the_hand_off() -> None:
+    async def boom() -> None:
+        raise qjobs.InputError("shots", -1, "must be positive")
+
+    with pytest.raises(qjobs.InputError) as info:
+        _portal.run_async(boom)
+    assert info.value.field == "shots"
+    assert _portal.run_sync(lambda: threading.current_thread().name) == "qjobs_sync-portal"
+
+    async def echo(i: int) -> int:
+        await asyncio.sleep(0)
+        return i
+
+    values = [_portal.run_async(functools.partial(echo, i)) for i in range(50)]
+    assert values == list(range(50))
 
 
 def _run_script(source: str) -> subprocess.Popen[str]:
