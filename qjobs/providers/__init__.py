@@ -16,6 +16,7 @@ PROVIDERS: dict[str, str] = {
     "kipu": "qjobs.providers.kipu:KipuClient",
     "qpi": "qjobs.providers.qpi:QPIClient",
     "qbraid": "qjobs.providers.qbraid:QbraidClient",
+    "qibo": "qjobs.providers.qibo:QiboClient",
 }
 
 
