@@ -23,13 +23,13 @@ import pytest
 
 os.environ.setdefault("QIBO_API_ERRORS_AUTO", "0")  # no global exception hooks in the test run
 
-from qibo import Circuit as QiboCircuit  # noqa: E402
-from qibo import gates  # noqa: E402
-from qibo_client import Client  # noqa: E402
-from qibo_client.exceptions import QiboApiError  # noqa: E402
+from qibo import Circuit as QiboCircuit
+from qibo import gates
+from qibo_client import Client
+from qibo_client.exceptions import QiboApiError
 
-from qjobs import Circuit, Instruction, sim  # noqa: E402
-from qjobs.codecs import qibo as codec  # noqa: E402
+from qjobs import Circuit, Instruction, sim
+from qjobs.codecs import qibo as codec
 
 TOKEN = "interop-token"
 WAIT = 0.01  # result() poll interval; the SDK default is 0.5 s
