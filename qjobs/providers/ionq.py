@@ -177,7 +177,9 @@ class IonQClient(ProviderClient):
         poll_initial=0.5,
         poll_max=15.0,
         poll_factor=1.5,
-        requests_per_second=20.0,
+        # IonQ publishes no rate limit. 100 requests/s lets one client outpace a 10-thread
+        # pool of blocking SDK calls (docs/benchmarks.md) and the limiter halves it on a 429.
+        requests_per_second=100.0,
         max_concurrent_requests=16,
         max_in_flight_jobs=1000,
         page_size=100,
