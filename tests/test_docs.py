@@ -39,9 +39,7 @@ def test_docs_have_examples() -> None:
     assert any(p == "README.md" for p, _, _ in BLOCKS), "README must show a runnable example"
 
 
-@pytest.mark.parametrize(
-    ("path", "line", "code"), BLOCKS, ids=[f"{p}:{n}" for p, n, _ in BLOCKS]
-)
+@pytest.mark.parametrize(("path", "line", "code"), BLOCKS, ids=[f"{p}:{n}" for p, n, _ in BLOCKS])
 def test_doc_example_runs(path: str, line: int, code: str, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IONQ_", "QISKIT_IONQ_"))}
     env["PYTHONPATH"] = str(ROOT)

@@ -358,7 +358,7 @@ class Transport:
         kind: RequestKind | None = None,
         route: str | None = None,
         auth: bool = True,
-        timeout: float | None = None,  # noqa: ASYNC109 - pinned interface; per-attempt bound
+        timeout: float | None = None,
     ) -> Response:
         """Send one request (retried per ``kind``) and return the complete answer.
 
