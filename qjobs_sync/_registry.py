@@ -27,6 +27,7 @@ TWINS: dict[str, tuple[str, ...]] = {
         "ServiceExecution",
     ),
     "qjobs.providers.qbraid": ("QbraidClient",),
+    "qjobs.providers.qibo": ("QiboClient",),
     "qjobs.providers.qpi": ("QPIClient",),
     "qjobs.scheduler._future": ("JobFuture",),
     "qjobs.scheduler._scheduler": ("Scheduler",),

@@ -75,10 +75,11 @@ class JobFuture(_portal.Twin):
         return _portal.run_async(lambda: self._async.result())
 
     def cancel(self) -> None:
-        """Cancel this circuit.
+        """Cancel this circuit: only this future fails, with :class:`~qjobs.JobCancelledError`.
 
-        A circuit not yet submitted is dropped. A submitted one ends with
-        :class:`~qjobs.JobCancelledError`; its provider job is cancelled when no other pending
-        circuit shares it (a batch job keeps running for its other circuits).
+        A circuit not yet submitted is dropped before any request. A submitted one stays in its
+        provider job: when that job is a batch still serving other circuits, it keeps running and
+        those circuits get their results as usual. The job itself is cancelled at the provider
+        only when its last unfinished circuit is cancelled.
         """
         _portal.run_async(lambda: self._async.cancel())
