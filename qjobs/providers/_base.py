@@ -8,15 +8,23 @@ provider's numbers (batch limits, poll hints, rate limits) live. Nothing here kn
 from __future__ import annotations
 
 import abc
+import logging
 import random
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Self, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Self, TypeVar, overload
 
 import anyio
 import attrs
 
-from qjobs._errors import JobCancelledError, JobFailedError, JobTimeoutError
+from qjobs._errors import (
+    JobCancelledError,
+    JobFailedError,
+    JobTimeoutError,
+    QJobsError,
+    ServerError,
+    SubmitUncertainError,
+)
 from qjobs._models import Backend, Job, JobStatus, Result
 
 if TYPE_CHECKING:
@@ -24,6 +32,17 @@ if TYPE_CHECKING:
     from qjobs.transport import Transport
 
 __all__ = ["Capabilities", "ProviderClient"]
+
+logger = logging.getLogger("qjobs.providers")
+
+_T = TypeVar("_T")
+
+#: How often a keyed submission is looked up (and, when a lookup finds nothing after a fault
+#: that proves the server is done with the request, tried again) before the failure is raised.
+SUBMIT_LOOKUPS: Final = 3
+#: After a timeout the server may still be creating the job: the lookups are spaced by these
+#: waits (seconds) and nothing is resubmitted.
+TIMEOUT_LOOKUP_WAITS: Final = (0.5, 1.0, 2.0)
 
 
 @attrs.frozen(slots=True)
@@ -165,6 +184,55 @@ class ProviderClient(abc.ABC):
     @abc.abstractmethod
     def iter_jobs(self, **filters: Any) -> AsyncIterator[Job]:
         """Iterate over the provider's jobs, following every page."""
+
+    async def _create_once(
+        self,
+        post: Callable[[], Awaitable[_T]],
+        key: str | None,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    ) -> _T | Job:
+        """Send a job-creating request so that one key never makes two jobs.
+
+        ``post`` sends the request (the transport already retried what provably did nothing).
+        When it fails ambiguously (:class:`~qjobs.SubmitUncertainError`) or with a 5xx, and the
+        job carries ``key``, the key is looked up with :meth:`find_by_key`: a found job is
+        returned (``Job``), otherwise the request is sent again, at most :data:`SUBMIT_LOOKUPS`
+        times. After a timeout the server may still be working on the request, so the client
+        never resubmits: it looks the key up a few times, spaced by
+        :data:`TIMEOUT_LOOKUP_WAITS`, and raises the failure (carrying the key) when the job
+        has not appeared. Without a key nothing is ever sent twice.
+        """
+        attempts = 0
+        while True:
+            try:
+                return await post()
+            except (SubmitUncertainError, ServerError) as exc:
+                if isinstance(exc, SubmitUncertainError):
+                    exc.key = key
+                if key is None:
+                    raise  # never resubmit blindly
+                attempts += 1
+                timed_out = isinstance(exc.__cause__, TimeoutError)
+                logger.info(
+                    "%s: submit with a key failed (%s); looking the key up",
+                    self.provider,
+                    type(exc.__cause__ or exc).__name__,
+                )
+                waits = TIMEOUT_LOOKUP_WAITS if timed_out else (0.0,)
+                for wait in waits:
+                    if wait:
+                        await sleep(wait)
+                    try:
+                        found = await self.find_by_key(key)
+                    except QJobsError as lookup_error:
+                        # Cannot tell whether the job exists: report the original failure, with
+                        # the key, so the caller can reconcile later.
+                        raise exc from lookup_error
+                    if found is not None:
+                        return found
+                if timed_out or attempts >= SUBMIT_LOOKUPS:
+                    raise
 
     # ------------------------------------------------------------ built on the interface
     async def result(self, job: Job | str) -> Result:

@@ -37,9 +37,6 @@ from qjobs._errors import (
     JobError,
     MalformedResponseError,
     NotFoundError,
-    QJobsError,
-    ServerError,
-    SubmitUncertainError,
     ValidationError,
 )
 from qjobs._models import Backend, Job, JobStatus, Result
@@ -87,7 +84,6 @@ META_KEY: Final = "qjobs_key"
 META_SHOTS: Final = "shots"
 _MAX_KEY_LENGTH: Final = 128
 _CANCEL_CHUNK: Final = 100
-_SUBMIT_LOOKUPS: Final = 3
 _FIND_PAGES: Final = 10
 _VERSION_SEGMENT = re.compile(r"^v\d+(\.\d+)*$")
 _QUEUED_RAW: Final = frozenset({"submitted", "ready", "queued"})
@@ -497,32 +493,15 @@ class IonQClient(ProviderClient):
                 raise InputError("shots", shots, f"backend {backend!r} allows <= {entry.max_shots}")
             if shots < entry.min_shots:
                 raise InputError("shots", shots, f"backend {backend!r} needs >= {entry.min_shots}")
-        lookups = 0
-        while True:
-            try:
-                resp = await self._transport.request(
-                    "POST", "jobs", json=body, kind=RequestKind.CREATE, route="POST /jobs"
-                )
-                break
-            except (SubmitUncertainError, ServerError) as exc:
-                if key is None:
-                    raise  # never resubmit blindly
-                if isinstance(exc, SubmitUncertainError):
-                    exc.key = key
-                lookups += 1
-                logger.info(
-                    "ionq: submit with a key failed (%s); looking the key up", type(exc).__name__
-                )
-                try:
-                    found = await self.find_by_key(key, backend=backend)
-                except QJobsError as lookup_error:
-                    # Cannot tell whether the job exists: report the original failure, with the
-                    # key, so the caller can reconcile later.
-                    raise exc from lookup_error
-                if found is not None:
-                    return found
-                if lookups >= _SUBMIT_LOOKUPS:
-                    raise
+        created = await self._create_once(
+            lambda: self._transport.request(
+                "POST", "jobs", json=body, kind=RequestKind.CREATE, route="POST /jobs"
+            ),
+            key,
+        )
+        if isinstance(created, Job):
+            return created
+        resp = created
         data = resp.json()
         if not isinstance(data, Mapping) or not isinstance(data.get("id"), str):
             raise MalformedResponseError(

@@ -34,8 +34,6 @@ from qjobs._errors import (
     JobFailedError,
     MalformedResponseError,
     NotFoundError,
-    ServerError,
-    SubmitUncertainError,
 )
 from qjobs._models import Backend, Job, JobFailure, JobStatus, Result
 from qjobs.codecs import ionq as ionq_codec
@@ -103,7 +101,6 @@ DEFAULT_BACKEND: Final = "kipu.sim.qsim"
 #: The tag prefix carrying a client key (``qjobs_key:<key>``), found with ``GET workloads?tag=``.
 KEY_TAG: Final = "qjobs_key"
 _MAX_KEY_LENGTH: Final = 128
-_SUBMIT_LOOKUPS: Final = 3
 _SINGLE_FETCH_MAX: Final = 2
 
 
@@ -412,23 +409,7 @@ class KipuClient(ProviderClient):
                 f"payload exceeds max_payload_bytes={self.capabilities.max_payload_bytes}",
             )
         await self._check_backend(backend, circuits, shots)
-        lookups = 0
-        while True:
-            try:
-                job = await self._jobs.post(body)
-                break
-            except (SubmitUncertainError, ServerError) as exc:
-                if key is None:
-                    raise  # never resubmit blindly
-                lookups += 1
-                logger.info("kipu: submit with key failed (%s); looking the key up", type(exc))
-                found = await self.find_by_key(key)
-                if found is not None:
-                    return found
-                if lookups >= _SUBMIT_LOOKUPS:
-                    if isinstance(exc, SubmitUncertainError):
-                        exc.key = key
-                    raise
+        job = await self._create_once(lambda: self._jobs.post(body), key)
         logger.debug("kipu: submitted job %s (%d shots, backend %s)", job.id, shots, backend)
         return job
 

@@ -38,8 +38,6 @@ from qjobs._errors import (
     JobTimeoutError,
     MalformedResponseError,
     NotFoundError,
-    ServerError,
-    SubmitUncertainError,
     ValidationError,
 )
 from qjobs._models import Backend, Job, JobStatus, Result
@@ -90,7 +88,6 @@ DEFAULT_DEVICE: Final = "qbraid:qbraid:sim:qasm-sim"
 TAG_KEY: Final = "qjobs_key"
 _MAX_KEY_LENGTH: Final = 128
 _MAX_PAGE: Final = 100
-_SUBMIT_LOOKUPS: Final = 3
 _FIND_PAGES: Final = 5
 _RESULT_WAIT_FIRST: Final = 0.05
 _BAD_ID_CHARS: Final = frozenset("/?#% \t\r\n")
@@ -612,25 +609,15 @@ class QbraidClient(ProviderClient):
                 f"{size} bytes",
                 f"payload exceeds max_payload_bytes={self.capabilities.max_payload_bytes}",
             )
-        lookups = 0
-        while True:
-            try:
-                data, _ = await self._call(
-                    "POST", "jobs", json=body, kind=RequestKind.CREATE, route="POST /jobs"
-                )
-                break
-            except (SubmitUncertainError, ServerError) as exc:
-                if key is None:
-                    raise  # never resubmit blindly
-                lookups += 1
-                logger.info("qbraid: submit with key failed (%s); looking the key up", type(exc))
-                found = await self.find_by_key(key)
-                if found is not None:
-                    return found
-                if lookups >= _SUBMIT_LOOKUPS:
-                    if isinstance(exc, SubmitUncertainError):
-                        exc.key = key
-                    raise
+        created = await self._create_once(
+            lambda: self._call(
+                "POST", "jobs", json=body, kind=RequestKind.CREATE, route="POST /jobs"
+            ),
+            key,
+        )
+        if isinstance(created, Job):
+            return created
+        data, _ = created
         job = job_from_wire(data)
         logger.debug(
             "qbraid: submitted job %s (%d program(s), %d shots, device %s)",

@@ -36,8 +36,6 @@ from qjobs._errors import (
     JobError,
     MalformedResponseError,
     NotFoundError,
-    ServerError,
-    SubmitUncertainError,
 )
 from qjobs._models import Backend, Job, JobStatus, Result
 from qjobs.providers._base import Capabilities, ProviderClient
@@ -89,7 +87,6 @@ URL_VARIABLES: Final = ("QPI_BASE_URL", "QPI_URL")
 
 MAX_SHOTS: Final = 1_000_000
 _MAX_KEY_LENGTH: Final = 128
-_SUBMIT_LOOKUPS: Final = 3
 _FIND_PAGES: Final = 10
 _MEAS_RETURNS: Final = ("single", "avg")
 
@@ -524,25 +521,15 @@ class QPIClient(ProviderClient):
                 "circuits", f"{widest} qubits", f"QPU {target.name!r} has {target.qubits} qubits"
             )
         body["qpu_target"] = target.name
-        lookups = 0
-        while True:
-            try:
-                resp = await self._transport.request(
-                    "POST", "api/jobs", json=body, kind=RequestKind.CREATE, route="POST /api/jobs"
-                )
-                break
-            except (SubmitUncertainError, ServerError) as exc:
-                if key is None:
-                    raise  # never resubmit blindly
-                lookups += 1
-                logger.info("qpi: submit with key failed (%s); looking the key up", type(exc))
-                found = await self.find_by_key(key)
-                if found is not None:
-                    return found
-                if lookups >= _SUBMIT_LOOKUPS:
-                    if isinstance(exc, SubmitUncertainError):
-                        exc.key = key
-                    raise
+        created = await self._create_once(
+            lambda: self._transport.request(
+                "POST", "api/jobs", json=body, kind=RequestKind.CREATE, route="POST /api/jobs"
+            ),
+            key,
+        )
+        if isinstance(created, Job):
+            return created
+        resp = created
         data = resp.json()
         if not isinstance(data, Mapping) or not (data.get("id") or data.get("job_id")):
             raise MalformedResponseError(
