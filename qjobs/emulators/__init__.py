@@ -7,6 +7,12 @@
         server.stats        # EmulatorStats
         server.set_faults([{"route": "POST /jobs", "kind": "drop_after", "count": 1}])
 
+``serve_many(names, ...)`` serves several (default: all) on one port, each under ``/<name>``::
+
+    async with qjobs.emulators.serve_many() as servers:
+        servers["ionq"].base_url   # "http://127.0.0.1:PORT/ionq/v0.4"
+        servers["qpi"].base_url    # "http://127.0.0.1:PORT/qpi"
+
 Providers register an app factory in :data:`EMULATORS` (name -> ``"module:function"``); the
 factory takes an :class:`EmulatorContext` and returns an ``aiohttp.web.Application`` built with
 :func:`qjobs.emulators._common.make_app`.
@@ -16,14 +22,15 @@ from __future__ import annotations
 
 import importlib
 import socket
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
+import attrs
 from aiohttp import web
 
 from qjobs.emulators._clock import Clock
-from qjobs.emulators._common import EmulatorContext, EmulatorOptions, Server
+from qjobs.emulators._common import MAX_BODY, EmulatorContext, EmulatorOptions, Server
 from qjobs.emulators._faults import Fault, FaultSpec, parse_faults
 from qjobs.emulators._stats import EmulatorStats
 
@@ -37,6 +44,7 @@ __all__ = [
     "app_factory",
     "names",
     "serve",
+    "serve_many",
 ]
 
 AppFactory = Callable[[EmulatorContext], web.Application]
@@ -92,7 +100,63 @@ async def serve(
     ``fail_rate`` is the share of jobs that end failed; ``clock`` replaces the lifecycle clock
     (tests pass ``Clock(lambda: 0.0)`` and call ``server.advance()``).
     """
-    options = EmulatorOptions(
+    options = _options(latency, queue_time, exec_time, seed, tokens, faults, fail_rate)
+    app = app_factory(name)(EmulatorContext(options, clock))
+    async with _listen(app, host, port) as root_url:
+        yield Server(name, root_url, app)
+
+
+@asynccontextmanager
+async def serve_many(
+    names: Sequence[str] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    latency: float = 0.0,
+    queue_time: float = 0.0,
+    exec_time: float = 0.0,
+    seed: int = 0,
+    tokens: Iterable[str] | None = None,
+    faults: Iterable[FaultSpec] | Mapping[str, Any] | None = None,
+    fail_rate: float = 0.0,
+    clock: Clock | None = None,
+) -> AsyncIterator[dict[str, Server]]:
+    """Serve several emulators (``None``: every registered one) on one ``host:port``.
+
+    Each is mounted under ``/<name>``, with its own state, statistics and fault rules; the
+    mapping yielded gives each name's :class:`Server`, whose ``base_url`` includes the mount
+    (``http://127.0.0.1:PORT/ionq/v0.4``) and whose reserved routes live under ``root_url``
+    (``http://127.0.0.1:PORT/ionq/_qjobs/stats``). The options are those of :func:`serve`,
+    applied to every emulator (``faults`` seeds each one's rules, ``clock`` is shared).
+    """
+    chosen = list(names) if names is not None else list(EMULATORS)
+    if not chosen:
+        raise ValueError("names=[]: give at least one emulator name")
+    if len(set(chosen)) != len(chosen):
+        raise ValueError(f"names={chosen!r}: each emulator may be given once")
+    factories = {name: app_factory(name) for name in chosen}
+    options = _options(latency, queue_time, exec_time, seed, tokens, faults, fail_rate)
+    root = web.Application(client_max_size=MAX_BODY)
+    apps: dict[str, web.Application] = {}
+    for name, factory in factories.items():
+        # Each emulator gets its own copy of the rules (a rule counts what it saw and fired).
+        own = attrs.evolve(options, faults=tuple(attrs.evolve(f) for f in options.faults))
+        apps[name] = factory(EmulatorContext(own, clock, mount=f"/{name}"))
+        root.add_subapp(f"/{name}", apps[name])
+    async with _listen(root, host, port) as root_url:
+        yield {name: Server(name, f"{root_url}/{name}", app) for name, app in apps.items()}
+
+
+def _options(
+    latency: float,
+    queue_time: float,
+    exec_time: float,
+    seed: int,
+    tokens: Iterable[str] | None,
+    faults: Iterable[FaultSpec] | Mapping[str, Any] | None,
+    fail_rate: float,
+) -> EmulatorOptions:
+    return EmulatorOptions(
         latency=latency,
         queue_time=queue_time,
         exec_time=exec_time,
@@ -101,7 +165,11 @@ async def serve(
         faults=tuple(parse_faults(faults)),
         fail_rate=fail_rate,
     )
-    app = app_factory(name)(EmulatorContext(options, clock))
+
+
+@asynccontextmanager
+async def _listen(app: web.Application, host: str, port: int) -> AsyncIterator[str]:
+    """Serve ``app`` on ``host:port`` until the block exits; yields the root URL."""
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
     try:
@@ -109,7 +177,7 @@ async def serve(
         await site.start()
         bound = _bound_port(runner)
         shown = f"[{host}]" if ":" in host else host
-        yield Server(name, f"http://{shown}:{bound}", app)
+        yield f"http://{shown}:{bound}"
     finally:
         await runner.cleanup()
 

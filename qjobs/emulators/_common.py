@@ -9,8 +9,14 @@ and builds its app with :func:`make_app`, which installs, outermost first:
 4. error shaping (:class:`HTTPProblem` and aiohttp's 404/405 become the provider's error body),
 5. authentication (the provider says how to read the token and which routes are public),
 
-plus the reserved routes at the server root: ``GET /_qjobs/stats``, ``POST /_qjobs/faults`` and
+plus the reserved routes at the app's root: ``GET /_qjobs/stats``, ``POST /_qjobs/faults`` and
 ``DELETE /_qjobs/faults``. Reserved routes bypass latency, faults and auth and are not counted.
+
+An app may be mounted under a path (``/ionq``) of a server shared with other emulators
+(:func:`qjobs.emulators.serve_many`, which mounts it as an aiohttp sub-app): its context's
+``mount`` says where, and every path the middlewares look at (reserved routes, route templates
+for statistics, faults and auth) is taken relative to ``mount`` + the provider prefix, so an
+emulator behaves the same mounted or served alone.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from qjobs.emulators._stats import EmulatorStats
 
 __all__ = [
     "CONTEXT_KEY",
+    "MAX_BODY",
     "PREFIX_KEY",
     "AuthScheme",
     "EmulatorContext",
@@ -39,8 +46,10 @@ __all__ = [
     "HTTPProblem",
     "Server",
     "json_response",
+    "local_path",
     "make_app",
     "read_json",
+    "route_of",
 ]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -98,11 +107,18 @@ class EmulatorContext:
 
     ``rng`` draws ids and job failures (seeded, separate from the fault generator);
     :meth:`job_rng` gives a per-job generator for sampling, so results do not depend on the
-    order in which clients fetch them.
+    order in which clients fetch them. ``mount`` is the path the app is served under on a shared
+    server (``"/ionq"``), ``""`` when it is served alone at the server root; handlers that put
+    server paths in their answers prepend it.
     """
 
-    def __init__(self, options: EmulatorOptions, clock: Clock | None = None) -> None:
+    def __init__(
+        self, options: EmulatorOptions, clock: Clock | None = None, *, mount: str = ""
+    ) -> None:
+        if mount and (not mount.startswith("/") or mount.endswith("/") or "//" in mount):
+            raise ValueError(f"mount={mount!r}: must be '' or a path like '/ionq'")
         self.options = options
+        self.mount = mount
         self.clock = clock if clock is not None else Clock()
         self.stats = EmulatorStats(self.clock)
         self.faults = FaultInjector(options.seed, options.faults)
@@ -127,6 +143,9 @@ class EmulatorContext:
         """Whether a new job should fail, by ``fail_rate``."""
         return self.fail_rate > 0 and self.rng.random() < self.fail_rate
 
+
+#: The largest request body an emulator reads (bytes).
+MAX_BODY = 256 * 2**20
 
 CONTEXT_KEY = web.AppKey("qjobs_emulator_context", EmulatorContext)
 PREFIX_KEY = web.AppKey("qjobs_emulator_prefix", str)
@@ -162,17 +181,31 @@ async def read_json(request: web.Request) -> Any:
         raise HTTPProblem(400, f"request body is not valid JSON: {exc}", "BadRequest") from exc
 
 
+def _strip(path: str, prefix: str) -> str:
+    if prefix and (path == prefix or path.startswith(prefix + "/")):
+        return path[len(prefix) :] or "/"
+    return path
+
+
+def local_path(request: web.Request) -> str:
+    """The request's path relative to where the app is mounted (its own root)."""
+    return _strip(request.path, request.app[CONTEXT_KEY].mount)
+
+
 def route_of(request: web.Request) -> tuple[str, str]:
-    """``(template, path)`` of a request relative to the app's prefix (template of the route)."""
-    prefix = request.app[PREFIX_KEY]
+    """``(template, path)`` of a request relative to the app's mount and prefix.
+
+    The template is the matched route's (``/jobs/{id}``; aiohttp's canonical form, which for a
+    mounted sub-app includes the mount path) or the path when no route matched.
+    """
+    base = request.app[CONTEXT_KEY].mount + request.app[PREFIX_KEY]
     resource = request.match_info.route.resource
     template = resource.canonical if resource is not None else request.path
-    path = request.path
+    return _strip(template, base), _strip(request.path, base)
 
-    def strip(p: str) -> str:
-        return p[len(prefix) :] or "/" if prefix and p.startswith(prefix) else p
 
-    return strip(template), strip(path)
+def _is_reserved(request: web.Request) -> bool:
+    return local_path(request).startswith(_RESERVED)
 
 
 def _close(request: web.Request) -> None:
@@ -183,7 +216,7 @@ def _close(request: web.Request) -> None:
 
 @web.middleware
 async def _stats_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path.startswith(_RESERVED):
+    if _is_reserved(request):
         return await handler(request)
     ctx = request.app[CONTEXT_KEY]
     template, _ = route_of(request)
@@ -201,7 +234,7 @@ async def _stats_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 @web.middleware
 async def _fault_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path.startswith(_RESERVED):
+    if _is_reserved(request):
         return await handler(request)
     ctx = request.app[CONTEXT_KEY]
     template, path = route_of(request)
@@ -251,7 +284,7 @@ async def _drop_middleware(request: web.Request, handler: Handler) -> web.Stream
 @web.middleware
 async def _latency_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     ctx = request.app[CONTEXT_KEY]
-    if ctx.options.latency > 0 and not request.path.startswith(_RESERVED):
+    if ctx.options.latency > 0 and not _is_reserved(request):
         await asyncio.sleep(ctx.options.latency)
     return await handler(request)
 
@@ -259,7 +292,7 @@ async def _latency_middleware(request: web.Request, handler: Handler) -> web.Str
 def _auth_middleware(scheme: AuthScheme) -> Any:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith(_RESERVED):
+        if _is_reserved(request):
             return await handler(request)
         template, _ = route_of(request)
         if not scheme.is_public(request.method, template):
@@ -326,7 +359,8 @@ def make_app(
 ) -> web.Application:
     """A new emulator app with the shared middlewares and reserved routes installed.
 
-    The provider then adds its routes under ``prefix`` (e.g. ``"/v0.4"``).
+    The provider then adds its routes under ``prefix`` (e.g. ``"/v0.4"``), written from the app's
+    own root: mounting it under ``ctx.mount`` is the server's business.
     """
     app = web.Application(
         middlewares=[
@@ -337,7 +371,7 @@ def make_app(
             _problem_middleware,
             _auth_middleware(auth),
         ],
-        client_max_size=256 * 2**20,
+        client_max_size=MAX_BODY,
     )
     app[CONTEXT_KEY] = ctx
     app[PREFIX_KEY] = prefix.rstrip("/")
@@ -354,7 +388,8 @@ class Server:
     """A running emulator: where it listens and its live statistics and fault controls.
 
     ``base_url`` includes the provider's prefix (``http://127.0.0.1:PORT/v0.4``); ``root_url`` is
-    the server root where the reserved ``/_qjobs/...`` routes live.
+    the app's root where the reserved ``/_qjobs/...`` routes live: the server root when served
+    alone, ``http://127.0.0.1:PORT/ionq`` when mounted on a shared server.
     """
 
     def __init__(self, name: str, root_url: str, app: web.Application) -> None:

@@ -160,9 +160,13 @@ class IonQJob:
             return False
         return True
 
-    def result_urls(self) -> dict[str, Any]:
-        """The ``results`` object of a completed job (relative ``/v0.4/`` URLs)."""
-        base = f"{_PREFIX}/jobs/{self.id}/results"
+    def result_urls(self, prefix: str = _PREFIX) -> dict[str, Any]:
+        """The ``results`` object of a completed job: server-relative URLs under ``prefix``.
+
+        ``prefix`` is where the v0.4 API lives on the server (``/v0.4``, or ``/ionq/v0.4`` on a
+        server shared with other emulators).
+        """
+        base = f"{prefix}/jobs/{self.id}/results"
         if self.children:
             return {
                 "probabilities": {"url": f"{base}/probabilities/aggregated"},
@@ -178,8 +182,8 @@ class IonQJob:
                 out[SHOTS_ARTIFACT] = {"id": artifact_id, "media_type": "application/json"}
         return out
 
-    def to_json(self, clock: Clock) -> dict[str, Any]:
-        """The v0.4 job object at the clock's current reading."""
+    def to_json(self, clock: Clock, prefix: str = _PREFIX) -> dict[str, Any]:
+        """The v0.4 job object at the clock's current reading (result URLs under ``prefix``)."""
         now = clock.now()
         lc = self.lifecycle
         phase = self.phase(now)
@@ -245,7 +249,9 @@ class IonQJob:
             ),
             "failure": failure,
             "stats": {"qubits": self.qubits, "circuits": circuits, "gate_counts": counts},
-            "results": (self.result_urls() if phase is Phase.DONE and not self.dry_run else None),
+            "results": (
+                self.result_urls(prefix) if phase is Phase.DONE and not self.dry_run else None
+            ),
             "output": output,
         }
         return body

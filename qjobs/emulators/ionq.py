@@ -29,6 +29,7 @@ from qjobs.emulators._common import (
     EmulatorContext,
     HTTPProblem,
     json_response,
+    local_path,
     make_app,
     read_json,
 )
@@ -356,7 +357,7 @@ class IonQEmulator:
 
     async def get_job(self, request: web.Request) -> web.Response:
         """``GET /jobs/{id}``."""
-        return json_response(self._job(request).to_json(self.ctx.clock))
+        return json_response(self._job(request).to_json(self.ctx.clock, self.ctx.mount + PREFIX))
 
     async def list_jobs(self, request: web.Request) -> web.Response:
         """``GET /jobs`` with filters and a cursor; newest first."""
@@ -411,7 +412,10 @@ class IonQEmulator:
             found.append(job)
         cursor_out = f"c{found[-1].seq}" if has_more and found else None
         return json_response(
-            {"jobs": [j.to_json(self.ctx.clock) for j in found], "next": cursor_out}
+            {
+                "jobs": [j.to_json(self.ctx.clock, self.ctx.mount + PREFIX) for j in found],
+                "next": cursor_out,
+            }
         )
 
     def _completed(self, job: IonQJob) -> None:
@@ -673,7 +677,8 @@ class IonQEmulator:
 
     async def on_response_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
         """Record every answered IonQ request (not the reserved ``/_qjobs/`` ones)."""
-        if request.path.startswith(PREFIX + "/") or request.path == PREFIX:
+        path = local_path(request)
+        if path.startswith(PREFIX + "/") or path == PREFIX:
             self.requests.record(
                 request.method,
                 request.path,
