@@ -3,8 +3,10 @@
 Subcommands:
 
 ``qjobs emulate [NAME ...]``
-    Serve provider emulators (all registered ones when no name is given) until SIGINT/SIGTERM.
-    The first lines printed are ``<name> <base-url>``, one per emulator, flushed at once.
+    Serve provider emulators until SIGINT/SIGTERM. One name: that emulator at the server root
+    (official SDKs that need root paths work). No name (every registered one) or several: one
+    server, one port, each emulator under ``/<name>``. The first lines printed are
+    ``<name> <base-url>``, one per emulator, flushed at once.
 ``qjobs sweep FILE.toml``
     Run a parameter sweep described in a TOML file (see :mod:`qjobs._cli_sweep`).
 
@@ -33,9 +35,10 @@ def _add_emulate(subparsers: Any) -> None:
         "emulate",
         help="serve local emulators of the providers' REST APIs",
         description=(
-            "Serve provider emulators on 127.0.0.1 until interrupted. Prints '<name> <base-url>' "
-            "for each emulator first. Reserved routes: GET /_qjobs/stats, POST and DELETE "
-            "/_qjobs/faults."
+            "Serve provider emulators on 127.0.0.1 until interrupted. One NAME is served at the "
+            "server root; no NAME (all) or several share one port, each under /<name>. Prints "
+            "'<name> <base-url>' for each emulator first. Reserved routes, under each emulator's "
+            "root: GET /_qjobs/stats, POST and DELETE /_qjobs/faults."
         ),
     )
     parser.add_argument(
@@ -49,7 +52,7 @@ def _add_emulate(subparsers: Any) -> None:
         "--port",
         type=int,
         default=0,
-        help="port of the first emulator (the next ones use the following ports); 0: free ports",
+        help="port to listen on (0: a free port)",
     )
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay of every answer")
     parser.add_argument("--queue-ms", type=float, default=0.0, help="time each job queues")
@@ -89,6 +92,9 @@ def _run_emulate(args: argparse.Namespace) -> int:
     if unknown:
         print(f"qjobs emulate: unknown emulator(s) {unknown}; known: {names()}", file=sys.stderr)
         return 2
+    if len(set(chosen)) != len(chosen):
+        print(f"qjobs emulate: an emulator is named twice in {chosen}", file=sys.stderr)
+        return 2
     for flag in ("latency_ms", "queue_ms", "exec_ms"):
         if getattr(args, flag) < 0:
             print(f"qjobs emulate: --{flag.replace('_', '-')} must be >= 0", file=sys.stderr)
@@ -107,29 +113,32 @@ def _run_emulate(args: argparse.Namespace) -> int:
 
 
 async def _emulate(args: argparse.Namespace, chosen: list[str]) -> int:
-    from qjobs.emulators import serve
+    from qjobs.emulators import Server, serve, serve_many
 
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "latency": args.latency_ms / 1000.0,
+        "queue_time": args.queue_ms / 1000.0,
+        "exec_time": args.exec_ms / 1000.0,
+        "seed": args.seed,
+        "tokens": args.token,
+        "fail_rate": args.fail_rate,
+    }
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
         async with AsyncExitStack() as stack:
-            for i, name in enumerate(chosen):
-                server = await stack.enter_async_context(
-                    serve(
-                        name,
-                        host=args.host,
-                        port=args.port + i if args.port else 0,
-                        latency=args.latency_ms / 1000.0,
-                        queue_time=args.queue_ms / 1000.0,
-                        exec_time=args.exec_ms / 1000.0,
-                        seed=args.seed,
-                        tokens=args.token,
-                        fail_rate=args.fail_rate,
-                    )
-                )
-                print(f"{name} {server.base_url}", flush=True)
+            servers: dict[str, Server]
+            if len(chosen) == 1:
+                # One emulator keeps the server root: SDKs with fixed root paths work against it.
+                one = await stack.enter_async_context(serve(chosen[0], **options))
+                servers = {one.name: one}
+            else:
+                servers = await stack.enter_async_context(serve_many(chosen, **options))
+            print("\n".join(f"{n} {s.base_url}" for n, s in servers.items()), flush=True)
             await stop.wait()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):

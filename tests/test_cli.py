@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -30,11 +31,23 @@ def _start(*args: str) -> subprocess.Popen[str]:
     )
 
 
-def _line(proc: subprocess.Popen[str], timeout: float = 30.0) -> str:
+def _lines(proc: subprocess.Popen[str], count: int, timeout: float = 30.0) -> list[str]:
+    """The first ``count`` lines the process prints (read from the pipe's file descriptor, so
+    lines written together are not hidden in a reader's buffer from ``select``)."""
     assert proc.stdout is not None
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
-    assert ready, "the emulator printed nothing"
-    return proc.stdout.readline().strip()
+    fd = proc.stdout.fileno()
+    data = b""
+    while data.count(b"\n") < count:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        assert ready, f"the emulator printed {data!r} only"
+        chunk = os.read(fd, 65536)
+        assert chunk, f"the emulator exited after printing {data!r}"
+        data += chunk
+    return [line.strip() for line in data.decode().splitlines()[:count]]
+
+
+def _line(proc: subprocess.Popen[str], timeout: float = 30.0) -> str:
+    return _lines(proc, 1, timeout)[0]
 
 
 @pytest.fixture
@@ -90,13 +103,39 @@ def test_emulate_ionq_serves_until_sigint(procs: list[subprocess.Popen[str]]) ->
     assert "Traceback" not in proc.stderr.read()
 
 
-def test_emulate_all_and_sigterm(procs: list[subprocess.Popen[str]]) -> None:
+def test_emulate_all_on_one_port_until_sigint(procs: list[subprocess.Popen[str]]) -> None:
     proc = _start("--queue-ms", "10", "--exec-ms", "10", "--latency-ms", "1")
     procs.append(proc)
-    lines = [_line(proc) for _ in names()]
-    assert [line.split()[0] for line in lines] == names()
-    for line in lines:
-        assert line.split()[1].startswith("http://127.0.0.1:")
+    lines = [line.split() for line in _lines(proc, len(names()))]
+    assert [line[0] for line in lines] == names()
+    urls = {name: urllib.parse.urlsplit(url) for name, url in lines}
+    assert {u.netloc for u in urls.values()} == {urls["ionq"].netloc}  # one port for all
+    assert urls["ionq"].netloc.startswith("127.0.0.1:")
+    for name, url in urls.items():
+        assert url.path.startswith(f"/{name}"), url
+    assert urls["ionq"].path == "/ionq/v0.4"
+    root = f"http://{urls['ionq'].netloc}"
+    # Each emulator answers under its own prefix and keeps its own statistics.
+    status, backend = _request(f"{root}/ionq/v0.4/backends/simulator")
+    assert (status, backend["qubits"]) == (200, 29)
+    status, stats = _request(f"{root}/ionq/_qjobs/stats")
+    assert (status, stats["requests"]) == (200, {"GET /backends/{backend}": 1})
+    status, stats = _request(f"{root}/kipu/_qjobs/stats")
+    assert (status, stats["requests"]) == (200, {})
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 0
+    assert proc.stderr is not None
+    assert "Traceback" not in proc.stderr.read()
+
+
+def test_emulate_two_names_share_a_port_until_sigterm(procs: list[subprocess.Popen[str]]) -> None:
+    proc = _start("qpi", "qbraid")
+    procs.append(proc)
+    lines = [line.split() for line in _lines(proc, 2)]
+    assert [line[0] for line in lines] == ["qpi", "qbraid"]
+    qpi, qbraid = (urllib.parse.urlsplit(line[1]) for line in lines)
+    assert qpi.netloc == qbraid.netloc
+    assert (qpi.path, qbraid.path) == ("/qpi", "/qbraid/api/v1")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
 
@@ -107,6 +146,8 @@ def test_emulate_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> No
     assert main(["emulate", "ionq", "--latency-ms", "-1"]) == 2
     assert main(["emulate", "ionq", "--fail-rate", "2"]) == 2
     assert main(["emulate", "ionq", "--port", "70000"]) == 2
+    assert main(["emulate", "ionq", "qpi", "ionq"]) == 2
+    assert "twice" in capsys.readouterr().err
     assert main([]) == 2
     assert "emulate" in capsys.readouterr().out
 
