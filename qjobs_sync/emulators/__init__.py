@@ -8,6 +8,12 @@
         server.stats        # EmulatorStats
         server.set_faults([{"route": "POST /jobs", "kind": "drop_after", "count": 1}])
 
+``serve_many(names, ...)`` serves several (default: all) on one port, each under ``/<name>``::
+
+    with qjobs.emulators.serve_many() as servers:
+        servers["ionq"].base_url   # "http://127.0.0.1:PORT/ionq/v0.4"
+        servers["qpi"].base_url    # "http://127.0.0.1:PORT/qpi"
+
 Providers register an app factory in :data:`EMULATORS` (name -> ``"module:function"``); the
 factory takes an :class:`EmulatorContext` and returns an ``aiohttp.web.Application`` built with
 :func:`qjobs.emulators._common.make_app`.
@@ -30,10 +36,11 @@ from qjobs.emulators import (
     names,
 )
 from qjobs.emulators import serve as _async_serve
+from qjobs.emulators import serve_many as _async_serve_many
 from qjobs_sync import _portal
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
     from contextlib import AbstractContextManager
     from typing import Any
 
@@ -49,6 +56,7 @@ __all__ = [
     "app_factory",
     "names",
     "serve",
+    "serve_many",
 ]
 
 
@@ -77,6 +85,45 @@ def serve(
     return _portal.context(
         lambda: _async_serve(
             name,
+            host=host,
+            port=port,
+            latency=latency,
+            queue_time=queue_time,
+            exec_time=exec_time,
+            seed=seed,
+            tokens=tokens,
+            faults=faults,
+            fail_rate=fail_rate,
+            clock=clock,
+        )
+    )
+
+
+def serve_many(
+    names: Sequence[str] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    latency: float = 0.0,
+    queue_time: float = 0.0,
+    exec_time: float = 0.0,
+    seed: int = 0,
+    tokens: Iterable[str] | None = None,
+    faults: Iterable[FaultSpec] | Mapping[str, Any] | None = None,
+    fail_rate: float = 0.0,
+    clock: Clock | None = None,
+) -> AbstractContextManager[dict[str, Server]]:
+    """Serve several emulators (``None``: every registered one) on one ``host:port``.
+
+    Each is mounted under ``/<name>``, with its own state, statistics and fault rules; the
+    mapping yielded gives each name's :class:`Server`, whose ``base_url`` includes the mount
+    (``http://127.0.0.1:PORT/ionq/v0.4``) and whose reserved routes live under ``root_url``
+    (``http://127.0.0.1:PORT/ionq/_qjobs/stats``). The options are those of :func:`serve`,
+    applied to every emulator (``faults`` seeds each one's rules, ``clock`` is shared).
+    """
+    return _portal.context(
+        lambda: _async_serve_many(
+            names,
             host=host,
             port=port,
             latency=latency,
