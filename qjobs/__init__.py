@@ -40,7 +40,7 @@ from qjobs.sweep import Sweep, SweepResult
 if TYPE_CHECKING:
     from qjobs import emulators, sim
 
-__version__ = "0.1.0"
+from qjobs._version import __version__
 
 __all__ = [
     "APIError",

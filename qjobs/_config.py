@@ -172,7 +172,7 @@ def resolve_setting(
 
 def user_agent(extra: str | None = None) -> str:
     """``qjobs/<version> python/<x.y.z> <os>``, followed by ``extra`` when given."""
-    from qjobs import __version__
+    from qjobs._version import __version__
 
     python = ".".join(str(part) for part in sys.version_info[:3])
     text = f"qjobs/{__version__} python/{python} {platform.system() or 'unknown'}"

@@ -1,0 +1,109 @@
+"""The layering rules of ARCHITECTURE.md, checked on the source: imports point down.
+
+- Core (the private ``qjobs/_*.py`` modules, codecs) imports nothing of qjobs above it.
+- The transport imports only core.
+- Providers never import the scheduler, sweeps, emulators or the simulator.
+- The scheduler never imports a provider module (only the provider interface).
+- Emulators never import client code (providers, codecs, transport): two independent
+  implementations of each wire protocol meet only in tests.
+- The simulator imports only core.
+- ``__all__`` of the public package lists exactly what it exports.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import qjobs
+
+ROOT = Path(__file__).resolve().parent.parent / "qjobs"
+
+_CORE = {
+    "qjobs._errors",
+    "qjobs._models",
+    "qjobs._gates",
+    "qjobs._expr",
+    "qjobs._circuit",
+    "qjobs._qasm",
+    "qjobs._qasm_out",
+    "qjobs._binding",
+    "qjobs._config",
+    "qjobs._version",
+}
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(ROOT.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _qjobs_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("qjobs")}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("qjobs"):
+            found.add(node.module)
+            found |= {f"{node.module}.{a.name}" for a in node.names}
+    return found
+
+
+MODULES = {_module_name(p): p for p in sorted(ROOT.rglob("*.py"))}
+
+
+def _allowed(importer: str) -> tuple[str, ...] | None:
+    """Prefixes ``importer`` may import from qjobs; None: no rule applies."""
+    core = (*_CORE, "qjobs.codecs")
+    if importer in _CORE or importer.startswith("qjobs.codecs"):
+        return core
+    if importer.startswith("qjobs.transport"):
+        return (*core, "qjobs.transport")
+    if importer.startswith("qjobs.sim"):
+        return (*core, "qjobs.sim")
+    if importer.startswith("qjobs.providers"):
+        return (*core, "qjobs.transport", "qjobs.providers")
+    if importer.startswith("qjobs.emulators"):
+        return (*core, "qjobs.sim", "qjobs.emulators")
+    if importer.startswith("qjobs.scheduler"):
+        return (*core, "qjobs.scheduler", "qjobs.providers._base", "qjobs.transport")
+    return None
+
+
+def _ok(name: str, allowed: tuple[str, ...]) -> bool:
+    return any(name == a or name.startswith(a + ".") for a in allowed)
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_imports_point_down(module: str) -> None:
+    allowed = _allowed(module)
+    if allowed is None:
+        pytest.skip("top-level glue (package root, CLI, sweep, testing) may import any layer")
+    bad = sorted(
+        name
+        for name in _qjobs_imports(MODULES[module])
+        if not _ok(name, allowed) and name not in {"qjobs"}
+    )
+    assert not bad, f"{module} imports {bad}, above or beside its layer"
+
+
+def test_rules_cover_every_layer() -> None:
+    ruled = [m for m in MODULES if _allowed(m) is not None]
+    assert len(ruled) > 0.8 * len(MODULES)
+    for layer in ("qjobs.transport", "qjobs.providers", "qjobs.emulators", "qjobs.scheduler"):
+        assert any(m.startswith(layer) for m in ruled), layer
+
+
+def test_public_all_matches_exports() -> None:
+    for name in qjobs.__all__:
+        assert hasattr(qjobs, name), name
+    public = {n for n in vars(qjobs) if not n.startswith("_")}
+    modules = {"annotations", "TYPE_CHECKING", "Any", "providers", "scheduler", "sweep"}
+    extra = public - set(qjobs.__all__) - modules
+    assert not extra, f"public names missing from __all__: {sorted(extra)}"
