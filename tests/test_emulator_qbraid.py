@@ -211,3 +211,93 @@ async def test_devices_listing_pagination_and_bulk_delete() -> None:
             assert resp.status == 200
         _, left = await http("GET", "/jobs")
         assert [j["jobQrn"] for j in left["data"]] == qrns[:2:-1]
+
+
+async def test_account_routes_answer_the_documented_shapes() -> None:
+    async with emulator(tokens={"k", "tok"}) as (_server, http):
+        _, ctx = await http("GET", "/users/context")
+        assert ctx["success"] is True
+        assert ctx["data"]["user"]["isAdmin"] is False
+        _, user = await http("GET", "/users/verify")
+        org = user["data"]["organizationId"]
+        _, bal = await http("GET", f"/billing/credits/balance?organizationId={org}")
+        assert set(bal["data"]) == {
+            "qbraidCredits",
+            "awsCredits",
+            "autoRecharge",
+            "organizationId",
+            "userId",
+        }
+        status, err = await http("GET", "/billing/credits/balance")
+        assert status == 422
+        assert err["success"] is False
+        status, err = await http("GET", "/billing/credits/balance?organizationId=x")
+        assert (status, err["error"]["code"]) == (403, "FORBIDDEN")
+        _, providers = await http("GET", "/providers")
+        assert {p["provider"] for p in providers["data"]["providers"]} >= {"qbraid", "aws", "ionq"}
+        status, refreshed = await http(
+            "POST", "/access-tokens/refresh", headers={"X-Access-Token": "tok"}
+        )
+        assert status == 200
+        assert set(refreshed["data"]) == {"expiresAt", "profileSlug"}
+        status, err = await http("POST", "/access-tokens/refresh")
+        assert (status, err["error"]["code"]) == (400, "ACCESS_TOKEN_REQUIRED")
+
+
+async def test_group_routes_envelope_errors_and_job_membership() -> None:
+    clock = Clock(lambda: 0.0)
+    async with emulator(clock=clock) as (server, http):
+        status, created = await http("POST", "/jobs/group", {"name": "g", "maxTTL": 30})
+        assert status == 201
+        group = created["data"]
+        qrn = group["groupJobQrn"]
+        assert group["status"] == "OPEN"
+        assert group["maxTTL"] == 30
+        for field in ("jobCount", "completedCount", "failedCount", "cancelledCount"):
+            assert group[field] == 0
+        status, err = await http("POST", "/jobs/group", {"maxTTL": 0})
+        assert status == 422
+        assert err["detail"][0]["loc"] == ["body", "maxTTL"]
+        _, job = await http("POST", "/jobs", job_body(groupJobQrn=qrn))
+        assert job["data"]["groupJobQrn"] == qrn
+        _, members = await http("GET", f"/jobs/group/{qrn}/jobs")
+        assert [j["jobQrn"] for j in members["data"]] == [job["data"]["jobQrn"]]
+        _, listed = await http("GET", "/jobs/group?status=OPEN&limit=1")
+        assert [g["groupJobQrn"] for g in listed["data"]] == [qrn]
+        assert listed["pagination"]["total"] == 1
+        status, err = await http("GET", "/jobs/group?status=DONE")
+        assert status == 422
+        server.advance(31.0)  # maxTTL passed: closed, and its one job is done
+        _, got = await http("GET", f"/jobs/group/{qrn}")
+        assert got["data"]["status"] == "COMPLETED"
+        assert got["data"]["timeStamps"]["endedAt"] is not None
+        status, err = await http("POST", "/jobs", job_body(groupJobQrn=qrn))
+        assert (status, err["error"]["code"]) == (400, "GROUP_NOT_OPEN")
+        _, closed = await http("POST", f"/jobs/group/{qrn}/close")
+        assert closed["data"]["status"] == "COMPLETED"
+        status, err = await http("POST", f"/jobs/group/{qrn}/cancel")
+        assert (status, err["error"]["code"]) == (400, "INVALID_GROUP_STATE")
+        status, _ = await http("DELETE", f"/jobs/group/{qrn}")
+        assert status == 200
+        status, err = await http("GET", f"/jobs/group/{qrn}")
+        assert (status, err["error"]["code"]) == (404, "GROUP_NOT_FOUND")
+        async with http.session.post(http.base + "/jobs/group", headers=HEADERS) as resp:
+            assert resp.status == 201  # no body: every field is optional
+
+
+async def test_compiled_program_and_cost_estimate_without_pricing() -> None:
+    clock = Clock(lambda: 0.0)
+    async with emulator(clock=clock, queue_time=1.0) as (server, http):
+        _, job = await http("POST", "/jobs", job_body(deviceQrn="ionq:ionq:qpu:aria-1"))
+        qrn = job["data"]["jobQrn"]
+        status, _ = await http("GET", f"/jobs/{qrn}/compiled-program")
+        assert status == 404
+        server.advance(2.0)
+        status, compiled = await http("GET", f"/jobs/{qrn}/compiled-program")
+        assert status == 200
+        assert compiled["data"]["format"] == "qasm3"
+        assert compiled["data"]["data"].startswith("OPENQASM 3")
+        _, est = await http("GET", "/jobs/cost-estimate?deviceQrn=aws:aws:sim:sv1")
+        assert est["data"]["pricingAvailable"] is False
+        assert "estimatedCost" not in est["data"]
+        assert est["data"]["reason"]

@@ -11,12 +11,19 @@ envelope (lists add ``pagination``), full job objects with cost and timestamps, 
 On request (tags or the job name): ``qjobs_fail`` ends the job ``FAILED``, ``qjobs_hold`` ends it
 ``HOLD`` (terminal, results withheld), and ``qjobs_result_lag=N`` makes the first N result requests
 after completion answer 409 as the real platform does while results are being stored.
+
+Also served: job groups (``/jobs/group...``, see :mod:`qjobs.emulators._qbraid_groups`), the credit
+balance (10 000 credits less what final jobs cost), ``/users/context``, ``/providers``,
+``/access-tokens/refresh`` (access tokens only), cost estimates, status options, calibrations of
+QPUs, and compiled programs of QPU jobs once they have started.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import zlib
+from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any, Final
 
@@ -33,6 +40,13 @@ from qjobs.emulators._common import (
     json_response,
     make_app,
     read_json,
+)
+from qjobs.emulators._qbraid_groups import (
+    DEFAULT_TTL,
+    GROUP_FINAL,
+    GROUP_STATUSES,
+    MAX_TTL,
+    QbraidGroup,
 )
 from qjobs.emulators._qbraid_jobs import (
     DEVICES,
@@ -57,6 +71,9 @@ _MAX_LIMIT: Final = 100
 _CREDITS: Final = 10_000.0
 _FORMATS: Final = ("qasm2", "qasm3", "qir.bc", "qir.ll", "analog", "pulser.sequence", "quil")
 _FORMATS_ALL: Final = (*_FORMATS, "ionq.circuit.v0", "problem", "gst")
+_ORG_ID: Final = "6650a0b1c2d3e4f5a6b7c800"
+_USER_ID: Final = "6650a0b1c2d3e4f5a6b7c8d9"
+_TOKEN_LIFETIME: Final = 24 * 3600.0
 _LAG = re.compile(r"qjobs_result_lag=(\d+)")
 _CODES: Final = {
     400: "BAD_REQUEST",
@@ -132,6 +149,23 @@ def _query_int(request: web.Request, name: str, default: int, low: int, high: in
     return value
 
 
+def _page(request: web.Request, items: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+    """One page of ``items`` (``page``, ``limit`` query) and its ``pagination`` object."""
+    page = _query_int(request, "page", 1, 1, 10**9)
+    limit = _query_int(request, "limit", _DEFAULT_LIMIT, 1, _MAX_LIMIT)
+    total = len(items)
+    pages = max(1, math.ceil(total / limit))
+    pagination = {
+        "page": page,
+        "limit": limit,
+        "total": total,
+        "totalPages": pages,
+        "hasNext": page < pages,
+        "hasPrev": page > 1,
+    }
+    return items[(page - 1) * limit : page * limit], pagination
+
+
 def _wanted_requests(name: str | None, tags: dict[str, Any]) -> tuple[bool, bool, int]:
     """(fail, hold, result lag) asked for by the job's tags or name."""
     text = name or ""
@@ -154,7 +188,9 @@ class QbraidEmulator:
     def __init__(self, ctx: EmulatorContext) -> None:
         self.ctx = ctx
         self.jobs: dict[str, QbraidJob] = {}
+        self.groups: dict[str, QbraidGroup] = {}
         self._seq = 0
+        self._spent_removed = 0.0
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -193,6 +229,19 @@ class QbraidEmulator:
         minutes = round(self.ctx.options.queue_time / 60.0, 4)
         return device.to_json(self._queue_depth(device, now), minutes)
 
+    def _balance(self) -> float:
+        """Credits left: the grant less what final jobs (kept or deleted) have cost."""
+        now = self.ctx.clock.now()
+        spent = self._spent_removed
+        for job in self.jobs.values():
+            spent += job.cost(job.status(now)) or 0.0
+        return round(_CREDITS - spent, 6)
+
+    def _cancel_job(self, job: QbraidJob, now: float) -> None:
+        if job.cancel_at is None:
+            job.cancel_at = now
+            job.lifecycle.cancel(now)
+
     # -- user --------------------------------------------------------------------------------
 
     async def verify(self, request: web.Request) -> web.Response:
@@ -200,16 +249,78 @@ class QbraidEmulator:
         return _ok(
             {
                 "valid": True,
-                "userId": "6650a0b1c2d3e4f5a6b7c8d9",
+                "userId": _USER_ID,
                 "userName": "qjobs-emulator",
                 "userEmail": "emulator@qjobs.invalid",
                 "metadata": {},
                 "userRoles": ["user"],
                 "userPermissions": ["jobs:create", "jobs:read", "devices:read"],
-                "organizationId": "6650a0b1c2d3e4f5a6b7c800",
+                "organizationId": _ORG_ID,
                 "organizationUserId": ORG_USER_ID,
             }
         )
+
+    async def user_context(self, request: web.Request) -> web.Response:
+        """``GET /users/context``: ``{user: {isAdmin, ...}}``."""
+        return _ok(
+            {
+                "user": {
+                    "_id": _USER_ID,
+                    "userId": _USER_ID,
+                    "userName": "qjobs-emulator",
+                    "email": "emulator@qjobs.invalid",
+                    "isAdmin": False,
+                    "organizationId": _ORG_ID,
+                    "organizationUserId": ORG_USER_ID,
+                    "roles": ["user"],
+                }
+            }
+        )
+
+    async def refresh_token(self, request: web.Request) -> web.Response:
+        """``POST /access-tokens/refresh``: the access token lives 24 h from now.
+
+        Only a request authenticated with ``X-Access-Token`` has a token to refresh; an API
+        key gets 400.
+        """
+        if not request.headers.get("X-Access-Token"):
+            raise _bad("Only access tokens can be refreshed", "ACCESS_TOKEN_REQUIRED")
+        clock = self.ctx.clock
+        expires = clock.iso(clock.now() + _TOKEN_LIFETIME)
+        return _ok({"expiresAt": expires, "profileSlug": "qjobs-emulator"})
+
+    async def credits(self, request: web.Request) -> web.Response:
+        """``GET /billing/credits/balance?organizationId=``: the emulated organization's credits."""
+        org = request.query.get("organizationId")
+        if not org:
+            raise HTTPProblem(422, "organizationId: field required")
+        if org != _ORG_ID:
+            raise HTTPProblem(403, f"Not a member of organization '{org}'", "FORBIDDEN")
+        return _ok(
+            {
+                "qbraidCredits": self._balance(),
+                "awsCredits": 0.0,
+                "autoRecharge": False,
+                "organizationId": _ORG_ID,
+                "userId": _USER_ID,
+            }
+        )
+
+    async def providers(self, request: web.Request) -> web.Response:
+        """``GET /providers``: one entry per provider of the device catalogue."""
+        found: dict[str, dict[str, Any]] = {}
+        for device in DEVICES.values():
+            entry = found.setdefault(
+                device.provider,
+                {
+                    "_id": f"{zlib.crc32(device.provider.encode()):024x}",
+                    "provider": device.provider,
+                    "vendor": device.vendor,
+                    "deviceQrns": [],
+                },
+            )
+            entry["deviceQrns"].append(device.qrn)
+        return _ok({"providers": list(found.values())})
 
     # -- devices -----------------------------------------------------------------------------
 
@@ -330,6 +441,10 @@ class QbraidEmulator:
         if group is not None and not isinstance(group, str):
             raise _unprocessable(["groupJobQrn"], "groupJobQrn must be a string")
         device = self._device(qrn)
+        if group is not None:
+            owner = self._group(group)
+            if not owner.is_open(self.ctx.clock.now()):
+                raise _bad(f"Group '{group}' is closed and accepts no jobs", "GROUP_NOT_OPEN")
         if device.status != "ONLINE":
             raise _bad(
                 f"Device '{qrn}' is {device.status} and accepts no jobs", "DEVICE_UNAVAILABLE"
@@ -346,7 +461,8 @@ class QbraidEmulator:
             raise _bad(f"noise model {noise!r} is not offered by '{qrn}'", "INVALID_NOISE_MODEL")
         circuits = self._programs(body, device)
         estimated = device.per_job_cost(count, len(circuits))
-        if estimated > _CREDITS:
+        balance = self._balance()
+        if estimated > balance:
             raise _Detailed(
                 403,
                 {
@@ -357,7 +473,7 @@ class QbraidEmulator:
                         "code": "INSUFFICIENT_CREDITS",
                         "needed": estimated,
                         "minRequired": estimated,
-                        "balance": _CREDITS,
+                        "balance": balance,
                     },
                 },
             )
@@ -427,8 +543,6 @@ class QbraidEmulator:
         search = (q.get("search") or "").lower()
         vendor = q.get("vendor")
         provider = q.get("provider")
-        page = _query_int(request, "page", 1, 1, 10**9)
-        limit = _query_int(request, "limit", _DEFAULT_LIMIT, 1, _MAX_LIMIT)
         now = self.ctx.clock.now()
         found: list[QbraidJob] = []
         for job in sorted(self.jobs.values(), key=lambda j: j.seq, reverse=True):
@@ -448,17 +562,7 @@ class QbraidEmulator:
             if search and search not in (job.name or "").lower() and search not in job.qrn:
                 continue
             found.append(job)
-        total = len(found)
-        pages = max(1, math.ceil(total / limit))
-        window = found[(page - 1) * limit : page * limit]
-        pagination = {
-            "page": page,
-            "limit": limit,
-            "total": total,
-            "totalPages": pages,
-            "hasNext": page < pages,
-            "hasPrev": page > 1,
-        }
+        window, pagination = _page(request, found)
         return _ok(
             [self._job_json(j) for j in window],
             pagination=pagination,
@@ -484,6 +588,15 @@ class QbraidEmulator:
             raise HTTPProblem(422, "deviceQrn: field required")
         device = self._device(qrn)
         shots = _query_int(request, "shots", _DEFAULT_SHOTS, 1, 10**7)
+        p = device.pricing
+        if p.get("perMinute", 0.0) > 0 and not p.get("perTask") and not p.get("perShot"):
+            return _ok(
+                {
+                    "pricingAvailable": False,
+                    "deviceQrn": device.qrn,
+                    "reason": "priced per minute of execution; the cost is known after the run",
+                }
+            )
         return _ok(
             {
                 "pricingAvailable": True,
@@ -499,9 +612,15 @@ class QbraidEmulator:
         return _ok(self._job(request).programs)
 
     async def compiled_program(self, request: web.Request) -> web.Response:
-        """``GET /jobs/{qrn}/compiled-program``: the emulator compiles nothing (404)."""
+        """``GET /jobs/{qrn}/compiled-program``: QPU jobs are compiled (to OpenQASM 3 as the
+        emulator reads them) when they start running; simulator jobs and jobs that never ran
+        have none (404)."""
         job = self._job(request)
-        raise HTTPProblem(404, f"Job '{job.qrn}' has no compiled program", "NOT_FOUND")
+        status = job.status(self.ctx.clock.now())
+        if job.device.device_type != "QPU" or status not in ("RUNNING", "COMPLETED", "HOLD"):
+            raise HTTPProblem(404, f"Job '{job.qrn}' has no compiled program", "NOT_FOUND")
+        compiled = [{"format": "qasm3", "data": c.to_qasm3()} for c in job.circuits]
+        return _ok(compiled if job.is_batch else compiled[0])
 
     async def result(self, request: web.Request) -> web.Response:
         """``GET /jobs/{qrn}/result``: counts (a batch has ``results``); 409 until available."""
@@ -537,16 +656,16 @@ class QbraidEmulator:
         status = job.status(now)
         if status in FINAL_STATUSES:
             raise _bad(f"Job '{job.qrn}' cannot be cancelled: it is {status}", "INVALID_JOB_STATE")
-        if job.cancel_at is None:
-            job.cancel_at = now
-            job.lifecycle.cancel(now)
+        self._cancel_job(job, now)
         return _ok(
             {"message": "Job cancellation requested", "jobQrn": job.qrn, "status": "CANCELLING"},
             status=202,
         )
 
     def _remove(self, job: QbraidJob) -> None:
-        job.lifecycle.remove(self.ctx.clock.now())
+        now = self.ctx.clock.now()
+        self._spent_removed += job.cost(job.status(now)) or 0.0
+        job.lifecycle.remove(now)
         self.jobs.pop(job.qrn, None)
 
     async def delete(self, request: web.Request) -> web.Response:
@@ -572,11 +691,118 @@ class QbraidEmulator:
                 deleted.append(qrn)
         return _ok({"message": f"{len(deleted)} job(s) deleted", "deleted": deleted})
 
+    # -- groups ------------------------------------------------------------------------------
+
+    def _group(self, qrn: str) -> QbraidGroup:
+        group = self.groups.get(qrn)
+        if group is None:
+            raise HTTPProblem(404, f"Group job '{qrn}' not found", "GROUP_NOT_FOUND")
+        return group
+
+    def _members(self, group: QbraidGroup) -> list[QbraidJob]:
+        return sorted((j for j in self.jobs.values() if j.group == group.qrn), key=lambda j: j.seq)
+
+    def _group_json(self, group: QbraidGroup) -> dict[str, Any]:
+        return group.to_json(self.ctx.clock, self._members(group))
+
+    async def create_group(self, request: web.Request) -> web.Response:
+        """``POST /jobs/group`` ``{name?, tags?, metadata?, maxTTL?}``: 201, the open group."""
+        body = await read_json(request) if request.body_exists else {}
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            raise _unprocessable([], "request body must be a JSON object")
+        name = body.get("name")
+        if name is not None and not isinstance(name, str):
+            raise _unprocessable(["name"], "name must be a string")
+        tags = body.get("tags") or {}
+        if not isinstance(tags, dict) or not all(
+            isinstance(v, str | int | bool) for v in tags.values()
+        ):
+            raise _unprocessable(["tags"], "tags must map strings to str, int or bool")
+        metadata = body.get("metadata") or {}
+        if not isinstance(metadata, dict):
+            raise _unprocessable(["metadata"], "metadata must be an object")
+        ttl = body.get("maxTTL")
+        if ttl is None:
+            ttl = DEFAULT_TTL
+        elif isinstance(ttl, bool) or not isinstance(ttl, int) or not 1 <= ttl <= MAX_TTL:
+            raise _unprocessable(["maxTTL"], f"maxTTL must be an integer from 1 to {MAX_TTL}")
+        self._seq += 1
+        group = QbraidGroup(
+            qrn=f"qbraid-{ORG_USER_ID[-4:]}-qgroup-{self.ctx.rng.getrandbits(96):024x}",
+            seq=self._seq,
+            name=name,
+            tags=tags,
+            metadata=metadata,
+            max_ttl=ttl,
+            created=self.ctx.clock.now(),
+        )
+        self.groups[group.qrn] = group
+        return _ok(self._group_json(group), status=201)
+
+    async def list_groups(self, request: web.Request) -> web.Response:
+        """``GET /jobs/group?status&page&limit``: newest first, with ``pagination``."""
+        status = request.query.get("status")
+        if status is not None and status.upper() not in GROUP_STATUSES:
+            raise HTTPProblem(422, f"status: unknown group status {status!r}")
+        now = self.ctx.clock.now()
+        found = [
+            g
+            for g in sorted(self.groups.values(), key=lambda g: g.seq, reverse=True)
+            if status is None or g.status(now, self._members(g)) == status.upper()
+        ]
+        window, pagination = _page(request, found)
+        return _ok([self._group_json(g) for g in window], pagination=pagination)
+
+    async def get_group(self, request: web.Request) -> web.Response:
+        """``GET /jobs/group/{qrn}``."""
+        return _ok(self._group_json(self._group(request.match_info["qrn"])))
+
+    async def group_jobs(self, request: web.Request) -> web.Response:
+        """``GET /jobs/group/{qrn}/jobs``: the group's jobs in submission order."""
+        group = self._group(request.match_info["qrn"])
+        return _ok([self._job_json(j) for j in self._members(group)])
+
+    async def close_group(self, request: web.Request) -> web.Response:
+        """``POST /jobs/group/{qrn}/close``: no new jobs; running ones go on (idempotent)."""
+        group = self._group(request.match_info["qrn"])
+        now = self.ctx.clock.now()
+        if group.is_open(now):
+            group.closed_at = now
+        return _ok(self._group_json(group))
+
+    async def cancel_group(self, request: web.Request) -> web.Response:
+        """``POST /jobs/group/{qrn}/cancel``: cancel every unfinished job; 400 once final."""
+        group = self._group(request.match_info["qrn"])
+        now = self.ctx.clock.now()
+        members = self._members(group)
+        status = group.status(now, members)
+        if status in GROUP_FINAL:
+            raise _bad(
+                f"Group job '{group.qrn}' cannot be cancelled: it is {status}",
+                "INVALID_GROUP_STATE",
+            )
+        for job in _unfinished(members, now):
+            self._cancel_job(job, now)
+        group.cancelled_at = now
+        return _ok(self._group_json(group))
+
+    async def delete_group(self, request: web.Request) -> web.Response:
+        """``DELETE /jobs/group/{qrn}``: the group record goes; its jobs stay."""
+        group = self._group(request.match_info["qrn"])
+        self.groups.pop(group.qrn, None)
+        return _ok({"message": "Group job deleted", "groupJobQrn": group.qrn})
+
     def routes(self) -> list[web.RouteDef]:
         """Every qBraid route, under :data:`PREFIX` (fixed paths before ``{qrn}`` paths)."""
         p = PREFIX
         return [
             web.get(f"{p}/users/verify", self.verify, allow_head=False),
+            web.get(f"{p}/users/context", self.user_context, allow_head=False),
+            web.post(f"{p}/access-tokens/refresh", self.refresh_token),
+            web.get(f"{p}/billing/credits/balance", self.credits, allow_head=False),
+            web.get(f"{p}/providers", self.providers, allow_head=False),
             web.get(f"{p}/devices", self.list_devices, allow_head=False),
             web.get(f"{p}/devices/{{qrn}}", self.get_device, allow_head=False),
             web.get(f"{p}/devices/{{qrn}}/calibrations", self.calibrations, allow_head=False),
@@ -585,6 +811,13 @@ class QbraidEmulator:
             web.delete(f"{p}/jobs", self.delete_many),
             web.get(f"{p}/jobs/statuses", self.statuses, allow_head=False),
             web.get(f"{p}/jobs/cost-estimate", self.cost_estimate, allow_head=False),
+            web.post(f"{p}/jobs/group", self.create_group),
+            web.get(f"{p}/jobs/group", self.list_groups, allow_head=False),
+            web.get(f"{p}/jobs/group/{{qrn}}", self.get_group, allow_head=False),
+            web.delete(f"{p}/jobs/group/{{qrn}}", self.delete_group),
+            web.get(f"{p}/jobs/group/{{qrn}}/jobs", self.group_jobs, allow_head=False),
+            web.post(f"{p}/jobs/group/{{qrn}}/close", self.close_group),
+            web.post(f"{p}/jobs/group/{{qrn}}/cancel", self.cancel_group),
             web.get(f"{p}/jobs/{{qrn}}", self.get_job, allow_head=False),
             web.delete(f"{p}/jobs/{{qrn}}", self.delete),
             web.post(f"{p}/jobs/{{qrn}}/cancel", self.cancel),
@@ -592,6 +825,10 @@ class QbraidEmulator:
             web.get(f"{p}/jobs/{{qrn}}/program", self.program, allow_head=False),
             web.get(f"{p}/jobs/{{qrn}}/compiled-program", self.compiled_program, allow_head=False),
         ]
+
+
+def _unfinished(jobs: Iterable[QbraidJob], now: float) -> list[QbraidJob]:
+    return [j for j in jobs if j.status(now) not in FINAL_STATUSES]
 
 
 def create_app(ctx: EmulatorContext) -> web.Application:
