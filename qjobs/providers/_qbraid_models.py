@@ -21,14 +21,32 @@ from qjobs._models import Backend, Job, JobFailure, JobStatus
 from qjobs.transport import default_error_parser
 
 __all__ = [
+    "GROUP_FINAL",
+    "GROUP_STATUSES",
     "HOLD",
     "PROVIDER",
     "STATUS_MAP",
+    "AccessToken",
+    "Calibration",
+    "CostEstimate",
+    "CreditBalance",
     "Device",
+    "GroupJob",
+    "JobStatusOptions",
     "Pagination",
     "Program",
+    "ProviderInfo",
     "User",
+    "UserContext",
+    "access_token_from_wire",
     "backend_from_wire",
+    "calibration_from_wire",
+    "cost_estimate_from_wire",
+    "credits_from_wire",
+    "group_from_wire",
+    "provider_from_wire",
+    "status_options_from_wire",
+    "user_context_from_wire",
     "converter",
     "device_from_wire",
     "error_parser",
@@ -55,6 +73,10 @@ STATUS_MAP: Final[dict[str, JobStatus]] = {
     HOLD: JobStatus.FAILED,
     "UNKNOWN": JobStatus.UNKNOWN,
 }
+#: Every group status qBraid documents (``GroupStatus``).
+GROUP_STATUSES: Final = ("OPEN", "CLOSED", "COMPLETED", "FAILED", "CANCELLED")
+#: The terminal group statuses.
+GROUP_FINAL: Final = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -146,6 +168,129 @@ class Pagination:
     has_prev: bool = False
 
 
+@attrs.frozen(slots=True)
+class Calibration:
+    """A device's latest calibration (``GET /devices/{qrn}/calibrations``).
+
+    ``qubits`` maps a qubit label to its figures (e.g. ``t1``, ``t2``, ``readoutFidelity``);
+    ``edges`` maps a coupled pair (``"0-1"``) to its two-qubit figures, as qBraid sends them.
+    """
+
+    device_qrns: tuple[str, ...] = ()
+    provider: str | None = None
+    last_calibrated: datetime | None = None
+    fetched_at: datetime | None = None
+    qubits: Mapping[str, Any] = attrs.field(factory=dict, eq=False)
+    edges: Mapping[str, Any] = attrs.field(factory=dict, eq=False)
+    details: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+@attrs.frozen(slots=True)
+class CostEstimate:
+    """A job cost estimate (``GET /jobs/cost-estimate``), in credits (1 credit = $0.01).
+
+    When ``pricing_available`` is false, ``estimated_cost`` is None and ``reason`` says why.
+    """
+
+    pricing_available: bool = False
+    device_qrn: str | None = None
+    estimated_cost: float | None = None
+    shots: int | None = None
+    reason: str | None = None
+    pricing_model: str | None = None
+    details: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+@attrs.frozen(slots=True)
+class JobStatusOptions:
+    """The job status names and their groups (``GET /jobs/statuses``; a free-form answer).
+
+    ``statuses`` lists status names when qBraid sends a list; ``groups`` maps a status group
+    (``pending``, ``returned``, ...) to its statuses; ``details`` is the whole answer.
+    """
+
+    statuses: tuple[str, ...] = ()
+    groups: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict, eq=False)
+    details: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+@attrs.frozen(slots=True)
+class GroupJob:
+    """A job group (``/jobs/group``): jobs submitted with its QRN are tracked together.
+
+    ``status`` is ``OPEN``, ``CLOSED``, ``COMPLETED``, ``FAILED`` or ``CANCELLED`` (the last
+    three final); costs are in credits; ``max_ttl`` is in seconds.
+    """
+
+    qrn: str
+    name: str | None = None
+    status: str = ""
+    organization_user_id: str | None = None
+    job_count: int = 0
+    completed_count: int = 0
+    failed_count: int = 0
+    cancelled_count: int = 0
+    total_estimated_cost: float | None = None
+    total_cost: float | None = None
+    created_at: datetime | None = None
+    ended_at: datetime | None = None
+    max_ttl: int | None = None
+    tags: Mapping[str, Any] = attrs.field(factory=dict, eq=False)
+    metadata: Mapping[str, Any] = attrs.field(factory=dict, eq=False)
+    details: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+    @property
+    def is_open(self) -> bool:
+        """True while the group accepts new jobs."""
+        return self.status.upper() == "OPEN"
+
+    @property
+    def is_final(self) -> bool:
+        """True once the group is COMPLETED, FAILED or CANCELLED."""
+        return self.status.upper() in GROUP_FINAL
+
+
+@attrs.frozen(slots=True)
+class CreditBalance:
+    """An organization's credit balance (``GET /billing/credits/balance``)."""
+
+    qbraid_credits: float | None = None
+    aws_credits: float | None = None
+    auto_recharge: bool | None = None
+    organization_id: str | None = None
+    user_id: str | None = None
+    details: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+@attrs.frozen(slots=True)
+class UserContext:
+    """The signed-in user's context (``GET /users/context``); ``user`` is qBraid's object."""
+
+    is_admin: bool = False
+    user_id: str | None = None
+    organization_id: str | None = None
+    user: Mapping[str, Any] = attrs.field(factory=dict, eq=False)
+    details: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+@attrs.frozen(slots=True)
+class ProviderInfo:
+    """One entry of ``GET /providers``: a provider's name and whatever qBraid says about it."""
+
+    name: str
+    vendor: str | None = None
+    details: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+@attrs.frozen(slots=True)
+class AccessToken:
+    """The answer of ``POST /access-tokens/refresh``: the access token's new expiry."""
+
+    expires_at: datetime | None = None
+    profile_slug: str | None = None
+    details: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
 @attrs.define(slots=True)
 class _WireUser:
     valid: bool = False
@@ -214,6 +359,67 @@ class _WirePagination:
     totalPages: int | None = None
     hasNext: bool | None = None
     hasPrev: bool | None = None
+
+
+@attrs.define(slots=True)
+class _WireCalibration:
+    deviceQRNs: list[str] | None = None
+    provider: str | None = None
+    lastCalibrated: datetime | None = None
+    fetchedAt: datetime | None = None
+    qubits: dict[str, Any] | None = None
+    edges: dict[str, Any] | None = None
+
+
+@attrs.define(slots=True)
+class _WireEstimate:
+    pricingAvailable: bool | None = None
+    deviceQrn: str | None = None
+    estimatedCost: float | None = None
+    shots: int | None = None
+    reason: str | None = None
+    pricingModel: str | None = None
+
+
+@attrs.define(slots=True)
+class _WireGroup:
+    groupJobQrn: str
+    name: str | None = None
+    status: str | None = None
+    organizationUserId: str | None = None
+    jobCount: int | None = None
+    completedCount: int | None = None
+    failedCount: int | None = None
+    cancelledCount: int | None = None
+    totalEstimatedCost: float | None = None
+    totalCost: float | None = None
+    timeStamps: _WireTimes | None = None
+    createdAt: datetime | None = None
+    maxTTL: int | None = None
+    tags: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+
+
+@attrs.define(slots=True)
+class _WireCredits:
+    qbraidCredits: float | None = None
+    awsCredits: float | None = None
+    autoRecharge: bool | None = None
+    organizationId: str | None = None
+    userId: str | None = None
+
+
+@attrs.define(slots=True)
+class _WireContextUser:
+    isAdmin: bool | None = None
+    userId: str | None = None
+    organizationId: str | None = None
+
+
+@attrs.define(slots=True)
+class _WireToken:
+    expiresAt: datetime | None = None
+    profileSlug: str | None = None
 
 
 def _opt_bool(value: Any, _t: Any) -> bool | None:
@@ -468,6 +674,145 @@ def program_from_wire(data: Any) -> Program:
     if not isinstance(data, Mapping) or not isinstance(data.get("format"), str):
         raise MalformedResponseError("program without a format", provider=PROVIDER)
     return Program(format=data["format"], data=data.get("data"))
+
+
+def calibration_from_wire(data: Any) -> Calibration | None:
+    """Map calibration data to a :class:`Calibration`; None when qBraid has none (``null``)."""
+    if data is None:
+        return None
+    wire: _WireCalibration = structure_model(data, _WireCalibration, "calibration")
+    return Calibration(
+        device_qrns=tuple(wire.deviceQRNs or ()),
+        provider=wire.provider,
+        last_calibrated=wire.lastCalibrated,
+        fetched_at=wire.fetchedAt,
+        qubits=dict(wire.qubits or {}),
+        edges=dict(wire.edges or {}),
+        details=dict(data),
+    )
+
+
+def cost_estimate_from_wire(data: Any) -> CostEstimate:
+    """Map ``GET /jobs/cost-estimate`` data to a :class:`CostEstimate`."""
+    wire: _WireEstimate = structure_model(data, _WireEstimate, "cost estimate")
+    return CostEstimate(
+        pricing_available=bool(wire.pricingAvailable),
+        device_qrn=wire.deviceQrn,
+        estimated_cost=wire.estimatedCost,
+        shots=wire.shots,
+        reason=wire.reason,
+        pricing_model=wire.pricingModel,
+        details=dict(data),
+    )
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if isinstance(value, list):
+        return tuple(str(v) for v in value if isinstance(v, str | int))
+    if isinstance(value, Mapping):
+        return tuple(str(k) for k in value)
+    return ()
+
+
+def status_options_from_wire(data: Any) -> JobStatusOptions:
+    """Read ``GET /jobs/statuses`` (free-form): a ``statuses`` list or mapping, ``groups``.
+
+    A bare list is taken as the status names; unknown shapes keep only ``details``.
+    """
+    if isinstance(data, list):
+        return JobStatusOptions(statuses=_names(data), details={"statuses": list(data)})
+    if not isinstance(data, Mapping):
+        raise MalformedResponseError("job status options are not an object", provider=PROVIDER)
+    groups_raw = data.get("groups", data.get("statusGroups"))
+    groups: dict[str, tuple[str, ...]] = {}
+    if isinstance(groups_raw, Mapping):
+        groups = {str(k): _names(v) for k, v in groups_raw.items()}
+    return JobStatusOptions(
+        statuses=_names(data.get("statuses")), groups=groups, details=dict(data)
+    )
+
+
+def group_from_wire(data: Any) -> GroupJob:
+    """Map a ``GroupJob`` object to a :class:`GroupJob`."""
+    if (
+        not isinstance(data, Mapping)
+        or not isinstance(data.get("groupJobQrn"), str)
+        or not data["groupJobQrn"]
+    ):
+        raise MalformedResponseError("group object without a groupJobQrn", provider=PROVIDER)
+    wire: _WireGroup = structure_model(data, _WireGroup, "group")
+    times = wire.timeStamps or _WireTimes()
+    return GroupJob(
+        qrn=wire.groupJobQrn,
+        name=wire.name,
+        status=(wire.status or "").upper(),
+        organization_user_id=wire.organizationUserId,
+        job_count=wire.jobCount or 0,
+        completed_count=wire.completedCount or 0,
+        failed_count=wire.failedCount or 0,
+        cancelled_count=wire.cancelledCount or 0,
+        total_estimated_cost=wire.totalEstimatedCost,
+        total_cost=wire.totalCost,
+        created_at=times.createdAt or wire.createdAt,
+        ended_at=times.endedAt,
+        max_ttl=wire.maxTTL,
+        tags=dict(wire.tags or {}),
+        metadata=dict(wire.metadata or {}),
+        details=dict(data),
+    )
+
+
+def credits_from_wire(data: Any) -> CreditBalance:
+    """Map ``GET /billing/credits/balance`` data to a :class:`CreditBalance`."""
+    wire: _WireCredits = structure_model(data, _WireCredits, "credit balance")
+    return CreditBalance(
+        qbraid_credits=wire.qbraidCredits,
+        aws_credits=wire.awsCredits,
+        auto_recharge=wire.autoRecharge,
+        organization_id=wire.organizationId,
+        user_id=wire.userId,
+        details=dict(data),
+    )
+
+
+def user_context_from_wire(data: Any) -> UserContext:
+    """Map ``GET /users/context`` data (``{user: {isAdmin, ...}}``) to a :class:`UserContext`."""
+    if not isinstance(data, Mapping):
+        raise MalformedResponseError("user context is not an object", provider=PROVIDER)
+    user = data.get("user")
+    if not isinstance(user, Mapping):
+        raise MalformedResponseError("user context has no user object", provider=PROVIDER)
+    wire: _WireContextUser = structure_model(user, _WireContextUser, "user context")
+    raw_id = user.get("_id")
+    return UserContext(
+        is_admin=bool(wire.isAdmin),
+        user_id=wire.userId or (str(raw_id) if raw_id is not None else None),
+        organization_id=wire.organizationId,
+        user=dict(user),
+        details=dict(data),
+    )
+
+
+def provider_from_wire(item: Any) -> ProviderInfo:
+    """One entry of ``GET /providers``: a name, or an object naming it (``provider``/``name``)."""
+    if isinstance(item, str) and item:
+        return ProviderInfo(name=item)
+    if isinstance(item, Mapping):
+        name = item.get("provider") or item.get("name") or item.get("_id")
+        if isinstance(name, str) and name:
+            vendor = item.get("vendor")
+            return ProviderInfo(
+                name=name,
+                vendor=vendor if isinstance(vendor, str) else None,
+                details=dict(item),
+            )
+    raise MalformedResponseError(f"provider entry {item!r} has no name", provider=PROVIDER)
+
+
+def access_token_from_wire(data: Any) -> AccessToken:
+    """Map ``POST /access-tokens/refresh`` data to an :class:`AccessToken`."""
+    wire: _WireToken = structure_model(data, _WireToken, "access token")
+    return AccessToken(expires_at=wire.expiresAt, profile_slug=wire.profileSlug, details=dict(data))
 
 
 def _detail_text(detail: Any) -> str | None:

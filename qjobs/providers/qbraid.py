@@ -1,11 +1,13 @@
 """The async qBraid client (Quantum Runtime API, ``/api/v1``).
 
 ``QbraidClient`` speaks qBraid's current REST protocol over one
-:class:`~qjobs.transport.Transport`: user verification, devices (list with filters, one, status),
-jobs (one program or a batch of programs in one job, OpenQASM 2 or 3 written from the Circuit IR,
-name, tags, runtime options), job listing with page-based pagination, cancel, delete, results
-(a 409 "not ready" is waited out) and programs. Every answer's ``{"success", "data"}`` envelope is
-opened in one place (:meth:`QbraidClient._call`). Wire <-> model mapping lives in
+:class:`~qjobs.transport.Transport`: user verification and context, access-token refresh, credit
+balance, providers, devices (list with filters, one, status, calibrations), jobs (one program or a
+batch of programs in one job, OpenQASM 2 or 3 written from the Circuit IR, name, tags, runtime
+options), cost estimates, status options, job listing with page-based pagination, cancel, delete,
+results (a 409 "not ready" is waited out), programs and compiled programs, and job groups.
+Every answer's ``{"success", "data"}`` envelope is opened in one place
+(:meth:`QbraidClient._call`). Wire <-> model mapping lives in
 :mod:`qjobs.providers._qbraid_models`, configuration in :mod:`qjobs.providers._qbraid_config`.
 
 Use it through :func:`qjobs.connect`::
@@ -20,6 +22,7 @@ import logging
 import os
 import ssl as ssl_module
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
@@ -50,20 +53,37 @@ from qjobs.providers._qbraid_config import (
     write_config,
 )
 from qjobs.providers._qbraid_models import (
+    GROUP_STATUSES,
     HOLD,
     PROVIDER,
     STATUS_MAP,
+    AccessToken,
+    Calibration,
+    CostEstimate,
+    CreditBalance,
     Device,
+    GroupJob,
+    JobStatusOptions,
     Pagination,
     Program,
+    ProviderInfo,
     User,
+    UserContext,
+    access_token_from_wire,
     backend_from_wire,
+    calibration_from_wire,
+    cost_estimate_from_wire,
+    credits_from_wire,
     device_from_wire,
     error_parser,
+    group_from_wire,
     job_from_wire,
     pagination_from_wire,
     program_from_wire,
+    provider_from_wire,
+    status_options_from_wire,
     unwrap,
+    user_context_from_wire,
     user_from_wire,
 )
 from qjobs.transport import RateLimit, RequestKind, RetryPolicy, Timeouts, Transport
@@ -71,13 +91,22 @@ from qjobs.transport import RateLimit, RequestKind, RetryPolicy, Timeouts, Trans
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_DEVICE",
+    "GROUP_STATUSES",
     "STATUS_MAP",
+    "AccessToken",
+    "Calibration",
+    "CostEstimate",
+    "CreditBalance",
     "Device",
     "DeviceStatus",
+    "GroupJob",
+    "JobStatusOptions",
     "Pagination",
     "Program",
+    "ProviderInfo",
     "QbraidClient",
     "User",
+    "UserContext",
 ]
 
 logger = logging.getLogger("qjobs.providers.qbraid")
@@ -92,6 +121,7 @@ _FIND_PAGES: Final = 5
 _RESULT_WAIT_FIRST: Final = 0.05
 _BAD_ID_CHARS: Final = frozenset("/?#% \t\r\n")
 _QASM_FORMATS: Final = {2: "qasm2", 3: "qasm3"}
+_MAX_GROUP_TTL: Final = 86_400
 
 
 @attrs.frozen(slots=True)
@@ -123,6 +153,12 @@ def _qrn(value: Any, field: str) -> str:
     if not isinstance(value, str) or not value or set(value) & _BAD_ID_CHARS:
         raise InputError(field, value, "must be a qBraid QRN such as 'qbraid:qbraid:sim:qasm-sim'")
     return value
+
+
+def _group_id(group: GroupJob | str, field: str = "group") -> str:
+    if isinstance(group, GroupJob):
+        return group.qrn
+    return _qrn(group, field)
 
 
 def _positive_int(value: Any, field: str) -> int:
@@ -303,6 +339,7 @@ class QbraidClient(ProviderClient):
         self._devices: dict[str, Device] = {}
         self._devices_lock = anyio.Lock()
         self._results_cache: dict[str, list[Result]] = {}
+        self._organization_id: str | None = None
 
     @property
     def config_file(self) -> Path:
@@ -371,6 +408,63 @@ class QbraidClient(ProviderClient):
             return write_config(target, updates, overwrite=overwrite)
 
         return await anyio.to_thread.run_sync(write)
+
+    async def user_context(self) -> UserContext:
+        """The signed-in user's context (``GET /users/context``), e.g. ``is_admin``."""
+        data, _ = await self._call("GET", "users/context", route="GET /users/context")
+        return user_context_from_wire(data)
+
+    async def refresh_access_token(self) -> AccessToken:
+        """Extend the access token's life (``POST /access-tokens/refresh``; qBraid gives 24 h).
+
+        Only a client configured with an access token (``access_token=``,
+        ``QBRAID_ACCESS_TOKEN`` or qbraidrc ``access-token``) has one to refresh; with an API
+        key this raises :class:`~qjobs.InputError` before any request.
+        """
+        if self._settings.auth_header != "X-Access-Token":
+            raise InputError(
+                "access_token", None, "this client authenticates with an API key, not a token"
+            )
+        data, _ = await self._call(
+            "POST",
+            "access-tokens/refresh",
+            kind=RequestKind.READ,
+            route="POST /access-tokens/refresh",
+        )
+        return access_token_from_wire(data)
+
+    async def credits(self, organization_id: str | None = None) -> CreditBalance:
+        """The organization's credit balance (``GET /billing/credits/balance``).
+
+        ``organization_id`` defaults to the account's own organization, learnt once from
+        ``GET /users/verify``. Credits: 1 credit = $0.01.
+        """
+        if organization_id is None:
+            if self._organization_id is None:
+                user = await self.verify_user()
+                if not user.organization_id:
+                    raise MalformedResponseError(
+                        "the verified user has no organizationId", provider=PROVIDER
+                    )
+                self._organization_id = user.organization_id
+            organization_id = self._organization_id
+        elif not isinstance(organization_id, str) or not organization_id:
+            raise InputError("organization_id", organization_id, "must be a non-empty string")
+        data, _ = await self._call(
+            "GET",
+            "billing/credits/balance",
+            params={"organizationId": organization_id},
+            route="GET /billing/credits/balance",
+        )
+        return credits_from_wire(data)
+
+    async def providers(self) -> list[ProviderInfo]:
+        """The providers qBraid offers devices from (``GET /providers``)."""
+        data, _ = await self._call("GET", "providers", route="GET /providers")
+        items = data.get("providers") if isinstance(data, Mapping) else data
+        if not isinstance(items, list):
+            raise MalformedResponseError("providers is not a list", provider=PROVIDER)
+        return [provider_from_wire(item) for item in items]
 
     # ------------------------------------------------------------------------------ devices
     async def devices(
@@ -454,6 +548,15 @@ class QbraidClient(ProviderClient):
             avg_queue_time=d.avg_queue_time,
             next_available=d.next_available,
         )
+
+    async def calibration(self, qrn: str) -> Calibration | None:
+        """A device's latest calibration (``GET /devices/{qrn}/calibrations``): per-qubit and
+        per-edge figures; None when qBraid has none (simulators)."""
+        qrn = _qrn(qrn, "qrn")
+        data, _ = await self._call(
+            "GET", f"devices/{qrn}/calibrations", route="GET /devices/{qrn}/calibrations"
+        )
+        return calibration_from_wire(data)
 
     async def backends(self) -> list[Backend]:
         """Every non-retired device as a provider-neutral :class:`~qjobs.Backend`."""
@@ -544,7 +647,7 @@ class QbraidClient(ProviderClient):
         tags: Mapping[str, str | int | bool] | None = None,
         runtime_options: Mapping[str, Any] | None = None,
         qasm: int | None = None,
-        group: str | None = None,
+        group: GroupJob | str | None = None,
         **options: Any,
     ) -> Job:
         """Submit one circuit, or a list as one batch job (``POST /jobs``), and return the job.
@@ -554,7 +657,8 @@ class QbraidClient(ProviderClient):
         range, widths against its qubits, batch support, input types, direct access, bound
         parameters, tags (str/int/bool values; ``qjobs_*`` names are reserved). The device's
         metadata is fetched once and cached. ``runtime_options`` go to ``runtimeOptions``
-        (e.g. ``{"noiseModel": ...}``); ``group`` is a group job QRN.
+        (e.g. ``{"noiseModel": ...}``); ``group`` is an open group (:meth:`create_group`) or
+        its QRN.
 
         With ``key``, the job carries the tag ``qjobs_key`` and submission is idempotent: if the
         POST fails ambiguously or with a 5xx, the key is looked up (:meth:`find_by_key`) before
@@ -574,8 +678,7 @@ class QbraidClient(ProviderClient):
             wire_tags[TAG_KEY] = key
         if runtime_options is not None and not isinstance(runtime_options, Mapping):
             raise InputError("runtime_options", runtime_options, "must be a mapping")
-        if group is not None:
-            group = _qrn(group, "group")
+        group_qrn = None if group is None else _group_id(group)
         device = await self._cached_device(qrn)
         if not device.direct_access:
             raise InputError("backend", qrn, "device has no direct access through the API")
@@ -596,7 +699,7 @@ class QbraidClient(ProviderClient):
             "deviceQrn": qrn,
             "tags": wire_tags,
             "runtimeOptions": dict(runtime_options or {}),
-            "groupJobQrn": group,
+            "groupJobQrn": group_qrn,
             "program": programs[0] if isinstance(circuits, Circuit) else programs,
         }
         try:
@@ -634,6 +737,29 @@ class QbraidClient(ProviderClient):
         jid = _job_id(job_id, "job_id")
         data, _ = await self._call("GET", f"jobs/{jid}", route="GET /jobs/{qrn}")
         return job_from_wire(data)
+
+    async def job_statuses(self) -> JobStatusOptions:
+        """The job status names and status groups qBraid knows (``GET /jobs/statuses``)."""
+        data, _ = await self._call("GET", "jobs/statuses", route="GET /jobs/statuses")
+        return status_options_from_wire(data)
+
+    async def estimate_cost(
+        self, backend: str | None = None, *, shots: int | None = None
+    ) -> CostEstimate:
+        """What a job would cost, in credits (``GET /jobs/cost-estimate``).
+
+        ``backend`` is a device QRN (default :data:`DEFAULT_DEVICE`); without ``shots`` qBraid
+        assumes 1000. Devices priced per minute answer ``pricing_available=False`` and a
+        ``reason``.
+        """
+        qrn = _qrn(DEFAULT_DEVICE if backend is None else backend, "backend")
+        params: dict[str, Any] = {"deviceQrn": qrn}
+        if shots is not None:
+            params["shots"] = _positive_int(shots, "shots")
+        data, _ = await self._call(
+            "GET", "jobs/cost-estimate", params=params, route="GET /jobs/cost-estimate"
+        )
+        return cost_estimate_from_wire(data)
 
     def _list_params(self, filters: dict[str, Any]) -> dict[str, Any]:
         params: dict[str, Any] = {}
@@ -808,6 +934,24 @@ class QbraidClient(ProviderClient):
         items = data if isinstance(data, list) else [data]
         return [program_from_wire(p) for p in items]
 
+    async def compiled_program(self, job: Job | str) -> list[Program] | None:
+        """The programs as compiled for the device (``GET /jobs/{qrn}/compiled-program``), one
+        per circuit; None when nothing was compiled (404, as the qbraid SDK does). A job that
+        does not exist still raises :class:`~qjobs.NotFoundError`."""
+        jid = _job_id(job)
+        try:
+            data, _ = await self._call(
+                "GET", f"jobs/{jid}/compiled-program", route="GET /jobs/{qrn}/compiled-program"
+            )
+        except NotFoundError as exc:
+            if exc.code == "JOB_NOT_FOUND":
+                raise
+            return None
+        if data is None:
+            return None
+        items = data if isinstance(data, list) else [data]
+        return [program_from_wire(p) for p in items]
+
     # ------------------------------------------------------------------------ cancel, delete
     async def cancel(self, job: Job | str) -> None:
         """Ask qBraid to cancel a job (``POST /jobs/{qrn}/cancel``; it goes ``CANCELLING`` then
@@ -844,3 +988,166 @@ class QbraidClient(ProviderClient):
         )
         for jid in ids:
             self._results_cache.pop(jid, None)
+
+    # -------------------------------------------------------------------------------- groups
+    async def create_group(
+        self,
+        *,
+        name: str | None = None,
+        tags: Mapping[str, str | int | bool] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        max_ttl: int | None = None,
+    ) -> GroupJob:
+        """Open a job group (``POST /jobs/group``); pass it as ``submit(..., group=g)``.
+
+        ``max_ttl`` (seconds, 1..86400; qBraid's default 3600) bounds how long the group stays
+        open. Tags follow the job rules (str/int/bool values, ``qjobs_*`` names reserved);
+        ``metadata`` must be JSON-serializable.
+        """
+        if name is not None and not isinstance(name, str):
+            raise InputError("name", name, "must be a string")
+        wire_tags = _tags(tags)
+        if metadata is not None and not isinstance(metadata, Mapping):
+            raise InputError("metadata", metadata, "must be a mapping")
+        if max_ttl is not None and (
+            isinstance(max_ttl, bool)
+            or not isinstance(max_ttl, int)
+            or not 1 <= max_ttl <= _MAX_GROUP_TTL
+        ):
+            raise InputError("max_ttl", max_ttl, f"must be an int from 1 to {_MAX_GROUP_TTL}")
+        body: dict[str, Any] = {"name": name, "tags": wire_tags, "metadata": dict(metadata or {})}
+        if max_ttl is not None:
+            body["maxTTL"] = max_ttl
+        try:
+            orjson.dumps(body)
+        except TypeError as exc:
+            raise InputError("metadata", "<metadata>", f"not JSON-serializable: {exc}") from None
+        data, _ = await self._call(
+            "POST", "jobs/group", json=body, kind=RequestKind.WRITE, route="POST /jobs/group"
+        )
+        return group_from_wire(data)
+
+    async def get_group(self, group: GroupJob | str) -> GroupJob:
+        """A group's current state and counts (``GET /jobs/group/{qrn}``)."""
+        gid = _group_id(group)
+        data, _ = await self._call("GET", f"jobs/group/{gid}", route="GET /jobs/group/{qrn}")
+        return group_from_wire(data)
+
+    async def list_groups(
+        self, *, status: str | None = None, page: int = 1, limit: int | None = None
+    ) -> tuple[list[GroupJob], Pagination]:
+        """One page of groups (``GET /jobs/group``), newest first, and its :class:`Pagination`.
+
+        ``status`` is one of :data:`GROUP_STATUSES`; ``limit`` the page size (1..100).
+        """
+        params: dict[str, Any] = {"page": _positive_int(page, "page")}
+        size = _positive_int(self.capabilities.page_size if limit is None else limit, "limit")
+        if size > _MAX_PAGE:
+            raise InputError("limit", size, f"must be <= {_MAX_PAGE}")
+        params["limit"] = size
+        if status is not None:
+            if not isinstance(status, str) or status.upper() not in GROUP_STATUSES:
+                raise InputError("status", status, f"must be one of {list(GROUP_STATUSES)}")
+            params["status"] = status.upper()
+        data, pagination = await self._call(
+            "GET", "jobs/group", params=params, route="GET /jobs/group"
+        )
+        if not isinstance(data, list):
+            raise MalformedResponseError("group list is not a list", provider=PROVIDER)
+        return [group_from_wire(g) for g in data], pagination_from_wire(
+            pagination, page=page, limit=size
+        )
+
+    async def iter_groups(
+        self, *, status: str | None = None, limit: int | None = None, max_pages: int | None = None
+    ) -> AsyncIterator[GroupJob]:
+        """Iterate over groups, newest first, following every page (``hasNext``)."""
+        if max_pages is not None:
+            _positive_int(max_pages, "max_pages")
+        page = 1
+        while True:
+            groups, info = await self.list_groups(status=status, page=page, limit=limit)
+            for group in groups:
+                yield group
+            if not info.has_next or not groups or (max_pages is not None and page >= max_pages):
+                return
+            page += 1
+
+    async def group_jobs(self, group: GroupJob | str) -> list[Job]:
+        """The jobs of a group (``GET /jobs/group/{qrn}/jobs``)."""
+        gid = _group_id(group)
+        data, _ = await self._call(
+            "GET", f"jobs/group/{gid}/jobs", route="GET /jobs/group/{qrn}/jobs"
+        )
+        if not isinstance(data, list):
+            raise MalformedResponseError("group job list is not a list", provider=PROVIDER)
+        return [job_from_wire(j) for j in data]
+
+    async def close_group(self, group: GroupJob | str) -> GroupJob:
+        """Stop a group taking jobs (``POST /jobs/group/{qrn}/close``); its jobs run on."""
+        gid = _group_id(group)
+        data, _ = await self._call(
+            "POST",
+            f"jobs/group/{gid}/close",
+            kind=RequestKind.READ,
+            route="POST /jobs/group/{qrn}/close",
+        )
+        return group_from_wire(data) if data is not None else await self.get_group(gid)
+
+    async def cancel_group(self, group: GroupJob | str) -> GroupJob:
+        """Cancel a group and its unfinished jobs (``POST /jobs/group/{qrn}/cancel``).
+
+        A group that is already final is left as it is and returned.
+        """
+        gid = _group_id(group)
+        try:
+            data, _ = await self._call(
+                "POST",
+                f"jobs/group/{gid}/cancel",
+                kind=RequestKind.READ,
+                route="POST /jobs/group/{qrn}/cancel",
+            )
+        except (ValidationError, ConflictError) as exc:
+            current = await self.get_group(gid)
+            if current.is_final:
+                logger.debug("qbraid: cancel of group %s refused (%s); final", gid, exc.status)
+                return current
+            raise
+        return group_from_wire(data) if data is not None else await self.get_group(gid)
+
+    async def delete_group(self, group: GroupJob | str) -> None:
+        """Delete a group (``DELETE /jobs/group/{qrn}``); one already gone (404) is ignored."""
+        gid = _group_id(group)
+        try:
+            await self._call(
+                "DELETE",
+                f"jobs/group/{gid}",
+                kind=RequestKind.READ,
+                route="DELETE /jobs/group/{qrn}",
+            )
+        except NotFoundError:
+            logger.debug("qbraid: group %s was already deleted", gid)
+
+    @asynccontextmanager
+    async def group(
+        self,
+        *,
+        name: str | None = None,
+        tags: Mapping[str, str | int | bool] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        max_ttl: int | None = None,
+    ) -> AsyncIterator[GroupJob]:
+        """``async with qb.group(name="scan") as g: await qb.submit(..., group=g)``.
+
+        The group is closed on exit (its jobs run on). If the block raised, the group and its
+        unfinished jobs are cancelled instead, then the error propagates.
+        """
+        opened = await self.create_group(name=name, tags=tags, metadata=metadata, max_ttl=max_ttl)
+        try:
+            yield opened
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self.cancel_group(opened)
+            raise
+        else:
+            await self.close_group(opened)
