@@ -2,11 +2,13 @@
 """The qBraid client (Quantum Runtime API, ``/api/v1``).
 
 ``QbraidClient`` speaks qBraid's current REST protocol over one
-:class:`~qjobs.transport.Transport`: user verification, devices (list with filters, one, status),
-jobs (one program or a batch of programs in one job, OpenQASM 2 or 3 written from the Circuit IR,
-name, tags, runtime options), job listing with page-based pagination, cancel, delete, results
-(a 409 "not ready" is waited out) and programs. Every answer's ``{"success", "data"}`` envelope is
-opened in one place (:meth:`QbraidClient._call`). Wire <-> model mapping lives in
+:class:`~qjobs.transport.Transport`: user verification and context, access-token refresh, credit
+balance, providers, devices (list with filters, one, status, calibrations), jobs (one program or a
+batch of programs in one job, OpenQASM 2 or 3 written from the Circuit IR, name, tags, runtime
+options), cost estimates, status options, job listing with page-based pagination, cancel, delete,
+results (a 409 "not ready" is waited out), programs and compiled programs, and job groups.
+Every answer's ``{"success", "data"}`` envelope is opened in one place
+(:meth:`QbraidClient._call`). Wire <-> model mapping lives in
 :mod:`qjobs.providers._qbraid_models`, configuration in :mod:`qjobs.providers._qbraid_config`.
 
 Use it through :func:`qjobs.connect`::
@@ -25,12 +27,21 @@ from qjobs.providers.qbraid import (
     _FIND_PAGES,
     DEFAULT_BASE_URL,
     DEFAULT_DEVICE,
+    GROUP_STATUSES,
     STATUS_MAP,
+    AccessToken,
+    Calibration,
+    CostEstimate,
+    CreditBalance,
     Device,
     DeviceStatus,
+    GroupJob,
+    JobStatusOptions,
     Pagination,
     Program,
+    ProviderInfo,
     User,
+    UserContext,
 )
 from qjobs.providers.qbraid import QbraidClient as _AsyncQbraidClient
 from qjobs_sync import _portal
@@ -40,6 +51,7 @@ if TYPE_CHECKING:
     import os
     import ssl as ssl_module
     from collections.abc import Iterator, Mapping, Sequence
+    from contextlib import AbstractContextManager
     from pathlib import Path
     from typing import Any
 
@@ -51,13 +63,22 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_DEVICE",
+    "GROUP_STATUSES",
     "STATUS_MAP",
+    "AccessToken",
+    "Calibration",
+    "CostEstimate",
+    "CreditBalance",
     "Device",
     "DeviceStatus",
+    "GroupJob",
+    "JobStatusOptions",
     "Pagination",
     "Program",
+    "ProviderInfo",
     "QbraidClient",
     "User",
+    "UserContext",
 ]
 
 
@@ -162,6 +183,31 @@ class QbraidClient(ProviderClient):
             lambda: self._async.save_config(path, verify=verify, overwrite=overwrite)
         )
 
+    def user_context(self) -> UserContext:
+        """The signed-in user's context (``GET /users/context``), e.g. ``is_admin``."""
+        return _portal.run_async(lambda: self._async.user_context())
+
+    def refresh_access_token(self) -> AccessToken:
+        """Extend the access token's life (``POST /access-tokens/refresh``; qBraid gives 24 h).
+
+        Only a client configured with an access token (``access_token=``,
+        ``QBRAID_ACCESS_TOKEN`` or qbraidrc ``access-token``) has one to refresh; with an API
+        key this raises :class:`~qjobs.InputError` before any request.
+        """
+        return _portal.run_async(lambda: self._async.refresh_access_token())
+
+    def credits(self, organization_id: str | None = None) -> CreditBalance:
+        """The organization's credit balance (``GET /billing/credits/balance``).
+
+        ``organization_id`` defaults to the account's own organization, learnt once from
+        ``GET /users/verify``. Credits: 1 credit = $0.01.
+        """
+        return _portal.run_async(lambda: self._async.credits(organization_id))
+
+    def providers(self) -> list[ProviderInfo]:
+        """The providers qBraid offers devices from (``GET /providers``)."""
+        return _portal.run_async(lambda: self._async.providers())
+
     def devices(
         self,
         *,
@@ -198,6 +244,12 @@ class QbraidClient(ProviderClient):
         """A device's status and queue depth (qBraid has no separate status endpoint)."""
         return _portal.run_async(lambda: self._async.device_status(qrn))
 
+    def calibration(self, qrn: str) -> Calibration | None:
+        """A device's latest calibration (``GET /devices/{qrn}/calibrations``): per-qubit and
+        per-edge figures; None when qBraid has none (simulators).
+        """
+        return _portal.run_async(lambda: self._async.calibration(qrn))
+
     def backends(self) -> list[Backend]:
         """Every non-retired device as a provider-neutral :class:`~qjobs.Backend`."""
         return _portal.run_async(lambda: self._async.backends())
@@ -213,7 +265,7 @@ class QbraidClient(ProviderClient):
         tags: Mapping[str, str | int | bool] | None = None,
         runtime_options: Mapping[str, Any] | None = None,
         qasm: int | None = None,
-        group: str | None = None,
+        group: GroupJob | str | None = None,
         **options: Any,
     ) -> Job:
         """Submit one circuit, or a list as one batch job (``POST /jobs``), and return the job.
@@ -223,7 +275,8 @@ class QbraidClient(ProviderClient):
         range, widths against its qubits, batch support, input types, direct access, bound
         parameters, tags (str/int/bool values; ``qjobs_*`` names are reserved). The device's
         metadata is fetched once and cached. ``runtime_options`` go to ``runtimeOptions``
-        (e.g. ``{"noiseModel": ...}``); ``group`` is a group job QRN.
+        (e.g. ``{"noiseModel": ...}``); ``group`` is an open group (:meth:`create_group`) or
+        its QRN.
 
         With ``key``, the job carries the tag ``qjobs_key`` and submission is idempotent: if the
         POST fails ambiguously or with a 5xx, the key is looked up (:meth:`find_by_key`) before
@@ -248,6 +301,21 @@ class QbraidClient(ProviderClient):
     def get_job(self, job_id: str) -> Job:
         """Fetch one job's current state (``GET /jobs/{qrn}``)."""
         return _portal.run_async(lambda: self._async.get_job(job_id))
+
+    def job_statuses(self) -> JobStatusOptions:
+        """The job status names and status groups qBraid knows (``GET /jobs/statuses``)."""
+        return _portal.run_async(lambda: self._async.job_statuses())
+
+    def estimate_cost(
+        self, backend: str | None = None, *, shots: int | None = None
+    ) -> CostEstimate:
+        """What a job would cost, in credits (``GET /jobs/cost-estimate``).
+
+        ``backend`` is a device QRN (default :data:`DEFAULT_DEVICE`); without ``shots`` qBraid
+        assumes 1000. Devices priced per minute answer ``pricing_available=False`` and a
+        ``reason``.
+        """
+        return _portal.run_async(lambda: self._async.estimate_cost(backend, shots=shots))
 
     def list_jobs(
         self, *, page: int = 1, limit: int | None = None, **filters: Any
@@ -300,6 +368,13 @@ class QbraidClient(ProviderClient):
         """The programs a job ran (``GET /jobs/{qrn}/program``), one per circuit, in order."""
         return _portal.run_async(lambda: self._async.program(job))
 
+    def compiled_program(self, job: Job | str) -> list[Program] | None:
+        """The programs as compiled for the device (``GET /jobs/{qrn}/compiled-program``), one
+        per circuit; None when nothing was compiled (404, as the qbraid SDK does). A job that
+        does not exist still raises :class:`~qjobs.NotFoundError`.
+        """
+        return _portal.run_async(lambda: self._async.compiled_program(job))
+
     def cancel(self, job: Job | str) -> None:
         """Ask qBraid to cancel a job (``POST /jobs/{qrn}/cancel``; it goes ``CANCELLING`` then
         ``CANCELLED``). A job that is already final is left as it is.
@@ -313,3 +388,82 @@ class QbraidClient(ProviderClient):
     def delete_many(self, jobs: Sequence[Job | str]) -> None:
         """Delete many jobs in one request (``DELETE /jobs?qrns=[...]``)."""
         _portal.run_async(lambda: self._async.delete_many(jobs))
+
+    def create_group(
+        self,
+        *,
+        name: str | None = None,
+        tags: Mapping[str, str | int | bool] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        max_ttl: int | None = None,
+    ) -> GroupJob:
+        """Open a job group (``POST /jobs/group``); pass it as ``submit(..., group=g)``.
+
+        ``max_ttl`` (seconds, 1..86400; qBraid's default 3600) bounds how long the group stays
+        open. Tags follow the job rules (str/int/bool values, ``qjobs_*`` names reserved);
+        ``metadata`` must be JSON-serializable.
+        """
+        return _portal.run_async(
+            lambda: self._async.create_group(
+                name=name, tags=tags, metadata=metadata, max_ttl=max_ttl
+            )
+        )
+
+    def get_group(self, group: GroupJob | str) -> GroupJob:
+        """A group's current state and counts (``GET /jobs/group/{qrn}``)."""
+        return _portal.run_async(lambda: self._async.get_group(group))
+
+    def list_groups(
+        self, *, status: str | None = None, page: int = 1, limit: int | None = None
+    ) -> tuple[list[GroupJob], Pagination]:
+        """One page of groups (``GET /jobs/group``), newest first, and its :class:`Pagination`.
+
+        ``status`` is one of :data:`GROUP_STATUSES`; ``limit`` the page size (1..100).
+        """
+        return _portal.run_async(
+            lambda: self._async.list_groups(status=status, page=page, limit=limit)
+        )
+
+    def iter_groups(
+        self, *, status: str | None = None, limit: int | None = None, max_pages: int | None = None
+    ) -> Iterator[GroupJob]:
+        """Iterate over groups, newest first, following every page (``hasNext``)."""
+        return _portal.iterate(
+            lambda: self._async.iter_groups(status=status, limit=limit, max_pages=max_pages)
+        )
+
+    def group_jobs(self, group: GroupJob | str) -> list[Job]:
+        """The jobs of a group (``GET /jobs/group/{qrn}/jobs``)."""
+        return _portal.run_async(lambda: self._async.group_jobs(group))
+
+    def close_group(self, group: GroupJob | str) -> GroupJob:
+        """Stop a group taking jobs (``POST /jobs/group/{qrn}/close``); its jobs run on."""
+        return _portal.run_async(lambda: self._async.close_group(group))
+
+    def cancel_group(self, group: GroupJob | str) -> GroupJob:
+        """Cancel a group and its unfinished jobs (``POST /jobs/group/{qrn}/cancel``).
+
+        A group that is already final is left as it is and returned.
+        """
+        return _portal.run_async(lambda: self._async.cancel_group(group))
+
+    def delete_group(self, group: GroupJob | str) -> None:
+        """Delete a group (``DELETE /jobs/group/{qrn}``); one already gone (404) is ignored."""
+        _portal.run_async(lambda: self._async.delete_group(group))
+
+    def group(
+        self,
+        *,
+        name: str | None = None,
+        tags: Mapping[str, str | int | bool] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        max_ttl: int | None = None,
+    ) -> AbstractContextManager[GroupJob]:
+        """``with qb.group(name="scan") as g: qb.submit(..., group=g)``.
+
+        The group is closed on exit (its jobs run on). If the block raised, the group and its
+        unfinished jobs are cancelled instead, then the error propagates.
+        """
+        return _portal.context(
+            lambda: self._async.group(name=name, tags=tags, metadata=metadata, max_ttl=max_ttl)
+        )
