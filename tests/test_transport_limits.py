@@ -223,3 +223,31 @@ async def test_rate_limited_error_after_retries() -> None:
         # Retry-After waits are exact; after waiting 1 s the limiter has a token at once.
         assert [w for w in clock.sleeps if w > 0.01] == [1.0, 1.0]
         assert t.stats.statuses[429] == 3
+
+
+@pytest.mark.anyio
+async def test_cancelled_waiters_give_their_slot_back() -> None:
+    """A request cancelled while waiting for a slot or a token leaves no slot taken."""
+    gate = anyio.Event()
+
+    async def blocked_sleep(_: float) -> None:
+        await gate.wait()
+
+    limiter = RateLimiter(RateLimit(requests_per_second=1, max_concurrent=1), sleep=blocked_sleep)
+    entered: list[int] = []
+
+    async def use(i: int) -> None:
+        async with limiter.slot():
+            entered.append(i)
+
+    await use(0)  # the first token is free; the second must wait (blocked_sleep)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(use, 1)  # holds the only slot, waiting for its token
+        tg.start_soon(use, 2)  # waits for the slot itself
+        await anyio.wait_all_tasks_blocked()
+        tg.cancel_scope.cancel()
+    assert entered == [0]
+    gate.set()
+    with anyio.fail_after(5):
+        await use(3)  # both cancelled waiters released what they held
+    assert entered == [0, 3]

@@ -18,10 +18,11 @@ Constants (documented numbers, not tuning knobs):
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
+from types import TracebackType
 
 import anyio
 
@@ -60,7 +61,7 @@ class RateLimiter:
         self.limit = limit
         self._clock = clock
         self._sleep = sleep
-        self._semaphore: anyio.Semaphore | None = None
+        self._semaphore: asyncio.Semaphore | None = None
         self._ceiling: float | None = limit.requests_per_second
         self._rate: float | None = limit.requests_per_second
         self._next_slot = 0.0
@@ -76,14 +77,29 @@ class RateLimiter:
         """The current requests-per-second limit (``None``: unlimited)."""
         return self._rate
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Wait for a concurrency slot and a rate token; hold the slot while the body runs."""
-        if self._semaphore is None:
-            self._semaphore = anyio.Semaphore(self.limit.max_concurrent)
-        async with self._semaphore:
+    def slot(self) -> _Slot:
+        """Wait for a concurrency slot and a rate token; hold the slot while the body runs.
+
+        Use as ``async with limiter.slot():``.
+        """
+        return _Slot(self)
+
+    async def _acquire(self) -> None:
+        # An asyncio semaphore (the transport runs on aiohttp, hence asyncio): taking a free
+        # slot costs no trip through the event loop, unlike anyio's checkpointing one.
+        semaphore = self._semaphore
+        if semaphore is None:
+            semaphore = self._semaphore = asyncio.Semaphore(self.limit.max_concurrent)
+        await semaphore.acquire()
+        try:
             await self._take_token()
-            yield
+        except BaseException:
+            semaphore.release()
+            raise
+
+    def _release(self) -> None:
+        assert self._semaphore is not None
+        self._semaphore.release()
 
     async def _take_token(self) -> None:
         now = self._clock()
@@ -122,3 +138,23 @@ class RateLimiter:
         self._rate = min(ceiling, self._rate + RECOVERY_STEP * ceiling)
         if self._rate >= ceiling and self._ceiling is None:
             self._rate = None  # recovered: lift the adaptive limit again
+
+
+class _Slot:
+    """``async with limiter.slot():`` without a generator-based context manager per request."""
+
+    __slots__ = ("_limiter",)
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self._limiter = limiter
+
+    async def __aenter__(self) -> None:
+        await self._limiter._acquire()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._limiter._release()

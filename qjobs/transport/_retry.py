@@ -9,7 +9,7 @@ when it does not fit in the time left the error is raised instead of waiting.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
 from typing import TypeVar
 
 import anyio
@@ -94,10 +94,7 @@ class Retrier:
         """Call ``attempt`` until it succeeds, fails for good, or the policy's bounds are hit."""
         policy = self.policy
         start = self.clock()
-        waits = backoff.expo(
-            base=policy.factor, factor=policy.base_delay, max_value=policy.max_delay
-        )
-        waits.send(None)  # prime the generator, as backoff itself does
+        waits: Generator[float, None, None] | None = None  # built on the first failure only
         number = 0
         while True:
             number += 1
@@ -108,6 +105,11 @@ class Retrier:
                     raise
                 remaining = policy.max_time - (self.clock() - start)
                 hint = _retry_after(exc)
+                if waits is None:
+                    waits = backoff.expo(
+                        base=policy.factor, factor=policy.base_delay, max_value=policy.max_delay
+                    )
+                    waits.send(None)  # prime the generator, as backoff itself does
                 backoff_wait = next(waits)
                 if hint is not None:
                     wait = min(hint, policy.max_retry_after)
