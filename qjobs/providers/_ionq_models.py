@@ -275,11 +275,22 @@ def _make_converter() -> cattrs.Converter:
 converter: Final[cattrs.Converter] = _make_converter()
 
 
+_FIELD_NAMES: dict[type[Any], frozenset[str]] = {}
+
+
+def _field_names(cls: type[Any]) -> frozenset[str]:
+    """The attrs field names of ``cls`` that a wire dict may fill (``details`` excluded)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(a.name for a in attrs.fields(cls)) - {"details"}
+    return names
+
+
 def _structure(data: Any, cls: type[Any], what: str) -> Any:
     if not isinstance(data, Mapping):
         raise MalformedResponseError(f"{what} is not an object", provider=PROVIDER)
-    clean = {k: v for k, v in data.items() if k in {a.name for a in attrs.fields(cls)}}
-    clean.pop("details", None)
+    names = _field_names(cls)
+    clean = {k: v for k, v in data.items() if k in names}
     try:
         obj = converter.structure(clean, cls)
     except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
@@ -290,7 +301,7 @@ def _structure(data: Any, cls: type[Any], what: str) -> Any:
 def structure_model(data: Any, cls: type[Any], what: str) -> Any:
     """Build a typed model (Session, Characterization, Estimate) keeping the raw dict."""
     obj = _structure(data, cls, what)
-    if "details" in {a.name for a in attrs.fields(cls)}:
+    if "details" in attrs.fields_dict(cls):
         obj = attrs.evolve(obj, details=dict(data))
     return obj
 

@@ -284,13 +284,16 @@ class IonQClient(ProviderClient):
 
     async def _catalogue_entry(self, name: str) -> Backend | None:
         """The cached catalogue entry for ``name``; None when the server has no catalogue."""
-        async with self._catalogue_lock:
-            if self._catalogue is None:
-                try:
-                    await self.backends()
-                except NotFoundError:
-                    logger.debug("ionq: no backend catalogue at %s; skipping checks", self.base_url)
-                    self._catalogue = {}
+        if self._catalogue is None:  # fetched once; later calls skip the lock
+            async with self._catalogue_lock:
+                if self._catalogue is None:
+                    try:
+                        await self.backends()
+                    except NotFoundError:
+                        logger.debug(
+                            "ionq: no backend catalogue at %s; skipping checks", self.base_url
+                        )
+                        self._catalogue = {}
         catalogue = self._catalogue or {}
         if not catalogue:
             return None
