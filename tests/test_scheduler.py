@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import anyio
@@ -12,6 +13,7 @@ from qjobs import (
     Circuit,
     InputError,
     Instruction,
+    Job,
     JobCancelledError,
     JobError,
     JobFailedError,
@@ -142,6 +144,73 @@ async def test_polling_uses_the_list_endpoint_when_cheaper() -> None:
     assert len(listed.observations) == 180
     assert listed.stats.requests[LIST] + listed.stats.requests[GET] <= 180 / 10
     assert listed.stats.requests[LIST] >= 3
+
+
+class _GatedPolls(FakeProvider):
+    """A fake whose first status poll waits for ``gate`` (a list request queued or slow)."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.gate = anyio.Event()
+        self.first_poll = anyio.Event()
+        self.polls: list[list[str]] = []
+
+    async def _held(self, ids: list[str]) -> None:
+        self.polls.append(ids)
+        if len(self.polls) == 1:
+            self.first_poll.set()
+            await self.gate.wait()
+
+    async def get_job(self, job_id: str) -> Job:
+        await self._held([job_id])
+        return await super().get_job(job_id)
+
+    async def get_jobs(self, job_ids: Sequence[str]) -> list[Job]:
+        await self._held(list(job_ids))
+        return await super().get_jobs(job_ids)
+
+
+async def test_due_jobs_wait_for_the_partial_poll_on_its_way() -> None:
+    """While a list request for a partial chunk is unanswered, due jobs join the next one."""
+    fake = _GatedPolls(capabilities=caps(status_batch_size=100))
+    submitted: list[SchedulerEvent] = []
+    all_submitted = anyio.Event()
+
+    def on_event(ev: SchedulerEvent) -> None:
+        if ev.kind == "submitted":
+            submitted.append(ev)
+            if len(submitted) == 6:
+                all_submitted.set()
+
+    async with Scheduler(
+        fake, shots=1, batch_size=1, poll_initial=0.001, poll_max=30.0, on_event=on_event
+    ) as s:
+        first = s.submit(circ(1))
+        await fake.first_poll.wait()
+        later = [s.submit(circ(i)) for i in range(2, 7)]
+        await all_submitted.wait()
+        await anyio.sleep(0.1)  # 100 poll intervals: every later job is long due
+        assert len(fake.polls) == 1  # ...yet none was polled on its own
+        fake.gate.set()
+        await s.gather()
+    assert [outcome(await f) for f in [first, *later]] == list(range(1, 7))
+    assert len(fake.polls) == 2  # the five later jobs went in one list request
+    assert sorted(fake.polls[1]) == sorted(f.job_id for f in later if f.job_id)
+
+
+async def test_a_stuck_partial_poll_holds_others_back_at_most_poll_max() -> None:
+    fake = _GatedPolls(capabilities=caps(status_batch_size=100))
+    async with Scheduler(fake, shots=1, batch_size=1, poll_initial=0.001, poll_max=0.02) as s:
+        s.submit(circ(1))
+        await fake.first_poll.wait()
+        later = [s.submit(circ(i)) for i in range(2, 7)]
+        with anyio.fail_after(10):
+            for f in later:
+                await f  # polled and fetched although the first poll never returned
+        assert len(fake.polls) >= 2
+        assert not fake.gate.is_set()
+        fake.gate.set()
+        await s.gather()
 
 
 async def test_backoff_grows_per_job_and_resets_on_change() -> None:

@@ -101,6 +101,8 @@ class Bookkeeping:
         self._attached: dict[str, Batch] = {}
         self._batch_wake = anyio.Event()
         self._poll_wake = anyio.Event()
+        self._partial_polls = 0  # list requests for fewer than status_batch_size ids on their way
+        self._partial_sent = 0.0  # when the last of them was sent
         self._entered = False
         self._closing = False
         self._draining = False

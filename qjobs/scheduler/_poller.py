@@ -62,6 +62,27 @@ class PollQueue:
         """The earliest scheduled time, or None when empty."""
         return self._heap[0][0] if self._heap else None
 
+    def count_due(self, until: float, limit: int) -> int:
+        """How many tracked jobs are due at or before ``until``, counting up to ``limit``.
+
+        Walks only the part of the heap at or before ``until`` (a node's children are never
+        earlier than it), so the cost is proportional to the answer, not to the heap.
+        """
+        heap = self._heap
+        found = 0
+        stack = [0] if heap else []
+        while stack and found < limit:
+            i = stack.pop()
+            due, _, b = heap[i]
+            if due > until:
+                continue
+            if b.state == TRACKED:
+                found += 1
+            for child in (2 * i + 1, 2 * i + 2):
+                if child < len(heap):
+                    stack.append(child)
+        return found
+
     def pop_due(self, until: float, limit: int) -> list[Batch]:
         """Pop up to ``limit`` tracked jobs due at or before ``until``."""
         out: list[Batch] = []

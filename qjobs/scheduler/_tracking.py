@@ -9,6 +9,7 @@ with backoff, or hand a final job to the fetch workers; failures are retried or 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -17,6 +18,9 @@ from qjobs._models import Job, JobStatus
 from qjobs.scheduler._batcher import FETCHING, TRACKED, Batch
 from qjobs.scheduler._bookkeeping import Bookkeeping
 from qjobs.scheduler._future import PENDING, RUNNING, SUBMITTED
+
+if TYPE_CHECKING:
+    from qjobs.providers._base import ProviderClient
 
 log = logging.getLogger("qjobs.scheduler")
 
@@ -27,10 +31,17 @@ class Tracking(Bookkeeping):
     async def _poller(self) -> None:
         heap = self._heap
         chunk = self._status_chunk
+        hold = self._backoff.maximum
         while True:
             self._poll_wake = wake = anyio.Event()
             now = anyio.current_time()
+            # With a list endpoint, at most one partial chunk is on its way at a time (for at
+            # most ``poll_max`` seconds): jobs falling due meanwhile join the next list request,
+            # sent as soon as that one is answered. A full chunk always goes at once.
+            held = chunk > 1 and self._partial_polls > 0 and now - self._partial_sent < hold
             while True:
+                if held and heap.count_due(now + self._coalesce, chunk) < chunk:
+                    break
                 due = heap.pop_due(now, chunk)
                 if not due:
                     break
@@ -43,12 +54,19 @@ class Tracking(Bookkeeping):
                     else:
                         live.append(b)
                 if live:
+                    if len(live) < chunk:
+                        self._partial_polls += 1
+                        self._partial_sent = now
+                        held = chunk > 1
                     self._poll_tx.send_nowait(live)
             nxt = heap.next_due()
             if nxt is None:
                 await wake.wait()
             else:
-                with anyio.move_on_after(max(nxt - now, 0.0)):
+                delay = nxt - now
+                if held and delay <= 0:  # due jobs wait for the partial poll on its way
+                    delay = self._partial_sent + hold - now
+                with anyio.move_on_after(max(delay, 0.0)):
                     await wake.wait()
 
     def _timed_out(self, b: Batch) -> None:
@@ -65,26 +83,35 @@ class Tracking(Bookkeeping):
     async def _poll_worker(self) -> None:
         client = self._client
         async for chunk in self._poll_rx:
-            ids = [b.job_id for b in chunk if b.job_id is not None]
+            partial = len(chunk) < self._status_chunk
             try:
-                if len(ids) == 1:
-                    jobs = [await client.get_job(ids[0])]
-                else:
-                    jobs = await client.get_jobs(ids)
-            except Exception as exc:
-                now = anyio.current_time()
-                log.debug("poll of %d job(s) failed: %s", len(ids), exc)
-                for b in chunk:
-                    self._unlearned(b, now, str(exc))
-                continue
+                await self._poll(client, chunk)
+            finally:
+                if partial:
+                    self._partial_polls -= 1
+                    self._poll_wake.set()  # jobs held back for this poll may go now
+
+    async def _poll(self, client: ProviderClient, chunk: list[Batch]) -> None:
+        ids = [b.job_id for b in chunk if b.job_id is not None]
+        try:
+            if len(ids) == 1:
+                jobs = [await client.get_job(ids[0])]
+            else:
+                jobs = await client.get_jobs(ids)
+        except Exception as exc:
             now = anyio.current_time()
-            by_id = {j.id: j for j in jobs}
+            log.debug("poll of %d job(s) failed: %s", len(ids), exc)
             for b in chunk:
-                j = by_id.get(b.job_id) if b.job_id is not None else None
-                if j is None:
-                    self._unlearned(b, now, "missing from the provider's answer")
-                else:
-                    self._observe(b, j, now)
+                self._unlearned(b, now, str(exc))
+            return
+        now = anyio.current_time()
+        by_id = {j.id: j for j in jobs}
+        for b in chunk:
+            j = by_id.get(b.job_id) if b.job_id is not None else None
+            if j is None:
+                self._unlearned(b, now, "missing from the provider's answer")
+            else:
+                self._observe(b, j, now)
 
     def _schedule(self, b: Batch, now: float, delay: float | None = None) -> None:
         due = now + (self._backoff.delay(b.interval) if delay is None else delay)
