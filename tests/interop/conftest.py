@@ -1,39 +1,29 @@
-"""Interop fixtures: the qjobs IonQ emulator in a subprocess, found by the official SDK via env.
+"""Interop fixtures: a qjobs emulator in a subprocess, which each official SDK is pointed at.
 
-Run with ``make interop`` (a separate venv holding qiskit-ionq, see requirements.txt).
+Run with ``make interop`` (a separate venv holding the SDKs, see requirements*.txt).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import signal
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
-
-import pytest
-
-TOKEN = "interop-token"
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
 
 
 class Emulator:
-    """A ``python -m qjobs emulate ionq`` subprocess and its base URL."""
+    """A ``python -m qjobs emulate <provider>`` subprocess and its base URL."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, provider: str, *args: str) -> None:
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "qjobs",
-                "emulate",
-                "ionq",
-                "--port",
-                "0",
-                "--token",
-                TOKEN,
-                *args,
-            ],
+            [sys.executable, "-m", "qjobs", "emulate", provider, "--port", "0", *args],
             stdout=subprocess.PIPE,
             text=True,
             env=dict(os.environ, PYTHONUNBUFFERED="1"),
@@ -44,40 +34,26 @@ class Emulator:
             self.proc.kill()
             raise RuntimeError("the emulator did not start")
         name, self.base_url = self.proc.stdout.readline().split()
-        assert name == "ionq"
+        assert name == provider
+
+    def stats(self) -> dict[str, Any]:
+        """The emulator's ``/_qjobs/stats`` counters (served at the root, whatever the API path)."""
+        url = urlsplit(self.base_url)
+        with urllib.request.urlopen(
+            f"{url.scheme}://{url.netloc}/_qjobs/stats", timeout=10
+        ) as resp:
+            data: dict[str, Any] = json.loads(resp.read())
+            return data
 
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGINT)
         return self.proc.wait(timeout=30)
 
 
-@pytest.fixture(scope="session")
-def emulator() -> Iterator[Emulator]:
-    """An emulator whose jobs complete at once; the SDK is pointed at it through the env."""
-    emu = Emulator("--seed", "7")
-    saved = {
-        k: os.environ.get(k)
-        for k in ("IONQ_API_URL", "IONQ_API_KEY", "QISKIT_IONQ_API_URL", "QISKIT_IONQ_API_TOKEN")
-    }
-    os.environ.pop("QISKIT_IONQ_API_URL", None)
-    os.environ.pop("QISKIT_IONQ_API_TOKEN", None)
-    os.environ["IONQ_API_URL"] = emu.base_url
-    os.environ["IONQ_API_KEY"] = TOKEN
-    try:
-        yield emu
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        assert emu.stop() == 0
-
-
-@pytest.fixture(scope="session")
-def slow_emulator(emulator: Emulator) -> Iterator[Emulator]:
-    """An emulator whose jobs queue for a minute (for cancellation)."""
-    emu = Emulator("--queue-ms", "60000", "--exec-ms", "1000")
+@contextmanager
+def running(provider: str, *args: str) -> Iterator[Emulator]:
+    """An emulator for the block, which must then exit cleanly on SIGINT."""
+    emu = Emulator(provider, *args)
     try:
         yield emu
     finally:

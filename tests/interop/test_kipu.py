@@ -4,16 +4,12 @@ Quantum Hub emulator (``python -m qjobs emulate kipu`` in a subprocess)."""
 from __future__ import annotations
 
 import asyncio
-import os
-import select
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from conftest import Emulator, running
 
 qhub_quantum = pytest.importorskip("qhub.api.quantum")
 HubQuantumClient = qhub_quantum.HubQuantumClient
@@ -27,51 +23,14 @@ BELL3 = (
 FINAL = {"COMPLETED", "FAILED", "CANCELLED", "ABORTED", "DETACHED"}
 
 
-class KipuEmulator:
-    """A ``python -m qjobs emulate kipu`` subprocess and its base URL."""
-
-    def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "qjobs",
-                "emulate",
-                "kipu",
-                "--port",
-                "0",
-                "--token",
-                TOKEN,
-                *args,
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"),
-        )
-        assert self.proc.stdout is not None
-        ready, _, _ = select.select([self.proc.stdout], [], [], 60)
-        if not ready:
-            self.proc.kill()
-            raise RuntimeError("the emulator did not start")
-        name, self.base_url = self.proc.stdout.readline().split()
-        assert name == "kipu"
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGINT)
-        return self.proc.wait(timeout=30)
-
-
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[KipuEmulator]:
-    emu = KipuEmulator("--seed", "7")
-    try:
+def emulator() -> Iterator[Emulator]:
+    with running("kipu", "--token", TOKEN, "--seed", "7") as emu:
         yield emu
-    finally:
-        assert emu.stop() == 0
 
 
 @pytest.fixture
-def client(emulator: KipuEmulator) -> object:
+def client(emulator: Emulator) -> object:
     return HubQuantumClient(api_key=TOKEN, base_url=emulator.base_url, max_retries=0)
 
 
@@ -191,7 +150,7 @@ def test_errors_are_the_sdk_typed_errors(client: object) -> None:
         client.sessions.create_session(backend_id="aws.sim.sv1", mode="batch", provider="AWS")  # type: ignore[attr-defined]
 
 
-def test_async_client_and_organization(emulator: KipuEmulator) -> None:
+def test_async_client_and_organization(emulator: Emulator) -> None:
     async def main() -> None:
         hub = AsyncHubQuantumClient(
             api_key=TOKEN, base_url=emulator.base_url, organization_id="org-1", max_retries=0

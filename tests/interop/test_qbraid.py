@@ -7,15 +7,11 @@ SDK's 5 s polling never sleeps; a second emulator with a long queue serves the c
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-import urllib.request
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
+from conftest import Emulator, running
 
 # qbraid caches get_device() for 120 s across providers; two emulators need fresh lookups.
 os.environ["DISABLE_CACHE"] = "1"
@@ -46,44 +42,16 @@ measure q -> c;
 """
 
 
-def _start(*args: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "qjobs", "emulate", "qbraid", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline().split()
-    assert line, "the emulator printed nothing"
-    assert line[0] == "qbraid", line
-    return proc, line[1]
-
-
-def _stop(proc: subprocess.Popen[str]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    with running("qbraid", "--queue-ms", "0", "--exec-ms", "0") as emu:
+        yield emu
 
 
 @pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    proc, url = _start("--queue-ms", "0", "--exec-ms", "0")
-    try:
-        yield url
-    finally:
-        _stop(proc)
-
-
-@pytest.fixture(scope="module")
-def slow_url() -> Iterator[str]:
-    proc, url = _start("--queue-ms", "600000", "--exec-ms", "0")
-    try:
-        yield url
-    finally:
-        _stop(proc)
+def slow_emulator() -> Iterator[Emulator]:
+    with running("qbraid", "--queue-ms", "600000", "--exec-ms", "0") as emu:
+        yield emu
 
 
 def _provider(url: str) -> QbraidProvider:
@@ -91,15 +59,8 @@ def _provider(url: str) -> QbraidProvider:
     return QbraidProvider(client=QuantumRuntimeClient(session=session))
 
 
-def _stats(url: str) -> dict[str, Any]:
-    root = url.split("/api/v1")[0]
-    with urllib.request.urlopen(f"{root}/_qjobs/stats") as resp:
-        data: dict[str, Any] = json.load(resp)
-    return data
-
-
-def test_devices_run_wait_counts(base_url: str) -> None:
-    provider = _provider(base_url)
+def test_devices_run_wait_counts(emulator: Emulator) -> None:
+    provider = _provider(emulator.base_url)
     devices = provider.get_devices()
     qrns = {d.id for d in devices}
     assert DEVICE in qrns
@@ -114,18 +75,18 @@ def test_devices_run_wait_counts(base_url: str) -> None:
     assert sum(counts.values()) == 100
 
 
-def test_qasm2_bit_order(base_url: str) -> None:
-    device = _provider(base_url).get_device(DEVICE)
+def test_qasm2_bit_order(emulator: Emulator) -> None:
+    device = _provider(emulator.base_url).get_device(DEVICE)
     job = device.run(X0, shots=10)
     counts = job.result().data.get_counts()
     assert counts == {"01": 10}  # clbit 0 rightmost
 
 
-def test_batch_job(base_url: str) -> None:
-    before = _stats(base_url)["requests"].get("POST /jobs", 0)
-    device = _provider(base_url).get_device(DEVICE)
+def test_batch_job(emulator: Emulator) -> None:
+    before = emulator.stats()["requests"].get("POST /jobs", 0)
+    device = _provider(emulator.base_url).get_device(DEVICE)
     job = device.run([BELL3, X0], shots=20, as_batch=True)
-    assert _stats(base_url)["requests"]["POST /jobs"] == before + 1
+    assert emulator.stats()["requests"]["POST /jobs"] == before + 1
     job.wait_for_final_state(timeout=30)
     result = job.result()
     counts = result.data.get_counts()
@@ -137,25 +98,25 @@ def test_batch_job(base_url: str) -> None:
     assert len(programs) == 2
 
 
-def test_one_job_per_program_without_batch(base_url: str) -> None:
-    before = _stats(base_url)["requests"].get("POST /jobs", 0)
-    device = _provider(base_url).get_device(DEVICE)
+def test_one_job_per_program_without_batch(emulator: Emulator) -> None:
+    before = emulator.stats()["requests"].get("POST /jobs", 0)
+    device = _provider(emulator.base_url).get_device(DEVICE)
     jobs = device.run([X0, X0], shots=5)
     assert len(jobs) == 2
-    assert _stats(base_url)["requests"]["POST /jobs"] == before + 2
+    assert emulator.stats()["requests"]["POST /jobs"] == before + 2
     assert all(j.result().data.get_counts() == {"01": 5} for j in jobs)
 
 
-def test_cancel(slow_url: str) -> None:
-    device = _provider(slow_url).get_device(DEVICE)
+def test_cancel(slow_emulator: Emulator) -> None:
+    device = _provider(slow_emulator.base_url).get_device(DEVICE)
     job = device.run(BELL3, shots=10)
     assert job.status().name in ("INITIALIZING", "VALIDATING", "QUEUED")
     job.cancel()
     assert job.status().name in ("CANCELLING", "CANCELLED")
 
 
-def test_list_jobs_by_tags(base_url: str) -> None:
-    provider = _provider(base_url)
+def test_list_jobs_by_tags(emulator: Emulator) -> None:
+    provider = _provider(emulator.base_url)
     device = provider.get_device(DEVICE)
     device.run(X0, shots=3, tags={"find": "me"})
     client: QuantumRuntimeClient = provider.client

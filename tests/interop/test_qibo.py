@@ -9,17 +9,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import select
-import signal
-import subprocess
-import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
+from conftest import Emulator, running
 
 os.environ.setdefault("QIBO_API_ERRORS_AUTO", "0")  # no global exception hooks in the test run
 
@@ -35,51 +30,17 @@ TOKEN = "interop-token"
 WAIT = 0.01  # result() poll interval; the SDK default is 0.5 s
 
 
-class QiboEmulator:
-    """A ``python -m qjobs emulate qibo`` subprocess and its base URL."""
-
-    def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "qjobs", "emulate", "qibo", "--port", "0", *args],
-            stdout=subprocess.PIPE,
-            text=True,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"),
-        )
-        assert self.proc.stdout is not None
-        ready, _, _ = select.select([self.proc.stdout], [], [], 60)
-        if not ready:
-            self.proc.kill()
-            raise RuntimeError("the emulator did not start")
-        name, self.base_url = self.proc.stdout.readline().split()
-        assert name == "qibo"
-
-    def stats(self) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{self.base_url}/_qjobs/stats", timeout=10) as resp:
-            data: dict[str, Any] = json.loads(resp.read())
-            return data
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGINT)
-        return self.proc.wait(timeout=30)
-
-
 @pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QiboEmulator]:
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     os.environ["RESULTS_BASE_FOLDER"] = str(tmp_path_factory.mktemp("qibo_results"))
-    emu = QiboEmulator("--seed", "11", "--token", TOKEN)
-    try:
+    with running("qibo", "--seed", "11", "--token", TOKEN) as emu:
         yield emu
-    finally:
-        assert emu.stop() == 0
 
 
 @pytest.fixture(scope="module")
-def slow_emulator() -> Iterator[QiboEmulator]:
-    emu = QiboEmulator("--queue-ms", "300", "--exec-ms", "200", "--token", TOKEN)
-    try:
+def slow_emulator() -> Iterator[Emulator]:
+    with running("qibo", "--queue-ms", "300", "--exec-ms", "200", "--token", TOKEN) as emu:
         yield emu
-    finally:
-        assert emu.stop() == 0
 
 
 def bell() -> QiboCircuit:
@@ -90,7 +51,7 @@ def bell() -> QiboCircuit:
     return c
 
 
-def test_run_circuit_bell_frequencies(emulator: QiboEmulator) -> None:
+def test_run_circuit_bell_frequencies(emulator: Emulator) -> None:
     client = Client(TOKEN, emulator.base_url)
     job = client.run_circuit(bell(), device="sim", project="personal", nshots=200)
     result = job.result(wait=WAIT, verbose=False)
@@ -101,7 +62,7 @@ def test_run_circuit_bell_frequencies(emulator: QiboEmulator) -> None:
     assert len(result.samples()) == 200
 
 
-def test_bit_order_is_qubit_zero_leftmost(emulator: QiboEmulator) -> None:
+def test_bit_order_is_qubit_zero_leftmost(emulator: Emulator) -> None:
     c = QiboCircuit(3)
     c.add(gates.X(0))
     c.add(gates.M(0, 1, 2))
@@ -109,7 +70,7 @@ def test_bit_order_is_qubit_zero_leftmost(emulator: QiboEmulator) -> None:
     assert dict(result.result(wait=WAIT, verbose=False).frequencies()) == {"100": 50}
 
 
-def test_job_without_measurement_returns_a_state(emulator: QiboEmulator) -> None:
+def test_job_without_measurement_returns_a_state(emulator: Emulator) -> None:
     c = QiboCircuit(1)
     c.add(gates.H(0))
     result = Client(TOKEN, emulator.base_url).run_circuit(c, device="sim", nshots=10)
@@ -117,14 +78,14 @@ def test_job_without_measurement_returns_a_state(emulator: QiboEmulator) -> None
     np.testing.assert_allclose(np.abs(state) ** 2, [0.5, 0.5], atol=1e-12)
 
 
-def test_failed_job_returns_none(emulator: QiboEmulator) -> None:
+def test_failed_job_returns_none(emulator: Emulator) -> None:
     job = Client(TOKEN, emulator.base_url).run_circuit(bell(), device="qjobs_fail", nshots=10)
     assert job.result(wait=WAIT, verbose=False) is None
     assert job.status().name == "ERROR"
     assert (job.results_folder / "stderr.txt").read_text().strip()
 
 
-def test_queue_statuses_seen_by_the_sdk(slow_emulator: QiboEmulator) -> None:
+def test_queue_statuses_seen_by_the_sdk(slow_emulator: Emulator) -> None:
     job = Client(TOKEN, slow_emulator.base_url).run_circuit(bell(), device="sim", nshots=20)
     first = job.status()
     assert first.name in ("QUEUEING", "PENDING")
@@ -133,7 +94,7 @@ def test_queue_statuses_seen_by_the_sdk(slow_emulator: QiboEmulator) -> None:
     assert job.status().name == "SUCCESS"
 
 
-def test_errors_quotas_listing_and_deletion(emulator: QiboEmulator) -> None:
+def test_errors_quotas_listing_and_deletion(emulator: Emulator) -> None:
     client = Client(TOKEN, emulator.base_url)
     with pytest.raises(QiboApiError) as info:
         client.run_circuit(bell(), device="nope", nshots=10)

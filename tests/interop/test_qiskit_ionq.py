@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
+import os
+from collections.abc import Iterator
 
 import pytest
-from conftest import TOKEN, Emulator
+from conftest import Emulator, running
 from qiskit import QuantumCircuit
 from qiskit_ionq import IonQProvider
 from qiskit_ionq.exceptions import IonQAPIError, IonQJobFailureError
 from qiskit_ionq.ionq_client import IonQClient
 from qiskit_ionq.ionq_job import IonQJob
 
+TOKEN = "interop-token"
 WAIT = 0.05  # poll interval for result(); the SDK default is 5 s
 
 
@@ -31,11 +32,33 @@ def x_on_1() -> QuantumCircuit:
     return qc
 
 
-def stats(emu: Emulator) -> dict[str, object]:
-    root = emu.base_url.removesuffix("/v0.4")
-    with urllib.request.urlopen(f"{root}/_qjobs/stats", timeout=10) as resp:
-        data: dict[str, object] = json.loads(resp.read())
-        return data
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    """An emulator whose jobs complete at once; the SDK is pointed at it through the env."""
+    saved = {
+        k: os.environ.get(k)
+        for k in ("IONQ_API_URL", "IONQ_API_KEY", "QISKIT_IONQ_API_URL", "QISKIT_IONQ_API_TOKEN")
+    }
+    with running("ionq", "--token", TOKEN, "--seed", "7") as emu:
+        os.environ.pop("QISKIT_IONQ_API_URL", None)
+        os.environ.pop("QISKIT_IONQ_API_TOKEN", None)
+        os.environ["IONQ_API_URL"] = emu.base_url
+        os.environ["IONQ_API_KEY"] = TOKEN
+        try:
+            yield emu
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def slow_emulator(emulator: Emulator) -> Iterator[Emulator]:
+    """An emulator whose jobs queue for a minute (for cancellation)."""
+    with running("ionq", "--token", TOKEN, "--queue-ms", "60000", "--exec-ms", "1000") as emu:
+        yield emu
 
 
 def provider(emu: Emulator) -> IonQProvider:
@@ -45,7 +68,7 @@ def provider(emu: Emulator) -> IonQProvider:
 def test_backend_qubits_come_from_the_emulator(emulator: Emulator) -> None:
     backend = provider(emulator).get_backend("simulator")
     assert backend.num_qubits == 29
-    assert stats(emulator)["requests"]["GET /backends/{backend}"] >= 1  # type: ignore[index]
+    assert emulator.stats()["requests"]["GET /backends/{backend}"] >= 1
 
 
 def test_run_bell_counts(emulator: Emulator) -> None:
@@ -180,4 +203,4 @@ def test_mid_circuit_measurement_goes_through_qasm3(emulator: Emulator) -> None:
     assert sum(counts.values()) == 200
     # bit 0 is always 1 (the X before the reset); bits 1 and 2 are a Bell pair
     assert set(counts) <= {"001", "111"}
-    assert stats(emulator)["requests"]["GET /jobs/{id}/artifacts/{artifact_id}"] >= 1  # type: ignore[index]
+    assert emulator.stats()["requests"]["GET /jobs/{id}/artifacts/{artifact_id}"] >= 1

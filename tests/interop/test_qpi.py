@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
-import select
-import signal
-import subprocess
-import sys
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+from conftest import Emulator, running
 from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
 
@@ -25,62 +19,17 @@ USER = ("user@qpi.local", "qpi-user-password")
 WAIT = 0.05  # QPIJob.result's poll interval; the SDK default is 5 s
 
 
-class QPIEmulator:
-    """A ``python -m qjobs emulate qpi`` subprocess and its base URL."""
-
-    def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "qjobs",
-                "emulate",
-                "qpi",
-                "--port",
-                "0",
-                "--token",
-                TOKEN,
-                *args,
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"),
-        )
-        assert self.proc.stdout is not None
-        ready, _, _ = select.select([self.proc.stdout], [], [], 60)
-        if not ready:
-            self.proc.kill()
-            raise RuntimeError("the emulator did not start")
-        name, self.base_url = self.proc.stdout.readline().split()
-        assert name == "qpi"
-
-    def stats(self) -> dict[str, object]:
-        with urllib.request.urlopen(f"{self.base_url}/_qjobs/stats", timeout=10) as resp:
-            data: dict[str, object] = json.loads(resp.read())
-            return data
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGINT)
-        return self.proc.wait(timeout=30)
-
-
 @pytest.fixture(scope="module")
-def qpi() -> Iterator[QPIEmulator]:
-    emu = QPIEmulator("--seed", "3")
-    try:
+def qpi() -> Iterator[Emulator]:
+    with running("qpi", "--token", TOKEN, "--seed", "3") as emu:
         yield emu
-    finally:
-        assert emu.stop() == 0
 
 
 @pytest.fixture(scope="module")
-def slow_qpi() -> Iterator[QPIEmulator]:
+def slow_qpi() -> Iterator[Emulator]:
     """Jobs queue for a minute (for cancellation)."""
-    emu = QPIEmulator("--queue-ms", "60000")
-    try:
+    with running("qpi", "--token", TOKEN, "--queue-ms", "60000") as emu:
         yield emu
-    finally:
-        assert emu.stop() == 0
 
 
 def bell() -> QuantumCircuit:
@@ -97,7 +46,7 @@ BELL_QASM = (
 )
 
 
-def test_backend_run_get_counts(qpi: QPIEmulator) -> None:
+def test_backend_run_get_counts(qpi: Emulator) -> None:
     client = QPIClient(qpi.base_url, api_token=TOKEN)
     backend = client.get_backend("qiskit_aer")
     assert backend.num_qubits == 20
@@ -114,7 +63,7 @@ def test_backend_run_get_counts(qpi: QPIEmulator) -> None:
     assert "qpu_target" not in record["payload"]
 
 
-def test_backend_runs_a_list_as_one_job_with_parameters(qpi: QPIEmulator) -> None:
+def test_backend_runs_a_list_as_one_job_with_parameters(qpi: Emulator) -> None:
     client = QPIClient(qpi.base_url, api_token=TOKEN)
     backend = client.get_backend("qpi")
     theta = Parameter("theta")
@@ -124,12 +73,12 @@ def test_backend_runs_a_list_as_one_job_with_parameters(qpi: QPIEmulator) -> Non
     before = qpi.stats()["jobs_created"]
     job = backend.run([rot, bell()], shots=200, parameter_values=[{theta: 3.141592653589793}, {}])
     result = job.result(wait=WAIT)
-    assert qpi.stats()["jobs_created"] == before + 1  # type: ignore[operator]
+    assert qpi.stats()["jobs_created"] == before + 1
     assert result.get_counts(0) == {"0": 0, "1": 200}
     assert sum(result.get_counts(1).values()) == 200
 
 
-def test_client_jobs_list_cancel_and_qpus(slow_qpi: QPIEmulator) -> None:
+def test_client_jobs_list_cancel_and_qpus(slow_qpi: Emulator) -> None:
     client = QPIClient(slow_qpi.base_url, api_token=TOKEN)
     job_id = client.submit_job([{"circuit": BELL_QASM}], shots=10, qpu_target="qiskit_aer")
     assert client.get_job(job_id)["status"] == "pending"
@@ -146,14 +95,14 @@ def test_client_jobs_list_cancel_and_qpus(slow_qpi: QPIEmulator) -> None:
         client.get_qpu("nope")
 
 
-def test_failed_job_raises_runtime_error_with_message(qpi: QPIEmulator) -> None:
+def test_failed_job_raises_runtime_error_with_message(qpi: Emulator) -> None:
     client = QPIClient(qpi.base_url, api_token=TOKEN)
     job_id = client.submit_job([{"circuit": "OPENQASM 3.0;\nnot a circuit;\n"}], shots=10)
     with pytest.raises(RuntimeError, match="failed: circuits\\[0\\]: cannot parse OpenQASM"):
         client.job(job_id).result(wait=WAIT)
 
 
-def test_time_slots_and_notifications_after_password_login(qpi: QPIEmulator) -> None:
+def test_time_slots_and_notifications_after_password_login(qpi: Emulator) -> None:
     client = QPIClient(qpi.base_url, api_token=TOKEN)
     auth = client.auth_with_password(*USER)
     user_id = auth["record"]["id"]
@@ -180,7 +129,7 @@ def test_time_slots_and_notifications_after_password_login(qpi: QPIEmulator) -> 
     assert [u["id"] for u in client.list_users()] == [user_id]
 
 
-def test_admin_routes_refuse_an_ordinary_user(qpi: QPIEmulator) -> None:
+def test_admin_routes_refuse_an_ordinary_user(qpi: Emulator) -> None:
     client = QPIClient(qpi.base_url, api_token=TOKEN)
     with pytest.raises(requests.HTTPError) as info:
         client.create_qpu("mine", num_qubits=3)
