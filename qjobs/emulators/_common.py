@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from http import HTTPStatus
 from typing import Any, Protocol
 
 import attrs
@@ -45,11 +46,14 @@ __all__ = [
     "ErrorFactory",
     "HTTPProblem",
     "Server",
+    "header_token",
     "json_response",
     "local_path",
     "make_app",
+    "query_int",
     "read_json",
     "route_of",
+    "status_phrase",
 ]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -170,6 +174,41 @@ def json_response(
     return web.Response(
         body=orjson.dumps(data), status=status, content_type="application/json", headers=headers
     )
+
+
+def status_phrase(status: int) -> str:
+    """The HTTP reason phrase of ``status`` (``"Error"`` for a code HTTP does not define)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def header_token(*names: str) -> Callable[[web.Request], str | None]:
+    """An :attr:`AuthScheme.token_of` reading the first of the headers ``names`` that is set."""
+
+    def token_of(request: web.Request) -> str | None:
+        for name in names:
+            raw = request.headers.get(name)
+            if raw:
+                return raw.strip() or None
+        return None
+
+    return token_of
+
+
+def query_int(
+    request: web.Request, name: str, default: int, error: Callable[[str], Exception]
+) -> int:
+    """Query parameter ``name`` as an integer, ``default`` when absent; ``error(message)`` raised
+    when it is not an integer (the caller checks the range, in its provider's words)."""
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise error(f"{name}: must be an integer, got {raw!r}") from None
 
 
 async def read_json(request: web.Request) -> Any:

@@ -14,7 +14,6 @@ Failed jobs on request: a job whose ``name`` contains ``qjobs_fail`` or whose ``
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Any, Final
 
 import attrs
@@ -31,7 +30,9 @@ from qjobs.emulators._common import (
     json_response,
     local_path,
     make_app,
+    query_int,
     read_json,
+    status_phrase,
 )
 from qjobs.emulators._ionq_jobs import MAX_SIM_QUBITS, SHOTS_ARTIFACT, IonQJob, status_of
 from qjobs.emulators._ionq_requests import RequestLog
@@ -55,11 +56,7 @@ _STATUS_ALIASES: Final = {"queued": {"submitted", "ready"}, "running": {"started
 
 def _error(status: int, message: str, error_type: str | None = None) -> web.Response:
     """IonQ's error shape: ``{"statusCode", "error", "message"}`` (``error`` is the type)."""
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Error"
-    body = {"statusCode": status, "error": error_type or phrase, "message": message}
+    body = {"statusCode": status, "error": error_type or status_phrase(status), "message": message}
     return json_response(body, status=status)
 
 
@@ -86,14 +83,7 @@ def _int_field(value: Any, field: str, low: int, high: int) -> int:
 
 
 def _query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise _bad(f"{name}: must be an integer, got {raw!r}") from None
-    return _int_field(value, name, low, high)
+    return _int_field(query_int(request, name, default, _bad), name, low, high)
 
 
 def _query_bool(request: web.Request, name: str) -> bool | None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from http import HTTPStatus
 from typing import Any, Final
 
 from aiohttp import web
@@ -30,9 +29,12 @@ from qjobs.emulators._common import (
     AuthScheme,
     EmulatorContext,
     HTTPProblem,
+    header_token,
     json_response,
     make_app,
+    query_int,
     read_json,
+    status_phrase,
 )
 from qjobs.emulators._kipu_catalogue import (
     BACKENDS,
@@ -60,13 +62,9 @@ _ALLOWANCE_SECONDS: Final = 3600.0
 
 def _error(status: int, message: str, error_type: str | None = None) -> web.Response:
     """RFC 7807 problem JSON."""
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Error"
     body = {
         "type": "about:blank",
-        "title": error_type or phrase,
+        "title": error_type or status_phrase(status),
         "status": status,
         "detail": message,
     }
@@ -75,9 +73,7 @@ def _error(status: int, message: str, error_type: str | None = None) -> web.Resp
     return resp
 
 
-def _token_of(request: web.Request) -> str | None:
-    token = request.headers.get("X-Auth-Token", "").strip()
-    return token or None
+_token_of = header_token("X-Auth-Token")
 
 
 def _is_public(method: str, template: str) -> bool:
@@ -89,13 +85,7 @@ def _bad(detail: str) -> HTTPProblem:
 
 
 def _query_int(request: web.Request, name: str, default: int, low: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise _bad(f"{name}: must be an integer, got {raw!r}") from None
+    value = query_int(request, name, default, _bad)
     if value < low:
         raise _bad(f"{name}: must be >= {low}, got {value}")
     return value

@@ -37,8 +37,10 @@ from qjobs.emulators._common import (
     AuthScheme,
     EmulatorContext,
     HTTPProblem,
+    header_token,
     json_response,
     make_app,
+    query_int,
     read_json,
 )
 from qjobs.emulators._qbraid_groups import (
@@ -123,9 +125,7 @@ async def _detailed_middleware(request: web.Request, handler: Any) -> web.Stream
     return response
 
 
-def _token_of(request: web.Request) -> str | None:
-    token = request.headers.get("X-Access-Token") or request.headers.get("X-API-Key")
-    return token.strip() or None if token else None
+_token_of = header_token("X-Access-Token", "X-API-Key")
 
 
 def _ok(data: Any, status: int = 200, **extra: Any) -> web.Response:
@@ -137,13 +137,7 @@ def _bad(message: str, code: str = "BAD_REQUEST") -> HTTPProblem:
 
 
 def _query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise HTTPProblem(422, f"{name}: must be an integer, got {raw!r}") from None
+    value = query_int(request, name, default, lambda message: HTTPProblem(422, message))
     if not low <= value <= high:
         raise HTTPProblem(422, f"{name}: must be between {low} and {high}, got {value}")
     return value

@@ -33,6 +33,7 @@ from qjobs.emulators._common import (
     AuthScheme,
     EmulatorContext,
     HTTPProblem,
+    header_token,
     json_response,
     make_app,
     read_json,
@@ -77,9 +78,7 @@ def _error(status: int, message: str, error_type: str | None = None) -> web.Resp
     return json_response({"detail": message}, status=status)
 
 
-def _token_of(request: web.Request) -> str | None:
-    token = request.headers.get(TOKEN_HEADER, "").strip()
-    return token or None
+_token_of = header_token(TOKEN_HEADER)
 
 
 def _is_public(method: str, template: str) -> bool:
