@@ -10,14 +10,17 @@ from __future__ import annotations
 import abc
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+import ssl as ssl_module
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Self, TypeVar, overload
 
 import anyio
 import attrs
 
+from qjobs._config import user_agent as _user_agent
 from qjobs._errors import (
+    InputError,
     JobCancelledError,
     JobFailedError,
     JobTimeoutError,
@@ -26,10 +29,10 @@ from qjobs._errors import (
     SubmitUncertainError,
 )
 from qjobs._models import Backend, Job, JobStatus, Result
+from qjobs.transport import RateLimit, RetryPolicy, Timeouts, Transport
 
 if TYPE_CHECKING:
     from qjobs._circuit import Circuit
-    from qjobs.transport import Transport
 
 __all__ = ["Capabilities", "ProviderClient"]
 
@@ -117,6 +120,52 @@ class ProviderClient(abc.ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.base_url}>"
+
+    @staticmethod
+    def _user_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+        """The user's extra headers as a new dict; InputError when they are not a mapping."""
+        if headers is not None and not isinstance(headers, Mapping):
+            raise InputError("headers", type(headers).__name__, "must be a mapping of strings")
+        return dict(headers or {})
+
+    def _build_transport(
+        self,
+        capabilities: Capabilities,
+        *,
+        base_url: str,
+        auth_headers: Mapping[str, str],
+        headers: Mapping[str, str],
+        user_agent: str | None,
+        timeouts: Timeouts | None,
+        retry: RetryPolicy | None,
+        rate_limit: RateLimit | None,
+        ssl: ssl_module.SSLContext | bool | None,
+        error_parser: Callable[[int, bytes], tuple[str, str | None]],
+        transport_options: Mapping[str, Any] | None,
+    ) -> Transport:
+        """The client's transport from its constructor's options.
+
+        The rate limit defaults to the capabilities' numbers; the User-Agent names
+        ``<provider>-client`` (then ``user_agent``); ``transport_options`` are passed through.
+        """
+        client = f"{self.provider}-client"
+        return Transport(
+            provider=self.provider,
+            base_url=base_url,
+            auth_headers=auth_headers,
+            headers=headers,
+            user_agent=_user_agent(f"{client} {user_agent}" if user_agent else client),
+            timeouts=timeouts,
+            retry=retry,
+            rate_limit=rate_limit
+            or RateLimit(
+                requests_per_second=capabilities.requests_per_second,
+                max_concurrent=capabilities.max_concurrent_requests,
+            ),
+            ssl=ssl,
+            error_parser=error_parser,
+            **dict(transport_options or {}),
+        )
 
     # ----------------------------------------------------------------- the provider interface
     @abc.abstractmethod

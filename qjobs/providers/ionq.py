@@ -30,7 +30,6 @@ from yarl import URL
 
 from qjobs._circuit import Circuit
 from qjobs._config import resolve_setting
-from qjobs._config import user_agent as _user_agent
 from qjobs._errors import (
     ConflictError,
     InputError,
@@ -54,7 +53,7 @@ from qjobs.providers._ionq_models import (
     job_from_wire,
     structure_model,
 )
-from qjobs.transport import RateLimit, RequestKind, RetryPolicy, Timeouts, Transport
+from qjobs.transport import RateLimit, RequestKind, RetryPolicy, Timeouts
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -204,24 +203,18 @@ class IonQClient(ProviderClient):
         )
         assert secret.value is not None
         assert url.value is not None
-        if headers is not None and not isinstance(headers, Mapping):
-            raise InputError("headers", type(headers).__name__, "must be a mapping of strings")
-        limit = rate_limit or RateLimit(
-            requests_per_second=caps.requests_per_second,
-            max_concurrent=caps.max_concurrent_requests,
-        )
-        transport = Transport(
-            provider=PROVIDER,
+        transport = self._build_transport(
+            caps,
             base_url=url.value,
             auth_headers={"Authorization": f"apiKey {secret.value}"},
-            headers=dict(headers or {}),
-            user_agent=_user_agent(f"ionq-client {user_agent}" if user_agent else "ionq-client"),
+            headers=self._user_headers(headers),
+            user_agent=user_agent,
             timeouts=timeouts,
             retry=retry,
-            rate_limit=limit,
+            rate_limit=rate_limit,
             ssl=ssl,
             error_parser=error_parser,
-            **dict(transport_options or {}),
+            transport_options=transport_options,
         )
         super().__init__(transport, capabilities=caps)
         self.token_source = secret.source

@@ -27,7 +27,6 @@ import numpy as np
 import orjson
 
 from qjobs._circuit import Circuit
-from qjobs._config import user_agent as _user_agent
 from qjobs._errors import (
     InputError,
     JobError,
@@ -68,7 +67,7 @@ from qjobs.providers._kipu_models import (
     Workload,
     error_parser,
 )
-from qjobs.transport import RateLimit, RetryPolicy, Timeouts, Transport
+from qjobs.transport import RateLimit, RetryPolicy, Timeouts
 
 __all__ = [
     "DEFAULT_BACKEND",
@@ -256,27 +255,21 @@ class KipuClient(ProviderClient):
         secret, org, url = config.resolve(token, organization_id, base_url)
         assert secret.value is not None
         assert url.value is not None
-        if headers is not None and not isinstance(headers, Mapping):
-            raise InputError("headers", type(headers).__name__, "must be a mapping of strings")
-        extra = dict(headers or {})
+        extra = self._user_headers(headers)
         if org.value is not None:
             extra["X-OrganizationId"] = org.value
-        limit = rate_limit or RateLimit(
-            requests_per_second=caps.requests_per_second,
-            max_concurrent=caps.max_concurrent_requests,
-        )
-        transport = Transport(
-            provider=PROVIDER,
+        transport = self._build_transport(
+            caps,
             base_url=url.value,
             auth_headers={"X-Auth-Token": secret.value},
             headers=extra,
-            user_agent=_user_agent(f"kipu-client {user_agent}" if user_agent else "kipu-client"),
+            user_agent=user_agent,
             timeouts=timeouts,
             retry=retry,
-            rate_limit=limit,
+            rate_limit=rate_limit,
             ssl=ssl,
             error_parser=error_parser,
-            **dict(transport_options or {}),
+            transport_options=transport_options,
         )
         super().__init__(transport, capabilities=caps)
         self.token_source = secret.source

@@ -32,7 +32,6 @@ import numpy as np
 import orjson
 
 from qjobs._circuit import Circuit
-from qjobs._config import user_agent as _user_agent
 from qjobs._errors import (
     ConflictError,
     CredentialsError,
@@ -86,7 +85,7 @@ from qjobs.providers._qbraid_models import (
     user_context_from_wire,
     user_from_wire,
 )
-from qjobs.transport import RateLimit, RequestKind, RetryPolicy, Timeouts, Transport
+from qjobs.transport import RateLimit, RequestKind, RetryPolicy, Timeouts
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -303,32 +302,25 @@ class QbraidClient(ProviderClient):
             base_url=base_url,
             config_file=config_file,
         )
-        if headers is not None and not isinstance(headers, Mapping):
-            raise InputError("headers", type(headers).__name__, "must be a mapping of strings")
+        extra = self._user_headers(headers)
         if retries_total is not None or backoff_factor is not None:
             retry = retry_policy(
                 total=3 if retries_total is None else retries_total,
                 backoff_factor=0.5 if backoff_factor is None else backoff_factor,
                 base=retry,
             )
-        limit = rate_limit or RateLimit(
-            requests_per_second=caps.requests_per_second,
-            max_concurrent=caps.max_concurrent_requests,
-        )
-        transport = Transport(
-            provider=PROVIDER,
+        transport = self._build_transport(
+            caps,
             base_url=settings.base_url,
             auth_headers={settings.auth_header: settings.secret},
-            headers={"X-Domain": "qbraid", **dict(headers or {})},
-            user_agent=_user_agent(
-                f"qbraid-client {user_agent}" if user_agent else "qbraid-client"
-            ),
+            headers={"X-Domain": "qbraid", **extra},
+            user_agent=user_agent,
             timeouts=timeouts,
             retry=retry,
-            rate_limit=limit,
+            rate_limit=rate_limit,
             ssl=ssl,
             error_parser=error_parser,
-            **dict(transport_options or {}),
+            transport_options=transport_options,
         )
         if retries_connect is not None:
             transport.retrier = ConnectCappedRetrier(transport.retrier, retries_connect)

@@ -32,7 +32,6 @@ import orjson
 
 from qjobs._circuit import Circuit
 from qjobs._config import resolve_setting
-from qjobs._config import user_agent as _user_agent
 from qjobs._errors import InputError, JobError, MalformedResponseError, NotFoundError
 from qjobs._models import Backend, Job, JobStatus, Result
 from qjobs.codecs import qibo as codec
@@ -63,7 +62,7 @@ from qjobs.providers._qibo_models import (
     quota_from_wire,
     require_keys,
 )
-from qjobs.transport import RateLimit, RequestKind, RetryPolicy, Timeouts, Transport
+from qjobs.transport import RateLimit, RequestKind, RetryPolicy, Timeouts
 
 __all__ = [
     "CLIENT_VERSION",
@@ -200,8 +199,7 @@ class QiboClient(ProviderClient):
         )
         assert secret.value is not None
         assert url.value is not None
-        if headers is not None and not isinstance(headers, Mapping):
-            raise InputError("headers", type(headers).__name__, "must be a mapping of strings")
+        extra = self._user_headers(headers)
         if not isinstance(cancel_deletes, bool):
             raise InputError("cancel_deletes", cancel_deletes, "must be a bool")
         if not isinstance(validate, bool):
@@ -211,22 +209,18 @@ class QiboClient(ProviderClient):
         base = url.value.rstrip("/")
         if base.endswith("/api"):
             raise InputError("base_url", base, "give the server root, without /api")
-        limit = rate_limit or RateLimit(
-            requests_per_second=caps.requests_per_second,
-            max_concurrent=caps.max_concurrent_requests,
-        )
-        transport = Transport(
-            provider=PROVIDER,
+        transport = self._build_transport(
+            caps,
             base_url=base,
             auth_headers={TOKEN_HEADER: secret.value},
-            headers={"x-qibo-client-version": CLIENT_VERSION, **dict(headers or {})},
-            user_agent=_user_agent(f"qibo-client {user_agent}" if user_agent else "qibo-client"),
+            headers={"x-qibo-client-version": CLIENT_VERSION, **extra},
+            user_agent=user_agent,
             timeouts=timeouts,
             retry=retry,
-            rate_limit=limit,
+            rate_limit=rate_limit,
             ssl=ssl,
             error_parser=error_parser,
-            **dict(transport_options or {}),
+            transport_options=transport_options,
         )
         super().__init__(transport, capabilities=caps)
         self.project = _name(project, "project")

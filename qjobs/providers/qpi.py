@@ -29,7 +29,6 @@ import orjson
 
 from qjobs._circuit import Circuit
 from qjobs._config import resolve_setting
-from qjobs._config import user_agent as _user_agent
 from qjobs._errors import (
     CredentialsError,
     InputError,
@@ -219,24 +218,18 @@ class QPIClient(ProviderClient):
         secret = resolve_setting("token", token, TOKEN_VARIABLES, dotenv=True)
         url = resolve_setting("base_url", base_url, URL_VARIABLES, dotenv=True, required=True)
         assert url.value is not None
-        if headers is not None and not isinstance(headers, Mapping):
-            raise InputError("headers", type(headers).__name__, "must be a mapping of strings")
         self._api_token = secret.value
         self._options: dict[str, Any] = {
-            "provider": PROVIDER,
+            "capabilities": caps,
             "base_url": url.value,
-            "headers": dict(headers or {}),
-            "user_agent": _user_agent(f"qpi-client {user_agent}" if user_agent else "qpi-client"),
+            "headers": self._user_headers(headers),
+            "user_agent": user_agent,
             "timeouts": timeouts,
             "retry": retry,
-            "rate_limit": rate_limit
-            or RateLimit(
-                requests_per_second=caps.requests_per_second,
-                max_concurrent=caps.max_concurrent_requests,
-            ),
+            "rate_limit": rate_limit,
             "ssl": ssl,
             "error_parser": error_parser,
-            **dict(transport_options or {}),
+            "transport_options": dict(transport_options or {}),
         }
         super().__init__(self._make_transport(None), capabilities=caps)
         self.token_source = secret.source
@@ -253,7 +246,7 @@ class QPIClient(ProviderClient):
             auth["X-API-Token"] = self._api_token
         if jwt:
             auth["Authorization"] = f"Bearer {jwt}"
-        return Transport(auth_headers=auth, **self._options)
+        return self._build_transport(auth_headers=auth, **self._options)
 
     @property
     def is_superuser(self) -> bool:
