@@ -32,7 +32,7 @@ import numpy as np
 import orjson
 from aiohttp import web
 
-from qjobs.emulators._clock import Clock
+from qjobs.emulators._clock import Clock, Lifecycle
 from qjobs.emulators._faults import Fault, FaultInjector, FaultSpec, parse_faults
 from qjobs.emulators._stats import EmulatorStats
 
@@ -146,6 +146,11 @@ class EmulatorContext:
     def draw_failure(self) -> bool:
         """Whether a new job should fail, by ``fail_rate``."""
         return self.fail_rate > 0 and self.rng.random() < self.fail_rate
+
+    def new_lifecycle(self, fails: bool = False) -> Lifecycle:
+        """The lifecycle of a job submitted now: the server's queue time, then its exec time."""
+        opts = self.options
+        return Lifecycle(self.clock.now(), opts.queue_time, opts.exec_time, fails=fails)
 
 
 #: The largest request body an emulator reads (bytes).

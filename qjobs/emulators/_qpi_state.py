@@ -345,8 +345,8 @@ class QPIState:
         """Store a new pending job."""
         self._seq += 1
         opts = self.ctx.options
-        now = self.ctx.clock.now()
-        lifecycle = Lifecycle(now, opts.queue_time, opts.exec_time)
+        lifecycle = self.ctx.new_lifecycle()
+        now = lifecycle.submitted
         job = JobRec(
             id=self.new_id(),
             seq=self._seq,

@@ -22,7 +22,7 @@ from aiohttp import web
 
 from qjobs._circuit import Circuit
 from qjobs._errors import InputError
-from qjobs.emulators._clock import Lifecycle, Phase
+from qjobs.emulators._clock import Phase
 from qjobs.emulators._common import (
     AuthScheme,
     EmulatorContext,
@@ -133,10 +133,6 @@ class IonQEmulator:
             raise _bad(f"{field}: unknown backend {name!r}; known: {sorted(BACKENDS)}")
         return BACKENDS[name]
 
-    def _lifecycle(self, fails: bool) -> Lifecycle:
-        opts = self.ctx.options
-        return Lifecycle(self.ctx.clock.now(), opts.queue_time, opts.exec_time, fails=fails)
-
     def _new_job(self, stream: int = 0, **kwargs: Any) -> IonQJob:
         self._seq += 1
         job = IonQJob(id=self.ctx.new_uuid(), seq=self._seq, **kwargs)
@@ -200,7 +196,7 @@ class IonQEmulator:
             parent = self._new_job(
                 type=job_type,
                 name=name if name is not None else f"{len(circuits)} circuits",
-                lifecycle=self._lifecycle(fails),
+                lifecycle=self.ctx.new_lifecycle(fails),
                 circuit=None,
                 metadata=metadata,
                 extra=extra,
@@ -213,7 +209,7 @@ class IonQEmulator:
                     stream=index,
                     type="ionq.circuit.v1",
                     name=circuit.name,
-                    lifecycle=self._lifecycle(False),
+                    lifecycle=self.ctx.new_lifecycle(),
                     circuit=circuit,
                     parent_id=parent.id,
                     **common,
@@ -225,7 +221,7 @@ class IonQEmulator:
             job = self._new_job(
                 type=job_type,
                 name=name,
-                lifecycle=self._lifecycle(fails),
+                lifecycle=self.ctx.new_lifecycle(fails),
                 circuit=circuits[0],
                 metadata=metadata,
                 extra=extra,

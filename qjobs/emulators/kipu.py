@@ -24,7 +24,6 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from qjobs.emulators._clock import Lifecycle
 from qjobs.emulators._common import (
     AuthScheme,
     EmulatorContext,
@@ -378,8 +377,7 @@ class KipuEmulator:
         elif "qjobs:detach" in tag_set:
             end = "DETACHED"
         fails = "qjobs:fail" in tag_set or "qjobs_fail" in (name or "") or self.ctx.draw_failure()
-        opts = self.ctx.options
-        lifecycle = Lifecycle(self._now(), opts.queue_time, opts.exec_time)
+        lifecycle = self.ctx.new_lifecycle()
         stored = dict(body)
         stored["shots"] = shots
         job = KipuJob(

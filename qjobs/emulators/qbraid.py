@@ -32,7 +32,6 @@ from aiohttp import web
 
 from qjobs._circuit import Circuit
 from qjobs._errors import InputError
-from qjobs.emulators._clock import Lifecycle
 from qjobs.emulators._common import (
     AuthScheme,
     EmulatorContext,
@@ -481,10 +480,7 @@ class QbraidEmulator:
                 "message": f"the emulator simulates at most {MAX_SIM_QUBITS} qubits",
                 "code": "EMULATOR_LIMIT",
             }
-        opts = self.ctx.options
-        lifecycle = Lifecycle(
-            self.ctx.clock.now(), opts.queue_time, opts.exec_time, fails=failure is not None
-        )
+        lifecycle = self.ctx.new_lifecycle(fails=failure is not None)
         self._seq += 1
         job = QbraidJob(
             qrn=f"{device.qrn}-{ORG_USER_ID[-4:]}-qjob-{self.ctx.rng.getrandbits(96):024x}",
@@ -498,7 +494,7 @@ class QbraidEmulator:
             programs=body["program"],
             circuits=circuits,
             lifecycle=lifecycle,
-            rng_seed=[opts.seed, self._seq],
+            rng_seed=[self.ctx.options.seed, self._seq],
             hold=hold,
             result_lag=lag,
             failure=failure,

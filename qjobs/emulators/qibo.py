@@ -28,7 +28,7 @@ from typing import Any, Final
 import attrs
 from aiohttp import web
 
-from qjobs.emulators._clock import Lifecycle, Phase
+from qjobs.emulators._clock import Phase
 from qjobs.emulators._common import (
     AuthScheme,
     EmulatorContext,
@@ -237,8 +237,7 @@ class QiboEmulator:
         quota.shots_left -= nshots
         opts = self.ctx.options
         fails = quota.partition.always_fails or self.ctx.draw_failure()
-        now = self.ctx.clock.now()
-        lifecycle = Lifecycle(now, opts.queue_time, opts.exec_time, fails=fails)
+        lifecycle = self.ctx.new_lifecycle(fails)
         self._seq += 1
         pid = self.ctx.new_uuid().replace("-", "")
         job = QiboJob(
@@ -253,7 +252,7 @@ class QiboEmulator:
             project=project,
             verbatim=verbatim,
             lifecycle=lifecycle,
-            created=now,
+            created=lifecycle.submitted,
             rng=self.ctx.job_rng(self._seq),
             projectquota=quota.to_json(),
             error="RuntimeError: the job was asked to fail (device qjobs_fail)"
