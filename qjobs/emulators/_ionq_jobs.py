@@ -7,9 +7,10 @@ from typing import Any, Final
 import attrs
 import numpy as np
 
-from qjobs._circuit import Circuit, Instruction
+from qjobs._circuit import Circuit
 from qjobs._errors import QJobsError
 from qjobs.emulators._clock import Clock, Lifecycle, Phase
+from qjobs.emulators._idle_qubits import drop_idle_qubits
 from qjobs.emulators._ionq_wire import gate_counts
 
 __all__ = ["MAX_SIM_QUBITS", "IonQJob", "Outcomes", "status_of"]
@@ -51,19 +52,6 @@ class Outcomes:
         return {int(v): int(c) for v, c in zip(values, counts, strict=True)}
 
 
-def _compact(circuit: Circuit) -> tuple[Circuit, list[int]]:
-    """Drop qubits no gate touches (they stay |0>); return the circuit and the kept qubits."""
-    used = sorted({q for ins in circuit.instructions for q in ins.qubits})
-    if not used:
-        used = [0]
-    where = {q: i for i, q in enumerate(used)}
-    ins = tuple(
-        Instruction(i.name, tuple(where[q] for q in i.qubits), i.params)
-        for i in circuit.instructions
-    )
-    return Circuit(len(used), 0, ins), used
-
-
 def _expand(index: np.ndarray[Any, Any], kept: list[int]) -> np.ndarray[Any, np.dtype[np.int64]]:
     out = np.zeros(index.shape, dtype=np.int64)
     for j, q in enumerate(kept):
@@ -80,7 +68,7 @@ def simulate(circuit: Circuit, shots: int, ideal: bool, rng: np.random.Generator
     from qjobs import sim
 
     if circuit.num_clbits == 0:
-        small, kept = _compact(circuit)
+        small, kept = drop_idle_qubits(circuit)
         probs = np.asarray(sim.probabilities(small), dtype=np.float64)
         samples = _expand(np.asarray(sim.sample(small, shots, seed=rng), dtype=np.int64), kept)
         nonzero = np.flatnonzero(probs > 1e-12)

@@ -10,9 +10,10 @@ from typing import Any, Final
 import attrs
 import numpy as np
 
-from qjobs._circuit import Circuit, Instruction
+from qjobs._circuit import Circuit
 from qjobs._errors import QJobsError
 from qjobs.emulators._clock import Clock, Lifecycle, Phase
+from qjobs.emulators._idle_qubits import drop_idle_qubits
 from qjobs.emulators._qibo_wire import DecodedCircuit
 
 __all__ = [
@@ -62,17 +63,6 @@ def status_of(job: QiboJob, now: float) -> str:
     if phase is Phase.RUNNING:
         return "running" if now - lc.started < lc.exec_time * 0.75 else "postprocessing"
     return "success" if phase is Phase.DONE else "error"
-
-
-def _compact(circuit: Circuit) -> tuple[Circuit, list[int]]:
-    """Keep only the qubits some instruction touches (the others stay |0>)."""
-    used = sorted({q for ins in circuit.instructions for q in ins.qubits})
-    where = {q: i for i, q in enumerate(used)}
-    ops = tuple(
-        Instruction(i.name, tuple(where[q] for q in i.qubits), i.params, i.clbits)
-        for i in circuit.instructions
-    )
-    return Circuit(max(len(used), 1), circuit.num_clbits, ops), used
 
 
 def _qibo_state(circuit: Circuit) -> np.ndarray[Any, np.dtype[np.complex128]]:
@@ -136,7 +126,7 @@ class QiboJob:
 
         circuit = self.decoded.circuit
         try:
-            small, used = _compact(circuit)
+            small, used = drop_idle_qubits(circuit)
             if len(used) > MAX_SIM_QUBITS:
                 raise ValueError(
                     f"the emulator simulates at most {MAX_SIM_QUBITS} active qubits, "
