@@ -18,9 +18,9 @@ On request: a job tagged ``qjobs:fail`` (or named ``...qjobs_fail...``) ends FAI
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from aiohttp import web
 
@@ -57,6 +57,7 @@ _JOB_SORT: Final = frozenset(
 )
 _WORKLOAD_SORT: Final = _JOB_SORT | {"type", "provider"}
 _ALLOWANCE_SECONDS: Final = 3600.0
+_Owned = TypeVar("_Owned", KipuJob, KipuSession)
 
 
 def _error(status: int, message: str, error_type: str | None = None) -> web.Response:
@@ -179,31 +180,26 @@ class KipuEmulator:
     def _now(self) -> float:
         return self.ctx.clock.now()
 
-    def _job(self, request: web.Request) -> KipuJob:
-        jid = request.match_info["id"]
-        job = self.jobs.get(jid)
-        if job is None:
-            raise HTTPProblem(404, f"Job {jid} not found")
+    def _owned(self, request: web.Request, table: Mapping[str, _Owned], kind: str) -> _Owned:
+        """The ``{id}`` record of ``table``, if the request's context or service execution
+        reaches it (404 when unknown or in another service execution, 403 in another context)."""
+        rid = request.match_info["id"]
+        record = table.get(rid)
+        if record is None:
+            raise HTTPProblem(404, f"{kind} {rid} not found")
         se = self._scope(request)
         if se is not None:
-            if job.service_execution_id != se:
-                raise HTTPProblem(404, f"Job {jid} not found in service execution {se}")
-        elif job.context != self._context(request):
-            raise HTTPProblem(403, f"Job {jid} belongs to another context")
-        return job
+            if record.service_execution_id != se:
+                raise HTTPProblem(404, f"{kind} {rid} not found in service execution {se}")
+        elif record.context != self._context(request):
+            raise HTTPProblem(403, f"{kind} {rid} belongs to another context")
+        return record
+
+    def _job(self, request: web.Request) -> KipuJob:
+        return self._owned(request, self.jobs, "Job")
 
     def _session(self, request: web.Request) -> KipuSession:
-        sid = request.match_info["id"]
-        session = self.sessions.get(sid)
-        if session is None:
-            raise HTTPProblem(404, f"Session {sid} not found")
-        se = self._scope(request)
-        if se is not None:
-            if session.service_execution_id != se:
-                raise HTTPProblem(404, f"Session {sid} not found in service execution {se}")
-        elif session.context != self._context(request):
-            raise HTTPProblem(403, f"Session {sid} belongs to another context")
-        return session
+        return self._owned(request, self.sessions, "Session")
 
     def _spec(self, request: web.Request) -> BackendSpec:
         bid = request.match_info["id"]
