@@ -159,6 +159,19 @@ def _page(request: web.Request, items: list[Any]) -> tuple[list[Any], dict[str, 
     return items[(page - 1) * limit : page * limit], pagination
 
 
+def _name_and_tags(body: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """The ``name`` and ``tags`` of a job or group body (422 when mistyped)."""
+    name = body.get("name")
+    if name is not None and not isinstance(name, str):
+        raise _unprocessable(["name"], "name must be a string")
+    tags = body.get("tags") or {}
+    if not isinstance(tags, dict) or not all(
+        isinstance(v, str | int | bool) for v in tags.values()
+    ):
+        raise _unprocessable(["tags"], "tags must map strings to str, int or bool")
+    return name, tags
+
+
 def _wanted_requests(name: str | None, tags: dict[str, Any]) -> tuple[bool, bool, int]:
     """(fail, hold, result lag) asked for by the job's tags or name."""
     text = name or ""
@@ -419,14 +432,7 @@ class QbraidEmulator:
             isinstance(shots, bool) or not isinstance(shots, int) or shots < 1
         ):
             raise _unprocessable(["shots"], "shots must be an integer greater than 0")
-        name = body.get("name")
-        if name is not None and not isinstance(name, str):
-            raise _unprocessable(["name"], "name must be a string")
-        tags = body.get("tags") or {}
-        if not isinstance(tags, dict) or not all(
-            isinstance(v, str | int | bool) for v in tags.values()
-        ):
-            raise _unprocessable(["tags"], "tags must map strings to str, int or bool")
+        name, tags = _name_and_tags(body)
         options = body.get("runtimeOptions") or {}
         if not isinstance(options, dict):
             raise _unprocessable(["runtimeOptions"], "runtimeOptions must be an object")
@@ -702,14 +708,7 @@ class QbraidEmulator:
             body = {}
         if not isinstance(body, dict):
             raise _unprocessable([], "request body must be a JSON object")
-        name = body.get("name")
-        if name is not None and not isinstance(name, str):
-            raise _unprocessable(["name"], "name must be a string")
-        tags = body.get("tags") or {}
-        if not isinstance(tags, dict) or not all(
-            isinstance(v, str | int | bool) for v in tags.values()
-        ):
-            raise _unprocessable(["tags"], "tags must map strings to str, int or bool")
+        name, tags = _name_and_tags(body)
         metadata = body.get("metadata") or {}
         if not isinstance(metadata, dict):
             raise _unprocessable(["metadata"], "metadata must be an object")
