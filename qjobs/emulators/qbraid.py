@@ -823,6 +823,7 @@ def _unfinished(jobs: Iterable[QbraidJob], now: float) -> list[QbraidJob]:
 def create_app(ctx: EmulatorContext) -> web.Application:
     """The qBraid ``/api/v1`` emulator app for :func:`qjobs.emulators.serve`."""
     app = make_app(ctx, prefix=PREFIX, auth=AuthScheme(_token_of), errors=_error)
+    # qBraid alone answers some errors with extra fields (FastAPI 422 ``detail`` lists).
     app.middlewares.append(_detailed_middleware)
     app.router.add_routes(QbraidEmulator(ctx).routes())
     return app
