@@ -9,15 +9,15 @@ unknown job status becomes :attr:`JobStatus.UNKNOWN` with the raw string kept in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 import attrs
 import cattrs
-import orjson
 
 from qjobs._errors import MalformedResponseError
 from qjobs._models import Backend, Job, JobFailure, JobStatus
+from qjobs.providers._wire import json_body, lenient_converter, lookup_status, parse_time, structure
 from qjobs.transport import default_error_parser
 
 __all__ = [
@@ -48,24 +48,6 @@ STATUS_MAP: Final[dict[str, JobStatus]] = {
     "canceled": JobStatus.CANCELLED,
     "cancelled": JobStatus.CANCELLED,
 }
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An ISO-8601 string (``...Z`` allowed) or epoch seconds/milliseconds; None if unreadable."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        seconds = value / 1000.0 if value > 1e11 else float(value)
-        try:
-            return datetime.fromtimestamp(seconds, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if isinstance(value, str) and value:
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    return None
 
 
 # ------------------------------------------------------------------------------ models
@@ -212,16 +194,7 @@ class _WireJob:
 
 
 def _make_converter() -> cattrs.Converter:
-    conv = cattrs.Converter(forbid_extra_keys=False)
-    conv.register_structure_hook(datetime, lambda v, _t: parse_time(v))
-    conv.register_structure_hook(
-        datetime | None, lambda v, _t: None if v is None else parse_time(v)
-    )
-
-    def _mapping(value: Any, _t: Any) -> Mapping[str, Any]:
-        return dict(value) if isinstance(value, Mapping) else {}
-
-    conv.register_structure_hook_func(lambda t: t == Mapping[str, Any], _mapping)
+    conv = lenient_converter(parse_time)
 
     def _pairs(value: Any, _t: Any) -> tuple[tuple[int, ...], ...]:
         if not isinstance(value, list):
@@ -231,43 +204,6 @@ def _make_converter() -> cattrs.Converter:
         )
 
     conv.register_structure_hook_func(lambda t: t == tuple[tuple[int, ...], ...], _pairs)
-
-    def _opt_float(value: Any, _t: Any) -> float | None:
-        if value is None or isinstance(value, bool):
-            return None
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            return None
-
-    conv.register_structure_hook(float | None, _opt_float)
-
-    def _opt_int(value: Any, _t: Any) -> int | None:
-        if value is None or isinstance(value, bool):
-            return None
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            return None
-
-    conv.register_structure_hook(int | None, _opt_int)
-
-    def _opt_str(value: Any, _t: Any) -> str | None:
-        return None if value is None else str(value)
-
-    conv.register_structure_hook(str | None, _opt_str)
-
-    def _opt_str_list(value: Any, _t: Any) -> list[str] | None:
-        if not isinstance(value, list):
-            return None
-        return [str(v) for v in value]
-
-    conv.register_structure_hook_func(lambda t: t == list[str] | None, _opt_str_list)
-
-    def _opt_dict(value: Any, _t: Any) -> dict[str, Any] | None:
-        return dict(value) if isinstance(value, Mapping) else None
-
-    conv.register_structure_hook_func(lambda t: t == dict[str, Any] | None, _opt_dict)
     return conv
 
 
@@ -275,35 +211,9 @@ def _make_converter() -> cattrs.Converter:
 converter: Final[cattrs.Converter] = _make_converter()
 
 
-_FIELD_NAMES: dict[type[Any], frozenset[str]] = {}
-
-
-def _field_names(cls: type[Any]) -> frozenset[str]:
-    """The attrs field names of ``cls`` that a wire dict may fill (``details`` excluded)."""
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = frozenset(a.name for a in attrs.fields(cls)) - {"details"}
-    return names
-
-
-def _structure(data: Any, cls: type[Any], what: str) -> Any:
-    if not isinstance(data, Mapping):
-        raise MalformedResponseError(f"{what} is not an object", provider=PROVIDER)
-    names = _field_names(cls)
-    clean = {k: v for k, v in data.items() if k in names}
-    try:
-        obj = converter.structure(clean, cls)
-    except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
-        raise MalformedResponseError(f"{what}: {exc}", provider=PROVIDER) from None
-    return obj
-
-
 def structure_model(data: Any, cls: type[Any], what: str) -> Any:
     """Build a typed model (Session, Characterization, Estimate) keeping the raw dict."""
-    obj = _structure(data, cls, what)
-    if "details" in attrs.fields_dict(cls):
-        obj = attrs.evolve(obj, details=dict(data))
-    return obj
+    return structure(converter, data, cls, what, provider=PROVIDER)
 
 
 def job_from_wire(data: Any) -> Job:
@@ -313,9 +223,8 @@ def job_from_wire(data: Any) -> Job:
     """
     if not isinstance(data, Mapping) or not isinstance(data.get("id"), str) or not data["id"]:
         raise MalformedResponseError("job object without an id", provider=PROVIDER)
-    wire: _WireJob = _structure(data, _WireJob, "job")
-    raw_status = wire.status or ""
-    status = STATUS_MAP.get(raw_status.lower(), JobStatus.UNKNOWN)
+    wire: _WireJob = structure_model(data, _WireJob, "job")
+    status, raw_status = lookup_status(wire.status, STATUS_MAP)
     metadata = {str(k): str(v) for k, v in (wire.metadata or {}).items() if v is not None}
     shots = wire.shots
     if shots is None and metadata.get("shots", "").isdigit():
@@ -387,10 +296,7 @@ def error_parser(status: int, body: bytes) -> tuple[str, str | None]:
     (message, None); ``{"error": "<text>"}`` -> (text, None); anything else -> the transport's
     default reading.
     """
-    try:
-        data = orjson.loads(body) if body else None
-    except orjson.JSONDecodeError:
-        data = None
+    data = json_body(body)
     if isinstance(data, Mapping):
         message = data.get("message")
         error = data.get("error")

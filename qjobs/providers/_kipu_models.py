@@ -9,17 +9,24 @@ required) raises :class:`~qjobs.MalformedResponseError`. Bodies are snake_case.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 import attrs
 import cattrs
 import numpy as np
 import numpy.typing as npt
-import orjson
 
 from qjobs._errors import MalformedResponseError
 from qjobs._models import Backend, Job, JobFailure, JobStatus
+from qjobs.providers._wire import (
+    json_body,
+    lenient_converter,
+    lookup_status,
+    opt_dict,
+    parse_time,
+    structure,
+)
 from qjobs.transport import default_error_parser
 
 __all__ = [
@@ -68,24 +75,6 @@ _NO_RESULT_REASON: Final = {
     "ABORTED": "the job was aborted by the provider",
     "DETACHED": "the job outlived the credential that reached it; it has no results",
 }
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An ISO-8601 string (``...Z`` allowed) or epoch seconds/milliseconds; None if unreadable."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        seconds = value / 1000.0 if value > 1e11 else float(value)
-        try:
-            return datetime.fromtimestamp(seconds, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if isinstance(value, str) and value:
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    return None
 
 
 # ------------------------------------------------------------------------------- models
@@ -265,21 +254,9 @@ class Page:
 
 # ----------------------------------------------------------------------------- converter
 def _make_converter() -> cattrs.Converter:
-    conv = cattrs.Converter(forbid_extra_keys=False)
-    conv.register_structure_hook(
-        datetime | None, lambda v, _t: None if v is None else parse_time(v)
-    )
-
-    def _mapping(value: Any, _t: Any) -> Mapping[str, Any]:
-        return dict(value) if isinstance(value, Mapping) else {}
-
-    conv.register_structure_hook_func(lambda t: t == Mapping[str, Any], _mapping)
-
-    def _opt_mapping(value: Any, _t: Any) -> Mapping[str, Any] | None:
-        return dict(value) if isinstance(value, Mapping) else None
-
+    conv = lenient_converter(parse_time)
     conv.register_structure_hook_func(
-        lambda t: t in (Mapping[str, Any] | None, Mapping[str, int] | None), _opt_mapping
+        lambda t: t in (Mapping[str, Any] | None, Mapping[str, int] | None), opt_dict
     )
 
     def _opt_float_map(value: Any, _t: Any) -> Mapping[str, float] | None:
@@ -288,29 +265,7 @@ def _make_converter() -> cattrs.Converter:
         return {str(k): float(v) for k, v in value.items()}
 
     conv.register_structure_hook_func(lambda t: t == Mapping[str, float] | None, _opt_float_map)
-
-    def _opt_float(value: Any, _t: Any) -> float | None:
-        if value is None or isinstance(value, bool):
-            return None
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            return None
-
-    conv.register_structure_hook(float | None, _opt_float)
-
-    def _opt_int(value: Any, _t: Any) -> int | None:
-        if value is None or isinstance(value, bool):
-            return None
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            return None
-
-    conv.register_structure_hook(int | None, _opt_int)
-    conv.register_structure_hook(bool | None, lambda v, _t: v if isinstance(v, bool) else None)
     conv.register_structure_hook(bool, lambda v, _t: v is True)
-    conv.register_structure_hook(str | None, lambda v, _t: None if v is None else str(v))
 
     def _str_tuple(value: Any, _t: Any) -> tuple[str, ...]:
         if not isinstance(value, list | tuple):
@@ -334,17 +289,7 @@ converter: Final[cattrs.Converter] = _make_converter()
 
 def structure_model(data: Any, cls: type[Any], what: str) -> Any:
     """Build a typed model from a wire object; ``details`` (when the model has it) keeps it all."""
-    if not isinstance(data, Mapping):
-        raise MalformedResponseError(f"{what} is not an object", provider=PROVIDER)
-    names = {a.name for a in attrs.fields(cls)}
-    clean = {k: v for k, v in data.items() if k in names and k != "details"}
-    try:
-        obj = converter.structure(clean, cls)
-    except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
-        raise MalformedResponseError(f"{what}: {exc}", provider=PROVIDER) from None
-    if "details" in names:
-        obj = attrs.evolve(obj, details=dict(data))
-    return obj
+    return structure(converter, data, cls, what, provider=PROVIDER)
 
 
 def calibration_from_wire(data: Any) -> Calibration:
@@ -382,9 +327,7 @@ def job_from_wire(data: Any, *, failure: JobFailure | None = None) -> Job:
     """
     if not isinstance(data, Mapping) or not isinstance(data.get("id"), str) or not data["id"]:
         raise MalformedResponseError("job object without an id", provider=PROVIDER)
-    raw_status = data.get("status")
-    raw = raw_status if isinstance(raw_status, str) else ""
-    status = STATUS_MAP.get(raw.upper(), JobStatus.UNKNOWN)
+    status, raw = lookup_status(data.get("status"), STATUS_MAP, fold=str.upper)
     tags: dict[str, str] = {}
     raw_tags = data.get("tags")
     if isinstance(raw_tags, list):
@@ -448,10 +391,7 @@ def backend_from_wire(data: Any) -> Backend:
 def error_parser(status: int, body: bytes) -> tuple[str, str | None]:
     """Read the Hub's error bodies: RFC 7807 problem JSON (``detail``, else ``title``), with
     ``type`` (unless ``about:blank``) as the code; any other shape by the transport default."""
-    try:
-        data = orjson.loads(body) if body else None
-    except orjson.JSONDecodeError:
-        data = None
+    data = json_body(body)
     if isinstance(data, Mapping):
         detail = data.get("detail")
         title = data.get("title")

@@ -9,15 +9,22 @@ unknown job status becomes :attr:`JobStatus.UNKNOWN` with the raw string kept in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 import attrs
 import cattrs
-import orjson
 
 from qjobs._errors import MalformedResponseError
 from qjobs._models import Backend, Job, JobFailure, JobStatus
+from qjobs.providers._wire import (
+    json_body,
+    lenient_converter,
+    lookup_status,
+    opt_int,
+    parse_time,
+    structure,
+)
 from qjobs.transport import default_error_parser
 
 __all__ = [
@@ -77,23 +84,6 @@ STATUS_MAP: Final[dict[str, JobStatus]] = {
 GROUP_STATUSES: Final = ("OPEN", "CLOSED", "COMPLETED", "FAILED", "CANCELLED")
 #: The terminal group statuses.
 GROUP_FINAL: Final = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An ISO-8601 timestamp (``...Z`` allowed) or epoch seconds/ms; None if unreadable."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        try:
-            return datetime.fromtimestamp(value / 1000.0 if value > 1e11 else value, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if isinstance(value, str) and value:
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    return None
 
 
 # ------------------------------------------------------------------------------ models
@@ -431,27 +421,7 @@ def _opt_bool(value: Any, _t: Any) -> bool | None:
 
 
 def _make_converter() -> cattrs.Converter:
-    conv = cattrs.Converter(forbid_extra_keys=False)
-    conv.register_structure_hook(datetime, lambda v, _t: parse_time(v))
-    conv.register_structure_hook(
-        datetime | None, lambda v, _t: None if v is None else parse_time(v)
-    )
-
-    def _opt_float(value: Any, _t: Any) -> float | None:
-        if value is None or isinstance(value, bool):
-            return None
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            return None
-
-    def _opt_int(value: Any, _t: Any) -> int | None:
-        if value is None or isinstance(value, bool):
-            return None
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            return None
+    conv = lenient_converter(parse_time)
 
     def _opt_str(value: Any, _t: Any) -> str | None:
         if value is None:
@@ -461,30 +431,18 @@ def _make_converter() -> cattrs.Converter:
             return None if inner is None else str(inner)
         return str(value)
 
-    def _opt_str_list(value: Any, _t: Any) -> list[str] | None:
-        if not isinstance(value, list):
-            return None
-        return [str(v) for v in value]
-
-    def _opt_dict(value: Any, _t: Any) -> dict[str, Any] | None:
-        return dict(value) if isinstance(value, Mapping) else None
-
     def _times(value: Any, _t: Any) -> _WireTimes | None:
         if not isinstance(value, Mapping):
             return None
         return _WireTimes(
             createdAt=parse_time(value.get("createdAt")),
             endedAt=parse_time(value.get("endedAt")),
-            executionDuration=_opt_int(value.get("executionDuration"), None),
+            executionDuration=opt_int(value.get("executionDuration")),
         )
 
-    conv.register_structure_hook(float | None, _opt_float)
-    conv.register_structure_hook(int | None, _opt_int)
     conv.register_structure_hook(str | None, _opt_str)
     conv.register_structure_hook(bool | None, _opt_bool)
     conv.register_structure_hook(bool, lambda v, _t: bool(_opt_bool(v, None)))
-    conv.register_structure_hook_func(lambda t: t == list[str] | None, _opt_str_list)
-    conv.register_structure_hook_func(lambda t: t == dict[str, Any] | None, _opt_dict)
     conv.register_structure_hook_func(lambda t: t == _WireTimes | None, _times)
     return conv
 
@@ -495,14 +453,7 @@ converter: Final[cattrs.Converter] = _make_converter()
 
 def structure_model(data: Any, cls: type[Any], what: str) -> Any:
     """Structure a wire object into one of the private ``_Wire*`` classes."""
-    if not isinstance(data, Mapping):
-        raise MalformedResponseError(f"{what} is not an object", provider=PROVIDER)
-    names = {a.name for a in attrs.fields(cls)}
-    clean = {k: v for k, v in data.items() if k in names}
-    try:
-        return converter.structure(clean, cls)
-    except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
-        raise MalformedResponseError(f"{what}: {exc}", provider=PROVIDER) from None
+    return structure(converter, data, cls, what, provider=PROVIDER)
 
 
 # ------------------------------------------------------------------------------ envelope
@@ -636,8 +587,8 @@ def job_from_wire(data: Any) -> Job:
     ):
         raise MalformedResponseError("job object without a jobQrn", provider=PROVIDER)
     wire: _WireJob = structure_model(data, _WireJob, "job")
-    raw = (wire.status or "").upper()
-    status = STATUS_MAP.get(raw, JobStatus.UNKNOWN)
+    status, raw_status = lookup_status(wire.status, STATUS_MAP, fold=str.upper)
+    raw = raw_status.upper()
     tags: dict[str, str] = {}
     for k, v in (wire.tags or {}).items():
         if v is None:
@@ -654,7 +605,7 @@ def job_from_wire(data: Any) -> Job:
         id=wire.jobQrn,
         provider=PROVIDER,
         status=status,
-        provider_status=wire.status or "",
+        provider_status=raw_status,
         backend=wire.deviceQrn,
         shots=wire.shots,
         name=wire.name,
@@ -840,10 +791,7 @@ def error_parser(status: int, body: bytes) -> tuple[str, str | None]:
     (text, or ``"a.b: msg; ..."`` from FastAPI's list with a leading ``body`` dropped) -> the
     transport's default reading. Code: ``error.code`` or top-level ``code``.
     """
-    try:
-        data = orjson.loads(body) if body else None
-    except orjson.JSONDecodeError:
-        data = None
+    data = json_body(body)
     if not isinstance(data, Mapping):
         return default_error_parser(status, body) if body else (f"HTTP {status}", None)
     error = data.get("error")

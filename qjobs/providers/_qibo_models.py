@@ -13,10 +13,11 @@ from typing import Any, Final
 
 import attrs
 import cattrs
-import orjson
 
 from qjobs._errors import MalformedResponseError, QJobsError
 from qjobs._models import Backend, Job, JobFailure, JobStatus
+from qjobs.providers._wire import json_body, lenient_converter, lookup_status
+from qjobs.providers._wire import structure as _structure
 
 __all__ = [
     "PROVIDER",
@@ -174,50 +175,13 @@ class _WireJob:
     qibo_version: str | None = None
 
 
-def _opt(kind: type[Any]) -> Any:
-    def hook(value: Any, _t: Any) -> Any:
-        if value is None or (isinstance(value, bool) and kind is not bool):
-            return None
-        if kind is bool:
-            return value if isinstance(value, bool) else None
-        try:
-            return kind(value)
-        except (TypeError, ValueError):
-            return None
-
-    return hook
-
-
-def _make_converter() -> cattrs.Converter:
-    conv = cattrs.Converter(forbid_extra_keys=False)
-    conv.register_structure_hook(datetime | None, lambda v, _t: parse_time(v))
-    conv.register_structure_hook(int | None, _opt(int))
-    conv.register_structure_hook(float | None, _opt(float))
-    conv.register_structure_hook(str | None, lambda v, _t: None if v is None else str(v))
-    conv.register_structure_hook(bool | None, _opt(bool))
-    conv.register_structure_hook_func(
-        lambda t: t == Mapping[str, Any], lambda v, _t: dict(v) if isinstance(v, Mapping) else {}
-    )
-    return conv
-
-
 #: The Qibo converter: wire dicts -> models. Lenient: unknown keys are ignored.
-converter: Final[cattrs.Converter] = _make_converter()
+converter: Final[cattrs.Converter] = lenient_converter(parse_time)
 
 
 def structure(data: Any, cls: type[Any], what: str) -> Any:
     """Build ``cls`` from a wire object; MalformedResponseError when it cannot be."""
-    if not isinstance(data, Mapping):
-        raise MalformedResponseError(f"{what} is not an object", provider=PROVIDER)
-    names = {a.name for a in attrs.fields(cls)}
-    clean = {k: v for k, v in data.items() if k in names and k != "details"}
-    try:
-        obj = converter.structure(clean, cls)
-    except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as exc:
-        raise MalformedResponseError(f"{what}: {exc}", provider=PROVIDER) from None
-    if "details" in names:
-        obj = attrs.evolve(obj, details=dict(data))
-    return obj
+    return _structure(converter, data, cls, what, provider=PROVIDER)
 
 
 def partition_from_wire(data: Any) -> Partition:
@@ -289,8 +253,7 @@ def job_from_wire(data: Any) -> Job:
             "The server response is missing the following keys: status", provider=PROVIDER
         )
     wire: _WireJob = structure(data, _WireJob, "job")
-    raw_status = wire.status or ""
-    status = STATUS_MAP.get(raw_status.lower(), JobStatus.UNKNOWN)
+    status, raw_status = lookup_status(wire.status, STATUS_MAP)
     quota = data.get("projectquota")
     partition = quota.get("partition") if isinstance(quota, Mapping) else None
     device = partition.get("name") if isinstance(partition, Mapping) else None
@@ -331,10 +294,7 @@ def error_parser(status: int, body: bytes) -> tuple[str, str | None]:
     """qibo-client's reading of error bodies: the first non-empty string among ``detail``,
     ``message``, ``error``, ``title``; else ``str(errors)``; else the raw text; else
     ``HTTP <status>``."""
-    try:
-        data = orjson.loads(body) if body else None
-    except orjson.JSONDecodeError:
-        data = None
+    data = json_body(body)
     if isinstance(data, Mapping):
         for key in ("detail", "message", "error", "title"):
             value = data.get(key)

@@ -16,10 +16,10 @@ from typing import Any, Final
 
 import attrs
 import cattrs
-import orjson
 
 from qjobs._errors import InputError, MalformedResponseError
 from qjobs._models import Backend, Job, JobFailure, JobStatus
+from qjobs.providers._wire import json_body, lenient_converter, lookup_status, opt_int, structure
 from qjobs.transport import default_error_parser
 
 __all__ = [
@@ -207,35 +207,10 @@ class ApiToken:
         return f"ApiToken(id={self.id!r}, name={self.name!r}, token={shown})"
 
 
-def _opt_float(value: Any, _t: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _opt_int(value: Any, _t: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _make_converter() -> cattrs.Converter:
-    conv = cattrs.Converter(forbid_extra_keys=False)
-    conv.register_structure_hook(datetime | None, lambda v, _t: parse_time(v))
-    conv.register_structure_hook(float | None, _opt_float)
-    conv.register_structure_hook(int | None, _opt_int)
+    conv = lenient_converter(parse_time)
     conv.register_structure_hook(str | None, lambda v, _t: None if v is None or v == "" else str(v))
-    conv.register_structure_hook(bool | None, lambda v, _t: v if isinstance(v, bool) else None)
     conv.register_structure_hook(str, lambda v, _t: str(v))
-    conv.register_structure_hook_func(
-        lambda t: t == Mapping[str, Any], lambda v, _t: dict(v) if isinstance(v, Mapping) else {}
-    )
     return conv
 
 
@@ -249,16 +224,7 @@ def structure_record(data: Any, cls: type[Any], what: str) -> Any:
     """Build a record (User, TimeSlot, ...) from a wire dict, keeping the raw dict in details."""
     if not isinstance(data, Mapping) or not isinstance(data.get("id"), str) or not data["id"]:
         raise MalformedResponseError(f"{what} without an id", provider=PROVIDER)
-    names = {a.name for a in attrs.fields(cls)}
-    clean = {_RENAMES.get(k, k): v for k, v in data.items()}
-    clean = {k: v for k, v in clean.items() if k in names and k != "details"}
-    try:
-        obj = converter.structure(clean, cls)
-    except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
-        raise MalformedResponseError(f"{what}: {exc}", provider=PROVIDER) from None
-    if "details" in names:
-        obj = attrs.evolve(obj, details=dict(data))
-    return obj
+    return structure(converter, data, cls, what, provider=PROVIDER, renames=_RENAMES)
 
 
 # ---------------------------------------------------------------------------------- jobs
@@ -280,14 +246,12 @@ def job_from_wire(data: Any) -> Job:
     job_id = data.get("id") or data.get("job_id")
     if not isinstance(job_id, str) or not job_id:
         raise MalformedResponseError("job record without an id", provider=PROVIDER)
-    raw = data.get("status")
-    raw_status = raw if isinstance(raw, str) else ""
-    status = STATUS_MAP.get(raw_status.lower(), JobStatus.UNKNOWN)
+    status, raw_status = lookup_status(data.get("status"), STATUS_MAP)
     payload = data.get("payload") if isinstance(data.get("payload"), Mapping) else {}
     assert isinstance(payload, Mapping)
     circuits = payload.get("circuits")
     count = len(circuits) if isinstance(circuits, list) and circuits else 1
-    shots = _opt_int(payload.get("shots"), None)
+    shots = opt_int(payload.get("shots"))
     target = data.get("qpu_target") or payload.get("qpu_target")
     failure = None
     if status is JobStatus.FAILED:
@@ -314,7 +278,7 @@ def backend_from_wire(data: Any) -> Backend:
     name = data.get("name") or data.get("id")
     if not isinstance(name, str) or not name:
         raise MalformedResponseError("QPU record without a name", provider=PROVIDER)
-    qubits = _opt_int(data.get("num_qubits"), None)
+    qubits = opt_int(data.get("num_qubits"))
     status = data.get("status")
     status_text = None if status is None else str(status)
     enabled = data.get("enabled")
@@ -337,10 +301,7 @@ def error_parser(status: int, body: bytes) -> tuple[str, str | None]:
     (``"Failed to create record. start_time: Cannot be blank."``); the first field's code is the
     error code. Other shapes fall back to the transport's default reading.
     """
-    try:
-        data = orjson.loads(body) if body else None
-    except orjson.JSONDecodeError:
-        data = None
+    data = json_body(body)
     if isinstance(data, Mapping) and isinstance(data.get("message"), str) and data["message"]:
         message: str = data["message"]
         code: str | None = None
