@@ -11,7 +11,15 @@ import abc
 import logging
 import random
 import ssl as ssl_module
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Coroutine,
+    Mapping,
+    Sequence,
+)
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Self, TypeVar, overload
 
@@ -46,6 +54,38 @@ SUBMIT_LOOKUPS: Final = 3
 #: After a timeout the server may still be creating the job: the lookups are spaced by these
 #: waits (seconds) and nothing is resubmitted.
 TIMEOUT_LOOKUP_WAITS: Final = (0.5, 1.0, 2.0)
+
+
+def job_id(
+    job: Job | str,
+    field: str = "job",
+    *,
+    forbidden: Collection[str] = "/?",
+    what: str = "a job id string",
+) -> str:
+    """The id of a :class:`~qjobs.Job`, or an id string safe as one URL path segment.
+
+    InputError naming ``field`` for an empty string, one holding a ``forbidden`` character, or
+    anything else (``what`` names the id the provider expects).
+    """
+    if isinstance(job, Job):
+        return job.id
+    if isinstance(job, str) and job and not set(job) & set(forbidden):
+        return job
+    raise InputError(field, job, f"must be a qjobs.Job or {what}")
+
+
+async def gather(calls: Sequence[Callable[[], Coroutine[Any, Any, None]]]) -> None:
+    """Run calls concurrently; the first failure is raised as itself (not in a group)."""
+    try:
+        async with anyio.create_task_group() as tg:
+            for call in calls:
+                tg.start_soon(call)
+    except BaseExceptionGroup as group:
+        leaf: BaseException = group
+        while isinstance(leaf, BaseExceptionGroup) and leaf.exceptions:
+            leaf = leaf.exceptions[0]
+        raise leaf from None
 
 
 @attrs.frozen(slots=True)

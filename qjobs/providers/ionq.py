@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import ssl as ssl_module
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any, ClassVar, Final
@@ -42,6 +42,8 @@ from qjobs._models import Backend, Job, JobStatus, Result
 from qjobs.codecs import ionq as codec
 from qjobs.codecs.ionq import MeasurementMap
 from qjobs.providers._base import Capabilities, ProviderClient
+from qjobs.providers._base import gather as _gather
+from qjobs.providers._base import job_id as _job_id
 from qjobs.providers._ionq_models import (
     PROVIDER,
     BatchStatus,
@@ -88,14 +90,6 @@ _VERSION_SEGMENT = re.compile(r"^v\d+(\.\d+)*$")
 _QUEUED_RAW: Final = frozenset({"submitted", "ready", "queued"})
 
 
-def _job_id(job: Job | str, field: str = "job") -> str:
-    if isinstance(job, Job):
-        return job.id
-    if isinstance(job, str) and job and "/" not in job and "?" not in job:
-        return job
-    raise InputError(field, job, "must be a qjobs.Job or a job id string")
-
-
 def _name(value: Any, field: str) -> str:
     if not isinstance(value, str) or not value or "/" in value or "?" in value:
         raise InputError(field, value, "must be a non-empty name without '/' or '?'")
@@ -135,19 +129,6 @@ def _probability_dict(data: Any, what: str) -> dict[int, float]:
             raise MalformedResponseError(f"{what} has a negative outcome {k}", provider=PROVIDER)
         out[k] = out.get(k, 0.0) + p
     return out
-
-
-async def _gather(calls: Sequence[Callable[[], Coroutine[Any, Any, None]]]) -> None:
-    """Run calls concurrently; the first failure is raised as itself (not in a group)."""
-    try:
-        async with anyio.create_task_group() as tg:
-            for call in calls:
-                tg.start_soon(call)
-    except BaseExceptionGroup as group:
-        leaf: BaseException = group
-        while isinstance(leaf, BaseExceptionGroup) and leaf.exceptions:
-            leaf = leaf.exceptions[0]
-        raise leaf from None
 
 
 class IonQClient(ProviderClient):

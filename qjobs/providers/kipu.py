@@ -19,6 +19,7 @@ import logging
 import ssl as ssl_module
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing
+from functools import partial
 from typing import Any, ClassVar, Final
 
 import anyio
@@ -37,7 +38,7 @@ from qjobs._errors import (
 from qjobs._models import Backend, Job, JobFailure, JobStatus, Result
 from qjobs.codecs import ionq as ionq_codec
 from qjobs.providers import _kipu_config as config
-from qjobs.providers._base import Capabilities, ProviderClient
+from qjobs.providers._base import Capabilities, ProviderClient, gather
 from qjobs.providers._kipu_api import (
     BackendsAPI,
     KipuHTTP,
@@ -472,15 +473,7 @@ class KipuClient(ProviderClient):
             found[jid] = await self._jobs.get(jid)
 
         if missing:
-            try:
-                async with anyio.create_task_group() as tg:
-                    for jid in missing:
-                        tg.start_soon(single, jid)
-            except BaseExceptionGroup as group:  # raise the first failure as itself
-                leaf: BaseException = group
-                while isinstance(leaf, BaseExceptionGroup) and leaf.exceptions:
-                    leaf = leaf.exceptions[0]
-                raise leaf from None
+            await gather([partial(single, jid) for jid in missing])
         out = []
         for jid in ids:
             out.append(await self._with_failure(found[jid]))

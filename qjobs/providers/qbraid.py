@@ -43,7 +43,7 @@ from qjobs._errors import (
     ValidationError,
 )
 from qjobs._models import Backend, Job, JobStatus, Result
-from qjobs.providers._base import Capabilities, ProviderClient
+from qjobs.providers._base import Capabilities, ProviderClient, job_id
 from qjobs.providers._qbraid_config import (
     DEFAULT_BASE_URL,
     ConnectCappedRetrier,
@@ -141,11 +141,7 @@ class DeviceStatus:
 
 
 def _job_id(job: Job | str, field: str = "job") -> str:
-    if isinstance(job, Job):
-        return job.id
-    if isinstance(job, str) and job and not (set(job) & _BAD_ID_CHARS):
-        return job
-    raise InputError(field, job, "must be a qjobs.Job or a qBraid job QRN")
+    return job_id(job, field, forbidden=_BAD_ID_CHARS, what="a qBraid job QRN")
 
 
 def _qrn(value: Any, field: str) -> str:

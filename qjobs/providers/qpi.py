@@ -38,6 +38,7 @@ from qjobs._errors import (
 )
 from qjobs._models import Backend, Job, JobStatus, Result
 from qjobs.providers._base import Capabilities, ProviderClient
+from qjobs.providers._base import job_id as _job_id
 from qjobs.providers._qpi_models import (
     PROVIDER,
     ApiToken,
@@ -90,14 +91,6 @@ _FIND_PAGES: Final = 10
 _MEAS_RETURNS: Final = ("single", "avg")
 
 ParameterSet = Mapping[str, float] | Sequence[float]
-
-
-def _job_id(job: Job | str, field: str = "job") -> str:
-    if isinstance(job, Job):
-        return job.id
-    if isinstance(job, str) and job and "/" not in job and "?" not in job:
-        return job
-    raise InputError(field, job, "must be a qjobs.Job or a job id string")
 
 
 def _record_id(value: Any, field: str) -> str:
