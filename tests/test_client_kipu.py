@@ -408,6 +408,11 @@ async def test_session_lifecycle_and_refusals() -> None:
         aborted = await client.sessions.create("ibm.qpu.fez", metadata={"qjobs_end": "ABORTED"})
         assert aborted.status == "ABORTED"
         assert aborted.is_final
+        detached = await client.sessions.create("ibm.qpu.fez", metadata={"qjobs_end": "DETACHED"})
+        assert (await client.sessions.get(detached)).status == "DETACHED"
+        assert detached.is_final
+        with pytest.raises(qjobs.ValidationError, match="DETACHED"):
+            await client.submit(bell(), shots=5, backend="ibm.qpu.fez", session_id=detached.id)
 
 
 async def test_session_context_manager_closes_even_on_error() -> None:
@@ -521,6 +526,9 @@ async def test_service_execution_twins() -> None:
             )
         }
         assert other == rows
+        mine = [j.id async for j in client.jobs.search(service_execution_id="se-7")]
+        assert mine == [job.id]
+        assert [j.id async for j in client.jobs.search(service_execution_id="se-8")] == []
         with pytest.raises(qjobs.NotFoundError):
             await client.service_execution("se-8").jobs.get(job.id)
         assert client.transport.stats.requests["GET /service-executions/{se}/jobs/{id}"] == 2

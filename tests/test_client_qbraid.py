@@ -220,7 +220,8 @@ async def test_iter_jobs_follows_every_page() -> None:
 
 
 async def test_list_filters() -> None:
-    async with qbraid(queue_time=600.0) as (_server, client):
+    clock = Clock(lambda: 0.0)
+    async with qbraid(clock=clock, queue_time=600.0) as (server, client):
         a = await client.submit(X0, shots=1, name="alpha", tags={"exp": "x", "n": 2})
         await client.submit(X0, shots=1, name="beta", tags={"exp": "y"})
         c = await client.submit(X0, shots=1, name="gamma", backend="ionq:ionq:qpu:aria-1")
@@ -230,9 +231,14 @@ async def test_list_filters() -> None:
         assert [j.name async for j in client.iter_jobs(search="BET")] == ["beta"]
         assert [j.id async for j in client.iter_jobs(vendor="ionq")] == [c.id]
         pending = [j.name async for j in client.iter_jobs(status_group="pending")]
-        assert sorted(str(n) for n in pending) == ["alpha", "beta"]
-        cancelling = [j.id async for j in client.iter_jobs(status="cancelling")]
-        assert cancelling in ([c.id], [])
+        assert sorted(str(n) for n in pending) == ["alpha", "beta", "gamma"]  # gamma CANCELLING
+        assert [j.id async for j in client.iter_jobs(status="cancelling")] == [c.id]
+        assert [j.id async for j in client.iter_jobs(status_group="returned")] == []
+        server.advance(1.0)  # the cancel takes effect
+        assert [j.id async for j in client.iter_jobs(status="cancelling")] == []
+        assert [j.id async for j in client.iter_jobs(status="CANCELLED")] == [c.id]
+        assert [j.id async for j in client.iter_jobs(status_group="returned")] == [c.id]
+        assert [j.id async for j in client.iter_jobs(provider="qbraid", search="alpha")] == [a.id]
 
 
 async def test_find_by_key() -> None:

@@ -82,6 +82,18 @@ def test_access_token_wins_at_the_same_rank(home: Path, monkeypatch: pytest.Monk
     assert _auth(QbraidClient(access_token="arg-token")) == {"X-Access-Token": "arg-token"}
 
 
+def test_access_token_from_the_environment(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _rc(home / ".qbraid" / "qbraidrc", api_key="file-key", access_token="file-token")
+    monkeypatch.setenv("QBRAID_ACCESS_TOKEN", "env-token")
+    env = QbraidClient()
+    assert _auth(env) == {"X-Access-Token": "env-token"}  # env outranks both file values
+    assert env.token_source == "env:QBRAID_ACCESS_TOKEN"
+    monkeypatch.setenv("QBRAID_API_KEY", "env-key")
+    assert _auth(QbraidClient()) == {"X-Access-Token": "env-token"}  # same rank: token wins
+    assert _auth(QbraidClient(token="arg-key")) == {"X-API-Key": "arg-key"}  # argument wins
+    assert "env-token" not in repr(QbraidClient())
+
+
 def test_white_label_key_names_its_host(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     host = base64.b32encode(b"qbraid.example.org").decode().rstrip("=").lower()
     key = f"acme_{host}.{'ab' * 32}"

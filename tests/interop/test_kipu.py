@@ -150,19 +150,62 @@ def test_errors_are_the_sdk_typed_errors(client: object) -> None:
         client.sessions.create_session(backend_id="aws.sim.sv1", mode="batch", provider="AWS")  # type: ignore[attr-defined]
 
 
+async def async_wait(hub: object, job_id: str) -> str:
+    """The caller's polling loop with the async client."""
+    for _ in range(200):
+        status = (await hub.jobs.get_job_status(job_id)).status  # type: ignore[attr-defined]
+        if status in FINAL:
+            return str(status)
+        await asyncio.sleep(0.01)
+    raise AssertionError("job did not finish")
+
+
 def test_async_client_and_organization(emulator: Emulator) -> None:
     async def main() -> None:
         hub = AsyncHubQuantumClient(
             api_key=TOKEN, base_url=emulator.base_url, organization_id="org-1", max_retries=0
         )
+        backends = await hub.backends.get_backends(provider="IBM")
+        assert {b.id for b in backends} >= {"ibm.qpu.fez"}
+        assert (await hub.backends.get_backend("ibm.qpu.fez")).provider == "IBM"
+        assert (await hub.backends.get_backend_status("ibm.qpu.fez")).status is not None
+        least = await hub.backends.get_least_busy_backend(provider="IBM")
+        assert least.id.startswith("ibm.")
+
         job = await hub.jobs.create_job(backend_id="kipu.sim.qsim", shots=10, input={"qasm": BELL3})
-        for _ in range(200):
-            if (await hub.jobs.get_job_status(job.id)).status in FINAL:
-                break
-            await asyncio.sleep(0.01)
+        assert await async_wait(hub, job.id) == "COMPLETED"
         normalized = await hub.jobs.get_normalized_job_result(job.id)
         assert sum(normalized.pubs[0].counts.values()) == 10
-        page = await hub.jobs.search_jobs()
-        assert [j.id for j in page.content] == [job.id]  # only the organization's jobs
+        assert (await hub.jobs.get_job(job.id)).status == "COMPLETED"
+
+        session = await hub.sessions.create_session(
+            backend_id="ibm.qpu.fez", mode="batch", provider="IBM"
+        )
+        assert session.status == "OPEN"
+        in_session = await hub.jobs.create_job(
+            backend_id="ibm.qpu.fez",
+            shots=20,
+            input={"pubs": [[BELL3]], "version": 2},
+            session_id=session.id,
+        )
+        assert await async_wait(hub, in_session.id) == "COMPLETED"
+        assert (await hub.sessions.get_session_status(session.id)).status == "INACTIVE"
+        await hub.sessions.get_session_jobs(session.id)  # an object: parses
+        drained = await hub.sessions.update_session_state(session.id, accept_jobs=False)
+        assert drained.status == "DRAINING"
+        await hub.sessions.close_session(session.id)
+        assert (await hub.sessions.get_session(session.id)).status == "CLOSED"
+
+        page = await hub.jobs.search_jobs(page=0, size=1, sort=["created_at,asc"])
+        assert page.total_elements == 2  # only the organization's jobs
+        assert page.total_pages == 2
+        assert [j.id for j in page.content] == [job.id]
+        last = await hub.jobs.search_jobs(page=1, size=1, sort=["created_at,asc"])
+        assert [j.id for j in last.content] == [in_session.id]
+
+        loads = await hub.workloads.get_workloads(type=["SESSION"])
+        assert [w.id for w in loads.content] == [session.id]
+        jobs = await hub.workloads.get_workloads(type=["JOB"], backend_id="kipu.sim.qsim")
+        assert [w.id for w in jobs.content] == [job.id]
 
     asyncio.run(main())
