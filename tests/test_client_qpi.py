@@ -207,6 +207,50 @@ async def test_backends_and_backend() -> None:
             await client.submit(BELL, shots=1, backend="nope")
 
 
+async def test_payload_copy_in_results_falls_back_to_the_collection_record() -> None:
+    # qpi-ui v0.1.x answers results = payload on /api/jobs*; the collection holds the real ones.
+    async with qpi() as (server, client):
+        state(server).payload_in_results = True
+        job = await client.wait(await client.submit(X0, shots=30), poll_initial=0.01)
+        assert "circuits" in job.details["results"]  # the server bug, reproduced
+        with pytest.raises(qjobs.MalformedResponseError, match="login"):
+            await client.results(job)
+        with pytest.raises(qjobs.CredentialsError, match="login"):
+            await client.job_record(job)
+        await client.login(DEFAULT_USER_EMAIL, DEFAULT_USER_PASSWORD)
+        server.stats.reset()
+        [res] = await client.results(job)
+        assert res.counts == {"001": 30}
+        assert dict(server.stats.requests) == {"GET /api/collections/{collection}/records/{id}": 1}
+        record = await client.job_record(job.id)
+        assert record.id == job.id
+        assert record.status is JobStatus.COMPLETED
+        assert record.details["results"]["circuit_results"][0]["counts"]["001"] == 30
+
+
+async def test_collection_listings_follow_every_page() -> None:
+    async with qpi(client_options={"capabilities": qjobs.Capabilities(page_size=2)}) as (
+        server,
+        client,
+    ):
+        for i in range(4):
+            state(server).add_notification(f"n{i}", "m", target_users=[])
+        await client.login(DEFAULT_USER_EMAIL, DEFAULT_USER_PASSWORD)
+        start = datetime.now(UTC) + timedelta(days=1)
+        slots = [
+            await client.create_time_slot(
+                start + timedelta(hours=i), start + timedelta(hours=i, minutes=30)
+            )
+            for i in range(3)
+        ]
+        server.stats.reset()
+        notes = await client.notifications()
+        assert sorted(str(n.title) for n in notes) == ["Welcome", "n0", "n1", "n2", "n3"]
+        assert server.stats.requests["GET /api/collections/{collection}/records"] == 3
+        assert [s.id for s in await client.time_slots()] == [s.id for s in slots]
+        assert server.stats.requests["GET /api/collections/{collection}/records"] == 5
+
+
 # ------------------------------------------------------------------------- account
 async def test_login_then_notifications_and_dismiss() -> None:
     async with qpi() as (_server, client):

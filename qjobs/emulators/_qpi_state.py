@@ -176,8 +176,9 @@ class JobRec:
     duration: float | None = None
     results: dict[str, Any] | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        """The job record (stored results, not the payload copy some servers return)."""
+    def to_json(self, *, payload_as_results: bool = False) -> dict[str, Any]:
+        """The job record: its stored results, or with ``payload_as_results`` the payload copy
+        that qpi-ui v0.1.x's custom job routes return in their place (spec section 8)."""
         out: dict[str, Any] = {
             "id": self.id,
             "user_id": self.user_id,
@@ -191,7 +192,9 @@ class JobRec:
             out["finished_at"] = pb_time(self.finished_at)
         if self.duration is not None:
             out["duration"] = self.duration
-        if self.results is not None:
+        if payload_as_results:
+            out["results"] = self.payload
+        elif self.results is not None:
             out["results"] = self.results
         return out
 
@@ -211,6 +214,9 @@ class QPIState:
         self.time_requests: dict[str, dict[str, Any]] = {}
         self.notifications: dict[str, dict[str, Any]] = {}
         self._seq = 0
+        #: Reproduce qpi-ui v0.1.x's bug: ``/api/jobs*`` answer ``results`` = the payload (the
+        #: stored results stay readable through the ``quantum_jobs`` collection route).
+        self.payload_in_results = False
         self.default_user = self.add_user(
             DEFAULT_USER_EMAIL, DEFAULT_USER_PASSWORD, qpu_seconds=DEFAULT_QPU_SECONDS
         )

@@ -31,7 +31,7 @@ from qjobs.emulators._common import (
 )
 from qjobs.emulators._qpi_auth import Auth, parse_time, problem, query_int, sort_records
 from qjobs.emulators._qpi_collections import Collections
-from qjobs.emulators._qpi_state import QPIState, UserRec, hash_secret
+from qjobs.emulators._qpi_state import JobRec, QPIState, UserRec, hash_secret
 
 __all__ = ["STATE_KEY", "create_app"]
 
@@ -113,7 +113,10 @@ class QPIEmulator:
             payload["qpu_target"] = target
         job = self.state.add_job(user, target, payload)
         self._advance()
-        return json_response(job.to_json(), status=201)
+        return json_response(self._job_json(job), status=201)
+
+    def _job_json(self, job: JobRec) -> dict[str, Any]:
+        return job.to_json(payload_as_results=self.state.payload_in_results)
 
     def _own_job(self, request: web.Request, user: UserRec) -> Any:
         job = self.state.jobs.get(request.match_info["id"])
@@ -125,7 +128,7 @@ class QPIEmulator:
         """``GET /api/jobs/{id}`` (other users' jobs are 404)."""
         user = self.auth.api_user(request)
         self._advance()
-        return json_response(self._own_job(request, user).to_json())
+        return json_response(self._job_json(self._own_job(request, user)))
 
     async def list_jobs(self, request: web.Request) -> web.Response:
         """``GET /api/jobs?sort=&skip=&limit=``: a bare array of the caller's jobs."""
@@ -145,7 +148,7 @@ class QPIEmulator:
             return (str(j.to_json()[field]), j.seq)
 
         mine.sort(key=key, reverse=desc)
-        return json_response([j.to_json() for j in mine[skip : skip + limit]])
+        return json_response([self._job_json(j) for j in mine[skip : skip + limit]])
 
     async def cancel_job(self, request: web.Request) -> web.Response:
         """``POST /api/jobs/{id}/cancel``: only pending or running jobs."""

@@ -19,7 +19,15 @@ from qjobs._errors import MalformedResponseError, QJobsError
 from qjobs._models import Job
 from qjobs.providers._qpi_models import PROVIDER
 
-__all__ = ["KEY_COMMENT", "entries_of", "iq_of", "outcome_of", "payload_widths", "width_of_qasm"]
+__all__ = [
+    "KEY_COMMENT",
+    "entries_of",
+    "iq_of",
+    "is_payload_copy",
+    "outcome_of",
+    "payload_widths",
+    "width_of_qasm",
+]
 
 #: The OpenQASM comment that carries a qjobs submit key inside the job's first circuit.
 KEY_COMMENT: Final = "// qjobs-key: "
@@ -68,6 +76,16 @@ def payload_widths(job: Job) -> list[int | None]:
     return out
 
 
+def is_payload_copy(results: Any) -> bool:
+    """Whether ``results`` is the submitted payload that qpi-ui v0.1.x's job routes return."""
+    return (
+        isinstance(results, Mapping)
+        and "circuits" in results
+        and "circuit_results" not in results
+        and "counts" not in results
+    )
+
+
 def entries_of(results: Any) -> list[Mapping[str, Any]]:
     """The per-experiment entries of a ``results`` object, as qpi-client reads them.
 
@@ -75,8 +93,11 @@ def entries_of(results: Any) -> list[Mapping[str, Any]]:
     reported as malformed rather than read as empty counts.
     """
     if isinstance(results, Mapping):
-        if "circuits" in results and "circuit_results" not in results and "counts" not in results:
-            raise _malformed("results hold the submitted payload, not results (server bug)")
+        if is_payload_copy(results):
+            raise _malformed(
+                "results hold the submitted payload, not results (qpi-ui v0.1.x bug): "
+                "after login() qjobs reads them from the quantum_jobs collection"
+            )
         listed = results.get("circuit_results")
         if isinstance(listed, list) and listed:
             entries: Sequence[Any] = listed

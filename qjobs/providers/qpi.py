@@ -60,6 +60,7 @@ from qjobs.providers._qpi_results import (
     KEY_COMMENT,
     entries_of,
     iq_of,
+    is_payload_copy,
     outcome_of,
     payload_widths,
 )
@@ -538,6 +539,21 @@ class QPIClient(ProviderClient):
         jid = _job_id(job_id, "job_id")
         return job_from_wire(await self._json("GET", f"api/jobs/{jid}", route="GET /api/jobs/{id}"))
 
+    async def job_record(self, job: Job | str) -> Job:
+        """A job read from the ``quantum_jobs`` collection (needs :meth:`login`).
+
+        qpi-ui v0.1.x's ``/api/jobs*`` routes return the submitted payload as ``results``; the
+        collection record holds the real ones. :meth:`results` falls back to this on its own.
+        """
+        self._need_login("job_record()")
+        jid = _job_id(job, "job")
+        data = await self._json(
+            "GET",
+            f"api/collections/quantum_jobs/records/{jid}",
+            route="GET /api/collections/quantum_jobs/records/{id}",
+        )
+        return job_from_wire(data)
+
     async def _page(self, skip: int, limit: int, sort: str = "-created") -> list[Job]:
         data = await self._json(
             "GET",
@@ -650,6 +666,10 @@ class QPIClient(ProviderClient):
         current = job if isinstance(job, Job) else await self.get_job(_job_id(job))
         if not current.is_final or current.details.get("results") is None:
             current = await self.get_job(current.id)
+        if self._jwt is not None and is_payload_copy(current.details.get("results")):
+            # qpi-ui v0.1.x answers the payload as "results" on /api/jobs*; the stored
+            # results are only on the collection route, which needs the login token.
+            current = await self.job_record(current.id)
         self.raise_for_job(current)
         if current.status is not JobStatus.COMPLETED:
             raise JobError(

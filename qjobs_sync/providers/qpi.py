@@ -188,6 +188,14 @@ class QPIClient(ProviderClient):
         """One job's current state (``GET /api/jobs/{id}``)."""
         return _portal.run_async(lambda: self._async.get_job(job_id))
 
+    def job_record(self, job: Job | str) -> Job:
+        """A job read from the ``quantum_jobs`` collection (needs :meth:`login`).
+
+        qpi-ui v0.1.x's ``/api/jobs*`` routes return the submitted payload as ``results``; the
+        collection record holds the real ones. :meth:`results` falls back to this on its own.
+        """
+        return _portal.run_async(lambda: self._async.job_record(job))
+
     def get_jobs(self, job_ids: Sequence[str]) -> list[Job]:
         """Many jobs in the order given, from the newest-first job list.
 
