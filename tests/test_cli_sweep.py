@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -75,6 +79,8 @@ def test_cli_sweep_runs_on_the_emulator(tmp_path: Path) -> None:
     assert "sweep summary" in proc.stdout
     assert "results/small.npz" in proc.stdout
     assert "done 18/18" in proc.stdout  # the final progress line
+    assert "failed 0  jobs 5" in proc.stdout
+    assert "requests/circuit" in proc.stdout
     assert not (tmp_path / "ignored-because-of-out-flag.npz").exists()
 
     res = SweepResult.load(out)
@@ -206,8 +212,11 @@ def test_progress_display_plain_and_rich(monkeypatch: pytest.MonkeyPatch) -> Non
     line = plain_stream.getvalue()
     assert "done 4/10" in line
     assert "running 3" in line
+    assert "submitted 2" in line
+    assert "failed 0" in line
     assert "jobs 3" in line
     assert "1 requests" in line
+    assert "req/s" in line
 
     tty = Tty()
     fancy = make_display(10, stats, stream=tty)
@@ -220,6 +229,88 @@ def test_progress_display_plain_and_rich(monkeypatch: pytest.MonkeyPatch) -> Non
     shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", tty.getvalue())
     assert "4/10" in shown
     assert "running 3" in shown
+    assert "submitted 2" in shown
+    assert "failed 0" in shown
+    assert "req/s" in shown
 
     monkeypatch.setitem(sys.modules, "rich", None)  # rich not installed: plain output
     assert type(make_display(10, stats, stream=Tty())) is ProgressDisplay
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+class _Emulator:
+    """``python -m qjobs emulate ionq`` in its own process, its jobs queued for a minute."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "qjobs", "emulate", "ionq"),
+                *("--port", "0", "--queue-ms", "60000", "--seed", "2"),
+            ],
+            stdout=subprocess.PIPE,
+            env=_env(),
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().split()
+        assert line[:1] == ["ionq"], line
+        self.base_url = line[1]
+        self.root = self.base_url.rsplit("/", 1)[0]
+
+    def stats(self) -> dict[str, Any]:
+        with urllib.request.urlopen(self.root + "/_qjobs/stats", timeout=10) as resp:
+            data: dict[str, Any] = json.loads(resp.read())
+        return data
+
+    def close(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=10)
+
+
+def test_ctrl_c_exits_130_and_cancels_every_job_at_the_provider(tmp_path: Path) -> None:
+    emu = _Emulator()
+    try:
+        (tmp_path / "c.toml").write_text(
+            'qasm = """OPENQASM 3.0;\ninput float t;\nqubit[1] q;\nrx(t) q[0];\n"""\n'
+            f'provider = "ionq"\nbackend = "simulator"\nbase_url = "{emu.base_url}"\n'
+            "shots = 10\n[params]\nt = { start = 0, stop = 1, num = 8 }\n"
+            "[limits]\nbatch_size = 2\n",
+            encoding="utf-8",
+        )
+        env = _env()
+        env["IONQ_API_KEY"] = "secret-token-for-the-emulator"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "qjobs", "sweep", "c.toml"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proc.stdout is not None
+            lines: list[str] = []
+            # the plain progress line once all 4 jobs (8 points in pairs) exist at the provider
+            while not any(" jobs 4 " in line for line in lines):
+                line = proc.stdout.readline()
+                assert line, f"qjobs sweep exited early: {lines}"
+                lines.append(line)
+            assert emu.stats()["active_jobs"] == 4
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == 130, out + err
+        assert "interrupted; unfinished jobs were cancelled" in err
+        assert "cancelled 4 ionq job(s) (0 could not be cancelled) and 8 circuit(s)" in err
+        assert "Traceback" not in err
+        assert "secret-token" not in out + err
+        assert not (tmp_path / "c.npz").exists()
+        stats = emu.stats()
+        assert stats["jobs_created"] == 4
+        assert stats["active_jobs"] == 0  # every job was cancelled at the provider
+        assert stats["requests"].get("PUT /jobs/status/cancel", 0) >= 1
+    finally:
+        emu.close()
