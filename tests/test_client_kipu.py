@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -284,6 +285,15 @@ async def test_stream_result_larger_than_the_read_chunk(tmp_path: Path) -> None:
         with pytest.raises(qjobs.NotFoundError):
             await client.jobs.stream_result("00000000-0000-4000-8000-000000000000", tmp_path / "x")
         assert not (tmp_path / "x").exists()
+        # A failed download keeps a file already at the path and leaves no partial file.
+        with pytest.raises(qjobs.NotFoundError):
+            await client.jobs.stream_result("00000000-0000-4000-8000-000000000000", target)
+        assert json.loads(target.read_bytes()) == json.loads(expected)
+        assert sorted(os.listdir(tmp_path)) == ["result.json"]
+        target.write_bytes(b"old contents, longer than nothing")
+        assert await client.jobs.stream_result(job, target, chunk_size=4096) == len(expected)
+        assert target.read_bytes() == expected  # replaced whole
+        assert sorted(os.listdir(tmp_path)) == ["result.json"]
 
 
 async def test_search_follows_every_page() -> None:

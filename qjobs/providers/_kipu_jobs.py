@@ -8,6 +8,7 @@ which have no job or session creation, no plain ``result`` and no memory (spec Â
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import IO, Any, Final
@@ -171,9 +172,9 @@ class _JobReads:
         chunk_size: int = _CHUNK,
     ) -> int:
         """Download the result file (``GET jobs/{id}/result-stream``) chunk by chunk into
-        ``destination`` (a path, written anew, or a binary file object) and return the number
-        of bytes written. The result is never held in memory whole; a failed download leaves
-        no partial file at a path."""
+        ``destination`` (a path, replaced once the download is complete, or a binary file
+        object) and return the number of bytes written. The result is never held in memory
+        whole; a failed download leaves no partial file and keeps a file already at the path."""
         jid = job_ref(job)
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise InputError("chunk_size", chunk_size, "must be an int >= 1")
@@ -196,14 +197,18 @@ class _JobReads:
                     written += len(chunk)
             return written
         target = anyio.Path(os.fspath(destination))  # type: ignore[arg-type]
+        # Written beside the target and moved into place once complete: a failed download
+        # leaves neither a partial file nor a damaged copy of a file already at the path.
+        part = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
         try:
-            async with stream as chunks, await anyio.open_file(target, "wb") as out:
+            async with stream as chunks, await anyio.open_file(part, "xb") as out:
                 async for chunk in chunks:
                     await out.write(chunk)
                     written += len(chunk)
+            await part.replace(target)
         except BaseException:
             with anyio.CancelScope(shield=True):
-                await target.unlink(missing_ok=True)
+                await part.unlink(missing_ok=True)
             raise
         return written
 
