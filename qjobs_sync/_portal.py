@@ -11,7 +11,9 @@ sessions, schedulers, servers) live on that loop; their sync twins only hold a r
   raises :class:`RuntimeError` instead.
 - Ctrl-C while blocked cancels the operation on the loop and raises :class:`KeyboardInterrupt`.
 - After ``fork`` the child starts its own loop on first use. Objects created before the fork are
-  bound to the parent's loop: create clients in the child.
+  bound to the parent's loop: in the child, calling them raises :class:`RuntimeError` and leaving
+  a ``with`` block entered before the fork returns at once without touching them; create clients
+  in the child.
 """
 
 from __future__ import annotations
@@ -124,12 +126,39 @@ def shutdown() -> None:
     st.thread.join(_JOIN_TIMEOUT)
 
 
+class _ForkedAway:
+    """Stands in, in a forked child, for an async object living on the parent's event loop."""
+
+    __slots__ = ("_name", "_pid")
+
+    def __init__(self, name: str, pid: int) -> None:
+        self._name = name
+        self._pid = pid
+
+    def __getattr__(self, attr: str) -> Any:
+        raise RuntimeError(
+            f"this qjobs_sync {self._name} was created in process {self._pid} before fork; its "
+            "connections and tasks belong to that process's event loop, which does not exist "
+            f"in this child (process {os.getpid()}). Create it again in the child."
+        )
+
+    def __repr__(self) -> str:
+        return f"<{self._name} of process {self._pid}, unusable after fork>"
+
+
 def _after_fork_in_child() -> None:
     # The loop thread does not exist in the child; the lock may have been held at fork time.
+    # Twins made before the fork point at objects bound to the parent's loop: calling them here
+    # would run the parent's sessions on a new loop (or share its sockets), so they now fail
+    # with a clear error instead.
     global _lock, _state, _twins_lock
     _lock = threading.Lock()
     _twins_lock = threading.RLock()
     _state = None
+    parent = os.getppid()
+    for twin in list(_twins_by_id.values()):
+        twin._async = _ForkedAway(type(twin).__name__, parent)
+    _twins_by_id.clear()
 
 
 atexit.register(shutdown)
@@ -302,6 +331,11 @@ class _Iteration:
                     await aclose()
 
     def next(self) -> Any:
+        if self._st.pid != os.getpid():
+            raise RuntimeError(
+                "this qjobs_sync iterator was started before fork; its event loop belongs to "
+                "the parent process. Start it again in the child."
+            )
         with self._lock:
             request: concurrent.futures.Future[Any] = concurrent.futures.Future()
             try:
@@ -311,8 +345,8 @@ class _Iteration:
             return _wait(request, cancel=self._task.cancel)
 
     def close(self) -> None:
-        if self._task.done():
-            return
+        if self._task.done() or self._st.pid != os.getpid():
+            return  # finished, or started in the parent before fork: nothing to close here
         try:
             self._st.portal.call(self._send.close)
         except RuntimeError:  # the loop is gone
@@ -385,6 +419,10 @@ class _Context(AbstractContextManager[Any]):
         assert self._st is not None
         assert self._task is not None
         assert self._exit_event is not None
+        if self._st.pid != os.getpid():
+            # Entered in the parent before fork: that loop (and what the block opened on it)
+            # does not exist in this child; exiting must neither block nor touch it.
+            return None
         _check_thread(self._st)
         self._exit_info = (exc_type, exc, tb)
         if not self._task.done():

@@ -4,8 +4,10 @@ fork and shutdown."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -362,3 +364,53 @@ def test_a_forked_child_gets_its_own_loop(
 def test_an_abstract_twin_cannot_be_built_directly() -> None:
     with pytest.raises(TypeError, match="abstract"):
         qjobs_sync.ProviderClient(None)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_objects_from_before_fork_fail_clearly_and_never_block_the_child() -> None:
+    """A child forked inside ``with`` blocks: calling a pre-fork client raises a clear error,
+    a pre-fork iterator too, and leaving the blocks returns at once (the parent's loop does not
+    exist in the child; waiting on it would hang the child forever)."""
+    with contextlib.ExitStack() as stack:
+        srv = stack.enter_context(qjobs_sync.emulators.serve("ionq", seed=5))
+        client = stack.enter_context(
+            qjobs_sync.connect("ionq", token="t", base_url=srv.base_url, rate_limit=FAST)
+        )
+        client.submit(BELL, shots=1, backend="simulator")
+        jobs = client.iter_jobs(limit=1)
+        assert isinstance(next(jobs), qjobs.Job)
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child
+            code = 1
+            try:
+                os.close(read_fd)
+                lines = []
+                for call in (client.backends, lambda: next(jobs)):
+                    try:
+                        call()
+                    except RuntimeError as exc:
+                        lines.append("before fork" in str(exc))
+                lines.append("unusable after fork" in repr(client))
+                stack.close()  # leaves serve() and connect(): must not block
+                with (  # a fresh loop works
+                    qjobs_sync.emulators.serve("ionq", seed=6) as own,
+                    qjobs_sync.connect("ionq", token="t", base_url=own.base_url) as mine,
+                ):
+                    lines.append(sum(mine.run(BELL, shots=3).counts.values()) == 3)
+                os.write(write_fd, repr(lines).encode())
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write_fd)
+        with os.fdopen(read_fd) as r:
+            ready, _, _ = select.select([r], [], [], 60)
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+            out = r.read() if ready else "child blocked"
+        _, status = os.waitpid(pid, 0)
+        assert out == repr([True, True, True, True])
+        assert os.waitstatus_to_exitcode(status) == 0
+        # the parent's objects are untouched
+        assert client.get_job(next(iter(client.iter_jobs(limit=1))).id).id
+        jobs.close()  # type: ignore[attr-defined]
