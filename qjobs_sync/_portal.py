@@ -53,6 +53,8 @@ T = TypeVar("T")
 _SLICE: Final = 0.25
 #: How long a cancelled operation may take to unwind after Ctrl-C before the caller gives up.
 _CANCEL_GRACE: Final = 5.0
+#: How long shutdown may spend closing the objects left open.
+_CLOSE_GRACE: Final = 5.0
 #: How long shutdown waits for the loop thread.
 _JOIN_TIMEOUT: Final = 10.0
 
@@ -114,16 +116,32 @@ def loop_thread() -> threading.Thread | None:
 def shutdown() -> None:
     """Stop the background loop and join its thread; the next call starts a new one.
 
-    Operations still running are cancelled. Registered with :mod:`atexit`.
+    Objects left open (a client never closed) are closed first, so that no session or socket
+    outlives its loop; operations still running are cancelled. Registered with :mod:`atexit`.
     """
     global _state
     with _lock:
         st, _state = _state, None
     if st is None or st.pid != os.getpid():
         return
+    with _twins_lock:
+        closers = [
+            close
+            for twin in list(_twins_by_id.values())
+            if callable(close := getattr(twin._async, "aclose", None))
+        ]
     with contextlib.suppress(RuntimeError):  # the loop already finished
+        st.portal.call(_close_all, closers)
         st.portal.call(st.portal.stop, True)
     st.thread.join(_JOIN_TIMEOUT)
+
+
+async def _close_all(closers: list[Callable[[], Awaitable[object]]]) -> None:
+    """Close what is still open at shutdown, each in turn, within ``_CLOSE_GRACE`` in all."""
+    with anyio.move_on_after(_CLOSE_GRACE):
+        for close in closers:
+            with contextlib.suppress(Exception):  # a failed close must not stop the others
+                await close()
 
 
 class _ForkedAway:

@@ -282,6 +282,19 @@ def test_interpreter_exit_stops_the_loop() -> None:
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert out.splitlines()[-1] == "qjobs_sync-portal"
+    assert "Unclosed" not in err  # the client left open is closed at exit, on its loop
+
+
+def test_shutdown_closes_clients_left_open() -> None:
+    with qjobs_sync.emulators.serve("ionq") as srv:
+        left_open = qjobs_sync.connect("ionq", token="t", base_url=srv.base_url)
+        assert left_open.backends()
+        closed = qjobs_sync.connect("ionq", token="t", base_url=srv.base_url)
+        closed.close()
+        transports = (left_open.transport, closed.transport)
+        assert not transports[0].closed
+    _portal.shutdown()
+    assert all(t.closed for t in transports)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
