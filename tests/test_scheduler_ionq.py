@@ -194,6 +194,8 @@ async def test_fault_storm_loses_and_duplicates_nothing() -> None:
         assert stats.jobs_created == 500  # 2,000 circuits in full batches of 4: none twice
         assert stats.peak_active_jobs <= 64
     assert sum(injected.values()) >= 50, injected
+    kinds = {"status", "rate_limit", "drop", "drop_after", "malformed"}
+    assert kinds <= {kind for kind, n in injected.items() if n > 0}, injected  # every kind hit
     assert len(jobs) == 500
     assert sum(j.circuit_count for j in jobs) == 2000
     assert progress.completed == 2000
@@ -319,7 +321,38 @@ def wait_for_ledger(db: Path, sql: str, count: int = 1) -> None:
 
 
 INTENT_ONLY = "SELECT count(*) FROM batches WHERE status = 'intent' AND job_id IS NULL"
+JOB_IDS = "SELECT count(*) FROM batches WHERE job_id IS NOT NULL"
 RESULTS = "SELECT count(*) FROM circuits WHERE result IS NOT NULL"
+
+
+def ledger_count(db: Path, sql: str) -> int:
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        n: int = con.execute(sql).fetchone()[0]
+    finally:
+        con.close()
+    return n
+
+
+def wait_until(check: Callable[[], bool], what: str) -> None:
+    """Return once ``check()`` holds (state observed at the emulator or in the ledger)."""
+    deadline = time.monotonic() + 30
+    while not check():
+        assert time.monotonic() < deadline, f"never saw {what}"
+        time.sleep(0.002)
+
+
+def posts(emu: Emulator) -> int:
+    return int(emu.stats()["requests"].get("POST /jobs", 0))
+
+
+def polls(emu: Emulator) -> int:
+    requests = emu.stats()["requests"]
+    return int(requests.get("GET /jobs", 0) + requests.get("GET /jobs/{id}", 0))
+
+
+def result_fetches(emu: Emulator) -> int:
+    return sum(n for route, n in emu.stats()["requests"].items() if "/results" in route)
 
 
 @pytest.mark.slow
@@ -328,29 +361,55 @@ def test_sigkill_at_any_point_runs_every_circuit_exactly_once(
     emulator: Emulator, tmp_path: Path, n: int, batch: int, limit: int
 ) -> None:
     db = tmp_path / "ledger.db"
-    # 1. killed during submission: the intent is committed and the (slowed) POST is in flight
-    emulator.faults([{"kind": "slow", "route": "POST /jobs", "delay_ms": 300}])
+    # 1. killed during submission: the emulator created the first job but its answer was lost
+    #    (the connection dropped after handling), so the child is looking it up by key (slowed)
+    #    when it is killed; the ledger holds that job's intent and no job id
+    emulator.faults(
+        [
+            {"kind": "drop_after", "route": "POST /jobs", "count": 1},
+            {"kind": "slow", "route": "GET /jobs", "delay_ms": 1000},
+        ]
+    )
     child = Child(emulator, tmp_path, n, batch, limit)
     wait_for_ledger(db, INTENT_ONLY)
+    wait_until(
+        lambda: emulator.stats()["faults_injected"].get("drop_after", 0) == 1, "the lost answer"
+    )
     child.kill()
-    # 2. killed while polling: jobs were created in this run and are queued at the emulator
+    orphans = emulator.stats()["jobs_created"] - ledger_count(db, JOB_IDS)
+    assert orphans >= 1  # the restart must find it by key, not submit it again
+    # 2. killed while polling: jobs created in this run are queued at the emulator and polled
     emulator.faults([])
     child = Child(emulator, tmp_path, n, batch, limit)
     child.wait_for("S ", 2)
+    before = polls(emulator)
+    wait_until(lambda: polls(emulator) > before, "a status poll after the submissions")
+    assert emulator.stats()["active_jobs"] >= 1
     child.kill()
-    # 3. killed during result fetches (slowed so that some are in flight), once a few results
-    #    are committed to the ledger
+    # 3. killed during a result fetch: two fetches answer at once, the next ones hang at the
+    #    emulator; the kill comes once a result is committed and a third fetch is on its way
     emulator.faults(
-        [{"kind": "slow", "route": "GET /jobs/*/results*", "delay_ms": 200, "rate": 0.5}]
+        [
+            {
+                "kind": "slow",
+                "route": "GET /jobs/*/results*",
+                "delay_ms": 2000,
+                "skip": 2,
+                "count": 999,
+            }
+        ]
     )
+    committed, fetches = ledger_count(db, RESULTS), result_fetches(emulator)
     child = Child(emulator, tmp_path, n, batch, limit)
-    wait_for_ledger(db, RESULTS, 2)
+    wait_for_ledger(db, RESULTS, committed + 1)
+    wait_until(lambda: result_fetches(emulator) >= fetches + 3, "a third result fetch")
     child.kill()
+    assert emulator.stats()["faults_injected"].get("slow", 0) >= 1
     # 4. run to the end
     emulator.faults([])
     lines = Child(emulator, tmp_path, n, batch, limit).finish()
     done = next(line for line in lines if line.startswith("DONE")).split()
-    assert int(done[1]) >= 2  # results fetched before the last kill came from the ledger
+    assert int(done[1]) >= committed + 1  # results fetched before the last kill: from the ledger
 
     stats = emulator.stats()
     probs = np.array(json.loads((tmp_path / "out.json").read_text()))
