@@ -427,3 +427,50 @@ def test_objects_from_before_fork_fail_clearly_and_never_block_the_child() -> No
         # the parent's objects are untouched
         assert client.get_job(next(iter(client.iter_jobs(limit=1))).id).id
         jobs.close()  # type: ignore[attr-defined]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_during_iteration_cancels_the_async_iterator() -> None:
+    """SIGINT while ``for fut in sched.as_completed()`` blocks: the task driving the async
+    iterator is cancelled on the loop and ``KeyboardInterrupt`` reaches the caller."""
+    proc = _run_script(
+        """
+        import asyncio, threading, qjobs_sync
+        from qjobs_sync import _portal
+        circ = qjobs_sync.Circuit.from_qasm(
+            'OPENQASM 2.0; include "qelib1.inc"; qreg q[1]; creg c[1]; h q[0]; measure q -> c;')
+
+        def awaiting(coro):  # the names of the coroutines a task is suspended in
+            while coro is not None:
+                yield getattr(coro, "__name__", "")
+                coro = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None)
+
+        def iterating():
+            return sum("_drive" in awaiting(t.get_coro()) for t in asyncio.all_tasks())
+
+        def announce():  # once the iterator is driven on the loop, the test may send SIGINT
+            while _portal.run_sync(iterating) == 0:
+                threading.Event().wait(0.01)
+            print("iterating", flush=True)
+
+        with qjobs_sync.emulators.serve("ionq", queue_time=3600.0) as srv:
+            with qjobs_sync.connect("ionq", token="t", base_url=srv.base_url) as c:
+                with qjobs_sync.Scheduler(c, backend="simulator", shots=1) as sched:
+                    sched.submit(circ)
+                    threading.Thread(target=announce, daemon=True).start()
+                    try:
+                        for fut in sched.as_completed():
+                            print("unexpected", fut, flush=True)
+                    except KeyboardInterrupt:
+                        print("interrupted; iterating tasks left:",
+                              _portal.run_sync(iterating), flush=True)
+                        raise
+        """
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "iterating"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert "interrupted; iterating tasks left: 0" in out, err
+    assert "KeyboardInterrupt" in err
+    assert proc.returncode != 0
