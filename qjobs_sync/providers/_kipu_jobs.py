@@ -80,9 +80,9 @@ class JobsAPI(_portal.Twin):
         chunk_size: int = _CHUNK,
     ) -> int:
         """Download the result file (``GET jobs/{id}/result-stream``) chunk by chunk into
-        ``destination`` (a path, written anew, or a binary file object) and return the number
-        of bytes written. The result is never held in memory whole; a failed download leaves
-        no partial file at a path.
+        ``destination`` (a path, replaced once the download is complete, or a binary file
+        object) and return the number of bytes written. The result is never held in memory
+        whole; a failed download leaves no partial file and keeps a file already at the path.
         """
         return _portal.run_async(
             lambda: self._async.stream_result(job, destination, chunk_size=chunk_size)
@@ -240,9 +240,9 @@ class ServiceExecutionJobsAPI(_portal.Twin):
         chunk_size: int = _CHUNK,
     ) -> int:
         """Download the result file (``GET jobs/{id}/result-stream``) chunk by chunk into
-        ``destination`` (a path, written anew, or a binary file object) and return the number
-        of bytes written. The result is never held in memory whole; a failed download leaves
-        no partial file at a path.
+        ``destination`` (a path, replaced once the download is complete, or a binary file
+        object) and return the number of bytes written. The result is never held in memory
+        whole; a failed download leaves no partial file and keeps a file already at the path.
         """
         return _portal.run_async(
             lambda: self._async.stream_result(job, destination, chunk_size=chunk_size)
