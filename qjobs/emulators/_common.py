@@ -285,6 +285,9 @@ async def _fault_middleware(request: web.Request, handler: Handler) -> web.Strea
     decision = ctx.faults.decide(request.method, template, path)
     if decision.delay > 0:
         ctx.stats.faults_injected["slow"] += 1
+        # A slow server has the whole request and then takes its time: read the body first, so
+        # a client that gives up meanwhile leaves the request to be carried out all the same.
+        await request.read()
         await asyncio.sleep(decision.delay)
     fault = decision.fault
     if fault is None:

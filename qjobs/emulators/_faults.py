@@ -10,7 +10,8 @@ at random (``rate``, drawn from the server's seeded generator) or a fixed number
 ``drop``        close the connection before handling the request (nothing happened);
 ``drop_after``  handle the request fully (a job is created), then close without answering;
 ``malformed``   handle the request, then answer 200 with a truncated JSON body;
-``slow``        wait ``delay_ms`` before handling the request (combines with the others).
+``slow``        read the request, then wait ``delay_ms`` before handling it (combines with the
+                others; the request is still carried out if the client hangs up meanwhile).
 
 Route patterns are ``"[METHOD ]PATH"`` globs (:mod:`fnmatch`), matched against the route template
 relative to the provider prefix (``"GET /jobs/{id}"``) and against the concrete path
