@@ -5,7 +5,10 @@
 measurement level and return mode, always with an explicit QPU target), paged job listing,
 results per circuit and per parameter set, cancellation, QPUs, and the account surface
 (password login, notifications, time slots, QPU time requests, users, QPU administration and
-API tokens). Wire <-> model mapping lives in :mod:`qjobs.providers._qpi_models`.
+API tokens). Wire <-> model mapping lives in :mod:`qjobs.providers._qpi_models`; the job body
+in ``_qpi_body``, results decoding in ``_qpi_results``, request plumbing and paging in
+``_qpi_requests``, and the account, time and administration parts in ``_qpi_account``,
+``_qpi_time`` and ``_qpi_admin``.
 
 Use it through :func:`qjobs.connect`::
 
@@ -19,26 +22,21 @@ import logging
 import math
 import ssl as ssl_module
 from collections.abc import AsyncIterator, Mapping, Sequence
-from datetime import datetime
 from typing import Any, ClassVar, Final
 
 import anyio
 import numpy as np
 import numpy.typing as npt
-import orjson
 
 from qjobs._circuit import Circuit
 from qjobs._config import resolve_setting
-from qjobs._errors import (
-    CredentialsError,
-    InputError,
-    JobError,
-    MalformedResponseError,
-    NotFoundError,
-)
+from qjobs._errors import InputError, JobError, MalformedResponseError, NotFoundError
 from qjobs._models import Backend, Job, JobStatus, Result
-from qjobs.providers._base import Capabilities, ProviderClient
+from qjobs.providers._base import Capabilities
 from qjobs.providers._base import job_id as _job_id
+from qjobs.providers._qpi_account import QPIAccount
+from qjobs.providers._qpi_admin import QPIAdmin
+from qjobs.providers._qpi_body import build_body, key_of
 from qjobs.providers._qpi_models import (
     PROVIDER,
     ApiToken,
@@ -50,21 +48,18 @@ from qjobs.providers._qpi_models import (
     User,
     backend_from_wire,
     error_parser,
-    format_time,
     job_from_wire,
-    parse_time,
-    rfc3339,
-    structure_record,
 )
+from qjobs.providers._qpi_requests import record_id as _record_id
 from qjobs.providers._qpi_results import (
-    KEY_COMMENT,
     entries_of,
     iq_of,
     is_payload_copy,
     outcome_of,
     payload_widths,
 )
-from qjobs.transport import RateLimit, RequestKind, RetryPolicy, Timeouts, Transport
+from qjobs.providers._qpi_time import QPITime
+from qjobs.transport import RateLimit, RequestKind, RetryPolicy, Timeouts
 
 __all__ = [
     "TOKEN_VARIABLES",
@@ -86,83 +81,12 @@ TOKEN_VARIABLES: Final = ("QPI_API_TOKEN",)
 #: Environment variables holding the server URL (QPI is self-hosted: there is no default).
 URL_VARIABLES: Final = ("QPI_BASE_URL", "QPI_URL")
 
-MAX_SHOTS: Final = 1_000_000
-_MAX_KEY_LENGTH: Final = 128
 _FIND_PAGES: Final = 10
-_MEAS_RETURNS: Final = ("single", "avg")
 
 ParameterSet = Mapping[str, float] | Sequence[float]
 
 
-def _record_id(value: Any, field: str) -> str:
-    if not isinstance(value, str) or not value or "/" in value or "?" in value:
-        raise InputError(field, value, "must be a non-empty id without '/' or '?'")
-    return value
-
-
-def _seconds(value: Any, field: str, *, allow_zero: bool) -> float:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not allow_zero):
-        raise InputError(
-            field, value, "must be a finite number " + (">= 0" if allow_zero else "> 0")
-        )
-    return float(value)
-
-
-def _with_key(qasm: str, key: str) -> str:
-    head, _, rest = qasm.partition("\n")
-    return f"{head}\n{KEY_COMMENT}{key}\n{rest}"
-
-
-def _key_of(job: Job) -> str | None:
-    payload = job.details.get("payload")
-    circuits = payload.get("circuits") if isinstance(payload, Mapping) else None
-    if not isinstance(circuits, list) or not circuits or not isinstance(circuits[0], Mapping):
-        return None
-    text = circuits[0].get("circuit")
-    if not isinstance(text, str):
-        return None
-    for line in text.splitlines()[:4]:
-        if line.startswith(KEY_COMMENT):
-            return line[len(KEY_COMMENT) :].strip()
-    return None
-
-
-def _parameter_sets(circuit: Circuit, sets: Any, field: str) -> list[list[float]] | None:
-    names = circuit.parameters
-    if sets is None:
-        if names:
-            raise InputError(field, None, f"the circuit has free parameters {list(names)}")
-        return None
-    if isinstance(sets, str | Mapping) or not isinstance(sets, Sequence) or not sets:
-        raise InputError(field, sets, "must be a non-empty list of parameter sets")
-    if not names:
-        raise InputError(field, "...", "the circuit has no free parameters")
-    out: list[list[float]] = []
-    for k, values in enumerate(sets):
-        where = f"{field}[{k}]"
-        if isinstance(values, Mapping):
-            if set(values) != set(names):
-                raise InputError(where, sorted(values), f"must name exactly {list(names)}")
-            row = [values[n] for n in names]
-        elif isinstance(values, Sequence) and not isinstance(values, str):
-            if len(values) != len(names):
-                raise InputError(where, values, f"needs {len(names)} values for {list(names)}")
-            row = list(values)
-        else:
-            raise InputError(where, values, "must be a mapping or a list of numbers")
-        floats = []
-        for v in row:
-            if isinstance(v, bool) or not isinstance(v, int | float | np.number):
-                raise InputError(where, values, "values must be numbers")
-            if not math.isfinite(float(v)):
-                raise InputError(where, values, "values must be finite")
-            floats.append(float(v))
-        out.append(floats)
-    return out
-
-
-class QPIClient(ProviderClient):
+class QPIClient(QPIAccount, QPITime, QPIAdmin):
     """Async client for a QPI server (qpi-ui).
 
     The base URL comes from ``base_url=``, else ``QPI_BASE_URL``, ``QPI_URL`` (each looked up in
@@ -234,110 +158,10 @@ class QPIClient(ProviderClient):
         self._catalogue: dict[str, Backend] | None = None
         self._catalogue_lock = anyio.Lock()
 
-    def _make_transport(self, jwt: str | None) -> Transport:
-        auth: dict[str, str] = {}
-        if self._api_token:
-            auth["X-API-Token"] = self._api_token
-        if jwt:
-            auth["Authorization"] = f"Bearer {jwt}"
-        return self._build_transport(auth_headers=auth, **self._options)
-
     @property
     def is_superuser(self) -> bool:
         """True after a superuser :meth:`login`."""
         return self._superuser
-
-    # --------------------------------------------------------------------------- requests
-    async def _json(
-        self,
-        method: str,
-        path: str,
-        *,
-        route: str,
-        json: Any = None,
-        params: Any = None,
-        kind: RequestKind | None = None,
-    ) -> Any:
-        options: dict[str, Any] = {"params": params, "route": route, "kind": kind}
-        if json is not None:
-            options["json"] = json
-        resp = await self._transport.request(method, path, **options)
-        if not resp.content:
-            return None
-        return resp.json()
-
-    def _need_login(self, what: str) -> None:
-        if self._jwt is None:
-            raise CredentialsError(
-                f"{what} uses QPI's collection routes, which accept only a login token: "
-                "call login(identity, password) first"
-            )
-
-    def _need_superuser(self, what: str) -> None:
-        self._need_login(what)
-        if not self._superuser:
-            raise CredentialsError(f"{what} needs a superuser: login(..., superuser=True)")
-
-    async def _collection(
-        self, collection: str, *, filter: str | None = None, sort: str | None = None
-    ) -> AsyncIterator[Mapping[str, Any]]:
-        """Every record of a PocketBase collection, page after page."""
-        page = 1
-        size = min(max(1, self.capabilities.page_size), 1000)
-        route = f"GET /api/collections/{collection}/records"
-        while True:
-            params: dict[str, Any] = {"page": page, "perPage": size}
-            if filter:
-                params["filter"] = filter
-            if sort:
-                params["sort"] = sort
-            data = await self._json(
-                "GET", f"api/collections/{collection}/records", params=params, route=route
-            )
-            if not isinstance(data, Mapping) or not isinstance(data.get("items"), list):
-                raise MalformedResponseError(
-                    f"{collection} listing is not a PocketBase page", provider=PROVIDER
-                )
-            for item in data["items"]:
-                yield item
-            total = data.get("totalPages")
-            if not data["items"] or not isinstance(total, int) or page >= total:
-                return
-            page += 1
-
-    # ------------------------------------------------------------------------------ login
-    async def login(self, identity: str, password: str, *, superuser: bool = False) -> User:
-        """Password login (``auth-with-password``); later requests also send the JWT as Bearer.
-
-        ``superuser=True`` logs into PocketBase's ``_superusers`` (needed for QPU
-        administration, approving time requests and allocating QPU time). Returns the record.
-        Do this before starting concurrent requests: the client's connection is replaced.
-        """
-        if not isinstance(identity, str) or not identity:
-            raise InputError("identity", identity, "must be a non-empty string")
-        if not isinstance(password, str) or not password:
-            raise InputError("password", "***", "must be a non-empty string")
-        collection = "_superusers" if superuser else "users"
-        data = await self._json(
-            "POST",
-            f"api/collections/{collection}/auth-with-password",
-            json={"identity": identity, "password": password},
-            route=f"POST /api/collections/{collection}/auth-with-password",
-            kind=RequestKind.WRITE,
-        )
-        if not isinstance(data, Mapping) or not isinstance(data.get("token"), str):
-            raise MalformedResponseError("login answer without a token", provider=PROVIDER)
-        user: User = structure_record(data.get("record"), User, "user record")
-        old = self._transport
-        fresh = self._make_transport(data["token"])
-        fresh.stats = old.stats
-        await old.aclose()
-        self._transport = fresh
-        self._jwt = data["token"]
-        self._superuser = superuser
-        self.user = user
-        logger.debug("qpi: logged in as %s (superuser=%s)", user.id, superuser)
-        return user
 
     # ------------------------------------------------------------------------------- QPUs
     async def backends(self) -> list[Backend]:
@@ -383,82 +207,6 @@ class QPIClient(ProviderClient):
         return entry
 
     # ----------------------------------------------------------------------------- submit
-    def _build_body(
-        self,
-        circuits: Circuit | Sequence[Circuit],
-        *,
-        shots: int,
-        key: str | None,
-        meas_level: int,
-        meas_return: str,
-        parameter_values: Any,
-    ) -> tuple[dict[str, Any], list[Circuit]]:
-        """Validate everything that needs no request and build the ``POST /api/jobs`` body."""
-        if isinstance(shots, bool) or not isinstance(shots, int) or not 1 <= shots <= MAX_SHOTS:
-            raise InputError("shots", shots, f"must be an int from 1 to {MAX_SHOTS}")
-        if meas_level not in (1, 2) or isinstance(meas_level, bool):
-            raise InputError("meas_level", meas_level, "must be 1 (IQ memory) or 2 (counts)")
-        if meas_return not in _MEAS_RETURNS:
-            raise InputError("meas_return", meas_return, f"must be one of {list(_MEAS_RETURNS)}")
-        if key is not None and (
-            not isinstance(key, str)
-            or not key
-            or len(key) > _MAX_KEY_LENGTH
-            or not key.isprintable()
-        ):
-            raise InputError("key", key, f"must be a printable string of 1..{_MAX_KEY_LENGTH}")
-        single = isinstance(circuits, Circuit)
-        obj: object = circuits
-        if not single and (isinstance(obj, str) or not isinstance(obj, Sequence)):
-            raise InputError("circuits", type(obj).__name__, "must be a Circuit or a list of them")
-        items: list[Circuit] = [circuits] if isinstance(circuits, Circuit) else list(circuits)
-        if not items:
-            raise InputError("circuits", [], "must hold at least one circuit")
-        limit = self.capabilities.max_circuits_per_job
-        if len(items) > limit:
-            raise InputError("circuits", f"{len(items)} circuits", f"at most {limit} per job")
-        if parameter_values is None:
-            per_circuit: list[Any] = [None] * len(items)
-        elif single:
-            per_circuit = [parameter_values]
-        else:
-            if (
-                isinstance(parameter_values, str | Mapping)
-                or not isinstance(parameter_values, Sequence)
-                or len(parameter_values) != len(items)
-            ):
-                raise InputError(
-                    "parameter_values", "...", "must hold one entry (or None) per circuit"
-                )
-            per_circuit = list(parameter_values)
-        wire: list[dict[str, Any]] = []
-        for i, (circuit, sets) in enumerate(zip(items, per_circuit, strict=True)):
-            if not isinstance(circuit, Circuit):
-                raise InputError(f"circuits[{i}]", type(circuit).__name__, "must be a Circuit")
-            field = "parameter_values" if single else f"parameter_values[{i}]"
-            bound_sets = _parameter_sets(circuit, sets, field)
-            qasm = circuit.to_qasm3()
-            if key is not None and i == 0:
-                qasm = _with_key(qasm, key)
-            entry: dict[str, Any] = {"circuit": qasm}
-            if bound_sets is not None:
-                entry["parameter_values"] = bound_sets
-            wire.append(entry)
-        body: dict[str, Any] = {
-            "circuits": wire,
-            "shots": shots,
-            "meas_level": meas_level,
-            "meas_return": meas_return,
-        }
-        size = len(orjson.dumps(body))
-        if size > self.capabilities.max_payload_bytes:
-            raise InputError(
-                "circuits",
-                f"{size} bytes",
-                f"payload exceeds max_payload_bytes={self.capabilities.max_payload_bytes}",
-            )
-        return body, items
-
     async def submit(
         self,
         circuits: Circuit | Sequence[Circuit],
@@ -493,7 +241,8 @@ class QPIClient(ProviderClient):
             raise InputError("name", name, "must be a string")
         if backend is not None:
             _record_id(backend, "backend")
-        body, items = self._build_body(
+        body, items = build_body(
+            self.capabilities,
             circuits,
             shots=shots,
             key=key,
@@ -637,7 +386,7 @@ class QPIClient(ProviderClient):
         if not isinstance(key, str) or not key:
             raise InputError("key", key, "must be a non-empty string")
         async for job in self.iter_jobs(max_pages=max_pages):
-            if _key_of(job) == key:
+            if key_of(job) == key:
                 return job
         return None
 
@@ -720,337 +469,3 @@ class QPIClient(ProviderClient):
         current = await self._completed(job)
         entries = entries_of(current.details.get("results"))
         return [iq_of(e, f"job {current.id} result {i}") for i, e in enumerate(entries)]
-
-    # ---------------------------------------------------------------------- notifications
-    async def notifications(self) -> list[Notification]:
-        """Notifications for the logged-in user, every page (needs :meth:`login`)."""
-        self._need_login("notifications()")
-        return [
-            structure_record(item, Notification, "notification")
-            async for item in self._collection("notifications", sort="-created")
-        ]
-
-    async def dismiss_notification(self, notification: Notification | str) -> None:
-        """Dismiss a notification (``POST /api/notifications/{id}/dismiss``)."""
-        nid = notification.id if isinstance(notification, Notification) else notification
-        nid = _record_id(nid, "notification")
-        await self._json(
-            "POST",
-            f"api/notifications/{nid}/dismiss",
-            route="POST /api/notifications/{id}/dismiss",
-            kind=RequestKind.READ,
-        )
-
-    # ------------------------------------------------------------------------- time slots
-    async def time_slots(self) -> list[TimeSlot]:
-        """Every booked time slot, every page (needs :meth:`login`)."""
-        self._need_login("time_slots()")
-        return [
-            structure_record(item, TimeSlot, "time slot")
-            async for item in self._collection("time_slots", sort="start_time")
-        ]
-
-    async def create_time_slot(
-        self, start: datetime | str, end: datetime | str, *, booked_by: str | None = None
-    ) -> TimeSlot:
-        """Book ``[start, end)`` (RFC 3339 with a zone, checked before sending).
-
-        ``booked_by`` defaults to the logged-in user. The server refuses slots in the past,
-        overlapping another booking, or ending before they start.
-        """
-        self._need_login("create_time_slot()")
-        begin, finish = rfc3339(start, "start"), rfc3339(end, "end")
-        if finish <= begin:
-            raise InputError("end", end, "must be after start")
-        owner = booked_by
-        if owner is None and self.user is not None and not self._superuser:
-            owner = self.user.id
-        body: dict[str, Any] = {"start_time": format_time(begin), "end_time": format_time(finish)}
-        if owner is not None:
-            body["booked_by"] = _record_id(owner, "booked_by")
-        data = await self._json(
-            "POST",
-            "api/collections/time_slots/records",
-            json=body,
-            route="POST /api/collections/time_slots/records",
-            kind=RequestKind.WRITE,
-        )
-        return structure_record(data, TimeSlot, "time slot")  # type: ignore[no-any-return]
-
-    async def update_time_slot(
-        self,
-        slot: TimeSlot | str,
-        *,
-        start: datetime | str | None = None,
-        end: datetime | str | None = None,
-    ) -> TimeSlot:
-        """Move a slot that has not started (``PATCH``); give ``start``, ``end`` or both."""
-        self._need_login("update_time_slot()")
-        sid = _record_id(slot.id if isinstance(slot, TimeSlot) else slot, "slot")
-        body: dict[str, Any] = {}
-        if start is not None:
-            body["start_time"] = format_time(rfc3339(start, "start"))
-        if end is not None:
-            body["end_time"] = format_time(rfc3339(end, "end"))
-        if not body:
-            raise InputError("start", None, "give start, end or both")
-        if start is not None and end is not None and rfc3339(end, "end") <= rfc3339(start, "start"):
-            raise InputError("end", end, "must be after start")
-        data = await self._json(
-            "PATCH",
-            f"api/collections/time_slots/records/{sid}",
-            json=body,
-            route="PATCH /api/collections/time_slots/records/{id}",
-            kind=RequestKind.READ,
-        )
-        return structure_record(data, TimeSlot, "time slot")  # type: ignore[no-any-return]
-
-    async def delete_time_slot(self, slot: TimeSlot | str) -> None:
-        """Delete a slot that has not started (``DELETE``, 204)."""
-        self._need_login("delete_time_slot()")
-        sid = _record_id(slot.id if isinstance(slot, TimeSlot) else slot, "slot")
-        await self._transport.request(
-            "DELETE",
-            f"api/collections/time_slots/records/{sid}",
-            kind=RequestKind.READ,
-            route="DELETE /api/collections/time_slots/records/{id}",
-        )
-
-    # ---------------------------------------------------------------------- time requests
-    async def time_requests(self, *, status: str | None = None) -> list[TimeRequest]:
-        """QPU time requests (one's own; a superuser sees all), every page."""
-        self._need_login("time_requests()")
-        if status is not None and status not in ("pending", "approved", "rejected"):
-            raise InputError("status", status, "must be pending, approved or rejected")
-        return [
-            structure_record(item, TimeRequest, "time request")
-            async for item in self._collection(
-                "qpu_time_requests",
-                filter=f"status = '{status}'" if status else None,
-                sort="-created",
-            )
-        ]
-
-    async def request_qpu_time(self, seconds: float, reason: str | None = None) -> TimeRequest:
-        """Ask for more QPU seconds; an administrator approves or rejects the request."""
-        self._need_login("request_qpu_time()")
-        amount = _seconds(seconds, "seconds", allow_zero=False)
-        if reason is not None and not isinstance(reason, str):
-            raise InputError("reason", reason, "must be a string")
-        assert self.user is not None
-        body: dict[str, Any] = {"user": self.user.id, "status": "pending", "seconds": amount}
-        if reason:
-            body["requested_reason"] = reason
-        data = await self._json(
-            "POST",
-            "api/collections/qpu_time_requests/records",
-            json=body,
-            route="POST /api/collections/qpu_time_requests/records",
-            kind=RequestKind.WRITE,
-        )
-        return structure_record(data, TimeRequest, "time request")  # type: ignore[no-any-return]
-
-    async def _review(self, request: TimeRequest | str, body: dict[str, Any]) -> TimeRequest:
-        self._need_superuser("reviewing time requests")
-        rid = _record_id(request.id if isinstance(request, TimeRequest) else request, "request")
-        data = await self._json(
-            "PATCH",
-            f"api/collections/qpu_time_requests/records/{rid}",
-            json=body,
-            route="PATCH /api/collections/qpu_time_requests/records/{id}",
-            kind=RequestKind.WRITE,
-        )
-        return structure_record(data, TimeRequest, "time request")  # type: ignore[no-any-return]
-
-    async def approve_time_request(self, request: TimeRequest | str) -> TimeRequest:
-        """Approve a request (superuser): its seconds are added to the user's balance."""
-        return await self._review(request, {"status": "approved"})
-
-    async def reject_time_request(
-        self, request: TimeRequest | str, reason: str | None = None
-    ) -> TimeRequest:
-        """Reject a request (superuser), optionally saying why."""
-        body: dict[str, Any] = {"status": "rejected"}
-        if reason is not None:
-            if not isinstance(reason, str):
-                raise InputError("reason", reason, "must be a string")
-            body["rejection_reason"] = reason
-        return await self._review(request, body)
-
-    # ------------------------------------------------------------------------------ users
-    async def users(self) -> list[User]:
-        """Users (a superuser sees all, a user only themself), every page."""
-        self._need_login("users()")
-        return [
-            structure_record(item, User, "user")
-            async for item in self._collection("users", sort="created")
-        ]
-
-    async def allocate_qpu_time(self, user: User | str, seconds: float) -> User:
-        """Set a user's QPU-seconds balance (an absolute value, not an increment; superuser)."""
-        self._need_superuser("allocate_qpu_time()")
-        uid = _record_id(user.id if isinstance(user, User) else user, "user")
-        amount = _seconds(seconds, "seconds", allow_zero=True)
-        data = await self._json(
-            "PATCH",
-            f"api/collections/users/records/{uid}",
-            json={"qpu_seconds": amount},
-            route="PATCH /api/collections/users/records/{id}",
-            kind=RequestKind.READ,
-        )
-        return structure_record(data, User, "user")  # type: ignore[no-any-return]
-
-    # ---------------------------------------------------------------------- administration
-    async def create_qpu(
-        self,
-        name: str,
-        *,
-        executor_type: str | None = None,
-        num_qubits: int | None = None,
-        enabled: bool | None = None,
-    ) -> QPUCreated:
-        """Create a QPU (superuser). The returned ``access_token`` is shown once, never logged."""
-        self._need_superuser("create_qpu()")
-        body: dict[str, Any] = {"name": _record_id(name, "name")}
-        if executor_type is not None:
-            if not isinstance(executor_type, str) or not executor_type:
-                raise InputError("executor_type", executor_type, "must be a non-empty string")
-            body["executor_type"] = executor_type
-        if num_qubits is not None:
-            if isinstance(num_qubits, bool) or not isinstance(num_qubits, int) or num_qubits < 1:
-                raise InputError("num_qubits", num_qubits, "must be an int >= 1")
-            body["num_qubits"] = num_qubits
-        if enabled is not None:
-            if not isinstance(enabled, bool):
-                raise InputError("enabled", enabled, "must be a bool")
-            body["enabled"] = enabled
-        data = await self._json(
-            "POST",
-            "api/op/qpus/create",
-            json=body,
-            route="POST /api/op/qpus/create",
-            kind=RequestKind.WRITE,
-        )
-        if not isinstance(data, Mapping):
-            raise MalformedResponseError("QPU creation answer is not an object", provider=PROVIDER)
-        token = data.get("access_token")
-        rest = {k: v for k, v in data.items() if k != "access_token"}
-        return QPUCreated(
-            id=str(data.get("id") or data.get("name") or name),
-            name=str(data.get("name") or name),
-            status=None if data.get("status") is None else str(data["status"]),
-            enabled=data.get("enabled") if isinstance(data.get("enabled"), bool) else None,
-            access_token=token if isinstance(token, str) else None,
-            details=rest,
-        )
-
-    async def connect_qpu(
-        self,
-        name: str,
-        access_token: str,
-        *,
-        executor_type: str | None = None,
-        device_config: Mapping[str, Any] | None = None,
-    ) -> QPUConnection:
-        """Connect a QPU driver with its access token (``POST /api/op/qpus/connect``)."""
-        body: dict[str, Any] = {"name": _record_id(name, "name")}
-        if not isinstance(access_token, str) or not access_token:
-            raise InputError("access_token", "***", "must be a non-empty string")
-        body["access_token"] = access_token
-        if executor_type is not None:
-            body["executor_type"] = executor_type
-        if device_config is not None:
-            if not isinstance(device_config, Mapping):
-                raise InputError("device_config", device_config, "must be a mapping")
-            body["device_config"] = dict(device_config)
-        data = await self._json(
-            "POST",
-            "api/op/qpus/connect",
-            json=body,
-            route="POST /api/op/qpus/connect",
-            kind=RequestKind.WRITE,
-        )
-        if not isinstance(data, Mapping):
-            raise MalformedResponseError("connect answer is not an object", provider=PROVIDER)
-        ports = {k: data.get(k) for k in ("nng_command_port", "nng_result_port")}
-        return QPUConnection(
-            status=None if data.get("status") is None else str(data["status"]),
-            nng_host=None if data.get("nng_host") is None else str(data["nng_host"]),
-            nng_command_port=ports["nng_command_port"]
-            if isinstance(ports["nng_command_port"], int)
-            else None,
-            nng_result_port=ports["nng_result_port"]
-            if isinstance(ports["nng_result_port"], int)
-            else None,
-            tls_hash=None if data.get("tls_hash") is None else str(data["tls_hash"]),
-            auth_token=data.get("auth_token") if isinstance(data.get("auth_token"), str) else None,
-            details={k: v for k, v in data.items() if k != "auth_token"},
-        )
-
-    async def set_qpu_enabled(self, qpu: str, enabled: bool) -> Backend:
-        """Enable or disable a QPU (``POST /api/op/qpu/toggle``, superuser)."""
-        self._need_superuser("set_qpu_enabled()")
-        qid = _record_id(qpu, "qpu")
-        if not isinstance(enabled, bool):
-            raise InputError("enabled", enabled, "must be a bool")
-        data = await self._json(
-            "POST",
-            "api/op/qpu/toggle",
-            json={"id": qid, "enabled": enabled},
-            route="POST /api/op/qpu/toggle",
-            kind=RequestKind.READ,
-        )
-        self._catalogue = None
-        return backend_from_wire(data)
-
-    async def server_version(self) -> str:
-        """The server's version (``GET /api/op/version``, superuser)."""
-        self._need_superuser("server_version()")
-        data = await self._json("GET", "api/op/version", route="GET /api/op/version")
-        if not isinstance(data, Mapping) or not isinstance(data.get("version"), str):
-            raise MalformedResponseError("version answer without a version", provider=PROVIDER)
-        return str(data["version"])
-
-    # ---------------------------------------------------------------------------- tokens
-    async def create_api_token(
-        self, name: str | None = None, *, expires_at: datetime | str | None = None
-    ) -> ApiToken:
-        """Create an API token (``POST /api/tokens``); its value is in ``.token``, shown once."""
-        body: dict[str, Any] = {}
-        if name is not None:
-            if not isinstance(name, str):
-                raise InputError("name", name, "must be a string")
-            body["name"] = name
-        if expires_at is not None:
-            body["expires_at"] = format_time(rfc3339(expires_at, "expires_at"))
-        data = await self._json(
-            "POST", "api/tokens", json=body, route="POST /api/tokens", kind=RequestKind.WRITE
-        )
-        return self._token(data)
-
-    @staticmethod
-    def _token(data: Any) -> ApiToken:
-        if not isinstance(data, Mapping) or not isinstance(data.get("id"), str):
-            raise MalformedResponseError("token record without an id", provider=PROVIDER)
-        token = data.get("token")
-        return ApiToken(
-            id=data["id"],
-            name=None if data.get("name") is None else str(data["name"]),
-            expires_at=parse_time(data.get("expires_at")),
-            created_at=parse_time(data.get("created")),
-            token=token if isinstance(token, str) else None,
-        )
-
-    async def api_tokens(self) -> list[ApiToken]:
-        """The caller's API tokens (``GET /api/tokens``; values are never listed)."""
-        data = await self._json("GET", "api/tokens", route="GET /api/tokens")
-        if not isinstance(data, list):
-            raise MalformedResponseError("token list is not a list", provider=PROVIDER)
-        return [self._token(item) for item in data]
-
-    async def delete_api_token(self, token: ApiToken | str) -> None:
-        """Revoke an API token (``DELETE /api/tokens/{id}``)."""
-        tid = _record_id(token.id if isinstance(token, ApiToken) else token, "token")
-        await self._transport.request(
-            "DELETE", f"api/tokens/{tid}", kind=RequestKind.READ, route="DELETE /api/tokens/{id}"
-        )

@@ -6,7 +6,10 @@
 measurement level and return mode, always with an explicit QPU target), paged job listing,
 results per circuit and per parameter set, cancellation, QPUs, and the account surface
 (password login, notifications, time slots, QPU time requests, users, QPU administration and
-API tokens). Wire <-> model mapping lives in :mod:`qjobs.providers._qpi_models`.
+API tokens). Wire <-> model mapping lives in :mod:`qjobs.providers._qpi_models`; the job body
+in ``_qpi_body``, results decoding in ``_qpi_results``, request plumbing and paging in
+``_qpi_requests``, and the account, time and administration parts in ``_qpi_account``,
+``_qpi_time`` and ``_qpi_admin``.
 
 Use it through :func:`qjobs.connect`::
 
@@ -79,6 +82,131 @@ class QPIClient(ProviderClient):
 
     _async: _AsyncQPIClient
 
+    def users(self) -> list[User]:
+        """Users (a superuser sees all, a user only themself), every page."""
+        return _portal.run_async(lambda: self._async.users())
+
+    def allocate_qpu_time(self, user: User | str, seconds: float) -> User:
+        """Set a user's QPU-seconds balance (an absolute value, not an increment; superuser)."""
+        return _portal.run_async(lambda: self._async.allocate_qpu_time(user, seconds))
+
+    def create_qpu(
+        self,
+        name: str,
+        *,
+        executor_type: str | None = None,
+        num_qubits: int | None = None,
+        enabled: bool | None = None,
+    ) -> QPUCreated:
+        """Create a QPU (superuser). The returned ``access_token`` is shown once, never logged."""
+        return _portal.run_async(
+            lambda: self._async.create_qpu(
+                name, executor_type=executor_type, num_qubits=num_qubits, enabled=enabled
+            )
+        )
+
+    def connect_qpu(
+        self,
+        name: str,
+        access_token: str,
+        *,
+        executor_type: str | None = None,
+        device_config: Mapping[str, Any] | None = None,
+    ) -> QPUConnection:
+        """Connect a QPU driver with its access token (``POST /api/op/qpus/connect``)."""
+        return _portal.run_async(
+            lambda: self._async.connect_qpu(
+                name, access_token, executor_type=executor_type, device_config=device_config
+            )
+        )
+
+    def set_qpu_enabled(self, qpu: str, enabled: bool) -> Backend:
+        """Enable or disable a QPU (``POST /api/op/qpu/toggle``, superuser)."""
+        return _portal.run_async(lambda: self._async.set_qpu_enabled(qpu, enabled))
+
+    def server_version(self) -> str:
+        """The server's version (``GET /api/op/version``, superuser)."""
+        return _portal.run_async(lambda: self._async.server_version())
+
+    def time_slots(self) -> list[TimeSlot]:
+        """Every booked time slot, every page (needs :meth:`login`)."""
+        return _portal.run_async(lambda: self._async.time_slots())
+
+    def create_time_slot(
+        self, start: datetime | str, end: datetime | str, *, booked_by: str | None = None
+    ) -> TimeSlot:
+        """Book ``[start, end)`` (RFC 3339 with a zone, checked before sending).
+
+        ``booked_by`` defaults to the logged-in user. The server refuses slots in the past,
+        overlapping another booking, or ending before they start.
+        """
+        return _portal.run_async(
+            lambda: self._async.create_time_slot(start, end, booked_by=booked_by)
+        )
+
+    def update_time_slot(
+        self,
+        slot: TimeSlot | str,
+        *,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+    ) -> TimeSlot:
+        """Move a slot that has not started (``PATCH``); give ``start``, ``end`` or both."""
+        return _portal.run_async(lambda: self._async.update_time_slot(slot, start=start, end=end))
+
+    def delete_time_slot(self, slot: TimeSlot | str) -> None:
+        """Delete a slot that has not started (``DELETE``, 204)."""
+        _portal.run_async(lambda: self._async.delete_time_slot(slot))
+
+    def time_requests(self, *, status: str | None = None) -> list[TimeRequest]:
+        """QPU time requests (one's own; a superuser sees all), every page."""
+        return _portal.run_async(lambda: self._async.time_requests(status=status))
+
+    def request_qpu_time(self, seconds: float, reason: str | None = None) -> TimeRequest:
+        """Ask for more QPU seconds; an administrator approves or rejects the request."""
+        return _portal.run_async(lambda: self._async.request_qpu_time(seconds, reason))
+
+    def approve_time_request(self, request: TimeRequest | str) -> TimeRequest:
+        """Approve a request (superuser): its seconds are added to the user's balance."""
+        return _portal.run_async(lambda: self._async.approve_time_request(request))
+
+    def reject_time_request(
+        self, request: TimeRequest | str, reason: str | None = None
+    ) -> TimeRequest:
+        """Reject a request (superuser), optionally saying why."""
+        return _portal.run_async(lambda: self._async.reject_time_request(request, reason))
+
+    def login(self, identity: str, password: str, *, superuser: bool = False) -> User:
+        """Password login (``auth-with-password``); later requests also send the JWT as Bearer.
+
+        ``superuser=True`` logs into PocketBase's ``_superusers`` (needed for QPU
+        administration, approving time requests and allocating QPU time). Returns the record.
+        Do this before starting concurrent requests: the client's connection is replaced.
+        """
+        return _portal.run_async(lambda: self._async.login(identity, password, superuser=superuser))
+
+    def notifications(self) -> list[Notification]:
+        """Notifications for the logged-in user, every page (needs :meth:`login`)."""
+        return _portal.run_async(lambda: self._async.notifications())
+
+    def dismiss_notification(self, notification: Notification | str) -> None:
+        """Dismiss a notification (``POST /api/notifications/{id}/dismiss``)."""
+        _portal.run_async(lambda: self._async.dismiss_notification(notification))
+
+    def create_api_token(
+        self, name: str | None = None, *, expires_at: datetime | str | None = None
+    ) -> ApiToken:
+        """Create an API token (``POST /api/tokens``); its value is in ``.token``, shown once."""
+        return _portal.run_async(lambda: self._async.create_api_token(name, expires_at=expires_at))
+
+    def api_tokens(self) -> list[ApiToken]:
+        """The caller's API tokens (``GET /api/tokens``; values are never listed)."""
+        return _portal.run_async(lambda: self._async.api_tokens())
+
+    def delete_api_token(self, token: ApiToken | str) -> None:
+        """Revoke an API token (``DELETE /api/tokens/{id}``)."""
+        _portal.run_async(lambda: self._async.delete_api_token(token))
+
     @property
     def token_source(self) -> Any:
         """The ``token_source`` of the async object (read through)."""
@@ -124,15 +252,6 @@ class QPIClient(ProviderClient):
     def is_superuser(self) -> bool:
         """True after a superuser :meth:`login`."""
         return self._async.is_superuser
-
-    def login(self, identity: str, password: str, *, superuser: bool = False) -> User:
-        """Password login (``auth-with-password``); later requests also send the JWT as Bearer.
-
-        ``superuser=True`` logs into PocketBase's ``_superusers`` (needed for QPU
-        administration, approving time requests and allocating QPU time). Returns the record.
-        Do this before starting concurrent requests: the client's connection is replaced.
-        """
-        return _portal.run_async(lambda: self._async.login(identity, password, superuser=superuser))
 
     def backends(self) -> list[Backend]:
         """Every online QPU (``GET /api/qpus``, all pages); cached for submit-time checks."""
@@ -245,119 +364,3 @@ class QPIClient(ProviderClient):
         ``(clbits, 2)`` for ``"avg"``.
         """
         return _portal.run_async(lambda: self._async.iq_memory(job))
-
-    def notifications(self) -> list[Notification]:
-        """Notifications for the logged-in user, every page (needs :meth:`login`)."""
-        return _portal.run_async(lambda: self._async.notifications())
-
-    def dismiss_notification(self, notification: Notification | str) -> None:
-        """Dismiss a notification (``POST /api/notifications/{id}/dismiss``)."""
-        _portal.run_async(lambda: self._async.dismiss_notification(notification))
-
-    def time_slots(self) -> list[TimeSlot]:
-        """Every booked time slot, every page (needs :meth:`login`)."""
-        return _portal.run_async(lambda: self._async.time_slots())
-
-    def create_time_slot(
-        self, start: datetime | str, end: datetime | str, *, booked_by: str | None = None
-    ) -> TimeSlot:
-        """Book ``[start, end)`` (RFC 3339 with a zone, checked before sending).
-
-        ``booked_by`` defaults to the logged-in user. The server refuses slots in the past,
-        overlapping another booking, or ending before they start.
-        """
-        return _portal.run_async(
-            lambda: self._async.create_time_slot(start, end, booked_by=booked_by)
-        )
-
-    def update_time_slot(
-        self,
-        slot: TimeSlot | str,
-        *,
-        start: datetime | str | None = None,
-        end: datetime | str | None = None,
-    ) -> TimeSlot:
-        """Move a slot that has not started (``PATCH``); give ``start``, ``end`` or both."""
-        return _portal.run_async(lambda: self._async.update_time_slot(slot, start=start, end=end))
-
-    def delete_time_slot(self, slot: TimeSlot | str) -> None:
-        """Delete a slot that has not started (``DELETE``, 204)."""
-        _portal.run_async(lambda: self._async.delete_time_slot(slot))
-
-    def time_requests(self, *, status: str | None = None) -> list[TimeRequest]:
-        """QPU time requests (one's own; a superuser sees all), every page."""
-        return _portal.run_async(lambda: self._async.time_requests(status=status))
-
-    def request_qpu_time(self, seconds: float, reason: str | None = None) -> TimeRequest:
-        """Ask for more QPU seconds; an administrator approves or rejects the request."""
-        return _portal.run_async(lambda: self._async.request_qpu_time(seconds, reason))
-
-    def approve_time_request(self, request: TimeRequest | str) -> TimeRequest:
-        """Approve a request (superuser): its seconds are added to the user's balance."""
-        return _portal.run_async(lambda: self._async.approve_time_request(request))
-
-    def reject_time_request(
-        self, request: TimeRequest | str, reason: str | None = None
-    ) -> TimeRequest:
-        """Reject a request (superuser), optionally saying why."""
-        return _portal.run_async(lambda: self._async.reject_time_request(request, reason))
-
-    def users(self) -> list[User]:
-        """Users (a superuser sees all, a user only themself), every page."""
-        return _portal.run_async(lambda: self._async.users())
-
-    def allocate_qpu_time(self, user: User | str, seconds: float) -> User:
-        """Set a user's QPU-seconds balance (an absolute value, not an increment; superuser)."""
-        return _portal.run_async(lambda: self._async.allocate_qpu_time(user, seconds))
-
-    def create_qpu(
-        self,
-        name: str,
-        *,
-        executor_type: str | None = None,
-        num_qubits: int | None = None,
-        enabled: bool | None = None,
-    ) -> QPUCreated:
-        """Create a QPU (superuser). The returned ``access_token`` is shown once, never logged."""
-        return _portal.run_async(
-            lambda: self._async.create_qpu(
-                name, executor_type=executor_type, num_qubits=num_qubits, enabled=enabled
-            )
-        )
-
-    def connect_qpu(
-        self,
-        name: str,
-        access_token: str,
-        *,
-        executor_type: str | None = None,
-        device_config: Mapping[str, Any] | None = None,
-    ) -> QPUConnection:
-        """Connect a QPU driver with its access token (``POST /api/op/qpus/connect``)."""
-        return _portal.run_async(
-            lambda: self._async.connect_qpu(
-                name, access_token, executor_type=executor_type, device_config=device_config
-            )
-        )
-
-    def set_qpu_enabled(self, qpu: str, enabled: bool) -> Backend:
-        """Enable or disable a QPU (``POST /api/op/qpu/toggle``, superuser)."""
-        return _portal.run_async(lambda: self._async.set_qpu_enabled(qpu, enabled))
-
-    def server_version(self) -> str:
-        """The server's version (``GET /api/op/version``, superuser)."""
-        return _portal.run_async(lambda: self._async.server_version())
-
-    def create_api_token(
-        self, name: str | None = None, *, expires_at: datetime | str | None = None
-    ) -> ApiToken:
-        """Create an API token (``POST /api/tokens``); its value is in ``.token``, shown once."""
-        return _portal.run_async(lambda: self._async.create_api_token(name, expires_at=expires_at))
-
-    def api_tokens(self) -> list[ApiToken]:
-        """The caller's API tokens (``GET /api/tokens``; values are never listed)."""
-        return _portal.run_async(lambda: self._async.api_tokens())
-
-    def delete_api_token(self, token: ApiToken | str) -> None:
-        """Revoke an API token (``DELETE /api/tokens/{id}``)."""
-        _portal.run_async(lambda: self._async.delete_api_token(token))
