@@ -9,7 +9,10 @@ options), cost estimates, status options, job listing with page-based pagination
 results (a 409 "not ready" is waited out), programs and compiled programs, and job groups.
 Every answer's ``{"success", "data"}`` envelope is opened in one place
 (:meth:`QbraidClient._call`). Wire <-> model mapping lives in
-:mod:`qjobs.providers._qbraid_models`, configuration in :mod:`qjobs.providers._qbraid_config`.
+:mod:`qjobs.providers._qbraid_models`, configuration in :mod:`qjobs.providers._qbraid_config`;
+the account, device, result and group calls are mixins in :mod:`~qjobs.providers._qbraid_account`,
+:mod:`~qjobs.providers._qbraid_devices`, :mod:`~qjobs.providers._qbraid_results` and
+:mod:`~qjobs.providers._qbraid_groups` on the shared :mod:`~qjobs.providers._qbraid_base`.
 
 Use it through :func:`qjobs.connect`::
 
@@ -98,64 +101,6 @@ class QbraidClient(ProviderClient):
     """
 
     _async: _AsyncQbraidClient
-
-    @property
-    def token_source(self) -> Any:
-        """The ``token_source`` of the async object (read through)."""
-        return self._async.token_source
-
-    @property
-    def url_source(self) -> Any:
-        """The ``url_source`` of the async object (read through)."""
-        return self._async.url_source
-
-    def __init__(
-        self,
-        *,
-        token: str | None = None,
-        api_key: str | None = None,
-        access_token: str | None = None,
-        base_url: str | None = None,
-        config_file: str | os.PathLike[str] | None = None,
-        timeouts: Timeouts | None = None,
-        retry: RetryPolicy | None = None,
-        retries_total: int | None = None,
-        retries_connect: int | None = None,
-        backoff_factor: float | None = None,
-        rate_limit: RateLimit | None = None,
-        headers: Mapping[str, str] | None = None,
-        ssl: ssl_module.SSLContext | bool | None = None,
-        capabilities: Capabilities | None = None,
-        user_agent: str | None = None,
-        transport_options: Mapping[str, Any] | None = None,
-    ) -> None:
-        self._bind(
-            _portal.run_sync(
-                lambda: _AsyncQbraidClient(
-                    token=token,
-                    api_key=api_key,
-                    access_token=access_token,
-                    base_url=base_url,
-                    config_file=config_file,
-                    timeouts=timeouts,
-                    retry=retry,
-                    retries_total=retries_total,
-                    retries_connect=retries_connect,
-                    backoff_factor=backoff_factor,
-                    rate_limit=rate_limit,
-                    headers=headers,
-                    ssl=ssl,
-                    capabilities=capabilities,
-                    user_agent=user_agent,
-                    transport_options=transport_options,
-                )
-            )
-        )
-
-    @property
-    def config_file(self) -> Path:
-        """The qbraidrc path this client read (and :meth:`save_config` writes by default)."""
-        return self._async.config_file
 
     def verify_user(self) -> User:
         """Check the credentials (``GET /users/verify``) and return the account.
@@ -250,62 +195,6 @@ class QbraidClient(ProviderClient):
         """
         return _portal.run_async(lambda: self._async.calibration(qrn))
 
-    def backends(self) -> list[Backend]:
-        """Every non-retired device as a provider-neutral :class:`~qjobs.Backend`."""
-        return _portal.run_async(lambda: self._async.backends())
-
-    def submit(
-        self,
-        circuits: Circuit | Sequence[Circuit],
-        *,
-        shots: int,
-        backend: str | None = None,
-        name: str | None = None,
-        key: str | None = None,
-        tags: Mapping[str, str | int | bool] | None = None,
-        runtime_options: Mapping[str, Any] | None = None,
-        qasm: int | None = None,
-        group: GroupJob | str | None = None,
-        **options: Any,
-    ) -> Job:
-        """Submit one circuit, or a list as one batch job (``POST /jobs``), and return the job.
-
-        Circuits travel as OpenQASM 3 (``qasm=2`` for OpenQASM 2; by default the device's
-        ``runInputTypes`` decide). Checked before the job is sent: shots against the device's
-        range, widths against its qubits, batch support, input types, direct access, bound
-        parameters, tags (str/int/bool values; ``qjobs_*`` names are reserved). The device's
-        metadata is fetched once and cached. ``runtime_options`` go to ``runtimeOptions``
-        (e.g. ``{"noiseModel": ...}``); ``group`` is an open group (:meth:`create_group`) or
-        its QRN.
-
-        With ``key``, the job carries the tag ``qjobs_key`` and submission is idempotent: if the
-        POST fails ambiguously or with a 5xx, the key is looked up (:meth:`find_by_key`) before
-        trying again, so one call never creates two jobs. Without a key such failures are raised
-        as they are (:class:`~qjobs.SubmitUncertainError`, :class:`~qjobs.ServerError`).
-        """
-        return _portal.run_async(
-            lambda: self._async.submit(
-                circuits,
-                shots=shots,
-                backend=backend,
-                name=name,
-                key=key,
-                tags=tags,
-                runtime_options=runtime_options,
-                qasm=qasm,
-                group=group,
-                **options,
-            )
-        )
-
-    def get_job(self, job_id: str) -> Job:
-        """Fetch one job's current state (``GET /jobs/{qrn}``)."""
-        return _portal.run_async(lambda: self._async.get_job(job_id))
-
-    def job_statuses(self) -> JobStatusOptions:
-        """The job status names and status groups qBraid knows (``GET /jobs/statuses``)."""
-        return _portal.run_async(lambda: self._async.job_statuses())
-
     def estimate_cost(
         self, backend: str | None = None, *, shots: int | None = None
     ) -> CostEstimate:
@@ -317,28 +206,6 @@ class QbraidClient(ProviderClient):
         """
         return _portal.run_async(lambda: self._async.estimate_cost(backend, shots=shots))
 
-    def list_jobs(
-        self, *, page: int = 1, limit: int | None = None, **filters: Any
-    ) -> tuple[list[Job], Pagination]:
-        """One page of jobs (``GET /jobs``), newest first, and its :class:`Pagination`.
-
-        Filters: ``vendor``, ``provider``, ``status`` (a qBraid status), ``status_group``
-        (``pending``, ``returned``, ``all``), ``tags`` (a mapping; jobs carrying all of them),
-        ``search``. ``limit`` is the page size (1..100, default ``capabilities.page_size``).
-        """
-        return _portal.run_async(lambda: self._async.list_jobs(page=page, limit=limit, **filters))
-
-    def iter_jobs(self, **filters: Any) -> Iterator[Job]:
-        """Iterate over jobs, newest first, following every page (``hasNext``).
-
-        Filters as in :meth:`list_jobs`, plus ``limit`` (page size) and ``max_pages``.
-        """
-        return _portal.iterate(lambda: self._async.iter_jobs(**filters))
-
-    def find_by_key(self, key: str, *, max_pages: int = _FIND_PAGES) -> Job | None:
-        """The most recent job tagged ``qjobs_key=key`` (``GET /jobs?tags=...``), or None."""
-        return _portal.run_async(lambda: self._async.find_by_key(key, max_pages=max_pages))
-
     def raw_result(self, job: Job | str, *, result_timeout: float = 60.0) -> Mapping[str, Any]:
         """The ``data`` of ``GET /jobs/{qrn}/result``, waiting while qBraid answers 409.
 
@@ -347,22 +214,6 @@ class QbraidClient(ProviderClient):
         until ``result_timeout`` seconds have passed, then :class:`~qjobs.JobTimeoutError`.
         """
         return _portal.run_async(lambda: self._async.raw_result(job, result_timeout=result_timeout))
-
-    def results(
-        self, job: Job | str, *, memory: bool = False, result_timeout: float = 60.0
-    ) -> list[Result]:
-        """The results of a completed job, one per program, in program order.
-
-        Counts are qBraid's ``measurementCounts`` (bit 0 rightmost); ``probabilities`` come from
-        ``measurementProbabilities`` when qBraid sends them, else from the counts. ``memory``
-        also reads the per-shot ``measurements`` (each a bit list, element i = classical bit i).
-        A failed, cancelled or held (``HOLD``) job raises :class:`~qjobs.JobFailedError` /
-        :class:`~qjobs.JobCancelledError`; an unfinished one :class:`~qjobs.JobError`; results
-        that lag the COMPLETED status are waited for (see :meth:`raw_result`).
-        """
-        return _portal.run_async(
-            lambda: self._async.results(job, memory=memory, result_timeout=result_timeout)
-        )
 
     def program(self, job: Job | str) -> list[Program]:
         """The programs a job ran (``GET /jobs/{qrn}/program``), one per circuit, in order."""
@@ -374,20 +225,6 @@ class QbraidClient(ProviderClient):
         does not exist still raises :class:`~qjobs.NotFoundError`.
         """
         return _portal.run_async(lambda: self._async.compiled_program(job))
-
-    def cancel(self, job: Job | str) -> None:
-        """Ask qBraid to cancel a job (``POST /jobs/{qrn}/cancel``; it goes ``CANCELLING`` then
-        ``CANCELLED``). A job that is already final is left as it is.
-        """
-        _portal.run_async(lambda: self._async.cancel(job))
-
-    def delete(self, job: Job | str) -> None:
-        """Delete a job (``DELETE /jobs/{qrn}``)."""
-        _portal.run_async(lambda: self._async.delete(job))
-
-    def delete_many(self, jobs: Sequence[Job | str]) -> None:
-        """Delete many jobs in one request (``DELETE /jobs?qrns=[...]``)."""
-        _portal.run_async(lambda: self._async.delete_many(jobs))
 
     def create_group(
         self,
@@ -467,3 +304,169 @@ class QbraidClient(ProviderClient):
         return _portal.context(
             lambda: self._async.group(name=name, tags=tags, metadata=metadata, max_ttl=max_ttl)
         )
+
+    @property
+    def token_source(self) -> Any:
+        """The ``token_source`` of the async object (read through)."""
+        return self._async.token_source
+
+    @property
+    def url_source(self) -> Any:
+        """The ``url_source`` of the async object (read through)."""
+        return self._async.url_source
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        api_key: str | None = None,
+        access_token: str | None = None,
+        base_url: str | None = None,
+        config_file: str | os.PathLike[str] | None = None,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        retries_total: int | None = None,
+        retries_connect: int | None = None,
+        backoff_factor: float | None = None,
+        rate_limit: RateLimit | None = None,
+        headers: Mapping[str, str] | None = None,
+        ssl: ssl_module.SSLContext | bool | None = None,
+        capabilities: Capabilities | None = None,
+        user_agent: str | None = None,
+        transport_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._bind(
+            _portal.run_sync(
+                lambda: _AsyncQbraidClient(
+                    token=token,
+                    api_key=api_key,
+                    access_token=access_token,
+                    base_url=base_url,
+                    config_file=config_file,
+                    timeouts=timeouts,
+                    retry=retry,
+                    retries_total=retries_total,
+                    retries_connect=retries_connect,
+                    backoff_factor=backoff_factor,
+                    rate_limit=rate_limit,
+                    headers=headers,
+                    ssl=ssl,
+                    capabilities=capabilities,
+                    user_agent=user_agent,
+                    transport_options=transport_options,
+                )
+            )
+        )
+
+    @property
+    def config_file(self) -> Path:
+        """The qbraidrc path this client read (and :meth:`save_config` writes by default)."""
+        return self._async.config_file
+
+    def backends(self) -> list[Backend]:
+        """Every non-retired device as a provider-neutral :class:`~qjobs.Backend`."""
+        return _portal.run_async(lambda: self._async.backends())
+
+    def submit(
+        self,
+        circuits: Circuit | Sequence[Circuit],
+        *,
+        shots: int,
+        backend: str | None = None,
+        name: str | None = None,
+        key: str | None = None,
+        tags: Mapping[str, str | int | bool] | None = None,
+        runtime_options: Mapping[str, Any] | None = None,
+        qasm: int | None = None,
+        group: GroupJob | str | None = None,
+        **options: Any,
+    ) -> Job:
+        """Submit one circuit, or a list as one batch job (``POST /jobs``), and return the job.
+
+        Circuits travel as OpenQASM 3 (``qasm=2`` for OpenQASM 2; by default the device's
+        ``runInputTypes`` decide). Checked before the job is sent: shots against the device's
+        range, widths against its qubits, batch support, input types, direct access, bound
+        parameters, tags (str/int/bool values; ``qjobs_*`` names are reserved). The device's
+        metadata is fetched once and cached. ``runtime_options`` go to ``runtimeOptions``
+        (e.g. ``{"noiseModel": ...}``); ``group`` is an open group (:meth:`create_group`) or
+        its QRN.
+
+        With ``key``, the job carries the tag ``qjobs_key`` and submission is idempotent: if the
+        POST fails ambiguously or with a 5xx, the key is looked up (:meth:`find_by_key`) before
+        trying again, so one call never creates two jobs. Without a key such failures are raised
+        as they are (:class:`~qjobs.SubmitUncertainError`, :class:`~qjobs.ServerError`).
+        """
+        return _portal.run_async(
+            lambda: self._async.submit(
+                circuits,
+                shots=shots,
+                backend=backend,
+                name=name,
+                key=key,
+                tags=tags,
+                runtime_options=runtime_options,
+                qasm=qasm,
+                group=group,
+                **options,
+            )
+        )
+
+    def get_job(self, job_id: str) -> Job:
+        """Fetch one job's current state (``GET /jobs/{qrn}``)."""
+        return _portal.run_async(lambda: self._async.get_job(job_id))
+
+    def job_statuses(self) -> JobStatusOptions:
+        """The job status names and status groups qBraid knows (``GET /jobs/statuses``)."""
+        return _portal.run_async(lambda: self._async.job_statuses())
+
+    def list_jobs(
+        self, *, page: int = 1, limit: int | None = None, **filters: Any
+    ) -> tuple[list[Job], Pagination]:
+        """One page of jobs (``GET /jobs``), newest first, and its :class:`Pagination`.
+
+        Filters: ``vendor``, ``provider``, ``status`` (a qBraid status), ``status_group``
+        (``pending``, ``returned``, ``all``), ``tags`` (a mapping; jobs carrying all of them),
+        ``search``. ``limit`` is the page size (1..100, default ``capabilities.page_size``).
+        """
+        return _portal.run_async(lambda: self._async.list_jobs(page=page, limit=limit, **filters))
+
+    def iter_jobs(self, **filters: Any) -> Iterator[Job]:
+        """Iterate over jobs, newest first, following every page (``hasNext``).
+
+        Filters as in :meth:`list_jobs`, plus ``limit`` (page size) and ``max_pages``.
+        """
+        return _portal.iterate(lambda: self._async.iter_jobs(**filters))
+
+    def find_by_key(self, key: str, *, max_pages: int = _FIND_PAGES) -> Job | None:
+        """The most recent job tagged ``qjobs_key=key`` (``GET /jobs?tags=...``), or None."""
+        return _portal.run_async(lambda: self._async.find_by_key(key, max_pages=max_pages))
+
+    def results(
+        self, job: Job | str, *, memory: bool = False, result_timeout: float = 60.0
+    ) -> list[Result]:
+        """The results of a completed job, one per program, in program order.
+
+        Counts are qBraid's ``measurementCounts`` (bit 0 rightmost); ``probabilities`` come from
+        ``measurementProbabilities`` when qBraid sends them, else from the counts. ``memory``
+        also reads the per-shot ``measurements`` (each a bit list, element i = classical bit i).
+        A failed, cancelled or held (``HOLD``) job raises :class:`~qjobs.JobFailedError` /
+        :class:`~qjobs.JobCancelledError`; an unfinished one :class:`~qjobs.JobError`; results
+        that lag the COMPLETED status are waited for (see :meth:`raw_result`).
+        """
+        return _portal.run_async(
+            lambda: self._async.results(job, memory=memory, result_timeout=result_timeout)
+        )
+
+    def cancel(self, job: Job | str) -> None:
+        """Ask qBraid to cancel a job (``POST /jobs/{qrn}/cancel``; it goes ``CANCELLING`` then
+        ``CANCELLED``). A job that is already final is left as it is.
+        """
+        _portal.run_async(lambda: self._async.cancel(job))
+
+    def delete(self, job: Job | str) -> None:
+        """Delete a job (``DELETE /jobs/{qrn}``)."""
+        _portal.run_async(lambda: self._async.delete(job))
+
+    def delete_many(self, jobs: Sequence[Job | str]) -> None:
+        """Delete many jobs in one request (``DELETE /jobs?qrns=[...]``)."""
+        _portal.run_async(lambda: self._async.delete_many(jobs))
