@@ -21,7 +21,9 @@ __all__ = [
     "JobCancelledError",
     "JobError",
     "JobFailedError",
+    "JobLostError",
     "JobTimeoutError",
+    "LedgerError",
     "MalformedResponseError",
     "NotFoundError",
     "QJobsError",
@@ -220,3 +222,19 @@ class JobCancelledError(JobError):
 
 class JobTimeoutError(JobError, TimeoutError):
     """Waiting for the job took longer than the caller allowed. The job is not cancelled."""
+
+
+class JobLostError(JobError):
+    """The provider no longer knows a job qjobs created (404 confirmed over several reads).
+
+    Raised for the job's circuits instead of polling a job that will never finish (deleted in a
+    web console, lost in a provider restart). Pass ``resubmit_lost=True`` to the ``Scheduler`` or
+    ``Sweep`` to resubmit such circuits once, as a new job.
+    """
+
+
+class LedgerError(QJobsError):
+    """The ledger file cannot be used: not a ledger, corrupt, a directory, or unwritable.
+
+    The message names the path and says what to do (move the file aside, pick another path).
+    """

@@ -53,6 +53,8 @@ def test_every_error_derives_from_qjobs_error_and_is_exported() -> None:
         (qjobs.JobFailedError, (qjobs.JobError,)),
         (qjobs.JobCancelledError, (qjobs.JobError,)),
         (qjobs.JobTimeoutError, (qjobs.JobError, TimeoutError)),
+        (qjobs.JobLostError, (qjobs.JobError,)),
+        (qjobs.LedgerError, (qjobs.QJobsError,)),
     ],
 )
 def test_hierarchy(cls: type[Exception], bases: tuple[type[Exception], ...]) -> None:
