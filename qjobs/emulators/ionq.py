@@ -8,6 +8,9 @@ keyed by decimal integers (bit i = qubit i), and error bodies
 models and QPUs return sampled counts divided by shots (seeded by the server seed, or by
 ``noise.seed``).
 
+Jobs and sessions belong to the token that created them: another token gets 404 for them and
+does not see them in listings.
+
 Failed jobs on request: a job whose ``name`` contains ``qjobs_fail`` or whose ``metadata`` has a
 ``qjobs_fail`` key ends ``failed`` (so does a ``fail_rate`` share of all jobs).
 """

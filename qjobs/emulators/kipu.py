@@ -10,6 +10,8 @@ Scoping: an ``X-OrganizationId`` header puts a request in that organization's co
 it, the user's own); a job or session of another context answers 403. A token of the form
 ``se.<service-execution-id>.<anything>`` is a service-execution token: what it creates belongs to
 that service execution (workload origin ``SERVICE_EXECUTION``) and is reachable through the twins.
+Jobs and sessions belong to the token that created them: another token gets 404 for them and
+does not see them in searches, workloads or runtime minutes.
 
 On request: a job tagged ``qjobs:fail`` (or named ``...qjobs_fail...``) ends FAILED, tagged
 ``qjobs:abort`` ABORTED, ``qjobs:detach`` DETACHED; a session created with metadata

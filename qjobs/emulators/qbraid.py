@@ -8,6 +8,9 @@ envelope (lists add ``pagination``), full job objects with cost and timestamps, 
 ``{"success": false, "message", "error": {"message", "code", ...}}`` (FastAPI's
 ``{"detail": [...]}`` for malformed request bodies, 422).
 
+Jobs, groups and credit balances belong to the token (API key or access token) that created
+them: another token gets 404 (``JOB_NOT_FOUND``, ``GROUP_NOT_FOUND``) and does not list them.
+
 On request (tags or the job name): ``qjobs_fail`` ends the job ``FAILED``, ``qjobs_hold`` ends it
 ``HOLD`` (terminal, results withheld), and ``qjobs_result_lag=N`` makes the first N result requests
 after completion answer 409 as the real platform does while results are being stored.
