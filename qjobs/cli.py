@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import signal
 import sys
 from collections.abc import Sequence
@@ -47,7 +48,11 @@ def _add_emulate(subparsers: Any) -> None:
         metavar="NAME",
         help=f"emulators to serve (default: all of {', '.join(names())})",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on; one other than loopback needs --token (or --insecure)",
+    )
     parser.add_argument(
         "--port",
         type=int,
@@ -67,6 +72,11 @@ def _add_emulate(subparsers: Any) -> None:
         default=None,
         metavar="TOKEN",
         help="accepted credential (repeatable); default: any non-empty token",
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="serve a non-loopback --host without --token (anyone who reaches it gets in)",
     )
     parser.set_defaults(func=_run_emulate)
 
@@ -105,11 +115,29 @@ def _run_emulate(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         print("qjobs emulate: --port must be between 0 and 65535", file=sys.stderr)
         return 2
+    if not args.token and not args.insecure and not _is_loopback(args.host):
+        print(
+            f"qjobs emulate: --host {args.host} is not a loopback address and no --token is "
+            "given, so anyone who can reach it would get in; give --token (repeatable), or "
+            "--insecure to serve it open anyway",
+            file=sys.stderr,
+        )
+        return 2
     try:
         return asyncio.run(_emulate(args, chosen))
     except OSError as exc:
         print(f"qjobs emulate: {exc}", file=sys.stderr)
         return 1
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether ``host`` names only this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # another host name: it may resolve to anything
 
 
 async def _emulate(args: argparse.Namespace, chosen: list[str]) -> int:

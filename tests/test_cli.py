@@ -92,7 +92,9 @@ def test_emulate_ionq_serves_until_sigint(procs: list[subprocess.Popen[str]]) ->
     assert _request(f"{base_url}/jobs", job, token="nope")[0] == 401
     status, created = _request(f"{base_url}/jobs", job, token="t2")
     assert status == 201
-    status, probs = _request(f"{base_url}/jobs/{created['id']}/results/probabilities", token="t1")
+    results = f"{base_url}/jobs/{created['id']}/results/probabilities"
+    assert _request(results, token="t1")[0] == 404  # the job is t2's
+    status, probs = _request(results, token="t2")
     assert probs == {"2": 1.0}
     root = base_url.removesuffix("/v0.4")
     status, stats = _request(f"{root}/_qjobs/stats")

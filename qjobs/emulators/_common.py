@@ -22,6 +22,7 @@ emulator behaves the same mounted or served alone.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from http import HTTPStatus
@@ -50,6 +51,7 @@ __all__ = [
     "json_response",
     "local_path",
     "make_app",
+    "owner_key",
     "query_int",
     "read_json",
     "route_of",
@@ -200,6 +202,15 @@ def header_token(*names: str) -> Callable[[web.Request], str | None]:
         return None
 
     return token_of
+
+
+def owner_key(token: str | None) -> str:
+    """Who owns what a request creates: a digest of its token (the token itself is never kept).
+
+    Jobs, sessions and groups belong to the token that created them; another token is told they
+    do not exist (the provider's 404), and its listings omit them.
+    """
+    return hashlib.sha256((token or "").encode()).hexdigest()
 
 
 def query_int(

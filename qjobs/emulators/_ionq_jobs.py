@@ -96,6 +96,7 @@ class IonQJob:
     shots: int
     lifecycle: Lifecycle
     circuit: Circuit | None
+    owner: str = ""
     metadata: Any = None
     noise: Any = None
     settings: Any = None

@@ -232,6 +232,7 @@ class KipuJob:
     programs: list[Program] | None
     rng: np.random.Generator
     provider_job_id: str
+    owner: str = ""
     end_status: str = "COMPLETED"
     failure: dict[str, Any] | None = None
     outcomes: list[Outcome] | None = None
@@ -496,6 +497,7 @@ class KipuSession:
     created: float
     context: str
     service_execution_id: str | None
+    owner: str = ""
     ttl: int | None = None
     metadata: dict[str, Any] = attrs.Factory(dict)
     sdk_provider: str | None = None

@@ -37,6 +37,7 @@ class QbraidGroup:
     metadata: dict[str, Any]
     max_ttl: int
     created: float
+    owner: str = ""
     closed_at: float | None = None
     cancelled_at: float | None = None
 

@@ -69,8 +69,8 @@ class DeviceInfo:
         p = self.pricing
         return round(p.get("perTask", 0.0) + p.get("perShot", 0.0) * shots * circuits, 6)
 
-    def to_json(self, queue_depth: int, avg_queue_time: float) -> dict[str, Any]:
-        """The device object of ``GET /devices``."""
+    def to_json(self, queue_depth: int, avg_queue_time: int) -> dict[str, Any]:
+        """The device object of ``GET /devices`` (``avgQueueTime`` in whole minutes)."""
         return {
             "qrn": self.qrn,
             "name": self.name,
@@ -208,6 +208,7 @@ class QbraidJob:
     circuits: list[Circuit]
     lifecycle: Lifecycle
     rng_seed: list[int]
+    owner: str = ""
     hold: bool = False
     result_lag: int = 0
     failure: dict[str, str] | None = None

@@ -221,13 +221,20 @@ class QPIState:
             DEFAULT_USER_EMAIL, DEFAULT_USER_PASSWORD, qpu_seconds=DEFAULT_QPU_SECONDS
         )
         self.admin = self.add_user(DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, superuser=True)
-        for token in sorted(ctx.options.tokens or ()):
+        configured = sorted(ctx.options.tokens or ())
+        for token in configured[:1]:
             self.add_token(self.default_user.id, token, name="configured")
         self.add_qpu("qiskit_aer", 20, "qiskit_aer", online=True)
         self.add_qpu("qpi", 5, "qpi_emulator", online=True)
         self.add_notification(
             "Welcome", "The QPI emulator is ready.", target_users=[], type_="info"
         )
+        # Each further configured token is a user of its own: jobs belong to whoever made them.
+        for n, token in enumerate(configured[1:], start=2):
+            other = self.add_user(
+                f"user{n}@qpi.local", DEFAULT_USER_PASSWORD, qpu_seconds=DEFAULT_QPU_SECONDS
+            )
+            self.add_token(other.id, token, name="configured")
 
     # -- time and ids ------------------------------------------------------------------------
     def wall(self, reading: float | None = None) -> datetime:

@@ -8,6 +8,9 @@ keyed by decimal integers (bit i = qubit i), and error bodies
 models and QPUs return sampled counts divided by shots (seeded by the server seed, or by
 ``noise.seed``).
 
+Jobs and sessions belong to the token that created them: another token gets 404 for them and
+does not see them in listings.
+
 Failed jobs on request: a job whose ``name`` contains ``qjobs_fail`` or whose ``metadata`` has a
 ``qjobs_fail`` key ends ``failed`` (so does a ``fail_rate`` share of all jobs).
 """
@@ -30,6 +33,7 @@ from qjobs.emulators._common import (
     json_response,
     local_path,
     make_app,
+    owner_key,
     query_int,
     read_json,
     status_phrase,
@@ -72,6 +76,11 @@ def _is_public(method: str, template: str) -> bool:
     return method in ("GET", "HEAD") and template in ("/backends", "/backends/{backend}")
 
 
+def _owner(request: web.Request) -> str:
+    """The owner key of the request's token: jobs and sessions belong to their creator."""
+    return owner_key(_token_of(request))
+
+
 def _bad(message: str, error_type: str = "Bad Request") -> HTTPProblem:
     return HTTPProblem(400, message, error_type)
 
@@ -104,6 +113,7 @@ class _Session:
     backend: str
     settings: dict[str, Any]
     created: float
+    owner: str
     ended: float | None = None
     job_ids: list[str] = attrs.Factory(list)
 
@@ -124,7 +134,7 @@ class IonQEmulator:
     def _job(self, request: web.Request) -> IonQJob:
         job_id = request.match_info["id"]
         job = self.jobs.get(job_id)
-        if job is None:
+        if job is None or job.owner != _owner(request):
             raise HTTPProblem(404, f"job {job_id} not found", "Not Found")
         return job
 
@@ -171,7 +181,8 @@ class IonQEmulator:
         dry_run = body.get("dry_run", False)
         if not isinstance(dry_run, bool):
             raise _bad(f"dry_run: must be a boolean, got {dry_run!r}")
-        session = self._session_for(body.get("session_id"), backend)
+        owner = _owner(request)
+        session = self._session_for(body.get("session_id"), backend, owner)
         data = body.get("input")
         if not isinstance(data, dict):
             raise _bad(f"input: must be an object, got {data!r}")
@@ -191,6 +202,7 @@ class IonQEmulator:
             "settings": settings,
             "dry_run": dry_run,
             "session_id": session.id if session else None,
+            "owner": owner,
         }
         if job_type == "ionq.multi-circuit.v1":
             parent = self._new_job(
@@ -258,11 +270,11 @@ class IonQEmulator:
             raise _bad(f"noise.seed: must be a non-negative integer or null, got {seed!r}")
         return noise
 
-    def _session_for(self, session_id: Any, backend: BackendInfo) -> _Session | None:
+    def _session_for(self, session_id: Any, backend: BackendInfo, owner: str) -> _Session | None:
         if session_id is None:
             return None
         session = self.sessions.get(session_id) if isinstance(session_id, str) else None
-        if session is None:
+        if session is None or session.owner != owner:
             raise _bad(f"session_id: unknown session {session_id!r}")
         if session.ended is not None:
             raise _bad(f"session_id: session {session_id} has ended")
@@ -374,12 +386,15 @@ class IonQEmulator:
                 raise _bad(f"next: invalid cursor {cursor!r}")
             before = int(cursor[1:])
         now = self.ctx.clock.now()
+        owner = _owner(request)
         found: list[IonQJob] = []
         has_more = False
         candidates: Any = self.jobs.values()
         if ids is not None:  # polling many jobs by id: no scan of the whole store
             candidates = [self.jobs[i] for i in ids if i in self.jobs]
         for job in sorted(candidates, key=lambda j: j.seq, reverse=True):
+            if job.owner != owner:
+                continue
             if before is not None and job.seq >= before:
                 continue
             if ids is not None and job.id not in ids:
@@ -505,9 +520,10 @@ class IonQEmulator:
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise _bad("ids: must be a list of job ids")
         done: list[str] = []
+        owner = _owner(request)
         for job_id in ids:
             job = self.jobs.get(job_id)
-            if job is not None:
+            if job is not None and job.owner == owner:
                 self._cancel(job)
                 done.append(job_id)
         return json_response({"ids": done, "status": "canceled"})
@@ -637,14 +653,16 @@ class IonQEmulator:
         limit = settings.get("job_count_limit")
         if limit is not None:
             _int_field(limit, "settings.job_count_limit", 1, 10**6)
-        session = _Session(self.ctx.new_uuid(), backend.name, settings, self.ctx.clock.now())
+        session = _Session(
+            self.ctx.new_uuid(), backend.name, settings, self.ctx.clock.now(), _owner(request)
+        )
         self.sessions[session.id] = session
         return json_response(self._session_json(session), status=201)
 
     def _session(self, request: web.Request) -> _Session:
         sid = request.match_info["sid"]
         session = self.sessions.get(sid)
-        if session is None:
+        if session is None or session.owner != _owner(request):
             raise HTTPProblem(404, f"session {sid} not found", "Not Found")
         return session
 

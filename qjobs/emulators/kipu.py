@@ -10,6 +10,8 @@ Scoping: an ``X-OrganizationId`` header puts a request in that organization's co
 it, the user's own); a job or session of another context answers 403. A token of the form
 ``se.<service-execution-id>.<anything>`` is a service-execution token: what it creates belongs to
 that service execution (workload origin ``SERVICE_EXECUTION``) and is reachable through the twins.
+Jobs and sessions belong to the token that created them: another token gets 404 for them and
+does not see them in searches, workloads or runtime minutes.
 
 On request: a job tagged ``qjobs:fail`` (or named ``...qjobs_fail...``) ends FAILED, tagged
 ``qjobs:abort`` ABORTED, ``qjobs:detach`` DETACHED; a session created with metadata
@@ -31,6 +33,7 @@ from qjobs.emulators._common import (
     header_token,
     json_response,
     make_app,
+    owner_key,
     query_int,
     read_json,
     status_phrase,
@@ -56,7 +59,7 @@ _JOB_SORT: Final = frozenset(
     {"created_at", "name", "status", "backend_id", "shots", "started_at", "ended_at", "id"}
 )
 _WORKLOAD_SORT: Final = _JOB_SORT | {"type", "provider"}
-_ALLOWANCE_SECONDS: Final = 3600.0
+_ALLOWANCE_SECONDS: Final = 3600
 _Owned = TypeVar("_Owned", KipuJob, KipuSession)
 
 
@@ -173,6 +176,20 @@ class KipuEmulator:
                 return parts[1]
         return None
 
+    @staticmethod
+    def _owner(request: web.Request) -> str:
+        """The owner key of the request's token: what a token creates is reachable by it only."""
+        return owner_key(_token_of(request))
+
+    def _mine(self, request: web.Request, record: KipuJob | KipuSession) -> bool:
+        """Whether ``record`` is the caller's and in the request's context or service execution."""
+        if record.owner != self._owner(request):
+            return False
+        se = self._scope(request)
+        if se is not None:
+            return record.service_execution_id == se
+        return record.context == self._context(request)
+
     def _scope(self, request: web.Request) -> str | None:
         """The service execution of a twin route (``service-executions/{se}/...``)."""
         return request.match_info.get("se")
@@ -182,10 +199,11 @@ class KipuEmulator:
 
     def _owned(self, request: web.Request, table: Mapping[str, _Owned], kind: str) -> _Owned:
         """The ``{id}`` record of ``table``, if the request's context or service execution
-        reaches it (404 when unknown or in another service execution, 403 in another context)."""
+        reaches it (404 when unknown, another token's or in another service execution, 403 in
+        another context of the same token)."""
         rid = request.match_info["id"]
         record = table.get(rid)
-        if record is None:
+        if record is None or record.owner != self._owner(request):
             raise HTTPProblem(404, f"{kind} {rid} not found")
         se = self._scope(request)
         if se is not None:
@@ -236,8 +254,9 @@ class KipuEmulator:
         spec = self._spec(request)
         queue = self._queue(spec)
         wait = self.ctx.options.queue_time + self.ctx.options.exec_time
+        # qhub-api types queue_avg_time as an int (seconds).
         return json_response(
-            {"status": "ONLINE", "queue_avg_time": round(wait * queue, 3), "queue_size": queue}
+            {"status": "ONLINE", "queue_avg_time": round(wait * queue), "queue_size": queue}
         )
 
     async def backend_config(self, request: web.Request) -> web.Response:
@@ -351,7 +370,7 @@ class KipuEmulator:
         sid = body.get("session_id")
         if sid is not None:
             session = self.sessions.get(sid) if isinstance(sid, str) else None
-            if session is None or session.context != context:
+            if session is None or session.context != context or not self._mine(request, session):
                 raise HTTPProblem(404, f"Session {sid} not found")
             status = session.status(self._now())
             if status not in ("OPEN", "ACTIVE", "INACTIVE"):
@@ -387,6 +406,7 @@ class KipuEmulator:
             programs=programs,
             rng=self.ctx.job_rng(self._seq),
             provider_job_id=self.ctx.new_uuid(),
+            owner=self._owner(request),
             end_status=end,
         )
         if fails:
@@ -401,15 +421,13 @@ class KipuEmulator:
         return json_response(job.to_json(self.ctx.clock), status=201)
 
     def _visible_jobs(self, request: web.Request) -> Iterable[KipuJob]:
-        se = self._scope(request)
-        if se is not None:
-            return [j for j in self.jobs.values() if j.service_execution_id == se]
-        context = self._context(request)
         wanted = request.query.getall("serviceExecutionId", [])
+        if self._scope(request) is not None:
+            wanted = []
         return [
             j
             for j in self.jobs.values()
-            if j.context == context and (not wanted or j.service_execution_id in wanted)
+            if self._mine(request, j) and (not wanted or j.service_execution_id in wanted)
         ]
 
     async def search_jobs(self, request: web.Request) -> web.Response:
@@ -524,6 +542,7 @@ class KipuEmulator:
             created=self._now(),
             context=self._context(request),
             service_execution_id=self._service_execution(request),
+            owner=self._owner(request),
             ttl=ttl,
             metadata=metadata or {},
             sdk_provider=body.get("sdk_provider"),
@@ -570,13 +589,9 @@ class KipuEmulator:
     def _workloads(self, request: web.Request) -> list[dict[str, Any]]:
         clock = self.ctx.clock
         now = self._now()
-        se = self._scope(request)
-        context = self._context(request)
         out: list[dict[str, Any]] = []
         for job in self.jobs.values():
-            if (se is not None and job.service_execution_id != se) or (
-                se is None and job.context != context
-            ):
+            if not self._mine(request, job):
                 continue
             j = job.to_json(clock)
             out.append(
@@ -601,9 +616,7 @@ class KipuEmulator:
                 }
             )
         for session in self.sessions.values():
-            if (se is not None and session.service_execution_id != se) or (
-                se is None and session.context != context
-            ):
+            if not self._mine(request, session):
                 continue
             s = session.to_json(clock)
             out.append(
@@ -668,7 +681,6 @@ class KipuEmulator:
     async def runtime_minutes(self, request: web.Request) -> web.Response:
         """``GET runtime-minutes``: QPU allowances per provider, consumption from jobs run."""
         clock = self.ctx.clock
-        context = self._context(request)
         out = []
         for provider in ("AWS", "IBM"):
             qpus = [
@@ -677,9 +689,10 @@ class KipuEmulator:
             used_ms = sum(
                 j.to_json(clock).get("usage_time_millis") or 0
                 for j in self.jobs.values()
-                if j.context == context and j.spec.id in qpus
+                if self._mine(request, j) and j.spec.id in qpus
             )
-            consumed = used_ms / 1000.0
+            # qhub-api types every *_seconds field as an int.
+            consumed = round(used_ms / 1000)
             out.append(
                 {
                     "id": f"allowance-{provider.lower()}",
@@ -687,7 +700,7 @@ class KipuEmulator:
                     "backend_ids": qpus,
                     "allocated_seconds": _ALLOWANCE_SECONDS,
                     "consumed_seconds": consumed,
-                    "remaining_seconds": max(0.0, _ALLOWANCE_SECONDS - consumed),
+                    "remaining_seconds": max(0, _ALLOWANCE_SECONDS - consumed),
                     "limit_reached": consumed >= _ALLOWANCE_SECONDS,
                 }
             )

@@ -8,6 +8,9 @@ envelope (lists add ``pagination``), full job objects with cost and timestamps, 
 ``{"success": false, "message", "error": {"message", "code", ...}}`` (FastAPI's
 ``{"detail": [...]}`` for malformed request bodies, 422).
 
+Jobs, groups and credit balances belong to the token (API key or access token) that created
+them: another token gets 404 (``JOB_NOT_FOUND``, ``GROUP_NOT_FOUND``) and does not list them.
+
 On request (tags or the job name): ``qjobs_fail`` ends the job ``FAILED``, ``qjobs_hold`` ends it
 ``HOLD`` (terminal, results withheld), and ``qjobs_result_lag=N`` makes the first N result requests
 after completion answer 409 as the real platform does while results are being stored.
@@ -39,6 +42,7 @@ from qjobs.emulators._common import (
     header_token,
     json_response,
     make_app,
+    owner_key,
     query_int,
     read_json,
 )
@@ -127,6 +131,11 @@ async def _detailed_middleware(request: web.Request, handler: Any) -> web.Stream
 _token_of = header_token("X-Access-Token", "X-API-Key")
 
 
+def _owner(request: web.Request) -> str:
+    """The owner key of the request's credential: jobs and groups belong to their creator."""
+    return owner_key(_token_of(request))
+
+
 def _ok(data: Any, status: int = 200, **extra: Any) -> web.Response:
     return json_response({"success": True, "data": data, **extra}, status=status)
 
@@ -196,14 +205,14 @@ class QbraidEmulator:
         self.jobs: dict[str, QbraidJob] = {}
         self.groups: dict[str, QbraidGroup] = {}
         self._seq = 0
-        self._spent_removed = 0.0
+        self._spent_removed: dict[str, float] = {}
 
     # -- helpers -----------------------------------------------------------------------------
 
     def _job(self, request: web.Request) -> QbraidJob:
         qrn = request.match_info["qrn"]
         job = self.jobs.get(qrn)
-        if job is None:
+        if job is None or job.owner != _owner(request):
             raise HTTPProblem(404, f"Job '{qrn}' not found", "JOB_NOT_FOUND")
         return job
 
@@ -232,15 +241,17 @@ class QbraidEmulator:
 
     def _device_json(self, device: DeviceInfo) -> dict[str, Any]:
         now = self.ctx.clock.now()
-        minutes = round(self.ctx.options.queue_time / 60.0, 4)
+        # qbraid-core types avgQueueTime as an int (minutes): a float fails its validation.
+        minutes = round(self.ctx.options.queue_time / 60.0)
         return device.to_json(self._queue_depth(device, now), minutes)
 
-    def _balance(self) -> float:
-        """Credits left: the grant less what final jobs (kept or deleted) have cost."""
+    def _balance(self, owner: str) -> float:
+        """Credits left: the grant less what the owner's final jobs (kept or deleted) cost."""
         now = self.ctx.clock.now()
-        spent = self._spent_removed
+        spent = self._spent_removed.get(owner, 0.0)
         for job in self.jobs.values():
-            spent += job.cost(job.status(now)) or 0.0
+            if job.owner == owner:
+                spent += job.cost(job.status(now)) or 0.0
         return round(_CREDITS - spent, 6)
 
     def _cancel_job(self, job: QbraidJob, now: float) -> None:
@@ -304,7 +315,7 @@ class QbraidEmulator:
             raise HTTPProblem(403, f"Not a member of organization '{org}'", "FORBIDDEN")
         return _ok(
             {
-                "qbraidCredits": self._balance(),
+                "qbraidCredits": self._balance(_owner(request)),
                 "awsCredits": 0.0,
                 "autoRecharge": False,
                 "organizationId": _ORG_ID,
@@ -441,8 +452,8 @@ class QbraidEmulator:
             raise _unprocessable(["groupJobQrn"], "groupJobQrn must be a string")
         device = self._device(qrn)
         if group is not None:
-            owner = self._group(group)
-            if not owner.is_open(self.ctx.clock.now()):
+            joined = self._group(request, group)
+            if not joined.is_open(self.ctx.clock.now()):
                 raise _bad(f"Group '{group}' is closed and accepts no jobs", "GROUP_NOT_OPEN")
         if device.status != "ONLINE":
             raise _bad(
@@ -460,7 +471,8 @@ class QbraidEmulator:
             raise _bad(f"noise model {noise!r} is not offered by '{qrn}'", "INVALID_NOISE_MODEL")
         circuits = self._programs(body, device)
         estimated = device.per_job_cost(count, len(circuits))
-        balance = self._balance()
+        owner = _owner(request)
+        balance = self._balance(owner)
         if estimated > balance:
             raise _Detailed(
                 403,
@@ -501,6 +513,7 @@ class QbraidEmulator:
             circuits=circuits,
             lifecycle=lifecycle,
             rng_seed=[self.ctx.options.seed, self._seq],
+            owner=owner,
             hold=hold,
             result_lag=lag,
             failure=failure,
@@ -540,8 +553,11 @@ class QbraidEmulator:
         vendor = q.get("vendor")
         provider = q.get("provider")
         now = self.ctx.clock.now()
+        owner = _owner(request)
         found: list[QbraidJob] = []
         for job in sorted(self.jobs.values(), key=lambda j: j.seq, reverse=True):
+            if job.owner != owner:
+                continue
             current = job.status(now)
             if status is not None and current != status.upper():
                 continue
@@ -660,7 +676,8 @@ class QbraidEmulator:
 
     def _remove(self, job: QbraidJob) -> None:
         now = self.ctx.clock.now()
-        self._spent_removed += job.cost(job.status(now)) or 0.0
+        spent = self._spent_removed.get(job.owner, 0.0) + (job.cost(job.status(now)) or 0.0)
+        self._spent_removed[job.owner] = spent
         job.lifecycle.remove(now)
         self.jobs.pop(job.qrn, None)
 
@@ -680,18 +697,22 @@ class QbraidEmulator:
         if not isinstance(qrns, list) or not all(isinstance(x, str) for x in qrns):
             raise HTTPProblem(422, "qrns: must be a JSON array of job QRNs")
         deleted = []
+        owner = _owner(request)
         for qrn in qrns:
             job = self.jobs.get(qrn)
-            if job is not None:
+            if job is not None and job.owner == owner:
                 self._remove(job)
                 deleted.append(qrn)
         return _ok({"message": f"{len(deleted)} job(s) deleted", "deleted": deleted})
 
     # -- groups ------------------------------------------------------------------------------
 
-    def _group(self, qrn: str) -> QbraidGroup:
+    def _group(self, request: web.Request, qrn: str | None = None) -> QbraidGroup:
+        """The group ``qrn`` (default: the route's ``{qrn}``) if the request's owner has it."""
+        if qrn is None:
+            qrn = request.match_info["qrn"]
         group = self.groups.get(qrn)
-        if group is None:
+        if group is None or group.owner != _owner(request):
             raise HTTPProblem(404, f"Group job '{qrn}' not found", "GROUP_NOT_FOUND")
         return group
 
@@ -726,6 +747,7 @@ class QbraidEmulator:
             metadata=metadata,
             max_ttl=ttl,
             created=self.ctx.clock.now(),
+            owner=_owner(request),
         )
         self.groups[group.qrn] = group
         return _ok(self._group_json(group), status=201)
@@ -736,26 +758,28 @@ class QbraidEmulator:
         if status is not None and status.upper() not in GROUP_STATUSES:
             raise HTTPProblem(422, f"status: unknown group status {status!r}")
         now = self.ctx.clock.now()
+        owner = _owner(request)
         found = [
             g
             for g in sorted(self.groups.values(), key=lambda g: g.seq, reverse=True)
-            if status is None or g.status(now, self._members(g)) == status.upper()
+            if g.owner == owner
+            and (status is None or g.status(now, self._members(g)) == status.upper())
         ]
         window, pagination = _page(request, found)
         return _ok([self._group_json(g) for g in window], pagination=pagination)
 
     async def get_group(self, request: web.Request) -> web.Response:
         """``GET /jobs/group/{qrn}``."""
-        return _ok(self._group_json(self._group(request.match_info["qrn"])))
+        return _ok(self._group_json(self._group(request)))
 
     async def group_jobs(self, request: web.Request) -> web.Response:
         """``GET /jobs/group/{qrn}/jobs``: the group's jobs in submission order."""
-        group = self._group(request.match_info["qrn"])
+        group = self._group(request)
         return _ok([self._job_json(j) for j in self._members(group)])
 
     async def close_group(self, request: web.Request) -> web.Response:
         """``POST /jobs/group/{qrn}/close``: no new jobs; running ones go on (idempotent)."""
-        group = self._group(request.match_info["qrn"])
+        group = self._group(request)
         now = self.ctx.clock.now()
         if group.is_open(now):
             group.closed_at = now
@@ -763,7 +787,7 @@ class QbraidEmulator:
 
     async def cancel_group(self, request: web.Request) -> web.Response:
         """``POST /jobs/group/{qrn}/cancel``: cancel every unfinished job; 400 once final."""
-        group = self._group(request.match_info["qrn"])
+        group = self._group(request)
         now = self.ctx.clock.now()
         members = self._members(group)
         status = group.status(now, members)
@@ -779,7 +803,7 @@ class QbraidEmulator:
 
     async def delete_group(self, request: web.Request) -> web.Response:
         """``DELETE /jobs/group/{qrn}``: the group record goes; its jobs stay."""
-        group = self._group(request.match_info["qrn"])
+        group = self._group(request)
         self.groups.pop(group.qrn, None)
         return _ok({"message": "Group job deleted", "groupJobQrn": group.qrn})
 

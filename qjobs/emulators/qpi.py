@@ -8,8 +8,10 @@ Errors are PocketBase's ``{"data": {}, "message": "...", "status": n}``.
 
 Accounts: a user ``user@qpi.local`` / ``qpi-user-password`` (3600 QPU seconds) and a superuser
 ``admin@qpi.local`` / ``qpi-admin-password``. Tokens given to :func:`qjobs.emulators.serve`
-become API tokens of that user (stored as sha256 hashes); with none given, any non-empty
-``X-API-Token`` acts as that user. QPUs ``qiskit_aer`` (20 qubits) and ``qpi`` (5 qubits) are
+become API tokens (stored as sha256 hashes): the first in sorted order of that user, each other
+one of a user of its own (``user2@qpi.local``, ... with the same password and balance), so one
+token's jobs are 404 to another. With none given, any non-empty ``X-API-Token`` acts as that
+user. QPUs ``qiskit_aer`` (20 qubits) and ``qpi`` (5 qubits) are
 online. A job with an empty ``qpu_target`` goes to the first online QPU, as pre-0.1 servers did,
 so the official client's jobs run.
 """

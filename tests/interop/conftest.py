@@ -1,6 +1,13 @@
 """Interop fixtures: a qjobs emulator in a subprocess, which each official SDK is pointed at.
 
 Run with ``make interop`` (a separate venv holding the SDKs, see requirements*.txt).
+
+Every SDK test runs under each of :data:`TIMINGS` (the ``timing`` fixture, which each module's
+emulator fixtures pass to :func:`running` first): jobs that finish at once, and jobs that queue
+and execute for a while behind a slow network, so that the SDKs' polling, the queued and
+running statuses and the timing fields of the answers are exercised too. Options a fixture
+gives itself come after the timing's and win (argparse keeps the last value), e.g. the minute
+long queue of the cancellation fixtures.
 """
 
 from __future__ import annotations
@@ -16,6 +23,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
+
+import pytest
+
+#: ``qjobs emulate`` options of each timing every interop test runs under.
+TIMINGS: dict[str, tuple[str, ...]] = {
+    "instant": (),
+    "slow": ("--queue-ms", "300", "--exec-ms", "200", "--latency-ms", "20"),
+}
+
+
+@pytest.fixture(scope="module", params=list(TIMINGS))
+def timing(request: pytest.FixtureRequest) -> tuple[str, ...]:
+    """The emulator options of one timing (see :data:`TIMINGS`)."""
+    options: tuple[str, ...] = TIMINGS[request.param]
+    return options
 
 
 class Emulator:

@@ -24,8 +24,8 @@ FINAL = {"COMPLETED", "FAILED", "CANCELLED", "ABORTED", "DETACHED"}
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with running("kipu", "--token", TOKEN, "--seed", "7") as emu:
+def emulator(timing: tuple[str, ...]) -> Iterator[Emulator]:
+    with running("kipu", *timing, "--token", TOKEN, "--seed", "7") as emu:
         yield emu
 
 

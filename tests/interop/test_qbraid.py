@@ -3,6 +3,8 @@
 The emulator runs as a subprocess (``python -m qjobs emulate qbraid --port 0``); its first output
 line is ``qbraid <base-url>``. Jobs complete at once (``--queue-ms 0 --exec-ms 0``), so the
 SDK's 5 s polling never sleeps; a second emulator with a long queue serves the cancel flow.
+Under the slow timing (conftest) jobs queue and run: the tests wait with a short poll interval
+(``wait_for_final_state(poll_interval=POLL)``) before ``result()``, whose interval is fixed at 5 s.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from qbraid_core.services.runtime import QuantumRuntimeClient  # noqa: E402
 pytestmark = pytest.mark.timeout(120)
 
 DEVICE = "qbraid:qbraid:sim:qasm-sim"
+POLL = 0.05  # wait_for_final_state's poll interval; the SDK default is 5 s
 BELL3 = """OPENQASM 3.0;
 include "stdgates.inc";
 qubit[2] q;
@@ -43,14 +46,14 @@ measure q -> c;
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with running("qbraid", "--queue-ms", "0", "--exec-ms", "0") as emu:
+def emulator(timing: tuple[str, ...]) -> Iterator[Emulator]:
+    with running("qbraid", *timing) as emu:
         yield emu
 
 
 @pytest.fixture(scope="module")
-def slow_emulator() -> Iterator[Emulator]:
-    with running("qbraid", "--queue-ms", "600000", "--exec-ms", "0") as emu:
+def slow_emulator(timing: tuple[str, ...]) -> Iterator[Emulator]:
+    with running("qbraid", *timing, "--queue-ms", "600000", "--exec-ms", "0") as emu:
         yield emu
 
 
@@ -68,7 +71,7 @@ def test_devices_run_wait_counts(emulator: Emulator) -> None:
     device = provider.get_device(DEVICE)
     assert device.num_qubits == 20
     job = device.run(BELL3, shots=100, name="bell", tags={"exp": "interop"})
-    job.wait_for_final_state(timeout=30)
+    job.wait_for_final_state(timeout=30, poll_interval=POLL)
     assert str(job.status().name) == "COMPLETED"
     counts = job.result().data.get_counts()
     assert set(counts) <= {"00", "11"}
@@ -78,6 +81,7 @@ def test_devices_run_wait_counts(emulator: Emulator) -> None:
 def test_qasm2_bit_order(emulator: Emulator) -> None:
     device = _provider(emulator.base_url).get_device(DEVICE)
     job = device.run(X0, shots=10)
+    job.wait_for_final_state(timeout=30, poll_interval=POLL)
     counts = job.result().data.get_counts()
     assert counts == {"01": 10}  # clbit 0 rightmost
 
@@ -87,7 +91,7 @@ def test_batch_job(emulator: Emulator) -> None:
     device = _provider(emulator.base_url).get_device(DEVICE)
     job = device.run([BELL3, X0], shots=20, as_batch=True)
     assert emulator.stats()["requests"]["POST /jobs"] == before + 1
-    job.wait_for_final_state(timeout=30)
+    job.wait_for_final_state(timeout=30, poll_interval=POLL)
     result = job.result()
     counts = result.data.get_counts()
     assert isinstance(counts, list)
@@ -104,6 +108,8 @@ def test_one_job_per_program_without_batch(emulator: Emulator) -> None:
     jobs = device.run([X0, X0], shots=5)
     assert len(jobs) == 2
     assert emulator.stats()["requests"]["POST /jobs"] == before + 2
+    for job in jobs:
+        job.wait_for_final_state(timeout=30, poll_interval=POLL)
     assert all(j.result().data.get_counts() == {"01": 5} for j in jobs)
 
 

@@ -31,15 +31,17 @@ WAIT = 0.01  # result() poll interval; the SDK default is 0.5 s
 
 
 @pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+def emulator(
+    timing: tuple[str, ...], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Emulator]:
     os.environ["RESULTS_BASE_FOLDER"] = str(tmp_path_factory.mktemp("qibo_results"))
-    with running("qibo", "--seed", "11", "--token", TOKEN) as emu:
+    with running("qibo", *timing, "--seed", "11", "--token", TOKEN) as emu:
         yield emu
 
 
 @pytest.fixture(scope="module")
-def slow_emulator() -> Iterator[Emulator]:
-    with running("qibo", "--queue-ms", "300", "--exec-ms", "200", "--token", TOKEN) as emu:
+def slow_emulator(timing: tuple[str, ...]) -> Iterator[Emulator]:
+    with running("qibo", *timing, "--queue-ms", "300", "--exec-ms", "200", "--token", TOKEN) as emu:
         yield emu
 
 
@@ -107,6 +109,7 @@ def test_errors_quotas_listing_and_deletion(emulator: Emulator) -> None:
     client.print_quota_info()
     client.print_job_info()
     job = client.run_circuit(bell(), device="sim", nshots=5)
+    job.result(wait=WAIT, verbose=False)  # jobs may queue and run for a while
     assert client.get_job(job.pid).status().name == "SUCCESS"
     client.delete_job(job.pid)
     with pytest.raises(QiboApiError) as gone:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -33,13 +34,13 @@ def x_on_1() -> QuantumCircuit:
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
+def emulator(timing: tuple[str, ...]) -> Iterator[Emulator]:
     """An emulator whose jobs complete at once; the SDK is pointed at it through the env."""
     saved = {
         k: os.environ.get(k)
         for k in ("IONQ_API_URL", "IONQ_API_KEY", "QISKIT_IONQ_API_URL", "QISKIT_IONQ_API_TOKEN")
     }
-    with running("ionq", "--token", TOKEN, "--seed", "7") as emu:
+    with running("ionq", *timing, "--token", TOKEN, "--seed", "7") as emu:
         os.environ.pop("QISKIT_IONQ_API_URL", None)
         os.environ.pop("QISKIT_IONQ_API_TOKEN", None)
         os.environ["IONQ_API_URL"] = emu.base_url
@@ -55,9 +56,11 @@ def emulator() -> Iterator[Emulator]:
 
 
 @pytest.fixture(scope="module")
-def slow_emulator(emulator: Emulator) -> Iterator[Emulator]:
+def slow_emulator(timing: tuple[str, ...], emulator: Emulator) -> Iterator[Emulator]:
     """An emulator whose jobs queue for a minute (for cancellation)."""
-    with running("ionq", "--token", TOKEN, "--queue-ms", "60000", "--exec-ms", "1000") as emu:
+    with running(
+        "ionq", *timing, "--token", TOKEN, "--queue-ms", "60000", "--exec-ms", "1000"
+    ) as emu:
         yield emu
 
 
@@ -148,6 +151,11 @@ def test_low_level_client(emulator: Emulator) -> None:
     created = client.submit_job(job)
     job_id = created["id"]
     info = client.retrieve_job(job_id)
+    for _ in range(400):  # the caller's polling loop: jobs may queue and run for a while
+        if info["status"] not in ("submitted", "ready", "started"):
+            break
+        time.sleep(WAIT)
+        info = client.retrieve_job(job_id)
     assert info["status"] == "completed"
     assert info["metadata"]["shots"] == "200"
     url = info["results"]["probabilities"]["url"]

@@ -20,15 +20,15 @@ WAIT = 0.05  # QPIJob.result's poll interval; the SDK default is 5 s
 
 
 @pytest.fixture(scope="module")
-def qpi() -> Iterator[Emulator]:
-    with running("qpi", "--token", TOKEN, "--seed", "3") as emu:
+def qpi(timing: tuple[str, ...]) -> Iterator[Emulator]:
+    with running("qpi", *timing, "--token", TOKEN, "--seed", "3") as emu:
         yield emu
 
 
 @pytest.fixture(scope="module")
-def slow_qpi() -> Iterator[Emulator]:
+def slow_qpi(timing: tuple[str, ...]) -> Iterator[Emulator]:
     """Jobs queue for a minute (for cancellation)."""
-    with running("qpi", "--token", TOKEN, "--queue-ms", "60000") as emu:
+    with running("qpi", *timing, "--token", TOKEN, "--queue-ms", "60000") as emu:
         yield emu
 
 
