@@ -163,7 +163,7 @@ class OutcomeCheck:
             value = int(digits, 16 if text.startswith("0x") else 10) if ok else None
         if isinstance(value, bool) or not isinstance(value, int | np.integer):
             raise self.fail(f"outcome {key!r:.60} is not an integer")
-        return self.outcome(value)
+        return self.outcome(int(value))
 
     def outcome(self, value: int) -> int:
         """``value`` if it is an outcome of ``width`` bits."""
@@ -227,7 +227,7 @@ class OutcomeCheck:
         if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
             raise self.fail(f"per-shot outcomes are not a list of integers ({arr.dtype})")
         out = arr.astype(np.int64)
-        if out.size and not (0 <= int(out.min()) and int(out.max()) < 1 << self.width):
+        if out.size and not (int(out.min()) >= 0 and int(out.max()) < 1 << self.width):
             raise self.fail(f"a per-shot outcome is outside [0, 2**{self.width})")
         return out
 

@@ -106,7 +106,7 @@ class _NdarrayName:
 _NDARRAY: Final = _NdarrayName()
 
 
-class _CheckedArray(np.ndarray):  # type: ignore[type-arg]
+class _CheckedArray(np.ndarray):
     """An array whose pickled state must hold as much data as its shape and dtype claim.
 
     ``ndarray.__setstate__`` allocates ``prod(shape) * itemsize`` bytes before it looks at the
@@ -299,7 +299,7 @@ def _check_pax(data: bytes, name: str) -> None:
             raise UnsafeArchiveError(f"archive member {name} has a pax {key.decode()!r} record")
 
 
-def _read_exact(stream: IO[bytes], size: int) -> bytes:
+def _read_exact(stream: gzip.GzipFile, size: int) -> bytes:
     data = stream.read(size)
     if len(data) != size:
         raise UnsafeArchiveError("the result archive is truncated")
