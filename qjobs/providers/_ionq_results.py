@@ -8,6 +8,7 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
+from yarl import URL
 
 from qjobs._errors import (
     ConflictError,
@@ -103,8 +104,25 @@ class ResultsMixin(IonQBase):
             if job.child_ids
             else "GET /jobs/{id}/results/probabilities"
         )
-        resp = await self._transport.request("GET", self._resolve(url), params=query, route=route)
+        resp = await self._transport.request(
+            "GET", self._result_target(url), params=query, route=route
+        )
         return resp.json()
+
+    def _result_target(self, url: str) -> str:
+        """A result URL from the job, resolved; refused unless it is on the base URL's origin
+        (scheme, host and port), so no request (and no token) goes to another host."""
+        target = self._resolve(url)
+        try:
+            same = URL(target).origin() == URL(self.base_url).origin()
+        except ValueError:
+            same = False
+        if not same:
+            raise MalformedResponseError(
+                f"a result URL points to another origin ({url[:80]!r}); qjobs does not follow it",
+                provider=PROVIDER,
+            )
+        return target
 
     @staticmethod
     def _result_url(job: Job, kind: str) -> str | None:
@@ -143,7 +161,7 @@ class ResultsMixin(IonQBase):
         raise MalformedResponseError(f"job {job.id} has no shot count", provider=PROVIDER)
 
     async def _fetch_memory(self, job_id: str, url: str | None) -> npt.NDArray[np.int64] | None:
-        target = self._resolve(url) if url else f"jobs/{job_id}/results/shots"
+        target = self._result_target(url) if url else f"jobs/{job_id}/results/shots"
         try:
             resp = await self._transport.request(
                 "GET", target, route="GET /jobs/{id}/results/shots"
