@@ -35,11 +35,11 @@ def main() -> None:
 
 
 async def _qibo_archive(archive: bytes) -> None:
+    from hostile_server import BELL
+
     import qjobs
     from qjobs.emulators.qibo import EMULATOR_KEY
     from qjobs.transport import RateLimit
-
-    from hostile_server import BELL
 
     async with qjobs.emulators.serve("qibo") as server:
         client = qjobs.connect(
@@ -70,11 +70,11 @@ async def qibo_samples() -> None:
 
 
 async def ionq_wide_key() -> None:
+    from hostile_server import fake_server
+
     import qjobs
     from qjobs import Job, JobStatus
     from qjobs.transport import RateLimit
-
-    from hostile_server import fake_server
 
     routes = {"/results/probabilities": {"17179869183": 1.0}}
     async with fake_server(routes, "/v0.4") as server:

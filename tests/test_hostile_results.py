@@ -12,6 +12,8 @@ import math
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +31,13 @@ from qjobs.providers._qibo_archive import (
     load_npy_dict,
     read_archive,
 )
+from qjobs.providers.qibo import QiboClient
 from qjobs.transport import RateLimit
 
 sys.path.insert(0, str(Path(__file__).parent))
-from hostile_server import (  # noqa: E402
+from hostile_server import (
     BELL,
+    FakeServer,
     bytearray_npy,
     fake_server,
     longname_archive,
@@ -46,6 +50,18 @@ from hostile_server import (  # noqa: E402
 pytestmark = pytest.mark.anyio
 FAST = {"rate_limit": RateLimit(None)}
 WIDE_KEY = str(2**34 - 1)  # "17179869183": 34 bits
+
+
+@asynccontextmanager
+async def hostile(
+    provider: str, routes: Mapping[str, Any], prefix: str = ""
+) -> AsyncIterator[tuple[FakeServer, Any]]:
+    """A fake server serving ``routes`` and a ``provider`` client pointed at it."""
+    async with (
+        fake_server(routes, prefix) as server,
+        qjobs.connect(provider, token="t", base_url=server.base_url, **FAST) as client,
+    ):
+        yield server, client
 
 
 def job(provider: str, **kwargs: Any) -> Job:
@@ -97,30 +113,31 @@ def test_outcome_check_caps_result_widths() -> None:
 async def test_ionq_refuses_outcomes_beyond_the_submitted_bits(
     probabilities: dict[str, float],
 ) -> None:
-    async with fake_server({"/results/probabilities": probabilities}, "/v0.4") as server:
-        async with qjobs.connect("ionq", token="t", base_url=server.base_url, **FAST) as client:
-            # tagged with the circuit qjobs submitted: 2 clbits from qubits 0 and 1
-            tagged = job("ionq", tags={"qjobs_meas": "0,1"}, details={"stats": {"qubits": 2}})
-            with pytest.raises(MalformedResponseError):
-                await client.results(tagged)
-            with pytest.raises(MalformedResponseError):  # a job without qjobs' metadata
-                await client.results(job("ionq", shots=11))
+    async with hostile("ionq", {"/results/probabilities": probabilities}, "/v0.4") as (
+        server,
+        client,
+    ):
+        # tagged with the circuit qjobs submitted: 2 clbits from qubits 0 and 1
+        tagged = job("ionq", tags={"qjobs_meas": "0,1"}, details={"stats": {"qubits": 2}})
+        with pytest.raises(MalformedResponseError):
+            await client.results(tagged)
+        with pytest.raises(MalformedResponseError):  # a job without qjobs' metadata
+            await client.results(job("ionq", shots=11))
     assert sum(server.hits.values()) == 2
 
 
 async def test_ionq_does_not_follow_a_result_url_to_another_origin() -> None:
-    async with fake_server({"/": {"0": 1.0}}) as elsewhere:
-        async with fake_server({"/results/probabilities": {"0": 1.0}}, "/v0.4") as server:
-            async with qjobs.connect(
-                "ionq", token="secret-token", base_url=server.base_url, **FAST
-            ) as client:
-                for url in (elsewhere.base_url + "/p", elsewhere.base_url.replace("http", "https")):
-                    hostile = job("ionq", details={"results": {"probabilities": {"url": url}}})
-                    with pytest.raises(MalformedResponseError, match="another origin"):
-                        await client.results(hostile)
-                same = server.base_url + "/jobs/j1/results/probabilities"
-                ok = job("ionq", details={"results": {"probabilities": {"url": same}}})
-                assert (await client.results(ok))[0].counts == {"0": 10}
+    async with (
+        fake_server({"/": {"0": 1.0}}) as elsewhere,
+        hostile("ionq", {"/results/probabilities": {"0": 1.0}}, "/v0.4") as (server, client),
+    ):
+        for url in (elsewhere.base_url + "/p", elsewhere.base_url.replace("http", "https")):
+            bad = job("ionq", details={"results": {"probabilities": {"url": url}}})
+            with pytest.raises(MalformedResponseError, match="another origin"):
+                await client.results(bad)
+        same = server.base_url + "/jobs/j1/results/probabilities"
+        ok = job("ionq", details={"results": {"probabilities": {"url": same}}})
+        assert (await client.results(ok))[0].counts == {"0": 10}
     assert sum(elsewhere.hits.values()) == 0
     assert sum(server.hits.values()) == 1
 
@@ -140,10 +157,9 @@ def _qbraid_result(counts: Any, **extra: Any) -> dict[str, Any]:
     ],
 )
 async def test_qbraid_refuses_bad_counts(body: dict[str, Any]) -> None:
-    async with fake_server({"/result": body}) as server:
-        async with qjobs.connect("qbraid", token="t", base_url=server.base_url, **FAST) as client:
-            with pytest.raises(MalformedResponseError):
-                await client.results(job("qbraid"))
+    async with hostile("qbraid", {"/result": body}) as (server, client):
+        with pytest.raises(MalformedResponseError):
+            await client.results(job("qbraid"))
     assert sum(server.hits.values()) == 1
 
 
@@ -151,16 +167,14 @@ async def test_qbraid_refuses_bad_counts(body: dict[str, Any]) -> None:
     "counts", [{"1" * 40: 10}, {"0x" + "f" * 10: 10}, {"000": 10}, {"00": 4}, {"00": -10}]
 )
 async def test_qpi_refuses_outcomes_wider_than_the_circuit(counts: dict[str, int]) -> None:
-    qasm = BELL.to_qasm3() if hasattr(BELL, "to_qasm3") else "OPENQASM 3;\nbit[2] c;\nqubit[2] q;"
-    payload = {"circuits": [{"circuit": qasm}]}
-    async with fake_server({}) as server:
-        async with qjobs.connect("qpi", token="t", base_url=server.base_url, **FAST) as client:
-            hostile = job("qpi", details={"payload": payload, "results": {"counts": counts}})
-            with pytest.raises(MalformedResponseError):
-                await client.results(hostile)
-            unknown = job("qpi", details={"results": {"counts": {"1" * 40: 10}}})
-            with pytest.raises(MalformedResponseError, match="40 bits wide"):
-                await client.results(unknown)
+    payload = {"circuits": [{"circuit": BELL.to_qasm3()}]}
+    async with hostile("qpi", {}) as (server, client):
+        bad = job("qpi", details={"payload": payload, "results": {"counts": counts}})
+        with pytest.raises(MalformedResponseError):
+            await client.results(bad)
+        unknown = job("qpi", details={"results": {"counts": {"1" * 40: 10}}})
+        with pytest.raises(MalformedResponseError, match="40 bits wide"):
+            await client.results(unknown)
     assert sum(server.hits.values()) == 0
 
 
@@ -177,42 +191,43 @@ async def test_qpi_refuses_outcomes_wider_than_the_circuit(counts: dict[str, int
 )
 async def test_kipu_refuses_bad_pubs(pub: dict[str, Any]) -> None:
     body = {"pubs": [pub]}
-    async with fake_server({"/result/normalized": body}) as server:
-        async with qjobs.connect("kipu", token="t", base_url=server.base_url, **FAST) as client:
-            with pytest.raises(MalformedResponseError):
-                await client.results(job("kipu"))
+    async with hostile("kipu", {"/result/normalized": body}) as (server, client):
+        with pytest.raises(MalformedResponseError):
+            await client.results(job("kipu"))
     assert sum(server.hits.values()) == 1
 
 
 async def test_kipu_refuses_a_wide_native_histogram() -> None:
     routes = {"/result/normalized": None, "/result": {"histogram": {WIDE_KEY: 1.0}}}
-    async with fake_server(routes) as server:
-        async with qjobs.connect("kipu", token="t", base_url=server.base_url, **FAST) as client:
-            with pytest.raises(MalformedResponseError):
-                await client.results(job("kipu"))
+    async with hostile("kipu", routes) as (server, client):
+        with pytest.raises(MalformedResponseError):
+            await client.results(job("kipu"))
     assert sum(server.hits.values()) == 2
 
 
 async def test_qibo_refuses_wide_frequencies_and_samples() -> None:
-    async with qjobs.emulators.serve("qibo") as server:
-        async with qjobs.connect("qibo", token="t", base_url=server.base_url, **FAST) as client:
-            submitted = await client.submit(BELL, shots=4)
-            done = await client.wait(submitted)
-            wide = Job(
-                done.id, "qibo", JobStatus.COMPLETED, "success", shots=4,
-                details={**done.details, "frequencies": {"1" * 40: 4}},
-            )  # fmt: skip
-            with pytest.raises(MalformedResponseError, match="not a bitstring of 2 bits"):
-                await client.results(wide)
-            emulator = server.app[EMULATOR_KEY]
-            emulator.replace_archive(done.id, tar_gz(("results.npy", samples_npy(30))))
-            with pytest.raises(MalformedResponseError, match="30 columns"):
-                await client.results(done, source="archive")
-            foreign = Job(done.id, "qibo", JobStatus.COMPLETED, "success", shots=4)
-            with pytest.raises(MalformedResponseError, match="30 bits wide"):
-                await client.results(foreign, source="archive")
-            good = await client.results(done)
-            assert sum(good[0].counts.values()) == 4
+    async with (
+        qjobs.emulators.serve("qibo") as server,
+        qjobs.connect("qibo", token="t", base_url=server.base_url, **FAST) as client,
+    ):
+        assert isinstance(client, QiboClient)
+        submitted = await client.submit(BELL, shots=4)
+        done = await client.wait(submitted)
+        wide = Job(
+            done.id, "qibo", JobStatus.COMPLETED, "success", shots=4,
+            details={**done.details, "frequencies": {"1" * 40: 4}},
+        )  # fmt: skip
+        with pytest.raises(MalformedResponseError, match="not a bitstring of 2 bits"):
+            await client.results(wide)
+        emulator = server.app[EMULATOR_KEY]
+        emulator.replace_archive(done.id, tar_gz(("results.npy", samples_npy(30))))
+        with pytest.raises(MalformedResponseError, match="30 columns"):
+            await client.results(done, source="archive")
+        foreign = Job(done.id, "qibo", JobStatus.COMPLETED, "success", shots=4)
+        with pytest.raises(MalformedResponseError, match="30 bits wide"):
+            await client.results(foreign, source="archive")
+        good = await client.results(done)
+        assert sum(good[0].counts.values()) == 4
 
 
 # ------------------------------------------------------------------- qibo archive bytes
@@ -245,12 +260,13 @@ def test_pax_size_records_and_sparse_members_are_refused() -> None:
     "raw",
     [
         bytearray_npy(2**30),
-        # numpy.ndarray called directly with a huge shape
-        b"\x80\x03cnumpy\nndarray\nJ\x00\x00\x00@\x85C\x01b\x86R.",
-        # _reconstruct with a huge shape
-        b"\x80\x03cnumpy._core.multiarray\n_reconstruct\ncnumpy\nndarray\n"
-        b"J\x00\x00\x00@\x85C\x01b\x87R.",
+        # {"a": numpy.ndarray((2**30,), "b")}: ndarray called directly with a huge shape
+        b"\x80\x03}X\x01\x00\x00\x00acnumpy\nndarray\nJ\x00\x00\x00@\x85C\x01b\x86Rs.",
+        # {"a": _reconstruct(ndarray, (2**30,), b"b")}
+        b"\x80\x03}X\x01\x00\x00\x00acnumpy._core.multiarray\n_reconstruct\ncnumpy\nndarray\n"
+        b"J\x00\x00\x00@\x85C\x01b\x87Rs.",
     ],
+    ids=["bytearray", "ndarray-called", "reconstruct-shape"],
 )
 def test_pickles_that_allocate_from_a_claimed_size_are_refused(raw: bytes) -> None:
     data = raw if raw.startswith(b"\x93NUMPY") else npy_pickle(raw)
