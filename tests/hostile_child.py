@@ -1,8 +1,9 @@
 """Run one hostile-server case under a memory limit; print the outcome and the peak RSS.
 
 Usage: ``python tests/hostile_child.py CASE LIMIT_MB``. Prints one JSON line
-``{"case", "outcome", "error", "peak_rss_kb"}``: ``outcome`` is ``"refused"`` when qjobs raised
-MalformedResponseError, ``"memory"`` on MemoryError, ``"accepted"`` when a result came back.
+``{"case", "outcome", "error", "peak_rss_kb", "vm_hwm_kb"}``: ``outcome`` is ``"refused"``
+when qjobs raised MalformedResponseError, ``"memory"`` on MemoryError (also when it was caught
+and reported inside another error), ``"accepted"`` when a result came back.
 """
 
 from __future__ import annotations
@@ -31,7 +32,21 @@ def main() -> None:
         kind = isinstance(exc, MalformedResponseError)
         outcome = "memory" if "MemoryError" in error else "refused" if kind else "error"
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"case": case, "outcome": outcome, "error": error, "peak_rss_kb": peak}))
+    report = {"case": case, "outcome": outcome, "error": error, "peak_rss_kb": peak}
+    report["vm_hwm_kb"] = _vm_hwm()
+    print(json.dumps(report))
+
+
+def _vm_hwm() -> int | None:
+    """This process image's own peak RSS (``ru_maxrss`` keeps the parent's across exec)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 async def _qibo_archive(archive: bytes) -> None:
