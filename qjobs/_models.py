@@ -7,17 +7,32 @@ job of that provider's ``cattrs`` converter, never of the models themselves.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-from qjobs._errors import InputError
+from qjobs._errors import InputError, MalformedResponseError
 
-__all__ = ["Backend", "Job", "JobFailure", "JobStatus", "Result"]
+__all__ = [
+    "MAX_RESULT_CLBITS",
+    "Backend",
+    "Job",
+    "JobFailure",
+    "JobStatus",
+    "OutcomeCheck",
+    "Result",
+]
+
+#: The widest outcome a result read from a server may have. ``Result.probabilities`` is dense
+#: (``2**num_clbits`` float64), so 24 bits take 128 MiB; a server claiming more is malformed.
+MAX_RESULT_CLBITS: Final = 24
+#: How far a server's probabilities may sum from 1 (they are often rounded).
+PROBABILITY_TOLERANCE: Final = 1e-3
 
 
 class JobStatus(enum.Enum):
@@ -97,6 +112,126 @@ class Backend:
     details: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
 
 
+@attrs.frozen(slots=True)
+class OutcomeCheck:
+    """The one rule for result data a server sends: outcomes fit the submitted circuit.
+
+    ``width`` is the number of bits an outcome has: the classical bits of the circuit the client
+    submitted (or the qubits, for a provider keying results by qubit). Nothing is ever
+    allocated from a size the server claims: every outcome must be an int in
+    ``[0, 2**width)`` (a bitstring exactly ``width`` bits wide), counts ints >= 0 summing to
+    the shots, probabilities finite, >= 0 and summing to 1. Anything else raises
+    :class:`~qjobs.MalformedResponseError` naming ``what``.
+    """
+
+    width: int
+    provider: str
+    what: str = "result"
+
+    @classmethod
+    def for_result(cls, width: Any, provider: str, what: str = "result") -> OutcomeCheck:
+        """A check for outcomes that become a dense result: ``width <= MAX_RESULT_CLBITS``."""
+        if isinstance(width, bool) or not isinstance(width, int | np.integer):
+            raise MalformedResponseError(f"{what} has no outcome width", provider=provider)
+        if not 0 <= width <= MAX_RESULT_CLBITS:
+            raise MalformedResponseError(
+                f"{what} is {width} bits wide (qjobs reads at most {MAX_RESULT_CLBITS})",
+                provider=provider,
+            )
+        return cls(int(width), provider, what)
+
+    def fail(self, message: str) -> MalformedResponseError:
+        """The error for bad result data (to raise)."""
+        return MalformedResponseError(f"{self.what}: {message}", provider=self.provider)
+
+    def bits(self, key: Any) -> int:
+        """The outcome of a bitstring (bit 0 rightmost; spaces between registers ignored)."""
+        text = key.replace(" ", "") if isinstance(key, str) else None
+        if text is None or len(text) != self.width or set(text) - {"0", "1"}:
+            raise self.fail(f"outcome {key!r:.60} is not a bitstring of {self.width} bits")
+        return int(text, 2) if text else 0
+
+    def number(self, key: Any) -> int:
+        """The outcome of an int, a decimal string or a ``0x`` hex string."""
+        value: Any = key
+        if isinstance(key, str):
+            text = key.strip().lower()
+            digits = text[2:] if text.startswith("0x") else text
+            ok = 0 < len(digits) <= self.width + 2 and all(
+                c in "0123456789abcdef"[: 16 if text.startswith("0x") else 10] for c in digits
+            )
+            value = int(digits, 16 if text.startswith("0x") else 10) if ok else None
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise self.fail(f"outcome {key!r:.60} is not an integer")
+        return self.outcome(int(value))
+
+    def outcome(self, value: int) -> int:
+        """``value`` if it is an outcome of ``width`` bits."""
+        if not 0 <= value < 1 << self.width:
+            raise self.fail(f"outcome {value} is outside [0, 2**{self.width})")
+        return int(value)
+
+    def counts(
+        self, raw: Mapping[Any, Any], *, shots: int | None = None, keys: str = "bits"
+    ) -> dict[int, int]:
+        """Counts by outcome from ``{key: count}`` (``keys``: ``"bits"`` or ``"number"``).
+
+        Keys naming the same outcome add up; with ``shots`` the total must equal it.
+        """
+        read = self.bits if keys == "bits" else self.number
+        out: dict[int, int] = {}
+        for key, n in raw.items():
+            if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
+                raise self.fail(f"count {n!r:.60} of {key!r:.60} is not an int >= 0")
+            k = read(key)
+            out[k] = out.get(k, 0) + int(n)
+        total = sum(out.values())
+        if shots is not None and total != shots:
+            raise self.fail(f"counts add up to {total}, not the {shots} shots")
+        return {k: n for k, n in out.items() if n}
+
+    def probabilities(self, raw: Mapping[Any, Any], *, keys: str = "number") -> dict[int, float]:
+        """Probabilities by outcome: finite, >= 0, summing to 1 (within 1e-3)."""
+        read = self.bits if keys == "bits" else self.number
+        out: dict[int, float] = {}
+        for key, p in raw.items():
+            if isinstance(p, bool) or not isinstance(p, int | float | np.number):
+                raise self.fail(f"probability {p!r:.60} of {key!r:.60} is not a number")
+            value = float(p)
+            if not math.isfinite(value) or value < 0:
+                raise self.fail(f"probability {p!r:.60} of {key!r:.60} is not finite and >= 0")
+            k = read(key)
+            out[k] = out.get(k, 0.0) + value
+        self.check_sum(math.fsum(out.values()))
+        return out
+
+    def check_sum(self, total: float) -> None:
+        """Raise unless probabilities summing to ``total`` sum to 1."""
+        if not abs(total - 1.0) <= PROBABILITY_TOLERANCE:
+            raise self.fail(f"probabilities add up to {total!r}, not 1")
+
+    def dense(self, values: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Check a dense probability vector of ``2**width`` entries."""
+        arr = np.asarray(values)
+        if arr.dtype.kind not in "biuf" or arr.shape != (1 << self.width,):
+            raise self.fail(f"probabilities have shape {arr.shape}, expected ({1 << self.width},)")
+        out = arr.astype(np.float64)
+        if not (np.isfinite(out).all() and (out >= 0).all()):
+            raise self.fail("probabilities are not all finite and >= 0")
+        self.check_sum(float(out.sum()))
+        return out
+
+    def samples(self, values: npt.ArrayLike) -> npt.NDArray[np.int64]:
+        """Per-shot outcomes: a 1-d array of ints in ``[0, 2**width)``."""
+        arr = np.asarray(values)
+        if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
+            raise self.fail(f"per-shot outcomes are not a list of integers ({arr.dtype})")
+        out = arr.astype(np.int64)
+        if out.size and not (int(out.min()) >= 0 and int(out.max()) < 1 << self.width):
+            raise self.fail(f"a per-shot outcome is outside [0, 2**{self.width})")
+        return out
+
+
 def _as_float_array(value: Any) -> npt.NDArray[np.float64]:
     return np.asarray(value, dtype=np.float64)
 
@@ -152,6 +287,35 @@ class Result:
             probs /= total
         kwargs.setdefault("shots", total)
         return cls(counts=clean, probabilities=probs, num_clbits=num_clbits, **kwargs)
+
+    @classmethod
+    def from_outcomes(
+        cls,
+        counts: Mapping[int, int],
+        num_clbits: int,
+        *,
+        probabilities: npt.ArrayLike | None = None,
+        **kwargs: Any,
+    ) -> Result:
+        """Build a result from checked counts by outcome (see :class:`OutcomeCheck`).
+
+        ``probabilities`` defaults to the counts' frequencies; ``shots`` to the total count.
+        """
+        if probabilities is None:
+            dense = np.zeros(1 << num_clbits, dtype=np.float64)
+            total = sum(counts.values())
+            for k, n in counts.items():
+                dense[k] += n
+            if total:
+                dense /= total
+            probabilities = dense
+        kwargs.setdefault("shots", sum(counts.values()))
+        labels = {
+            (format(k, f"0{num_clbits}b") if num_clbits else ""): int(n)
+            for k, n in sorted(counts.items())
+            if n
+        }
+        return cls(counts=labels, probabilities=probabilities, num_clbits=num_clbits, **kwargs)
 
     def expectation(self, observable: str) -> float:
         """Expectation of a diagonal Pauli string such as ``"ZZ"`` or ``"ZIZ"``.

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
+from yarl import URL
 
 from qjobs._errors import (
     ConflictError,
@@ -16,7 +17,7 @@ from qjobs._errors import (
     NotFoundError,
     ValidationError,
 )
-from qjobs._models import Job, Result
+from qjobs._models import Job, OutcomeCheck, Result
 from qjobs.codecs import ionq as codec
 from qjobs.codecs.ionq import MeasurementMap
 from qjobs.providers._base import gather as _gather
@@ -44,22 +45,29 @@ def decode_maps(text: str, count: int) -> list[MeasurementMap] | None:
     return maps if len(maps) == count else None
 
 
-def probability_dict(data: Any, what: str) -> dict[int, float]:
+def probability_dict(data: Any, what: str) -> Mapping[Any, Any]:
+    """The raw ``{outcome: probability}`` object of one circuit (checked later)."""
     if not isinstance(data, Mapping):
         raise MalformedResponseError(f"{what} is not an object", provider=PROVIDER)
-    out: dict[int, float] = {}
-    for key, value in data.items():
-        try:
-            k = int(key)
-            p = float(value)
-        except (TypeError, ValueError):
-            raise MalformedResponseError(
-                f"{what} has a bad entry {key!r}: {value!r}", provider=PROVIDER
-            ) from None
-        if k < 0:
-            raise MalformedResponseError(f"{what} has a negative outcome {k}", provider=PROVIDER)
-        out[k] = out.get(k, 0.0) + p
-    return out
+    return data
+
+
+#: IonQ keys outcomes by qubit; a key must fit in an int64 whatever the job claims.
+_MAX_KEY_BITS: Final = 62
+
+
+def _qubits_of(job: Job) -> int | None:
+    stats = job.details.get("stats")
+    width = stats.get("qubits") if isinstance(stats, Mapping) else None
+    if isinstance(width, int) and not isinstance(width, bool) and width > 0:
+        return width
+    return None
+
+
+def _key_width(job: Job, mm: MeasurementMap) -> int:
+    """How many qubit bits an outcome key may have: the job's qubits, at least the map's."""
+    top = max((q + 1 for q in mm.sources if q is not None), default=0)
+    return min(max(_qubits_of(job) or 0, top), _MAX_KEY_BITS)
 
 
 class ResultsMixin(IonQBase):
@@ -96,8 +104,25 @@ class ResultsMixin(IonQBase):
             if job.child_ids
             else "GET /jobs/{id}/results/probabilities"
         )
-        resp = await self._transport.request("GET", self._resolve(url), params=query, route=route)
+        resp = await self._transport.request(
+            "GET", self._result_target(url), params=query, route=route
+        )
         return resp.json()
+
+    def _result_target(self, url: str) -> str:
+        """A result URL from the job, resolved; refused unless it is on the base URL's origin
+        (scheme, host and port), so no request (and no token) goes to another host."""
+        target = self._resolve(url)
+        try:
+            same = URL(target).origin() == URL(self.base_url).origin()
+        except ValueError:
+            same = False
+        if not same:
+            raise MalformedResponseError(
+                f"a result URL points to another origin ({url[:80]!r}); qjobs does not follow it",
+                provider=PROVIDER,
+            )
+        return target
 
     @staticmethod
     def _result_url(job: Job, kind: str) -> str | None:
@@ -109,23 +134,23 @@ class ResultsMixin(IonQBase):
         return None
 
     def _maps_for(
-        self, job: Job, count: int, probs: Sequence[Mapping[int, float]]
+        self, job: Job, count: int, probs: Sequence[Mapping[Any, Any]]
     ) -> list[MeasurementMap]:
+        """The submitted circuits' maps (job metadata), each at most ``MAX_RESULT_CLBITS`` wide."""
         text = job.tags.get(META_MAPS)
-        if text is not None:
-            maps = decode_maps(text, count)
-            if maps is not None:
-                return maps
-        # A job qjobs did not submit: outcomes over every qubit IonQ reports.
-        stats = job.details.get("stats")
-        width = stats.get("qubits") if isinstance(stats, Mapping) else None
-        out = []
-        for p in probs:
-            n = width if isinstance(width, int) and width > 0 else 0
-            top = max(p, default=0)
-            n = max(n, int(top).bit_length(), 1)
-            out.append(MeasurementMap.identity(n))
-        return out
+        maps = decode_maps(text, count) if text is not None else None
+        if maps is None:
+            # A job qjobs did not submit: outcomes over every qubit IonQ reports.
+            maps = []
+            for p in probs:
+                width = _qubits_of(job)
+                if width is None:
+                    check = OutcomeCheck(_MAX_KEY_BITS, PROVIDER, f"job {job.id} probabilities")
+                    width = max((check.number(k).bit_length() for k in p), default=1)
+                maps.append(MeasurementMap.identity(max(width, 1)))
+        for mm in maps:
+            OutcomeCheck.for_result(mm.num_clbits, PROVIDER, f"job {job.id} result")
+        return maps
 
     def _shots_of(self, job: Job) -> int:
         text = job.tags.get(META_SHOTS)
@@ -136,7 +161,7 @@ class ResultsMixin(IonQBase):
         raise MalformedResponseError(f"job {job.id} has no shot count", provider=PROVIDER)
 
     async def _fetch_memory(self, job_id: str, url: str | None) -> npt.NDArray[np.int64] | None:
-        target = self._resolve(url) if url else f"jobs/{job_id}/results/shots"
+        target = self._result_target(url) if url else f"jobs/{job_id}/results/shots"
         try:
             resp = await self._transport.request(
                 "GET", target, route="GET /jobs/{id}/results/shots"
@@ -147,10 +172,8 @@ class ResultsMixin(IonQBase):
         data = resp.json()
         if not isinstance(data, list):
             raise MalformedResponseError("shots are not a list", provider=PROVIDER)
-        try:
-            return np.array([int(v) for v in data], dtype=np.int64)
-        except (TypeError, ValueError):
-            raise MalformedResponseError("shots hold a non-integer", provider=PROVIDER) from None
+        check = OutcomeCheck(_MAX_KEY_BITS, PROVIDER, f"job {job_id} shots")
+        return np.array([check.number(v) for v in data], dtype=np.int64)
 
     async def _results_from(self, current: Job, data: Any, memory: bool) -> list[Result]:
         """One :class:`~qjobs.Result` per circuit of ``current`` from its probabilities."""
@@ -191,10 +214,12 @@ class ResultsMixin(IonQBase):
 
                 await _gather([partial(fetch, i, str(child)) for i, child in enumerate(children)])
         out: list[Result] = []
-        for i, (p, mm) in enumerate(zip(probs, maps, strict=True)):
-            dense = mm.apply_probabilities(p)
+        for i, (raw, mm) in enumerate(zip(probs, maps, strict=True)):
+            check = OutcomeCheck(_key_width(current, mm), PROVIDER, f"job {current.id} result {i}")
+            dense = mm.apply_probabilities(check.probabilities(raw))
             n = mm.num_clbits
-            mem = None if memories[i] is None else mm.apply(memories[i])  # type: ignore[arg-type]
+            found = memories[i]
+            mem = None if found is None else mm.apply(check.samples(found))
             if mem is not None:
                 counts_arr = np.bincount(mem, minlength=1 << n).astype(np.int64)
                 used_shots = int(mem.size)

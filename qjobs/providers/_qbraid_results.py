@@ -11,7 +11,7 @@ import anyio
 import numpy as np
 
 from qjobs._errors import ConflictError, JobTimeoutError, MalformedResponseError, NotFoundError
-from qjobs._models import Job, Result
+from qjobs._models import Job, OutcomeCheck, Result
 from qjobs.providers._qbraid_base import QbraidBase, _job_id
 from qjobs.providers._qbraid_models import PROVIDER, Program, program_from_wire
 
@@ -20,13 +20,15 @@ logger = logging.getLogger("qjobs.providers.qbraid")
 _RESULT_WAIT_FIRST: Final = 0.05
 
 
-def _bits(key: Any) -> str:
-    if not isinstance(key, str):
-        raise MalformedResponseError(f"count key {key!r} is not a string", provider=PROVIDER)
-    text = key.replace(" ", "")
-    if text and set(text) - {"0", "1"}:
-        raise MalformedResponseError(f"count key {key!r} is not a bitstring", provider=PROVIDER)
-    return text
+def _width(raw: Mapping[Any, Any], job: Job) -> OutcomeCheck:
+    """The check for one program's bitstrings: every key as wide as the first one.
+
+    qBraid's job record does not carry the program, so the width is the counts' own, and at most
+    ``MAX_RESULT_CLBITS`` (nothing is allocated from a wider claim).
+    """
+    first = next(iter(raw), "")
+    width = len(first.replace(" ", "")) if isinstance(first, str) else -1
+    return OutcomeCheck.for_result(width, PROVIDER, f"job {job.id} measurementCounts")
 
 
 def _result_from_data(data: Any, *, job: Job, index: int, memory: bool) -> Result:
@@ -36,43 +38,29 @@ def _result_from_data(data: Any, *, job: Job, index: int, memory: bool) -> Resul
     raw = data.get("measurementCounts", data.get("measurement_counts"))
     if not isinstance(raw, Mapping):
         raise MalformedResponseError("resultData has no measurementCounts", provider=PROVIDER)
-    counts: dict[str, int] = {}
-    for key, value in raw.items():
-        bits = _bits(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise MalformedResponseError(f"count {value!r} of {key!r} is bad", provider=PROVIDER)
-        counts[bits] = counts.get(bits, 0) + value
-    width = max((len(k) for k in counts), default=0)
-    counts = {k.zfill(width): v for k, v in counts.items()}
-    result = Result.from_counts(counts, width, job_id=job.id, index=index, job=job)
+    check = _width(raw, job)
+    width = check.width
+    counts = check.counts(raw, shots=job.shots)
+    kwargs: dict[str, Any] = {"job_id": job.id, "index": index, "job": job}
     probs = data.get("measurementProbabilities", data.get("measurement_probabilities"))
     if isinstance(probs, Mapping) and probs:
         dense = np.zeros(1 << width, dtype=np.float64)
-        try:
-            for key, p in probs.items():
-                bits = _bits(key)
-                if len(bits) > width:
-                    raise ValueError(key)
-                dense[int(bits, 2) if bits else 0] += float(p)
-        except (TypeError, ValueError):
-            raise MalformedResponseError(
-                "bad measurementProbabilities", provider=PROVIDER
-            ) from None
-        if abs(dense.sum() - 1.0) < 1e-6:
-            result.probabilities = dense
+        for k, p in check.probabilities(probs, keys="bits").items():
+            dense[k] = p
+        kwargs["probabilities"] = dense
+    result = Result.from_outcomes(counts, width, **kwargs)
     shots_data = data.get("measurements")
     if memory and isinstance(shots_data, list) and shots_data:
         try:
             rows = np.asarray(shots_data, dtype=np.int64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise MalformedResponseError(
                 "measurements are not bit lists", provider=PROVIDER
             ) from None
-        if rows.ndim == 2 and rows.shape[1] == width:
-            weights = np.left_shift(np.int64(1), np.arange(width, dtype=np.int64))
-            result.memory = (rows * weights).sum(axis=1).astype(np.int64)
-        else:
-            logger.warning("qbraid: measurements of job %s have an unexpected shape", job.id)
+        if rows.ndim != 2 or rows.shape[1] != width or not np.isin(rows, (0, 1)).all():
+            raise check.fail(f"measurements are not {width}-bit lists of 0/1")
+        weights = np.left_shift(np.int64(1), np.arange(width, dtype=np.int64))
+        result.memory = (rows * weights).sum(axis=1).astype(np.int64)
     return result
 
 

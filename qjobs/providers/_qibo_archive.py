@@ -17,9 +17,11 @@ run code on the user's machine. Here:
 
 from __future__ import annotations
 
+import gzip
 import io
 import pickle
 import tarfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, Final
@@ -70,12 +72,14 @@ class UnsafePickleError(MalformedResponseError):
 
 @attrs.frozen(slots=True)
 class ArchiveLimits:
-    """Bounds on an untrusted archive: compressed size, members, each member, their total."""
+    """Bounds on an untrusted archive: compressed size, members, each member, their total, and
+    the extended headers (GNU long names, pax records) that :mod:`tarfile` reads whole."""
 
     max_archive_bytes: int = 64 * 2**20
     max_members: int = 64
     max_member_bytes: int = 64 * 2**20
     max_total_bytes: int = 256 * 2**20
+    max_header_bytes: int = 64 * 2**10
 
 
 def _numpy_callable(name: str) -> Any:
@@ -86,19 +90,87 @@ def _numpy_callable(name: str) -> Any:
     return getattr(multiarray, name)
 
 
-#: The only globals a ``results.npy`` pickle may name: numpy array and scalar reconstruction and
-#: plain builtins. ``numpy.core`` is numpy 1.x's name of ``numpy._core``.
+_RECONSTRUCT: Final = _numpy_callable("_reconstruct")
+_SCALAR: Final = _numpy_callable("scalar")
+#: The largest numpy scalar (in bytes) a pickle may hold.
+_MAX_SCALAR_BYTES: Final = 64
+
+
+class _NdarrayName:
+    """What ``numpy.ndarray`` resolves to: a marker, so that the pickle cannot call it."""
+
+    def __repr__(self) -> str:
+        return "numpy.ndarray"
+
+
+_NDARRAY: Final = _NdarrayName()
+
+
+class _CheckedArray(np.ndarray):
+    """An array whose pickled state must hold as much data as its shape and dtype claim.
+
+    ``ndarray.__setstate__`` allocates ``prod(shape) * itemsize`` bytes before it looks at the
+    data, so a pickle claiming a huge shape would allocate from a size the server chose.
+    """
+
+    def __setstate__(self, state: Any) -> None:
+        if not isinstance(state, tuple) or len(state) not in (4, 5):
+            raise UnsafePickleError("results.npy holds an array with an unreadable state")
+        shape, dtype, _fortran, data = state[-4:]
+        if not isinstance(dtype, np.dtype) or not isinstance(shape, tuple):
+            raise UnsafePickleError("results.npy holds an array without a shape and dtype")
+        if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
+            raise UnsafePickleError(f"results.npy holds an array of shape {shape!r:.80}")
+        count = 1
+        for dim in shape:
+            count *= dim
+        if dtype.hasobject:
+            have = len(data) if isinstance(data, list) else -1
+            ok = have == count and dtype.itemsize == np.dtype(object).itemsize
+        else:
+            have = len(data) if isinstance(data, bytes | bytearray) else -1
+            ok = have == count * dtype.itemsize
+        if not ok:
+            raise UnsafePickleError(
+                f"results.npy holds an array of shape {shape!r:.80} and dtype {dtype} "
+                f"whose data has {have} items: it does not match"
+            )
+        super().__setstate__(state)
+
+
+def _reconstruct(subtype: Any, shape: Any, dtype: Any) -> Any:
+    """numpy's ``_reconstruct`` for the empty placeholder array that pickles start from."""
+    if subtype is not _NDARRAY or shape != (0,):
+        raise UnsafePickleError("results.npy reconstructs an array other than numpy's way")
+    return _RECONSTRUCT(_CheckedArray, (0,), dtype)
+
+
+def _scalar(dtype: Any, *data: Any) -> Any:
+    """numpy's ``scalar`` for a small plain scalar whose bytes are all present."""
+    if not isinstance(dtype, np.dtype) or dtype.itemsize > _MAX_SCALAR_BYTES:
+        raise UnsafePickleError(f"results.npy holds a scalar of dtype {dtype!r:.80}")
+    if not dtype.hasobject and (
+        len(data) != 1 or not isinstance(data[0], bytes) or len(data[0]) != dtype.itemsize
+    ):
+        raise UnsafePickleError(f"results.npy holds a {dtype} scalar with the wrong data")
+    return _SCALAR(dtype, *data)
+
+
+#: The only globals a ``results.npy`` pickle may name: numpy array and scalar reconstruction
+#: (checked: see :class:`_CheckedArray`), dtypes and plain builtins that allocate nothing from a
+#: claimed size. ``numpy.core`` is numpy 1.x's name of ``numpy._core``. ``bytearray``,
+#: ``bytes``, ``range`` and a callable ``numpy.ndarray`` are deliberately absent: each
+#: allocates whatever size the pickle asks for.
 _ALLOWED: Final[dict[tuple[str, str], Any]] = {
-    ("numpy._core.multiarray", "_reconstruct"): _numpy_callable("_reconstruct"),
-    ("numpy.core.multiarray", "_reconstruct"): _numpy_callable("_reconstruct"),
-    ("numpy._core.multiarray", "scalar"): _numpy_callable("scalar"),
-    ("numpy.core.multiarray", "scalar"): _numpy_callable("scalar"),
-    ("numpy", "ndarray"): np.ndarray,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy._core.multiarray", "scalar"): _scalar,
+    ("numpy.core.multiarray", "scalar"): _scalar,
+    ("numpy", "ndarray"): _NDARRAY,
     ("numpy", "dtype"): np.dtype,
     ("builtins", "complex"): complex,
     ("builtins", "set"): set,
     ("builtins", "frozenset"): frozenset,
-    ("builtins", "bytearray"): bytearray,
 }
 
 
@@ -183,7 +255,117 @@ def _check_name(name: str) -> PurePosixPath:
     return path
 
 
-def _open_tar(source: IO[bytes]) -> tarfile.TarFile:
+#: Header types whose data :mod:`tarfile` reads into memory as part of the next member's header.
+_EXTENDED_TYPES: Final = frozenset(b"LKxgX")
+#: GNU sparse members carry sparse maps that :mod:`tarfile` reads into lists, block after block.
+_SPARSE_TYPE: Final = ord("S")
+_BLOCK: Final = 512
+_SKIP_CHUNK: Final = 2**16
+
+
+def _header_size(block: bytes) -> int:
+    """The size field of a raw tar header (octal, or GNU base-256)."""
+    field = block[124:136]
+    if field[0] & 0x80:
+        value = int.from_bytes(field[1:], "big")
+        if field[0] & 0x40:
+            raise UnsafeArchiveError("an archive header has a negative size")
+        return value
+    text = field.rstrip(b"\x00 ").lstrip(b" ")
+    try:
+        return int(text, 8) if text else 0
+    except ValueError:
+        raise UnsafeArchiveError("an archive header has an unreadable size") from None
+
+
+def _check_checksum(block: bytes) -> None:
+    stored = block[148:156].rstrip(b"\x00 ").lstrip(b" ")
+    rest = block[:148] + b" " * 8 + block[156:]
+    signed = sum(b - 256 if b > 127 else b for b in rest)
+    try:
+        ok = int(stored, 8) in (sum(rest), signed)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise UnsafeArchiveError("the result archive has a corrupt header")
+
+
+def _check_pax(data: bytes, name: str) -> None:
+    """Refuse pax records that change a member's size or make it sparse."""
+    for line in data.split(b"\n"):
+        _, _, record = line.partition(b" ")
+        key = record.partition(b"=")[0]
+        if key == b"size" or key.startswith(b"GNU.sparse"):
+            raise UnsafeArchiveError(f"archive member {name} has a pax {key.decode()!r} record")
+
+
+def _read_exact(stream: gzip.GzipFile, size: int) -> bytes:
+    data = stream.read(size)
+    if len(data) != size:
+        raise UnsafeArchiveError("the result archive is truncated")
+    return data
+
+
+def scan_headers(source: IO[bytes], limits: ArchiveLimits) -> None:
+    """Walk the raw 512-byte tar headers before :mod:`tarfile` sees them.
+
+    :mod:`tarfile` reads a GNU long name/link or pax header's data whole, whatever size it
+    claims, before any member check can run: 0.5 MB of gzip can claim a gigabyte. Here each
+    header is read raw from the decompressed stream and member data is skipped in small
+    chunks, so memory stays bounded: an extended header larger than
+    ``limits.max_header_bytes``, a GNU sparse member, a pax record that changes sizes, a member
+    over ``max_member_bytes``, too many headers or too much data raise
+    :class:`UnsafeArchiveError`. ``source`` is rewound afterwards.
+    """
+    start = source.tell()
+    headers = total = 0
+    try:
+        with gzip.GzipFile(fileobj=source, mode="rb") as stream:
+            while True:
+                block = stream.read(_BLOCK)
+                if len(block) < _BLOCK or not block.strip(b"\x00"):
+                    break  # end of archive (tarfile reports truncation itself)
+                _check_checksum(block)
+                headers += 1
+                if headers > 4 * limits.max_members:
+                    raise UnsafeArchiveError(
+                        f"the archive has more than {limits.max_members} members"
+                    )
+                kind, size = block[156], _header_size(block)
+                name = repr(block[:100].rstrip(b"\x00").decode("utf-8", "replace"))
+                if kind == _SPARSE_TYPE:
+                    raise UnsafeArchiveError(f"archive member {name} is a GNU sparse file")
+                if kind in _EXTENDED_TYPES:
+                    if size > limits.max_header_bytes:
+                        raise UnsafeArchiveError(
+                            f"an extended tar header ({chr(kind)!r}) claims {size} bytes "
+                            f"(limit {limits.max_header_bytes})"
+                        )
+                    data = _read_exact(stream, -(-size // _BLOCK) * _BLOCK)
+                    if kind in b"xgX":
+                        _check_pax(data[:size], name)
+                    continue
+                if size > limits.max_member_bytes:
+                    raise UnsafeArchiveError(
+                        f"archive member {name} is {size} bytes (limit {limits.max_member_bytes})"
+                    )
+                total += size
+                if total > limits.max_total_bytes:
+                    raise UnsafeArchiveError(
+                        f"the archive unpacks to more than {limits.max_total_bytes} bytes"
+                    )
+                left = -(-size // _BLOCK) * _BLOCK
+                while left:
+                    step = _read_exact(stream, min(left, _SKIP_CHUNK))
+                    left -= len(step)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise UnsafeArchiveError(f"the result archive is not a gzip tar: {exc}") from None
+    finally:
+        source.seek(start)
+
+
+def _open_tar(source: IO[bytes], limits: ArchiveLimits) -> tarfile.TarFile:
+    scan_headers(source, limits)
     try:
         return tarfile.open(fileobj=source, mode="r:gz")
     except (tarfile.TarError, OSError, EOFError) as exc:
@@ -237,7 +419,7 @@ def read_archive(
     """
     limits = limits or ArchiveLimits()
     stream: IO[bytes] = io.BytesIO(source) if isinstance(source, bytes) else source
-    with _open_tar(stream) as tar:
+    with _open_tar(stream, limits) as tar:
         members = _members(tar, limits)
         out: dict[str, bytes] = {}
         for member in members:
@@ -268,7 +450,7 @@ def extract_archive(
     limits = limits or ArchiveLimits()
     root = Path(target)
     stream: IO[bytes] = io.BytesIO(source) if isinstance(source, bytes) else source
-    with _open_tar(stream) as tar:
+    with _open_tar(stream, limits) as tar:
         members = _members(tar, limits)
         root.mkdir(parents=True, exist_ok=True)
         base = root.resolve()

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from qjobs._circuit import Circuit
 from qjobs._errors import MalformedResponseError, QJobsError
-from qjobs._models import Job
+from qjobs._models import Job, OutcomeCheck
 from qjobs.providers._qpi_models import PROVIDER
 
 __all__ = [
@@ -113,50 +113,55 @@ def entries_of(results: Any) -> list[Mapping[str, Any]]:
     return list(entries)
 
 
-def _key_value(key: Any, where: str) -> int:
-    if not isinstance(key, str):
-        raise _malformed(f"{where}: count key {key!r} is not a string")
-    text = key.replace(" ", "")
-    try:
-        if text.lower().startswith("0x"):
-            return int(text, 16)
-        if text == "" or set(text) <= {"0", "1"}:
-            return int(text, 2) if text else 0
-    except ValueError:
-        pass
-    raise _malformed(f"{where}: count key {key!r} is neither binary nor 0x hex")
+def _check_for(raw: Mapping[Any, Any], width: int | None, where: str) -> OutcomeCheck:
+    """The check for one entry: the submitted circuit's width, else the keys' own (capped)."""
+    if width is None:
+        found = 1
+        for key in raw:
+            if not isinstance(key, str):
+                raise _malformed(f"{where}: count key {key!r:.60} is not a string")
+            text = key.replace(" ", "")
+            if text.lower().startswith("0x"):
+                found = max(found, 4 * (len(text) - 2))
+            else:
+                found = max(found, len(text))
+        width = found
+    return OutcomeCheck.for_result(width, PROVIDER, where)
+
+
+def _key_value(check: OutcomeCheck, key: Any) -> int:
+    if isinstance(key, str) and key.strip().lower().startswith("0x"):
+        return check.number(key)
+    return check.bits(key)
 
 
 def outcome_of(
-    entry: Mapping[str, Any], width: int | None, where: str
-) -> tuple[dict[str, int], int, npt.NDArray[np.int64] | None]:
-    """``(counts, width, per-shot memory)`` of a measurement-level-2 entry.
+    entry: Mapping[str, Any], width: int | None, where: str, shots: int | None = None
+) -> tuple[dict[int, int], int, npt.NDArray[np.int64] | None]:
+    """``(counts by outcome, width, per-shot memory)`` of a measurement-level-2 entry.
 
-    Counts are re-keyed as fixed-width binary strings (bit 0 rightmost); ``width`` defaults to
-    the longest key when the circuit's is unknown.
+    Every key is checked against ``width`` (the submitted circuit's classical bits; the
+    longest key when the circuit is unknown, at most ``MAX_RESULT_CLBITS``) and the counts
+    against ``shots``.
     """
     raw = entry.get("counts", entry.get("hex_counts"))
     if not isinstance(raw, Mapping):
         raise _malformed(f"{where}: no counts")
+    check = _check_for(raw, width, where)
     values: dict[int, int] = {}
     for key, n in raw.items():
-        k = _key_value(key, where)
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise _malformed(f"{where}: count {n!r} for {key!r} is not a non-negative integer")
+            raise check.fail(f"count {n!r:.60} for {key!r:.60} is not a non-negative integer")
+        k = _key_value(check, key)
         values[k] = values.get(k, 0) + n
-    top = max((k.bit_length() for k, n in values.items() if n), default=0)
-    keys_width = max(
-        (len(k) for k in raw if isinstance(k, str) and not k.startswith("0x")), default=0
-    )
-    n_bits = width if width is not None else max(top, keys_width, 1)
-    if top > n_bits:
-        raise _malformed(f"{where}: outcome wider than the circuit's {n_bits} bits")
-    counts = {format(k, f"0{n_bits}b") if n_bits else "": n for k, n in values.items() if n}
+    total = sum(values.values())
+    if shots is not None and total != shots:
+        raise check.fail(f"counts add up to {total}, not the {shots} shots")
     memory = None
     mem = entry.get("memory")
     if isinstance(mem, list) and mem and all(isinstance(m, str) for m in mem):
-        memory = np.array([_key_value(m, where) for m in mem], dtype=np.int64)
-    return counts, n_bits, memory
+        memory = check.samples([_key_value(check, m) for m in mem])
+    return {k: n for k, n in values.items() if n}, check.width, memory
 
 
 def iq_of(entry: Mapping[str, Any], where: str) -> npt.NDArray[np.float64]:

@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Final
 import anyio
 import attrs
 import numpy as np
+import numpy.typing as npt
 import orjson
 
 from qjobs._circuit import Circuit
@@ -35,7 +36,7 @@ from qjobs._errors import (
     MalformedResponseError,
     NotFoundError,
 )
-from qjobs._models import Backend, Job, JobFailure, JobStatus, Result
+from qjobs._models import Backend, Job, JobFailure, JobStatus, OutcomeCheck, Result
 from qjobs.codecs import ionq as ionq_codec
 from qjobs.providers import _kipu_config as config
 from qjobs.providers._base import Capabilities, ProviderClient, gather
@@ -118,47 +119,60 @@ class ServiceExecution:
         return f"<ServiceExecution {self.id}>"
 
 
+def _key_check(keys: Any, width: Any, job: Job, what: str) -> OutcomeCheck:
+    """The check for bitstring keys: ``width`` (the PUB's) or the first key's, capped."""
+    if width is None:
+        first = next(iter(keys), "")
+        width = len(first.replace(" ", "")) if isinstance(first, str) else -1
+    return OutcomeCheck.for_result(width, PROVIDER, f"job {job.id} {what}")
+
+
 def _native_counts(data: Any, job: Job) -> list[Result] | None:
     """Results from a native result when the Hub has no normalized one (204)."""
     if not isinstance(data, Mapping):
         return None
     shots = job.shots
-    if isinstance(data.get("counts"), Mapping):
-        counts = {str(k): int(v) for k, v in data["counts"].items()}
-        width = max((len(k) for k in counts), default=0)
-        return [Result.from_counts(counts, width, job_id=job.id, job=job)]
-    if isinstance(data.get("measurement_counts"), Mapping):  # Braket: qubit 0 leftmost
-        counts = {str(k)[::-1]: int(v) for k, v in data["measurement_counts"].items()}
-        width = max((len(k) for k in counts), default=0)
-        return [Result.from_counts(counts, width, job_id=job.id, job=job)]
+    raw = data.get("counts")
+    flip = False
+    if not isinstance(raw, Mapping):
+        raw = data.get("measurement_counts")  # Braket: qubit 0 leftmost
+        flip = True
+    if isinstance(raw, Mapping):
+        check = _key_check(raw, None, job, "counts")
+        counts = check.counts(raw, shots=shots)
+        n = check.width
+        if flip:
+            counts = {int(format(k, f"0{n}b")[::-1] or "0", 2): v for k, v in counts.items()}
+        return [Result.from_outcomes(counts, n, job_id=job.id, job=job)]
     if isinstance(data.get("histogram"), Mapping) and shots:  # IonQ: decimal keys, qubit i = bit i
-        raw_map = job.details.get("input_params")
-        sources: Any = None
-        if isinstance(raw_map, Mapping) and isinstance(raw_map.get("meas_map"), str):
-            try:
-                sources = orjson.loads(raw_map["meas_map"])
-            except orjson.JSONDecodeError:
-                sources = None
-        probs = {int(k): float(v) for k, v in data["histogram"].items()}
-        if not isinstance(sources, list):
-            top = max(probs, default=0)
-            sources = list(range(max(int(top).bit_length(), 1)))
-        mm = ionq_codec.MeasurementMap(tuple(s if isinstance(s, int) else None for s in sources))
-        dense = mm.apply_probabilities(probs)
-        counts_arr = ionq_codec.counts_from_probabilities(dense, shots)
-        n = mm.num_clbits
-        counts = {format(int(k), f"0{n}b"): int(counts_arr[k]) for k in np.flatnonzero(counts_arr)}
-        return [
-            Result(
-                counts=counts,
-                probabilities=dense,
-                shots=shots,
-                num_clbits=n,
-                job_id=job.id,
-                job=job,
-            )
-        ]
+        return [_ionq_histogram(data["histogram"], job, shots)]
     return None
+
+
+def _ionq_histogram(histogram: Mapping[Any, Any], job: Job, shots: int) -> Result:
+    """An IonQ-native histogram (decimal keys over qubits) mapped to the submitted clbits."""
+    raw_map = job.details.get("input_params")
+    sources: Any = None
+    if isinstance(raw_map, Mapping) and isinstance(raw_map.get("meas_map"), str):
+        try:
+            sources = orjson.loads(raw_map["meas_map"])
+        except orjson.JSONDecodeError:
+            sources = None
+    # Keys are over every qubit (unmeasured ones too): only an int64's width is known.
+    keys = OutcomeCheck(62, PROVIDER, f"job {job.id} histogram")
+    if not isinstance(sources, list):  # a job qjobs did not submit: one clbit per key bit
+        top = max((keys.number(k) for k in histogram), default=0)
+        sources = list(range(max(top.bit_length(), 1)))
+    if not all(s is None or (type(s) is int and 0 <= s < keys.width) for s in sources):
+        raise MalformedResponseError("the job's meas_map is not a qubit list", provider=PROVIDER)
+    mm = ionq_codec.MeasurementMap(tuple(sources))
+    n = OutcomeCheck.for_result(mm.num_clbits, PROVIDER, f"job {job.id} histogram").width
+    dense = mm.apply_probabilities(keys.probabilities(histogram))
+    counts_arr = ionq_codec.counts_from_probabilities(dense, shots)
+    counts = {format(int(k), f"0{n}b"): int(counts_arr[k]) for k in np.flatnonzero(counts_arr)}
+    return Result(
+        counts=counts, probabilities=dense, shots=shots, num_clbits=n, job_id=job.id, job=job
+    )
 
 
 def _result_of_pub(pub: Pub, job: Job, index: int) -> Result:
@@ -170,37 +184,35 @@ def _result_of_pub(pub: Pub, job: Job, index: int) -> Result:
             provider=PROVIDER,
             code=None if error.get("code") is None else str(error.get("code")),
         )
+    kwargs: dict[str, Any] = {"job_id": job.id, "index": index, "job": job}
     if pub.type == "counts" and pub.counts is not None:
-        counts = {str(k): int(v) for k, v in pub.counts.items()}
-        width = pub.qubits if pub.qubits is not None else max((len(k) for k in counts), default=0)
-        kwargs: dict[str, Any] = {"job_id": job.id, "index": index, "job": job}
+        check = _key_check(pub.counts, pub.qubits, job, f"pub {index}")
+        shots = pub.shots if pub.shots is not None else job.shots
+        counts = check.counts(pub.counts, shots=shots)
         if pub.shots is not None:
             kwargs["shots"] = pub.shots
-        return Result.from_counts(counts, width, **kwargs)
+        return Result.from_outcomes(counts, check.width, **kwargs)
     if pub.type == "probabilities" and pub.probabilities is not None:
-        probs = {str(k): float(v) for k, v in pub.probabilities.items()}
-        width = pub.qubits if pub.qubits is not None else max((len(k) for k in probs), default=0)
+        check = _key_check(pub.probabilities, pub.qubits, job, f"pub {index}")
+        width = check.width
         dense = np.zeros(1 << width, dtype=np.float64)
-        for key, p in probs.items():
-            dense[int(key, 2) if key else 0] += p
+        for k, p in check.probabilities(pub.probabilities, keys="bits").items():
+            dense[k] = p
         shots = pub.shots if pub.shots is not None else (job.shots or 0)
         counts_arr = ionq_codec.counts_from_probabilities(dense, shots) if shots else dense * 0
-        counts = {
-            format(int(k), f"0{width}b") if width else "": int(counts_arr[k])
-            for k in np.flatnonzero(counts_arr)
-        }
-        return Result(
-            counts=counts,
-            probabilities=dense,
-            shots=shots,
-            num_clbits=width,
-            job_id=job.id,
-            index=index,
-            job=job,
-        )
+        counts = {int(k): int(counts_arr[k]) for k in np.flatnonzero(counts_arr)}
+        return Result.from_outcomes(counts, width, probabilities=dense, shots=shots, **kwargs)
     raise MalformedResponseError(
         f"pub {index} of job {job.id} is {pub.type!r} ({pub.reason or 'no counts'})",
         provider=PROVIDER,
+    )
+
+
+def _memory_of(memory: Sequence[str], result: Result) -> npt.NDArray[np.int64]:
+    """Per-shot outcomes (Qiskit hex strings), each within the result's classical bits."""
+    check = OutcomeCheck(result.num_clbits, PROVIDER, f"job {result.job_id} memory")
+    return check.samples(
+        [check.number(h if h.lower().startswith("0x") else "0x" + h) for h in memory]
     )
 
 
@@ -543,7 +555,7 @@ class KipuClient(ProviderClient):
         if memory and len(out) == 1:
             mem = await self._jobs.normalized_memory(current.id)
             if mem is not None:
-                out[0].memory = mem.outcomes()
+                out[0].memory = _memory_of(mem.memory, out[0])
         self._results_cache[(current.id, memory)] = out
         if len(self._results_cache) > 1024:
             self._results_cache.pop(next(iter(self._results_cache)))

@@ -33,7 +33,7 @@ import orjson
 from qjobs._circuit import Circuit
 from qjobs._config import resolve_setting
 from qjobs._errors import InputError, JobError, MalformedResponseError, NotFoundError
-from qjobs._models import Backend, Job, JobStatus, Result
+from qjobs._models import Backend, Job, JobStatus, OutcomeCheck, Result
 from qjobs.codecs import qibo as codec
 from qjobs.codecs.qibo import MeasurementMap
 from qjobs.providers._base import Capabilities, ProviderClient
@@ -648,34 +648,52 @@ class QiboClient(ProviderClient):
         gates = [g for g in circuit["queue"] if isinstance(g, Mapping)]
         return codec.map_from_gates(gates)
 
+    @staticmethod
+    def _checked_map(job: Job, mmap: MeasurementMap) -> tuple[MeasurementMap, OutcomeCheck]:
+        """The map, once its widths are readable; the check for Qibo's column bitstrings."""
+        OutcomeCheck.for_result(mmap.num_clbits, PROVIDER, f"job {job.id} result")
+        return mmap, OutcomeCheck.for_result(len(mmap.columns), PROVIDER, f"job {job.id} result")
+
     def _from_frequencies(self, job: Job, freqs: Mapping[str, Any]) -> Result:
-        width = {len(str(k)) for k in freqs}
+        """Counts from the job's ``frequencies``, checked against the submitted circuit."""
         mmap = self._map_of(job)
-        if mmap is None or (width and width != {len(mmap.columns)}):
-            mmap = MeasurementMap.identity(width.pop() if width else 0)
-        try:
-            counts = mmap.apply_frequencies({str(k): int(v) for k, v in freqs.items()})
-        except (TypeError, ValueError) as exc:
-            raise MalformedResponseError(f"bad frequencies: {exc}", provider=PROVIDER) from None
-        n = mmap.num_clbits
-        return Result.from_counts(
-            {format(k, f"0{n}b") if n else "": v for k, v in counts.items()},
-            n,
-            job_id=job.id,
-            job=job,
-        )
+        if mmap is None:  # a job qjobs did not submit: one column per bitstring character
+            widths = {len(k) if isinstance(k, str) else -1 for k in freqs}
+            mmap = MeasurementMap.identity(widths.pop() if len(widths) == 1 else -1)
+        mmap, check = self._checked_map(job, mmap)
+        counts = check.counts(freqs, shots=job.shots)
+        width = len(mmap.columns)
+        outcomes: dict[int, int] = {}
+        for k, n in counts.items():
+            out = mmap.outcome_of(format(k, f"0{width}b") if width else "")
+            outcomes[out] = outcomes.get(out, 0) + n
+        return Result.from_outcomes(outcomes, mmap.num_clbits, job_id=job.id, job=job)
+
+    def _archive_map(self, job: Job, raw: QiboResults) -> MeasurementMap:
+        """The submitted circuit's map; for a job qjobs did not submit, the archive's own."""
+        width = raw.samples.shape[1] if raw.samples is not None else None
+        submitted = self._map_of(job)
+        if submitted is not None:
+            if width is not None and width != len(submitted.columns):
+                raise MalformedResponseError(
+                    f"job {job.id} returned samples of {width} columns for a circuit measuring "
+                    f"{len(submitted.columns)} qubits",
+                    provider=PROVIDER,
+                )
+            return submitted
+        mmap = codec.map_from_gates(raw.measurements) if raw.measurements else None
+        if mmap is None or (width is not None and width != len(mmap.columns)):
+            if width is None and raw.probabilities is not None:
+                width = max(int(raw.probabilities.size).bit_length() - 1, 0)
+            mmap = MeasurementMap.identity(width or 0)
+        return mmap
 
     def _from_archive(self, job: Job, raw: QiboResults, memory: bool) -> Result:
         if raw.samples is None and raw.probabilities is None:
             raise MalformedResponseError(
                 f"job {job.id} returned a {raw.dtype} without measurements", provider=PROVIDER
             )
-        mmap = codec.map_from_gates(raw.measurements) if raw.measurements else None
-        width = raw.samples.shape[1] if raw.samples is not None else None
-        if mmap is None or (width is not None and width != len(mmap.columns)):
-            mmap = self._map_of(job)
-        if mmap is None or (width is not None and width != len(mmap.columns)):
-            mmap = MeasurementMap.identity(width or 0)
+        mmap, check = self._checked_map(job, self._archive_map(job, raw))
         n = mmap.num_clbits
         if raw.samples is not None:
             outcomes = mmap.apply_samples(raw.samples)
@@ -685,10 +703,7 @@ class QiboClient(ProviderClient):
             mem = outcomes if memory else None
         else:
             assert raw.probabilities is not None
-            try:
-                probs = mmap.apply_probabilities(raw.probabilities)
-            except ValueError as exc:
-                raise MalformedResponseError(str(exc), provider=PROVIDER) from None
+            probs = mmap.apply_probabilities(check.dense(raw.probabilities))
             shots = raw.nshots or job.shots or 0
             counts = _counts_from_probabilities(probs, shots)
             mem = None

@@ -452,9 +452,9 @@ class QPIClient(QPIAccount, QPITime, QPIAdmin):
                     job_id=current.id,
                     provider=PROVIDER,
                 )
-            counts, n_bits, memory = outcome_of(entry, width, where)
+            counts, n_bits, memory = outcome_of(entry, width, where, current.shots)
             out.append(
-                Result.from_counts(
+                Result.from_outcomes(
                     counts, n_bits, memory=memory, job_id=current.id, index=i, job=current
                 )
             )
