@@ -18,12 +18,20 @@ OpenQASM 3 (the version statement is optional there and mandatory in 2.0). The r
   ``sin cos tan exp ln sqrt arcsin arccos arctan``. Constant sub-expressions are folded to floats.
 - ``input float[64] x;`` / ``input angle x;`` declarations (3.0) and undeclared identifiers in
   gate arguments become free parameters (:meth:`qjobs.Expr.sym`).
-- ``gate`` definitions. A definition whose name and signature match a gate of the IR (e.g. the
-  ``rzz`` definition an exporter writes because ``stdgates.inc`` lacks it) is read as that gate;
-  any other definition is inlined at each call.
+- ``gate`` definitions, inlined at each call. As OpenQASM requires, a gate cannot be defined
+  twice, nor can a gate of an included library (:data:`LIBRARIES`) or of the language (``U``;
+  ``CX`` in 2.0) be redefined: :class:`~qjobs.QasmError` at the definition's name. Without the
+  include a program may define a gate under a standard name (``gate h a { ... }``); its body is
+  what runs, and only a call *before* such a definition (read as the built-in) is an error.
+  A definition that is exactly the one qjobs's writers emit for a gate the libraries lack (e.g.
+  ``rzz`` for 3.0) is read back as that single gate.
 
 Everything else (control flow, subroutines, ``opaque``, classical arithmetic, gate modifiers,
-timing) raises :class:`~qjobs.QasmError` with the 1-based line and column of the offending token.
+timing) raises :class:`~qjobs.QasmError` with the 1-based line and column of the offending token,
+as do a program without qubits, integer literals in other than ASCII digits, numbers or
+constant expressions that are not finite, and programs beyond the limits :data:`MAX_SOURCE_LENGTH`,
+:data:`MAX_DEPTH`, :data:`MAX_QUBITS`, :data:`MAX_CLBITS` and :data:`MAX_INSTRUCTIONS` (checked
+while reading and expanding, so an oversized program fails fast). Nothing else escapes.
 """
 
 from __future__ import annotations
@@ -190,6 +198,7 @@ def _is_ident(tok: str) -> bool:
     return tok.isascii() or not any(
         unicodedata.category(ch) in ("Nd", "No") for ch in tok if not ch.isascii()
     )
+
 
 _FLOAT_ERRORS = (ValueError, ZeroDivisionError, OverflowError)
 _MAX_INT_DIGITS: Final = 9  # longer integer literals exceed every limit (and int() may refuse)
