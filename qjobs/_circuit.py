@@ -9,6 +9,7 @@ any source.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Final
 
 import attrs
 import numpy.typing as npt
@@ -17,10 +18,26 @@ from qjobs._errors import InputError
 from qjobs._expr import Expr
 from qjobs._gates import DIRECTIVES, GATES
 
-__all__ = ["Circuit", "Instruction", "Param", "Register"]
+__all__ = ["MAX_CLBITS", "MAX_QUBITS", "Circuit", "Instruction", "Param", "Register"]
+
+#: The most qubits a circuit may have: above the largest devices offered today (about 1,200
+#: qubits), far below what would strain memory when registers are expanded to index lists.
+MAX_QUBITS: Final = 2048
+
+#: The most classical bits a circuit may have.
+MAX_CLBITS: Final = 2048
 
 #: A gate parameter: a number, or an expression over free parameter names.
 Param = float | Expr
+
+
+def _check_count(field: str, value: object, low: int, high: int) -> None:
+    """Raise :class:`~qjobs.InputError` unless ``value`` is an int from ``low`` to ``high``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        reason = f"must be an integer from {low} to {high}"
+        if value == 0 and field == "num_qubits":
+            reason += ": a circuit with no qubits cannot run"
+        raise InputError(field, value, reason)
 
 
 @attrs.frozen(slots=True)
@@ -57,7 +74,9 @@ class Circuit:
 
     Qubits and classical bits are numbered from 0. ``qregs``/``cregs`` keep the register names
     read from OpenQASM so that serialising round-trips readable source. ``name`` is optional and
-    used as the job name by default.
+    used as the job name by default. A circuit has 1 to :data:`MAX_QUBITS` qubits and 0 to
+    :data:`MAX_CLBITS` classical bits (:class:`~qjobs.InputError` otherwise), so a circuit
+    without qubits can never reach a provider.
     """
 
     num_qubits: int
@@ -68,6 +87,8 @@ class Circuit:
     cregs: tuple[Register, ...] = ()
 
     def __attrs_post_init__(self) -> None:
+        _check_count("num_qubits", self.num_qubits, 1, MAX_QUBITS)
+        _check_count("num_clbits", self.num_clbits, 0, MAX_CLBITS)
         for pos, ins in enumerate(self.instructions):
             spec = GATES.get(ins.name)
             if spec is None and ins.name not in DIRECTIVES:

@@ -15,7 +15,16 @@ import numpy as np
 
 from qjobs._errors import InputError
 
-__all__ = ["FUNCTIONS", "Expr"]
+__all__ = ["FUNCTIONS", "MAX_EXPR_DEPTH", "MAX_EXPR_NODES", "Expr"]
+
+#: The deepest expression tree allowed (a name or number has depth 1). Evaluation recurses once
+#: per level, so this keeps every walk over an expression far from Python's recursion limit.
+MAX_EXPR_DEPTH: Final = 100
+
+#: The most nodes an expression tree may have, counting a shared sub-expression once per use.
+#: Substituting expressions into each other (e.g. nested ``gate`` definitions) can double the
+#: size at each step; this bounds the work of every later walk over the tree.
+MAX_EXPR_NODES: Final = 10_000
 
 #: Functions allowed in expressions, by their OpenQASM name.
 FUNCTIONS: Final[dict[str, Callable[[Any], Any]]] = {
@@ -53,6 +62,27 @@ class Expr:
 
     op: str
     args: tuple[Any, ...]
+    #: Depth of the tree (1 for a number or a name).
+    depth: int = attrs.field(init=False, eq=False, repr=False)
+    #: Number of nodes of the tree, counting a shared sub-expression once per use.
+    size: int = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        depth = size = 1
+        if self.op not in ("num", "sym"):
+            for arg in self.args:
+                if not isinstance(arg, Expr):
+                    raise InputError("expression", arg, f"an operand of '{self.op}' is not an Expr")
+                depth = max(depth, arg.depth + 1)
+                size += arg.size
+            if depth > MAX_EXPR_DEPTH:
+                raise InputError(
+                    "expression", self.op, f"nested more than {MAX_EXPR_DEPTH} levels deep"
+                )
+            if size > MAX_EXPR_NODES:
+                raise InputError("expression", self.op, f"has more than {MAX_EXPR_NODES} nodes")
+        object.__setattr__(self, "depth", depth)
+        object.__setattr__(self, "size", size)
 
     @staticmethod
     def num(value: float) -> Expr:

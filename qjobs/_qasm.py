@@ -18,26 +18,82 @@ OpenQASM 3 (the version statement is optional there and mandatory in 2.0). The r
   ``sin cos tan exp ln sqrt arcsin arccos arctan``. Constant sub-expressions are folded to floats.
 - ``input float[64] x;`` / ``input angle x;`` declarations (3.0) and undeclared identifiers in
   gate arguments become free parameters (:meth:`qjobs.Expr.sym`).
-- ``gate`` definitions. A definition whose name and signature match a gate of the IR (e.g. the
-  ``rzz`` definition an exporter writes because ``stdgates.inc`` lacks it) is read as that gate;
-  any other definition is inlined at each call.
+- ``gate`` definitions, inlined at each call. As OpenQASM requires, a gate cannot be defined
+  twice, nor can a gate of an included library (:data:`LIBRARIES`) or of the language (``U``;
+  ``CX`` in 2.0) be redefined: :class:`~qjobs.QasmError` at the definition's name. Without the
+  include a program may define a gate under a standard name (``gate h a { ... }``); its body is
+  what runs, and only a call *before* such a definition (read as the built-in) is an error.
+  A definition that is exactly the one qjobs's writers emit for a gate the libraries lack (e.g.
+  ``rzz`` for 3.0) is read back as that single gate.
 
 Everything else (control flow, subroutines, ``opaque``, classical arithmetic, gate modifiers,
-timing) raises :class:`~qjobs.QasmError` with the 1-based line and column of the offending token.
+timing) raises :class:`~qjobs.QasmError` with the 1-based line and column of the offending token,
+as do a program without qubits, integer literals in other than ASCII digits, numbers or
+constant expressions that are not finite, and programs beyond the limits :data:`MAX_SOURCE_LENGTH`,
+:data:`MAX_DEPTH`, :data:`MAX_QUBITS`, :data:`MAX_CLBITS` and :data:`MAX_INSTRUCTIONS` (checked
+while reading and expanding, so an oversized program fails fast). Nothing else escapes.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+import unicodedata
 from typing import Final, NoReturn
 
-from qjobs._circuit import Circuit, Instruction, Register
-from qjobs._errors import QasmError
-from qjobs._expr import _MATH, FUNCTIONS, Expr, _fold
+from qjobs._circuit import MAX_CLBITS, MAX_QUBITS, Circuit, Instruction, Register
+from qjobs._errors import InputError, QasmError
+from qjobs._expr import _MATH, FUNCTIONS, MAX_EXPR_DEPTH, Expr, _fold
 from qjobs._gates import GATES
 
-__all__ = ["ALIASES", "parse_qasm"]
+__all__ = [
+    "ALIASES",
+    "LIBRARIES",
+    "MAX_CLBITS",
+    "MAX_DEPTH",
+    "MAX_INSTRUCTIONS",
+    "MAX_QUBITS",
+    "MAX_SOURCE_LENGTH",
+    "parse_qasm",
+]
+
+#: The longest source read, in characters: room for :data:`MAX_INSTRUCTIONS` one-line
+#: statements of 30 characters, while bounding the memory of the token list.
+MAX_SOURCE_LENGTH: Final = 32 * 2**20
+
+#: The deepest nesting inside one expression (parentheses, function calls, signs and powers),
+#: and the deepest expression tree a parameter may become, also after inlining gate definitions.
+MAX_DEPTH: Final = MAX_EXPR_DEPTH
+
+#: The most instructions a program may expand to, gate definitions inlined at every call. The
+#: bodies of all ``gate`` definitions, each expanded down to built-in gates, share a second
+#: budget of the same size. Both are checked while expanding, so a chain of definitions that
+#: doubles at every level fails at once instead of running for minutes.
+MAX_INSTRUCTIONS: Final = 1_000_000
+
+# fmt: off
+#: The gates each known include file defines, which a program including it may not redefine:
+#: ``qelib1.inc`` as published with OpenQASM 2.0, ``stdgates.inc`` as in the OpenQASM 3 spec.
+LIBRARIES: Final[dict[str, frozenset[str]]] = {
+    "qelib1.inc": frozenset(
+        {
+            "u3", "u2", "u1", "cx", "id", "u0", "x", "y", "z", "h", "s", "sdg", "t", "tdg",
+            "rx", "ry", "rz", "cz", "cy", "ch", "ccx", "crz", "cu1", "cu3",
+        }
+    ),
+    "stdgates.inc": frozenset(
+        {
+            "p", "x", "y", "z", "h", "s", "sdg", "t", "tdg", "sx", "rx", "ry", "rz", "cx", "cy",
+            "cz", "cp", "crx", "cry", "crz", "ch", "swap", "ccx", "cswap", "cu", "CX", "phase",
+            "cphase", "id", "u1", "u2", "u3",
+        }
+    ),
+}
+# fmt: on
+
+# Gates built into the language itself, by version: never redefinable.
+_BUILTIN: Final[dict[int, frozenset[str]]] = {2: frozenset({"U", "CX"}), 3: frozenset({"U"})}
 
 #: Alternative gate names from ``qelib1.inc`` / ``stdgates.inc`` and their canonical IR names.
 ALIASES: Final[dict[str, str]] = {
@@ -60,6 +116,10 @@ _CONSTANTS: Final[dict[str, float]] = {
 }
 
 _INCLUDES: Final[dict[str, int]] = {'"qelib1.inc"': 2, '"stdgates.inc"': 3}
+
+_TOO_MANY: Final = f"the program expands to more than {MAX_INSTRUCTIONS} instructions"
+_TOO_MANY_DEFINED: Final = f"gate definitions expand to more than {MAX_INSTRUCTIONS} instructions"
+_TOO_DEEP: Final = f"the expression is nested more than {MAX_DEPTH} levels deep"
 
 _UNSUPPORTED: Final[dict[str, str]] = {
     "opaque": "opaque gates are not supported",
@@ -118,9 +178,9 @@ _SKIP = r"\s*(?:(?://[^\n]*|/\*[\s\S]*?\*/)\s*)*"
 _TOKEN = (
     r"[A-Za-z_]\w*"  # identifier (the common ASCII case first)
     r"|[;,\[\]()]"
-    r"|\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?"  # number
+    r"|[0-9]+\.?[0-9]*(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?"  # number (ASCII)
     r"|[^\W\d]\w*"  # identifier (Unicode letters, so π works)
-    r"|\$\d+"  # physical qubit
+    r"|\$[0-9]+"  # physical qubit
     r'|"[^"\n]*"'  # string
     r"|->|\*\*|==|!=|<=|>=|&&|\|\||<<|>>|\+\+|/\*"
     r"|\S"
@@ -128,8 +188,20 @@ _TOKEN = (
 _LEX: Final = re.compile(f"{_SKIP}({_TOKEN})")
 # Without any '/' in the source there is no comment to skip: a cheaper pattern, same tokens.
 _LEX_PLAIN: Final = re.compile(rf"\s*({_TOKEN})")
-_IDENT: Final = re.compile(r"[^\W\d]\w*\Z")
+_IDENT_RE: Final = re.compile(r"[^\W\d]\w*\Z")
+
+
+def _is_ident(tok: str) -> bool:
+    """An identifier: letters, ``_`` and ASCII digits (not first); no other Unicode digits."""
+    if not _IDENT_RE.match(tok):
+        return False
+    return tok.isascii() or not any(
+        unicodedata.category(ch) in ("Nd", "No") for ch in tok if not ch.isascii()
+    )
+
+
 _FLOAT_ERRORS = (ValueError, ZeroDivisionError, OverflowError)
+_MAX_INT_DIGITS: Final = 9  # longer integer literals exceed every limit (and int() may refuse)
 
 Value = float | Expr
 
@@ -138,10 +210,16 @@ def parse_qasm(source: str, *, name: str | None = None) -> Circuit:
     """Read an OpenQASM 2.0 or 3.0 program at gate level into a :class:`~qjobs.Circuit`.
 
     ``name`` becomes the circuit's name. Unsupported or invalid source raises
-    :class:`~qjobs.QasmError` carrying the 1-based ``line`` and ``column`` of the fault.
+    :class:`~qjobs.QasmError` carrying the 1-based ``line`` and ``column`` of the fault, as does
+    a program beyond the limits :data:`MAX_SOURCE_LENGTH`, :data:`MAX_DEPTH`,
+    :data:`MAX_QUBITS`, :data:`MAX_CLBITS` and :data:`MAX_INSTRUCTIONS`, or one without qubits.
     """
     if not isinstance(source, str):
         raise QasmError(f"source must be a str, not {type(source).__name__}", 1, 1)
+    if len(source) > MAX_SOURCE_LENGTH:
+        raise QasmError(
+            f"the source has {len(source)} characters, more than {MAX_SOURCE_LENGTH}", 1, 1
+        )
     return _Parser(source).parse(name)
 
 
@@ -178,10 +256,13 @@ class _Parser:
     __slots__ = (
         "barrier_all",
         "cregs",
+        "defined",
+        "depth",
         "gates",
         "i",
         "inputs",
         "instrs",
+        "library",
         "n",
         "nc",
         "nq",
@@ -210,6 +291,12 @@ class _Parser:
         self.nc = 0
         self.instrs: list[Instruction] = []
         self.gates: dict[str, _UserGate] = {}
+        # Gate name -> the include file defining it.
+        self.library: dict[str, str] = {}
+        # Instructions in all gate definitions (the second MAX_INSTRUCTIONS budget).
+        self.defined = 0
+        # Current nesting depth inside an expression.
+        self.depth = 0
         self.inputs: set[str] = set()
         # Gate parameter names while reading a gate body, else None.
         self.scope: frozenset[str] | None = None
@@ -241,19 +328,27 @@ class _Parser:
     def ident(self, what: str) -> str:
         i = self.i
         tok = self.toks[i] if i < self.n else ""
-        if not _IDENT.match(tok):
+        if not _is_ident(tok):
             self.fail(f"expected {what}, found '{tok}'" if tok else f"expected {what}")
         if tok in _KEYWORDS:
             self.fail(f"'{tok}' is a reserved word and cannot be used as {what}")
         self.i = i + 1
         return tok
 
-    def integer(self, what: str) -> int:
+    def integer(self, what: str, limit: int) -> int:
         tok = self.peek()
-        if not tok.isdigit():
+        if not (tok.isascii() and tok.isdigit()):
             self.fail(f"expected {what} (a non-negative integer literal), found '{tok}'")
+        if len(tok) > _MAX_INT_DIGITS or int(tok) > limit:
+            self.fail(f"{what} {tok[:20]}{'...' if len(tok) > 20 else ''} exceeds {limit}")
         self.i += 1
         return int(tok)
+
+    def number(self, tok: str, at: int) -> float:
+        value = float(tok)
+        if not math.isfinite(value):
+            self.fail(f"the number {tok[:20]}{'...' if len(tok) > 20 else ''} is too large", at)
+        return value
 
     # -- program ------------------------------------------------------------------------------
 
@@ -268,8 +363,10 @@ class _Parser:
                 self.fail(f"unsupported OpenQASM version '{tok}'", 1)
             self.expect(";")
         statements = _STATEMENTS
+        instrs = self.instrs
         while self.i < self.n:
-            tok = toks[self.i]
+            start = self.i
+            tok = toks[start]
             handler = statements.get(tok)
             if handler is not None:
                 handler(self)
@@ -279,6 +376,10 @@ class _Parser:
                 self.i += 1
             elif not self.fast_call(tok):
                 self.call_or_assign()
+            if len(instrs) > MAX_INSTRUCTIONS:
+                self.fail(_TOO_MANY, start)
+        if not self.nq:
+            self.fail("the program declares no qubits; a circuit needs at least one")
         return Circuit._trusted(
             self.nq, self.nc, tuple(self.instrs), name, tuple(self.qregs), tuple(self.cregs)
         )
@@ -300,12 +401,21 @@ class _Parser:
             self.fail(f"expected a file name string, found '{tok}'")
         if version == 3:
             self.need3('include "stdgates.inc"')
+        at = self.i
         self.i += 1
         self.expect(";")
+        file = tok.strip('"')
+        for name in sorted(LIBRARIES[file]):
+            if name in self.gates:
+                self.fail(f"{file} defines '{name}', which this program already defines", at)
+            self.library.setdefault(name, file)
 
     def declare(self, name: str, quantum: bool, size: int, scalar: bool, at: int) -> None:
-        if name in self.regs or name in self.inputs:
+        if name in self.regs or name in self.inputs or name in self.gates:
             self.fail(f"'{name}' is already declared", at)
+        if (self.nq if quantum else self.nc) + size > (MAX_QUBITS if quantum else MAX_CLBITS):
+            limit = f"{MAX_QUBITS} qubits" if quantum else f"{MAX_CLBITS} classical bits"
+            self.fail(f"the program declares more than {limit}", at)
         if quantum:
             start = self.nq
             self.nq += size
@@ -322,7 +432,7 @@ class _Parser:
         at = self.i
         name = self.ident("a register name")
         self.expect("[")
-        size = self.integer("a register size")
+        size = self.integer("a register size", MAX_QUBITS if quantum else MAX_CLBITS)
         if size == 0:
             self.fail("a register must have at least one bit", self.i - 1)
         self.expect("]")
@@ -337,7 +447,7 @@ class _Parser:
         size = 1
         if not scalar:
             self.i += 1
-            size = self.integer("a register size")
+            size = self.integer("a register size", MAX_QUBITS if kw == "qubit" else MAX_CLBITS)
             if size == 0:
                 self.fail("a register must have at least one bit", self.i - 1)
             self.expect("]")
@@ -357,7 +467,7 @@ class _Parser:
         self.i += 1
         if self.peek() == "[":
             self.i += 1
-            self.integer("a bit width")
+            self.integer("a bit width", MAX_CLBITS)
             self.expect("]")
         at = self.i
         name = self.ident("a parameter name")
@@ -376,7 +486,7 @@ class _Parser:
             self.fail("physical qubits ($n) are not supported; declare a qubit register")
         reg = self.regs.get(tok)
         if reg is None:
-            if not _IDENT.match(tok):
+            if not _is_ident(tok):
                 self.fail(f"expected a {'qubit' if quantum else 'bit'} operand, found '{tok}'")
             self.fail(f"undeclared register '{tok}'")
         is_q, start, size, scalar = reg
@@ -396,7 +506,7 @@ class _Parser:
             self.fail(f"'{tok}' is a single {'qubit' if quantum else 'bit'} and cannot be indexed")
         self.i += 1
         where = self.i
-        index = self.integer("an index")
+        index = self.integer("an index", max(MAX_QUBITS, MAX_CLBITS))
         if index >= size:
             self.fail(f"index {index} is out of range for '{tok}' of size {size}", where)
         self.expect("]")
@@ -486,8 +596,12 @@ class _Parser:
             if toks[i] != ")":
                 while True:
                     tok = toks[i]
-                    if tok[:1].isdigit() and (toks[i + 1] == "," or toks[i + 1] == ")"):
-                        plist.append(float(tok))
+                    if "0" <= tok[:1] <= "9" and (toks[i + 1] == "," or toks[i + 1] == ")"):
+                        value = float(tok)
+                        if not math.isfinite(value):
+                            self.i = start
+                            return False
+                        plist.append(value)
                         i += 1
                     else:
                         self.i = i
@@ -512,7 +626,12 @@ class _Parser:
                 self.i = start
                 return False
             index = toks[i + 2]
-            if not index.isdigit() or toks[i + 3] != "]" or int(index) >= reg[2]:
+            if (
+                not (index.isascii() and index.isdigit())
+                or len(index) > _MAX_INT_DIGITS
+                or toks[i + 3] != "]"
+                or int(index) >= reg[2]
+            ):
                 self.i = start
                 return False
             qubits.append(reg[1] + int(index))
@@ -550,7 +669,7 @@ class _Parser:
     def gate_call(self) -> None:
         at = self.i
         name = self.next()
-        if not _IDENT.match(name):
+        if not _is_ident(name):
             self.fail(f"expected a statement, found '{name}'", at)
         if self.peek() == "@":
             self.fail("gate modifiers are not supported", at)
@@ -609,23 +728,50 @@ class _Parser:
     def inline(
         self, gate: _UserGate, params: tuple[Value, ...], qubits: tuple[int, ...], at: int
     ) -> None:
+        if len(self.instrs) + len(gate.body) > MAX_INSTRUCTIONS:
+            self.fail(_TOO_MANY, at)
         mapping = dict(zip(gate.params, params, strict=True))
         append = self.instrs.append
         for gname, gparams, pos in gate.body:
             qs = tuple(qubits[p] for p in pos)
             if gparams:
-                try:
-                    ps = tuple(p.substitute(mapping) if isinstance(p, Expr) else p for p in gparams)
-                except _FLOAT_ERRORS as exc:
-                    self.fail(f"cannot evaluate a parameter of this call: {exc}", at)
-                append(Instruction(gname, qs, ps))
+                append(Instruction(gname, qs, self.substitute(gparams, mapping, at)))
             else:
                 append(Instruction(gname, qs))
+
+    def substitute(
+        self, params: tuple[Value, ...], mapping: dict[str, Value], at: int
+    ) -> tuple[Value, ...]:
+        """``params`` of a gate-body operation with the call's arguments put in."""
+        out: list[Value] = []
+        for p in params:
+            if isinstance(p, Expr):
+                try:
+                    p = p.substitute(mapping)
+                except InputError as exc:
+                    self.fail(f"the expression is too large: it {exc.reason}", at)
+                except _FLOAT_ERRORS as exc:
+                    self.fail(f"cannot evaluate a parameter of this call: {exc}", at)
+                if isinstance(p, float) and not math.isfinite(p):
+                    self.fail(f"a parameter of this call evaluates to {p}", at)
+            out.append(p)
+        return tuple(out)
 
     # -- gate definitions ---------------------------------------------------------------------
 
     def st_gate(self) -> None:
         self.i += 1
+        at = self.i
+        name, params, qargs = self.gate_header()
+        self.check_new_gate(name, at)
+        self.expect("{")
+        body = self.gate_body(params, qargs)
+        self.gates[name] = _known_gate(name, params, qargs, body) or _UserGate(
+            tuple(params), len(qargs), body
+        )
+
+    def gate_header(self) -> tuple[str, list[str], list[str]]:
+        """``name(params) qargs`` of a definition, up to (not including) its body."""
         at = self.i
         name = self.ident("a gate name")
         params: list[str] = []
@@ -643,33 +789,28 @@ class _Parser:
             qargs.append(self.ident("a qubit argument name"))
         if len(set(params)) != len(params) or len(set(qargs)) != len(qargs):
             self.fail(f"repeated argument name in the definition of '{name}'", at)
+        return name, params, qargs
+
+    def check_new_gate(self, name: str, at: int) -> None:
+        """Fail unless ``name`` may be defined here: OpenQASM forbids redefining a gate."""
         if name in self.gates:
             self.fail(f"gate '{name}' is already defined", at)
-        canon = ALIASES.get(name, name)
-        spec = GATES.get(canon)
-        if spec is not None:
-            if spec.num_params != len(params) or spec.num_qubits != len(qargs):
-                self.fail(
-                    f"gate '{name}' is built in with {spec.num_params} parameter(s) and "
-                    f"{spec.num_qubits} qubit(s); it cannot be redefined differently",
-                    at,
-                )
-            # Read as the built-in gate: skip the body.
-            self.skip_block()
-            return
-        self.expect("{")
-        body = self.gate_body(params, qargs)
-        self.gates[name] = _UserGate(tuple(params), len(qargs), body)
-
-    def skip_block(self) -> None:
-        self.expect("{")
-        depth = 1
-        while depth:
-            tok = self.next()
-            if tok == "{":
-                depth += 1
-            elif tok == "}":
-                depth -= 1
+        file = self.library.get(name)
+        if file is not None:
+            self.fail(f"gate '{name}' is already defined by {file} and cannot be redefined", at)
+        if name in _BUILTIN[self.version]:
+            self.fail(f"'{name}' is a built-in gate and cannot be redefined", at)
+        if name in self.regs or name in self.inputs:
+            self.fail(f"'{name}' is already declared", at)
+        if ALIASES.get(name, name) in GATES:
+            # Known without an include, so a call before this point read it as the built-in.
+            toks = self.toks
+            for j in range(at - 1):
+                if toks[j] == name and (j == 0 or toks[j - 1] in (";", "{", "}")):
+                    self.fail(
+                        f"gate '{name}' is defined after a call read it as the built-in gate",
+                        at,
+                    )
 
     def gate_body(
         self, params: list[str], qargs: list[str]
@@ -687,7 +828,7 @@ class _Parser:
                     continue
                 if tok in _UNSUPPORTED:
                     self.fail(f"'{tok}': {_UNSUPPORTED[tok]}", at)
-                if not _IDENT.match(tok) or tok in ("measure", "reset", "gate"):
+                if not _is_ident(tok) or tok in ("measure", "reset", "gate"):
                     self.fail(f"'{tok}' is not allowed in a gate body", at)
                 if self.peek() == "@":
                     self.fail("gate modifiers are not supported", at)
@@ -738,12 +879,12 @@ class _Parser:
                     f"{user.num_qubits} qubit(s)",
                     at,
                 )
+            self.defined += len(user.body)
+            if len(body) + len(user.body) > MAX_INSTRUCTIONS or self.defined > MAX_INSTRUCTIONS:
+                self.fail(_TOO_MANY_DEFINED, at)
             mapping = dict(zip(user.params, values, strict=True))
             for gname, gparams, gpos in user.body:
-                try:
-                    ps = tuple(p.substitute(mapping) if isinstance(p, Expr) else p for p in gparams)
-                except _FLOAT_ERRORS as exc:
-                    self.fail(f"cannot evaluate a parameter of this call: {exc}", at)
+                ps = self.substitute(gparams, mapping, at) if gparams else gparams
                 body.append((gname, ps, tuple(pos[p] for p in gpos)))
             return
         canon = ALIASES.get(name, name)
@@ -756,6 +897,7 @@ class _Parser:
                 f"{spec.num_qubits} qubit(s)",
                 at,
             )
+        self.defined += 1
         body.append((canon, tuple(values), pos))
 
     # -- expressions --------------------------------------------------------------------------
@@ -783,16 +925,31 @@ class _Parser:
             left = self.combine(op, left, self.unary(), at)
 
     def unary(self) -> Value:
-        """unary := ('-' | '+') unary | power"""
+        """unary := ('-' | '+') unary | power   -- every nesting level passes here."""
+        depth = self.depth = self.depth + 1
+        if depth > MAX_DEPTH:
+            self.fail(_TOO_DEEP)
         op = self.peek()
+        value: Value
         if op == "-":
+            at = self.i
             self.i += 1
             value = self.unary()
-            return -value if isinstance(value, float) else Expr("neg", (value,))
-        if op == "+":
+            value = -value if isinstance(value, float) else self.node("neg", (value,), at)
+        elif op == "+":
             self.i += 1
-            return self.unary()
-        return self.power()
+            value = self.unary()
+        else:
+            value = self.power()
+        self.depth = depth - 1
+        return value
+
+    def node(self, op: str, args: tuple[Expr, ...], at: int) -> Expr:
+        """A new expression node; one beyond the size limits fails at ``at``."""
+        try:
+            return Expr(op, args)
+        except InputError as exc:
+            self.fail(f"the expression is too large: it {exc.reason}", at)
 
     def power(self) -> Value:
         """power := atom (('**' | '^') unary)?   -- right-associative."""
@@ -808,20 +965,20 @@ class _Parser:
         at = self.i
         tok = self.next()
         first = tok[0]
-        if first.isdigit() or (first == "." and len(tok) > 1):
-            return float(tok)
+        if "0" <= first <= "9" or (first == "." and len(tok) > 1):
+            return self.number(tok, at)
         if tok == "(":
             value = self.expression()
             self.expect(")")
             return value
-        if not _IDENT.match(tok):
+        if not _is_ident(tok):
             self.fail(f"expected a number, a name or '(', found '{tok}'", at)
         if self.peek() == "(" and tok in FUNCTIONS:
             self.i += 1
             arg = self.expression()
             self.expect(")")
             if isinstance(arg, Expr):
-                return Expr(tok, (arg,))
+                return self.node(tok, (arg,), at)
             try:
                 return _MATH[tok](arg)
             except _FLOAT_ERRORS as exc:
@@ -843,16 +1000,66 @@ class _Parser:
     def combine(self, op: str, a: Value, b: Value, at: int) -> Value:
         if isinstance(a, float) and isinstance(b, float):
             try:
-                return _fold(op, [a, b])
+                value = _fold(op, [a, b])
             except _FLOAT_ERRORS as exc:
                 self.fail(f"cannot evaluate '{op}' on {a!r} and {b!r}: {exc}", at)
-        return Expr(
+            if not math.isfinite(value):
+                self.fail(f"'{op}' on {a!r} and {b!r} gives {value}", at)
+            return value
+        return self.node(
             op,
             (
                 a if isinstance(a, Expr) else Expr.num(a),
                 b if isinstance(b, Expr) else Expr.num(b),
             ),
+            at,
         )
+
+
+def _normalise(
+    body: list[tuple[str, tuple[Value, ...], tuple[int, ...]]], params: list[str]
+) -> tuple[tuple[str, tuple[Value, ...], tuple[int, ...]], ...]:
+    """A definition's body with its parameters renamed by position, for comparing bodies."""
+    mapping: dict[str, Value] = {p: Expr.sym(f"#{k}") for k, p in enumerate(params)}
+    return tuple(
+        (name, tuple(p.substitute(mapping) if isinstance(p, Expr) else p for p in ps), pos)
+        for name, ps, pos in body
+    )
+
+
+@functools.cache
+def _writer_bodies() -> dict[str, set[tuple[tuple[str, tuple[Value, ...], tuple[int, ...]], ...]]]:
+    """The normalised bodies of the ``gate`` definitions qjobs's own writers emit, by gate."""
+    from qjobs._qasm_out import _QASM2_DEFS, _QASM3_DEFS
+
+    out: dict[str, set[tuple[tuple[str, tuple[Value, ...], tuple[int, ...]], ...]]] = {}
+    for text in (*_QASM2_DEFS.values(), *_QASM3_DEFS.values()):
+        parser = _Parser(text)
+        parser.i = 1
+        name, params, qargs = parser.gate_header()
+        parser.expect("{")
+        out.setdefault(name, set()).add(_normalise(parser.gate_body(params, qargs), params))
+    return out
+
+
+def _known_gate(
+    name: str,
+    params: list[str],
+    qargs: list[str],
+    body: list[tuple[str, tuple[Value, ...], tuple[int, ...]]],
+) -> _UserGate | None:
+    """The IR gate ``name`` when this definition is the one qjobs's writers emit for it.
+
+    Any other definition keeps its own meaning (it is inlined), so a program that defines a
+    gate under a known name never silently runs a different gate.
+    """
+    spec = GATES.get(name)
+    if spec is None or spec.num_params != len(params) or spec.num_qubits != len(qargs):
+        return None
+    if _normalise(body, params) not in _writer_bodies().get(name, ()):
+        return None
+    syms: tuple[Value, ...] = tuple(Expr.sym(p) for p in params)
+    return _UserGate(tuple(params), len(qargs), [(name, syms, tuple(range(len(qargs))))])
 
 
 _FAST: Final[dict[str, tuple[str, int, int]]] = {

@@ -378,7 +378,7 @@ def test_gphase_is_dropped() -> None:
         ("OPENQASM 2.0;\nqreg q[1];\nOPENQASM 2.0;", 3, 1, "first statement"),
         ("qubit[1] q;\nh $0;", 2, 3, "physical qubits"),
         ("qubit[1] q; bit[1] c;\nh c[0];", 2, 3, "classical register"),
-        ("qubit[1] q;\ngate rx(a, b) x { }", 2, 6, "cannot be redefined"),
+        ('include "stdgates.inc";\ngate rx(a, b) x { }', 2, 6, "cannot be redefined"),
     ],
 )
 def test_error_positions(source: str, line: int, column: int, fragment: str) -> None:
