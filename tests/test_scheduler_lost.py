@@ -31,7 +31,7 @@ from qjobs.transport import RateLimit
 pytestmark = pytest.mark.anyio
 
 #: Short confirmation for tests: 3 reads of a 404, 10 ms then 20 ms apart.
-FAST_LOST = {"lost_reads": 3, "lost_read_delay": 0.01}
+FAST_LOST: dict[str, Any] = {"lost_reads": 3, "lost_read_delay": 0.01}
 POLL: dict[str, Any] = {"poll_initial": 0.01, "poll_max": 0.02}
 # A guard against a hang (the bug makes the scheduler poll for 600 s); never reached when right.
 HANG_GUARD = 30
