@@ -201,6 +201,40 @@ async def test_resubmit_lost_resubmits_once_then_raises(status_batch_size: int) 
             assert sched.progress().failed == 2
 
 
+async def test_losses_are_counted_in_the_ledger_across_runs(tmp_path: Path) -> None:
+    """Lost in run 1, resubmitted and lost again in run 2: run 3 gives up without a request."""
+    db = tmp_path / "run.db"
+    with anyio.fail_after(HANG_GUARD):
+        async with ionq() as (server, client, console):
+            for run, resubmit in enumerate((False, True)):
+                submitted, on_event = counting("submitted")
+                opts = {"resubmit_lost": resubmit, "on_event": on_event, **POLL}
+                async with Scheduler(client, shots=10, batch_size=2, ledger=db, **opts) as sched:
+                    futs = [sched.submit(circ(i)) for i in (5, 6)]
+                    await submitted(2).wait()
+                    assert futs[0].job_id is not None
+                    await console.delete(futs[0].job_id)
+                    for f in futs:
+                        with pytest.raises(qjobs.JobLostError) as info:
+                            await f
+                    assert ("resubmitted once already" in str(info.value)) == (run == 1)
+                assert server.stats.jobs_created == run + 1
+            client.transport.stats.reset()
+            async with Scheduler(
+                client, shots=10, batch_size=2, ledger=db, resubmit_lost=True, **POLL
+            ) as sched:
+                futs = [sched.submit(circ(i)) for i in (5, 6)]
+                assert all(isinstance(f.exception(), qjobs.JobLostError) for f in futs)
+                await sched.gather(return_exceptions=True)
+            assert client.transport.stats.total == 0
+            assert server.stats.jobs_created == 2
+    con = sqlite3.connect(db)
+    try:
+        assert con.execute("SELECT losses FROM circuits").fetchall() == [(2,), (2,)]
+    finally:
+        con.close()
+
+
 async def test_a_job_seen_again_after_a_404_is_not_lost() -> None:
     """A 404 that the next read contradicts (eventual consistency) resets the count."""
     caps = attrs.evolve(FakeProvider.default_capabilities, status_batch_size=1, **FAST_LOST)

@@ -104,7 +104,7 @@ class Bookkeeping:
         self._lbatches: dict[str, LedgerBatch] = {}
         self._attached: dict[str, Batch] = {}
         self._suspects: dict[Batch, int] = {}  # jobs answered 404: reads so far
-        self._lost_resubmits: dict[str, int] = {}  # circuit key -> resubmissions after a loss
+        self._losses: dict[str, int] = {}  # circuit key -> jobs of it the provider lost
         self._batch_wake = anyio.Event()
         self._poll_wake = anyio.Event()
         self._partial_polls = 0  # list requests for fewer than status_batch_size ids on their way

@@ -4,9 +4,9 @@ Two tables. ``batches`` has one row per provider job the scheduler intended to c
 (the idempotency key given to ``client.submit``), how many circuits it holds, the provider job id
 once known and its last status. ``circuits`` has one row per submitted circuit: its key, the
 caller's index, the generation of jobs it has been placed in, the job it currently belongs to with
-its position there, its result once fetched, and how often it was resubmitted because its job was
-lost. Keys name the provider and endpoint (see :mod:`qjobs.scheduler._keys`), so campaigns run on
-different providers or servers live side by side in one file.
+its position there, its result once fetched, and how many of its jobs the provider lost. Keys
+name the provider and endpoint (see :mod:`qjobs.scheduler._keys`), so campaigns run on different
+providers or servers live side by side in one file.
 
 Versions: ``meta.version`` is the key scheme and layout. Version 1 keys did not name the provider or
 endpoint, so they cannot be matched to a target; such a file is refused with
@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS circuits (
     batch TEXT,
     pos INTEGER,
     result BLOB,
-    lost_resubmits INTEGER NOT NULL DEFAULT 0
+    losses INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS circuits_batch ON circuits (batch);
 """
@@ -72,7 +72,7 @@ _INTENT_CIRCUIT = (
 _JOB = "UPDATE batches SET job_id = ?, status = ? WHERE key = ?"
 _STATUS = "UPDATE batches SET status = ?, error = ? WHERE key = ?"
 _RESULT = "UPDATE circuits SET result = ? WHERE key = ?"
-_LOST_RESUBMIT = "UPDATE circuits SET lost_resubmits = lost_resubmits + 1 WHERE key = ?"
+_LOSS = "UPDATE circuits SET losses = losses + 1 WHERE key = ?"
 
 #: Statuses stored for a batch: "intent" (no job id yet), a JobStatus value, "absent" (looked
 #: up after a crash and not found at the provider), "rejected" (the provider refused the POST),
@@ -85,9 +85,9 @@ LOST = "lost"
 
 class LedgerRow:
     """A circuit as recorded: generation, job key and position, packed result (or None), and
-    how often it was resubmitted after its job was lost."""
+    how many of its jobs were lost."""
 
-    __slots__ = ("batch", "gen", "lost_resubmits", "pos", "result")
+    __slots__ = ("batch", "gen", "losses", "pos", "result")
 
     def __init__(
         self,
@@ -95,13 +95,13 @@ class LedgerRow:
         batch: str | None,
         pos: int | None,
         result: bytes | None,
-        lost_resubmits: int = 0,
+        losses: int = 0,
     ) -> None:
         self.gen = gen
         self.batch = batch
         self.pos = pos
         self.result = result
-        self.lost_resubmits = lost_resubmits
+        self.losses = losses
 
 
 class LedgerBatch:
@@ -211,7 +211,7 @@ class Ledger:
             ):
                 batches[key] = LedgerBatch(key, size, job_id, status)
             for key, gen, batch, pos, result, lost in conn.execute(
-                "SELECT key, gen, batch, pos, result, lost_resubmits FROM circuits"
+                "SELECT key, gen, batch, pos, result, losses FROM circuits"
             ):
                 rows[key] = LedgerRow(gen, batch, pos, result, lost)
                 lb = batches.get(batch) if batch is not None else None
@@ -274,9 +274,13 @@ class Ledger:
         """Record the packed result of one circuit."""
         self._add(_RESULT, (blob, circuit_key), False)
 
-    def lost_resubmit(self, circuit_keys: Sequence[str]) -> None:
-        """Record that these circuits are resubmitted because their job was lost."""
-        self._add(_LOST_RESUBMIT, [(k,) for k in circuit_keys], True)
+    def lost(self, key: str, circuit_keys: Sequence[str], reason: str) -> None:
+        """Record job ``key`` as lost and count one loss for each of its circuits.
+
+        Both go into the same group commit, so a loss is never counted without the status.
+        """
+        self._add(_STATUS, (LOST, reason, key), False)
+        self._add(_LOSS, [(k,) for k in circuit_keys], True)
 
     def _add(self, sql: str, params: Sequence[Any], many: bool) -> None:
         self._buf.append((sql, params, many))

@@ -36,8 +36,8 @@ class Resuming(Tracking):
             self._finish(f, unpack_result(row.result), None, from_ledger=True)
             return True
         f._gen = row.gen
-        if row.lost_resubmits:
-            self._lost_resubmits[f.key] = row.lost_resubmits
+        if row.losses:
+            self._losses[f.key] = row.losses
         lb = self._lbatches.get(row.batch) if row.batch is not None else None
         if lb is not None and lb.status == LOST:
             return self._resume_lost(f, lb)
@@ -82,7 +82,7 @@ class Resuming(Tracking):
     def _resume_lost(self, f: JobFuture, lb: LedgerBatch) -> bool:
         """The ledger records ``f``'s job as lost: resubmit once (False) or fail it (True)."""
         why = "the ledger records that the provider lost it (404 on every read)"
-        if self._resubmit_lost_once(f, why):
+        if self._resubmit_after_loss(f, why):
             return False
         self._finish(f, None, self._lost_error(f, lb.job_id, why))
         return True

@@ -177,35 +177,35 @@ class Tracking(Bookkeeping):
         lb = self._lbatches.get(b.key)
         if lb is not None:
             lb.status = LOST
+        members = [k for k in b.member_keys if k is not None]
+        for k in members:
+            self._losses[k] = self._losses.get(k, 0) + 1
         if self._ledger is not None:
-            self._ledger.status(b.key, LOST, f"404 on {reads} {what}")
+            self._ledger.lost(b.key, members, f"404 on {reads} {what}")
         why = (
             f"the provider answered 404 on {reads} {what} of the job it had created "
             "(deleted, or lost in a provider restart)"
         )
         for f, circ in self._take_live(b):
-            if circ is None or not self._resubmit_lost_once(f, why):
-                self._finish(f, None, self._lost_error(f, b.job_id, why))
-            else:
+            if circ is not None and self._resubmit_after_loss(f, why):
                 self._enqueue(f, circ, front=True)
+            else:
+                self._finish(f, None, self._lost_error(f, b.job_id, why))
 
-    def _resubmit_lost_once(self, f: JobFuture, why: str) -> bool:
-        """With ``resubmit_lost``, count one resubmission of ``f`` (False if it had one)."""
-        if not self._resubmit_lost or self._lost_resubmits.get(f.key, 0) >= 1:
+    def _resubmit_after_loss(self, f: JobFuture, why: str) -> bool:
+        """With ``resubmit_lost``, True (and ``f`` back to pending) after its first loss only."""
+        if not self._resubmit_lost or self._losses.get(f.key, 0) > 1:
             return False
-        self._lost_resubmits[f.key] = self._lost_resubmits.get(f.key, 0) + 1
-        if self._ledger is not None:
-            self._ledger.lost_resubmit([f.key])
         self._retried += 1
         self._move(f, PENDING)
         self._emit("retried", f, f"job lost: {why}")
         return True
 
     def _lost_error(self, f: JobFuture, job_id: str | None, why: str) -> JobLostError:
-        if self._lost_resubmits.get(f.key, 0) >= 1:
-            hint = "it had already been resubmitted once, so it is not resubmitted again"
+        if self._losses.get(f.key, 0) > 1:
+            hint = "its circuits were resubmitted once already and are not resubmitted again"
         elif self._resubmit_lost:
-            hint = "its circuit is no longer known to resubmit it"
+            hint = "it was not resubmitted"
         else:
             hint = "pass resubmit_lost=True to resubmit its circuits once"
         return JobLostError(
