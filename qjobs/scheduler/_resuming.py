@@ -36,7 +36,7 @@ class Resuming(Tracking):
             self._finish(f, unpack_result(row.result), None, from_ledger=True)
             return True
         f._gen = row.gen
-        if row.losses:
+        if row.losses > self._losses.get(f.key, 0):  # this run may have counted more already
             self._losses[f.key] = row.losses
         lb = self._lbatches.get(row.batch) if row.batch is not None else None
         if lb is not None and lb.status == LOST:
