@@ -1,8 +1,8 @@
 """Resuming from the ledger: results read back, jobs re-attached, intents looked up by key.
 
 A job recorded as lost is never polled again: its circuits fail at once with
-:class:`~qjobs.JobLostError`, or with ``resubmit_lost`` are submitted again (once per circuit,
-counted in the ledger across runs).
+:class:`~qjobs.JobLostError`, or with ``resubmit_lost`` are submitted again after their first
+loss only (losses are counted per circuit in the ledger, across runs).
 """
 
 from __future__ import annotations
