@@ -52,32 +52,35 @@ async def test_one_ledger_keeps_campaigns_of_providers_and_endpoints_apart(
     async with (
         qjobs.emulators.serve("ionq", seed=1) as ionq_a,
         qjobs.emulators.serve("kipu", seed=2) as kipu,
+        qjobs.emulators.serve("qbraid", seed=4) as qbraid,
         qjobs.emulators.serve("ionq", seed=3) as ionq_b,
     ):
         assert ionq_a.base_url != ionq_b.base_url  # another port
         first, req_a, ids_a = await _run("ionq", ionq_a, ledger, sweep)
         on_kipu, req_k, ids_k = await _run("kipu", kipu, ledger, sweep)
+        on_qbraid, req_q, ids_q = await _run("qbraid", qbraid, ledger, sweep)
         on_b, req_b, ids_b = await _run("ionq", ionq_b, ledger, sweep)
         again, req_again, _ = await _run("ionq", ionq_a, ledger, sweep)
-        created = [s.stats.jobs_created for s in (ionq_a, kipu, ionq_b)]
+        created = [s.stats.jobs_created for s in (ionq_a, kipu, qbraid, ionq_b)]
 
     # each server did its own run's work; the rerun on A made no request at all
-    assert created == [1, 4, 1]  # IonQ batches the 4 points in one job; Kipu runs one per job
-    assert min(req_a, req_k, req_b) > 0
+    assert created == [1, 4, 1, 1]  # IonQ and qBraid batch the 4 points in one job; Kipu does not
+    assert min(req_a, req_k, req_q, req_b) > 0
     assert req_again == 0
     assert again.metadata["requests"] == again.metadata["jobs"] == 0
-    for out, ids in ((first, ids_a), (on_kipu, ids_k), (on_b, ids_b)):
+    runs = ((first, ids_a), (on_kipu, ids_k), (on_qbraid, ids_q), (on_b, ids_b))
+    for out, ids in runs:
         assert out.metadata["requests"] > 0
         assert set(out.job_ids) <= ids  # every result came from that run's server
         np.testing.assert_allclose(out.probabilities.sum(axis=-1), 1.0)
-    assert not (set(first.job_ids) & set(on_kipu.job_ids))
-    assert not (set(first.job_ids) & set(on_b.job_ids))
+    all_ids = [jid for out, _ in runs for jid in set(out.job_ids)]
+    assert len(all_ids) == len(set(all_ids)) == 1 + 4 + 1 + 1  # no job id answers twice
     assert again.job_ids == first.job_ids
     assert again.counts == first.counts
     np.testing.assert_array_equal(again.probabilities, first.probabilities)
     # the ledger holds three campaigns side by side, and never the token
     con = sqlite3.connect(ledger)
-    assert con.execute("SELECT count(*) FROM circuits").fetchone()[0] == 12
+    assert con.execute("SELECT count(*) FROM circuits").fetchone()[0] == 16
     con.close()
     files = [tmp_path / n for n in ("run.db", "run.db-wal", "run.db-shm", "run.db.lock")]
     written = {f.name: f.read_bytes() for f in files if f.exists()}
