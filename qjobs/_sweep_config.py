@@ -51,6 +51,7 @@ _SCHEDULER_LIMITS: dict[str, type] = {
     "poll_factor": float,
     "retry_failed": int,
     "job_timeout": float,
+    "resubmit_lost": bool,
 }
 #: ``[limits]`` keys that configure the client's transport rate limiter.
 _CLIENT_LIMITS: dict[str, type] = {"requests_per_second": float, "max_concurrent_requests": int}
@@ -144,6 +145,10 @@ def _number(value: Any, key: str) -> float:
 
 
 def _typed(value: Any, kind: type, key: str) -> Any:
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise InputError(key, value, "expected true or false")
+        return value
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise InputError(key, value, "expected an integer")
@@ -262,7 +267,7 @@ def parse_spec(doc: Mapping[str, Any], base: Path, *, default_out: Path) -> Swee
     for name, value in limits.items():
         kind = _SCHEDULER_LIMITS.get(name) or _CLIENT_LIMITS[name]
         checked = _typed(value, kind, f"limits.{name}")
-        if checked < 0 or (checked == 0 and name != "retry_failed"):
+        if kind is not bool and (checked < 0 or (checked == 0 and name != "retry_failed")):
             raise InputError(f"limits.{name}", value, "must be positive")
         (scheduler_limits if name in _SCHEDULER_LIMITS else client_limits)[name] = checked
     # emulator

@@ -128,6 +128,7 @@ class Sweep:
         backend: str | None = None,
         shots: int,
         progress: Callable[[Progress], None] | None = None,
+        resubmit_lost: bool = False,
         **scheduler_options: Any,
     ) -> SweepResult:
         """Run every point through a :class:`qjobs.Scheduler` and gather the results in order.
@@ -135,7 +136,9 @@ class Sweep:
         ``progress`` is called with a :class:`~qjobs.scheduler.Progress` snapshot after every
         scheduler event; ``scheduler_options`` are passed to the scheduler (``max_in_flight``,
         ``batch_size``, ``ledger``, ``on_event``, job options such as ``noise``...). A point
-        that fails raises its error (the scheduler cancels the rest).
+        that fails raises its error (the scheduler cancels the rest). A point whose job the
+        provider lost raises :class:`~qjobs.JobLostError`, unless ``resubmit_lost`` is true:
+        then it is resubmitted once in a new job.
         """
         if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
             raise InputError("shots", shots, "expected a positive integer")
@@ -158,7 +161,12 @@ class Sweep:
         started = time.perf_counter()
         requests_before = client.transport.stats.total
         sched = Scheduler(
-            client, backend=backend, shots=shots, on_event=on_event, **scheduler_options
+            client,
+            backend=backend,
+            shots=shots,
+            on_event=on_event,
+            resubmit_lost=resubmit_lost,
+            **scheduler_options,
         )
         async with sched:
             for circuit in circuits:

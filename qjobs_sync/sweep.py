@@ -90,6 +90,7 @@ class Sweep(_portal.Twin):
         backend: str | None = None,
         shots: int,
         progress: Callable[[Progress], None] | None = None,
+        resubmit_lost: bool = False,
         **scheduler_options: Any,
     ) -> SweepResult:
         """Run every point through a :class:`qjobs.Scheduler` and gather the results in order.
@@ -97,7 +98,9 @@ class Sweep(_portal.Twin):
         ``progress`` is called with a :class:`~qjobs.scheduler.Progress` snapshot after every
         scheduler event; ``scheduler_options`` are passed to the scheduler (``max_in_flight``,
         ``batch_size``, ``ledger``, ``on_event``, job options such as ``noise``...). A point
-        that fails raises its error (the scheduler cancels the rest).
+        that fails raises its error (the scheduler cancels the rest). A point whose job the
+        provider lost raises :class:`~qjobs.JobLostError`, unless ``resubmit_lost`` is true:
+        then it is resubmitted once in a new job.
         """
         return _portal.run_async(
             lambda: self._async.run(
@@ -105,6 +108,7 @@ class Sweep(_portal.Twin):
                 backend=backend,
                 shots=shots,
                 progress=progress,
+                resubmit_lost=resubmit_lost,
                 **scheduler_options,
             )
         )

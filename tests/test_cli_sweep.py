@@ -49,6 +49,7 @@ phi = [0.0, "pi/3", 1.0]
 max_in_flight = 8
 batch_size = 4
 poll_initial = 0.05
+resubmit_lost = true
 
 [emulator]
 latency_ms = 1

@@ -11,7 +11,7 @@ import pytest
 
 from qjobs import Capabilities, Circuit, Instruction, JobStatus, Result
 from qjobs.scheduler import Scheduler
-from qjobs.scheduler._keys import batch_key, circuit_key, options_json
+from qjobs.scheduler._keys import batch_key, circuit_key, options_json, target_id
 from qjobs.scheduler._ledger import Ledger, pack_result, unpack_result
 from qjobs.testing import FIND, GET, LIST, SUBMIT, FakeProvider
 
@@ -35,7 +35,14 @@ def outcome(res: Any) -> int:
 
 
 def key_of(i: int, shots: int = 5) -> str:
-    return circuit_key(circ(i), shots=shots, backend=None, options=options_json({}), index=i)
+    return circuit_key(
+        circ(i),
+        shots=shots,
+        backend=None,
+        options=options_json({}),
+        index=i,
+        target=target_id("fake", FakeProvider().endpoint),
+    )
 
 
 def test_result_blob_round_trip() -> None:

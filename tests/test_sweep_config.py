@@ -54,6 +54,7 @@ batch_linger = 0.01
 requests_per_second = 20
 max_concurrent_requests = 4
 retry_failed = 0
+resubmit_lost = true
 
 [emulator]
 latency_ms = 20
@@ -82,6 +83,7 @@ noise = { model = "ideal" }
         "batch_size": 4,
         "batch_linger": 0.01,
         "retry_failed": 0,
+        "resubmit_lost": True,
     }
     assert spec.client_limits == {"requests_per_second": 20.0, "max_concurrent_requests": 4}
     assert spec.emulator.latency == pytest.approx(0.02)
@@ -151,6 +153,7 @@ def test_step_range_excludes_stop_off_grid(tmp_path: Path) -> None:
         ("QASM\n[params]\ntheta = [1.0]\n[limits]\nbatch_size = 0\n", "limits.batch_size"),
         ("QASM\n[params]\ntheta = [1.0]\n[limits]\nmax_in_flight = 1.5\n", "limits.max_in_flight"),
         ("QASM\n[params]\ntheta = [1.0]\n[limits]\nmax_inflight = 5\n", "limits.max_inflight"),
+        ("QASM\n[params]\ntheta = [1.0]\n[limits]\nresubmit_lost = 1\n", "limits.resubmit_lost"),
         (
             "QASM\n[params]\ntheta = [1.0]\n[limits]\nrequests_per_second = -1\n",
             "limits.requests_per_second",

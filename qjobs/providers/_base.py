@@ -11,6 +11,7 @@ import abc
 import logging
 import random
 import ssl as ssl_module
+import urllib.parse
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -75,6 +76,31 @@ def job_id(
     raise InputError(field, job, f"must be a qjobs.Job or {what}")
 
 
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+
+
+def endpoint_of(base_url: str) -> str:
+    """The identity of the API at ``base_url``: ``scheme://host:port/path``, normalised.
+
+    Scheme and host are lowercased, the port is always written (80 and 443 when implied), and
+    userinfo, query, fragment and trailing slashes are dropped, so every spelling of one endpoint
+    gives one string and no credential carried by the URL is part of it.
+    """
+    parts = urllib.parse.urlsplit(base_url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None:
+        port = _DEFAULT_PORTS.get(scheme)
+    netloc = host if port is None else f"{host}:{port}"
+    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
 async def gather(calls: Sequence[Callable[[], Coroutine[Any, Any, None]]]) -> None:
     """Run calls concurrently; the first failure is raised as itself (not in a group)."""
     try:
@@ -100,6 +126,9 @@ class Capabilities:
     ``max_in_flight_jobs`` bounds jobs submitted but not final. ``submit_key`` says a job can carry
     a client key that :meth:`ProviderClient.find_by_key` can look up, which makes submission
     idempotent. ``cancel_batch`` says many jobs can be cancelled in one request.
+    ``lost_reads`` is how many reads of a job created by qjobs must answer 404 before the job is
+    taken as lost (:class:`~qjobs.JobLostError`); the reads are spaced by ``lost_read_delay``
+    seconds, doubling (3 reads and 1 s: the last read comes 3 s after the first 404).
     """
 
     max_circuits_per_job: int = 1
@@ -114,6 +143,8 @@ class Capabilities:
     page_size: int = 100
     submit_key: bool = False
     cancel_batch: bool = False
+    lost_reads: int = 3
+    lost_read_delay: float = 1.0
 
 
 class ProviderClient(abc.ABC):
@@ -141,6 +172,16 @@ class ProviderClient(abc.ABC):
     def base_url(self) -> str:
         """The base URL every request is made against."""
         return self._transport.base_url
+
+    @property
+    def endpoint(self) -> str:
+        """The identity of the API this client talks to: its base URL, normalised.
+
+        ``scheme://host:port/path`` (see :func:`endpoint_of`); never a token. The scheduler's
+        ledger keys include it with :attr:`provider`, so one ledger never answers for another
+        provider or another server.
+        """
+        return endpoint_of(self._transport.base_url)
 
     async def __aenter__(self) -> Self:
         await self._transport.__aenter__()

@@ -75,6 +75,10 @@ class Bookkeeping:
     _status_chunk: int
     _workers: int
     _retry_failed: int
+    _resubmit_lost: bool
+    _lost_reads: int
+    _lost_delay: float
+    _target: bytes
     _job_timeout: float | None
     _unknown_timeout: float
     _cancel_timeout: float
@@ -99,6 +103,8 @@ class Bookkeeping:
         self._rows: dict[str, LedgerRow] | None = None
         self._lbatches: dict[str, LedgerBatch] = {}
         self._attached: dict[str, Batch] = {}
+        self._suspects: dict[Batch, int] = {}  # jobs answered 404: reads so far
+        self._losses: dict[str, int] = {}  # circuit key -> jobs of it the provider lost
         self._batch_wake = anyio.Event()
         self._poll_wake = anyio.Event()
         self._partial_polls = 0  # list requests for fewer than status_batch_size ids on their way
@@ -195,6 +201,8 @@ class Bookkeeping:
             b.state = DONE
             self._in_flight -= 1
             self._live.discard(b)
+            if self._suspects:
+                self._suspects.pop(b, None)
             b.circuits = []
             self._batch_wake.set()
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import anyio
 
-from qjobs._errors import JobError, MalformedResponseError
+from qjobs._errors import JobError, MalformedResponseError, NotFoundError
 from qjobs._models import Job, JobStatus, Result
 from qjobs.scheduler._batcher import FETCHING, TRACKED, Batch
 from qjobs.scheduler._future import COMPLETED
@@ -28,12 +28,25 @@ class Fetching(Tracking):
                 await self._confirm_failed(b)
 
     async def _retrying(self, b: Batch, what: str, call: Callable[[], Any]) -> Any:
-        """Await ``call()`` until it succeeds; fail ``b`` after ``unknown_state_timeout``."""
+        """Await ``call()`` until it succeeds; fail ``b`` after ``unknown_state_timeout``.
+
+        404 answers are counted instead: ``lost_reads`` of them (spaced as for polls) make the
+        job lost.
+        """
         start = anyio.current_time()
         delay = self._backoff.initial
+        not_found = 0
         while True:
             try:
                 return await call()
+            except NotFoundError:
+                if b.state != FETCHING:
+                    return None
+                not_found += 1
+                if not_found >= self._lost_reads:
+                    self._lost(b, not_found, f"reads ({what})")
+                    return None
+                await anyio.sleep(self._lost_delay * 2 ** (not_found - 1))
             except Exception as exc:
                 if b.state != FETCHING:
                     return None

@@ -1,8 +1,10 @@
 """Deterministic keys: one per circuit, one per provider job (derived from its members).
 
-A circuit's key hashes its canonical form together with the shots, backend, job options and the
-caller's index, so the same program submitting the same circuits in the same order computes the
-same keys on every run; the ledger is looked up by them. A job key hashes its members' keys (in
+A circuit's key hashes its canonical form together with the shots, backend, job options, the
+caller's index and the target (the provider's name and its normalised endpoint, never a token), so
+the same program submitting the same circuits in the same order to the same API computes the same
+keys on every run; the ledger is looked up by them, and work done at one provider or server is
+never reported for another. A job key hashes its members' keys (in
 position order) and a generation number that grows each time one of the circuits is placed in a
 new job, so two different submissions never share a key.
 """
@@ -18,7 +20,14 @@ import orjson
 from qjobs._circuit import Circuit
 from qjobs._errors import InputError
 
-__all__ = ["batch_key", "canonical_circuit", "circuit_key", "options_json", "payload_estimate"]
+__all__ = [
+    "batch_key",
+    "canonical_circuit",
+    "circuit_key",
+    "options_json",
+    "payload_estimate",
+    "target_id",
+]
 
 _SEP = b"\x1f"
 
@@ -46,10 +55,24 @@ def options_json(options: Mapping[str, Any]) -> bytes:
         raise InputError("job_options", dict(options), f"not JSON-serialisable: {exc}") from None
 
 
+def target_id(provider: str, endpoint: str) -> bytes:
+    """The bytes naming where work runs: the provider and its endpoint (see ``client.endpoint``)."""
+    return provider.encode() + _SEP + endpoint.encode()
+
+
 def circuit_key(
-    circuit: Circuit, *, shots: int, backend: str | None, options: bytes, index: int
+    circuit: Circuit,
+    *,
+    shots: int,
+    backend: str | None,
+    options: bytes,
+    index: int,
+    target: bytes,
 ) -> str:
-    """The key of one submitted circuit: 32 hex digits of a BLAKE2b hash."""
+    """The key of one submitted circuit: 32 hex digits of a BLAKE2b hash.
+
+    ``target`` is :func:`target_id` of the client the circuit runs on.
+    """
     h = hashlib.blake2b(canonical_circuit(circuit), digest_size=16)
     h.update(_SEP)
     h.update(b"%d" % shots)
@@ -59,6 +82,8 @@ def circuit_key(
     h.update(options)
     h.update(_SEP)
     h.update(b"%d" % index)
+    h.update(_SEP)
+    h.update(target)
     return h.hexdigest()
 
 

@@ -4,7 +4,13 @@ Two tables. ``batches`` has one row per provider job the scheduler intended to c
 (the idempotency key given to ``client.submit``), how many circuits it holds, the provider job id
 once known and its last status. ``circuits`` has one row per submitted circuit: its key, the
 caller's index, the generation of jobs it has been placed in, the job it currently belongs to with
-its position there, and its result once fetched.
+its position there, its result once fetched, and how many of its jobs the provider lost. Keys
+name the provider and endpoint (see :mod:`qjobs.scheduler._keys`), so campaigns run on different
+providers or servers live side by side in one file.
+
+Versions: ``meta.version`` is the key scheme and layout. Version 1 keys did not name the provider or
+endpoint, so they cannot be matched to a target; such a file is refused with
+:class:`~qjobs.LedgerError` (there is nothing to migrate to), as is a file of a newer version.
 
 Durability: the database runs in WAL mode with ``synchronous=FULL``. An intent row must be durable
 before the POST that creates the job (that is what makes a rerun after a crash safe); WAL alone
@@ -27,6 +33,7 @@ import anyio.to_thread
 import numpy as np
 import orjson
 
+from qjobs._errors import LedgerError
 from qjobs._models import Result
 from qjobs.scheduler._ledger_lock import LedgerLock
 
@@ -47,11 +54,12 @@ CREATE TABLE IF NOT EXISTS circuits (
     gen INTEGER NOT NULL,
     batch TEXT,
     pos INTEGER,
-    result BLOB
+    result BLOB,
+    losses INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS circuits_batch ON circuits (batch);
 """
-_VERSION = "1"
+_VERSION = "2"
 
 _INTENT_BATCH = (
     "INSERT INTO batches (key, size, job_id, status) VALUES (?, ?, NULL, 'intent') "
@@ -64,24 +72,36 @@ _INTENT_CIRCUIT = (
 _JOB = "UPDATE batches SET job_id = ?, status = ? WHERE key = ?"
 _STATUS = "UPDATE batches SET status = ?, error = ? WHERE key = ?"
 _RESULT = "UPDATE circuits SET result = ? WHERE key = ?"
+_LOSS = "UPDATE circuits SET losses = losses + 1 WHERE key = ?"
 
 #: Statuses stored for a batch: "intent" (no job id yet), a JobStatus value, "absent" (looked
-#: up after a crash and not found at the provider), "rejected" (the provider refused the POST).
+#: up after a crash and not found at the provider), "rejected" (the provider refused the POST),
+#: "lost" (the provider answered 404 for the job it had created: never polled again).
 INTENT = "intent"
 ABSENT = "absent"
 REJECTED = "rejected"
+LOST = "lost"
 
 
 class LedgerRow:
-    """A circuit as recorded: generation, job key and position, packed result (or None)."""
+    """A circuit as recorded: generation, job key and position, packed result (or None), and
+    how many of its jobs were lost."""
 
-    __slots__ = ("batch", "gen", "pos", "result")
+    __slots__ = ("batch", "gen", "losses", "pos", "result")
 
-    def __init__(self, gen: int, batch: str | None, pos: int | None, result: bytes | None) -> None:
+    def __init__(
+        self,
+        gen: int,
+        batch: str | None,
+        pos: int | None,
+        result: bytes | None,
+        losses: int = 0,
+    ) -> None:
         self.gen = gen
         self.batch = batch
         self.pos = pos
         self.result = result
+        self.losses = losses
 
 
 class LedgerBatch:
@@ -183,16 +203,17 @@ class Ledger:
             conn.execute(
                 "INSERT OR IGNORE INTO meta (name, value) VALUES ('version', ?)", (_VERSION,)
             )
+            self._check_version(conn)
             rows: dict[str, LedgerRow] = {}
             batches: dict[str, LedgerBatch] = {}
             for key, size, job_id, status in conn.execute(
                 "SELECT key, size, job_id, status FROM batches"
             ):
                 batches[key] = LedgerBatch(key, size, job_id, status)
-            for key, gen, batch, pos, result in conn.execute(
-                "SELECT key, gen, batch, pos, result FROM circuits"
+            for key, gen, batch, pos, result, lost in conn.execute(
+                "SELECT key, gen, batch, pos, result, losses FROM circuits"
             ):
-                rows[key] = LedgerRow(gen, batch, pos, result)
+                rows[key] = LedgerRow(gen, batch, pos, result, lost)
                 lb = batches.get(batch) if batch is not None else None
                 if lb is not None and pos is not None and 0 <= pos < lb.size:
                     lb.members[pos] = key
@@ -202,6 +223,23 @@ class Ledger:
             raise
         self._conn = conn
         return rows, batches
+
+    def _check_version(self, conn: sqlite3.Connection) -> None:
+        """LedgerError unless the file's ledger version is this one's."""
+        (found,) = conn.execute("SELECT value FROM meta WHERE name = 'version'").fetchone()
+        if found == _VERSION:
+            return
+        if found == "1":
+            why = (
+                "it was written by an older qjobs whose keys do not name the provider and "
+                "endpoint, so its results cannot be told apart by target and are not reused"
+            )
+        else:
+            why = f"it has ledger version {found!r}, this qjobs reads version {_VERSION}"
+        raise LedgerError(
+            f"ledger {self.path}: {why}; finish that run with the qjobs that wrote it, or move "
+            "the file aside (or choose another ledger path) to start a new ledger"
+        )
 
     async def close(self) -> None:
         """Commit what is buffered and close the file."""
@@ -235,6 +273,14 @@ class Ledger:
     def result(self, circuit_key: str, blob: bytes) -> None:
         """Record the packed result of one circuit."""
         self._add(_RESULT, (blob, circuit_key), False)
+
+    def lost(self, key: str, circuit_keys: Sequence[str], reason: str) -> None:
+        """Record job ``key`` as lost and count one loss for each of its circuits.
+
+        Both go into the same group commit, so a loss is never counted without the status.
+        """
+        self._add(_STATUS, (LOST, reason, key), False)
+        self._add(_LOSS, [(k,) for k in circuit_keys], True)
 
     def _add(self, sql: str, params: Sequence[Any], many: bool) -> None:
         self._buf.append((sql, params, many))

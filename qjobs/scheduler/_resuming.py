@@ -1,4 +1,9 @@
-"""Resuming from the ledger: results read back, jobs re-attached, intents looked up by key."""
+"""Resuming from the ledger: results read back, jobs re-attached, intents looked up by key.
+
+A job recorded as lost is never polled again: its circuits fail at once with
+:class:`~qjobs.JobLostError`, or with ``resubmit_lost`` are submitted again after their first
+loss only (losses are counted per circuit in the ledger, across runs).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from qjobs._errors import JobError
 from qjobs._models import JobStatus
 from qjobs.scheduler._batcher import DONE, LOOKUP, SUBMITTING, TRACKED, Batch
 from qjobs.scheduler._future import RUNNING, SUBMITTED, JobFuture
-from qjobs.scheduler._ledger import ABSENT, REJECTED, unpack_result
+from qjobs.scheduler._ledger import ABSENT, LOST, REJECTED, LedgerBatch, unpack_result
 from qjobs.scheduler._tracking import Tracking
 
 _LEDGER_FLUSH_INTERVAL = 0.2
@@ -31,7 +36,11 @@ class Resuming(Tracking):
             self._finish(f, unpack_result(row.result), None, from_ledger=True)
             return True
         f._gen = row.gen
+        if row.losses > self._losses.get(f.key, 0):  # this run may have counted more already
+            self._losses[f.key] = row.losses
         lb = self._lbatches.get(row.batch) if row.batch is not None else None
+        if lb is not None and lb.status == LOST:
+            return self._resume_lost(f, lb)
         if lb is None or row.pos is None or lb.status in _FINAL_LEDGER or row.pos >= lb.size:
             return False
         b = self._attached.get(lb.key)
@@ -68,6 +77,14 @@ class Resuming(Tracking):
         if b.job_id is not None:
             self._move(f, RUNNING if b.status is JobStatus.RUNNING else SUBMITTED)
             self._emit("submitted", f)
+        return True
+
+    def _resume_lost(self, f: JobFuture, lb: LedgerBatch) -> bool:
+        """The ledger records ``f``'s job as lost: resubmit once (False) or fail it (True)."""
+        why = "the ledger records that the provider lost it (404 on every read)"
+        if self._resubmit_after_loss(f, why):
+            return False
+        self._finish(f, None, self._lost_error(f, lb.job_id, why))
         return True
 
     async def _resume_lookup(self, b: Batch) -> None:

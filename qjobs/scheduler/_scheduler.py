@@ -34,7 +34,7 @@ from qjobs.scheduler._future import (
     SUBMITTED,
     JobFuture,
 )
-from qjobs.scheduler._keys import circuit_key, options_json
+from qjobs.scheduler._keys import circuit_key, options_json, target_id
 from qjobs.scheduler._ledger import Ledger
 from qjobs.scheduler._poller import Backoff
 from qjobs.scheduler._submitting import Submitting
@@ -79,7 +79,9 @@ class Scheduler(Submitting, Fetching):
     program resumes without losing or repeating work. ``retry_failed`` resubmits a circuit whose
     job the provider confirms FAILED at most that often; ``job_timeout`` fails a circuit whose job
     is not final that many seconds after creation (never resubmitted, not cancelled);
-    ``unknown_state_timeout`` fails a circuit whose job's state cannot be learned that long.
+    ``unknown_state_timeout`` fails a circuit whose job's state cannot be learned that long. A job
+    the provider lost (404 on ``capabilities.lost_reads`` reads) fails its circuits with
+    :class:`~qjobs.JobLostError`; ``resubmit_lost=True`` resubmits them once in a new job instead.
     ``cancel_timeout`` bounds cancellation at exit. Extra keyword arguments are job options passed
     to ``client.submit`` for every job.
     """
@@ -98,6 +100,7 @@ class Scheduler(Submitting, Fetching):
         poll_factor: float | None = None,
         ledger: str | os.PathLike[str] | None = None,
         retry_failed: int = 0,
+        resubmit_lost: bool = False,
         job_timeout: float | None = None,
         unknown_state_timeout: float = 600.0,
         on_event: Callable[[SchedulerEvent], None] | None = None,
@@ -126,6 +129,8 @@ class Scheduler(Submitting, Fetching):
             raise InputError("batch_linger", batch_linger, "must not be negative")
         if isinstance(retry_failed, bool) or not isinstance(retry_failed, int) or retry_failed < 0:
             raise InputError("retry_failed", retry_failed, "expected an integer >= 0")
+        if not isinstance(resubmit_lost, bool):
+            raise InputError("resubmit_lost", resubmit_lost, "expected True or False")
         if batch_size is not None and batch_size > caps.max_circuits_per_job:
             raise InputError(
                 "batch_size",
@@ -152,6 +157,10 @@ class Scheduler(Submitting, Fetching):
         self._status_chunk = max(1, caps.status_batch_size)
         self._workers = max(1, caps.max_concurrent_requests)
         self._retry_failed = retry_failed
+        self._resubmit_lost = resubmit_lost
+        self._lost_reads = max(1, caps.lost_reads)
+        self._lost_delay = max(0.0, caps.lost_read_delay)
+        self._target = target_id(self._provider, client.endpoint)
         self._job_timeout = job_timeout
         self._unknown_timeout = float(unknown_state_timeout)
         self._cancel_timeout = float(cancel_timeout)
@@ -284,7 +293,9 @@ class Scheduler(Submitting, Fetching):
         if group is None:
             group = self._groups[gkey] = Group(s, backend, opts, oj)
         index = len(self._futures)
-        key = circuit_key(circuit, shots=s, backend=backend, options=oj, index=index)
+        key = circuit_key(
+            circuit, shots=s, backend=backend, options=oj, index=index, target=self._target
+        )
         fut = JobFuture(self, index, key, circuit, group)
         self._futures.append(fut)
         self._unfinished += 1

@@ -4,6 +4,12 @@ A job is tracked from its creation (or re-attachment) until it is final; the pol
 jobs from the heap and hands chunks to poll workers (``get_jobs`` when the provider lists
 jobs, else ``get_job``). Observations move futures (submitted, running), reschedule the job
 with backoff, or hand a final job to the fetch workers; failures are retried or reported.
+
+A job qjobs created that the provider answers 404 for is suspect: it is read again on its own
+(``get_job``), ``capabilities.lost_reads`` times in all, spaced by ``lost_read_delay`` seconds
+doubling; when every read answers 404 the job is lost (:class:`~qjobs.JobLostError`, or one
+resubmission with ``resubmit_lost``). A job missing from a list answer is not a 404: it is read
+on its own first.
 """
 
 from __future__ import annotations
@@ -13,11 +19,19 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from qjobs._errors import JobCancelledError, JobError, JobFailedError, JobTimeoutError
+from qjobs._errors import (
+    JobCancelledError,
+    JobError,
+    JobFailedError,
+    JobLostError,
+    JobTimeoutError,
+    NotFoundError,
+)
 from qjobs._models import Job, JobStatus
 from qjobs.scheduler._batcher import FETCHING, TRACKED, Batch
 from qjobs.scheduler._bookkeeping import Bookkeeping
-from qjobs.scheduler._future import PENDING, RUNNING, SUBMITTED
+from qjobs.scheduler._future import PENDING, RUNNING, SUBMITTED, JobFuture
+from qjobs.scheduler._ledger import LOST
 
 if TYPE_CHECKING:
     from qjobs.providers._base import ProviderClient
@@ -92,12 +106,21 @@ class Tracking(Bookkeeping):
                     self._poll_wake.set()  # jobs held back for this poll may go now
 
     async def _poll(self, client: ProviderClient, chunk: list[Batch]) -> None:
+        suspects = self._suspects
+        if suspects:  # jobs answered 404 are read one by one until confirmed or seen again
+            alone = [b for b in chunk if b in suspects]
+            if alone:
+                chunk = [b for b in chunk if b not in suspects]
+                await self._poll_each(client, alone)
+        if len(chunk) <= 1:
+            await self._poll_each(client, chunk)
+            return
         ids = [b.job_id for b in chunk if b.job_id is not None]
         try:
-            if len(ids) == 1:
-                jobs = [await client.get_job(ids[0])]
-            else:
-                jobs = await client.get_jobs(ids)
+            jobs = await client.get_jobs(ids)
+        except NotFoundError:
+            await self._poll_each(client, chunk)  # find which job is gone
+            return
         except Exception as exc:
             now = anyio.current_time()
             log.debug("poll of %d job(s) failed: %s", len(ids), exc)
@@ -106,12 +129,90 @@ class Tracking(Bookkeeping):
             return
         now = anyio.current_time()
         by_id = {j.id: j for j in jobs}
+        missing: list[Batch] = []
         for b in chunk:
             j = by_id.get(b.job_id) if b.job_id is not None else None
             if j is None:
-                self._unlearned(b, now, "missing from the provider's answer")
+                missing.append(b)  # absent from a list is not a 404: ask for the job itself
             else:
                 self._observe(b, j, now)
+        await self._poll_each(client, missing)
+
+    async def _poll_each(self, client: ProviderClient, chunk: list[Batch]) -> None:
+        """Poll each job of ``chunk`` with its own ``get_job``, concurrently."""
+        if len(chunk) == 1:
+            await self._poll_one(client, chunk[0])
+        elif chunk:
+            async with anyio.create_task_group() as tg:
+                for b in chunk:
+                    tg.start_soon(self._poll_one, client, b)
+
+    async def _poll_one(self, client: ProviderClient, b: Batch) -> None:
+        assert b.job_id is not None
+        try:
+            job = await client.get_job(b.job_id)
+        except NotFoundError:
+            self._not_found(b, anyio.current_time())
+        except Exception as exc:
+            log.debug("poll of job %s failed: %s", b.job_id, exc)
+            self._unlearned(b, anyio.current_time(), str(exc))
+        else:
+            self._observe(b, job, anyio.current_time())
+
+    def _not_found(self, b: Batch, now: float) -> None:
+        """A poll of ``b``'s job answered 404: read it again later, or give it up as lost."""
+        if b.state != TRACKED:
+            return
+        reads = self._suspects.get(b, 0) + 1
+        if reads >= self._lost_reads:
+            self._lost(b, reads, "reads")
+            return
+        self._suspects[b] = reads
+        self._schedule(b, now, self._lost_delay * 2 ** (reads - 1))
+
+    def _lost(self, b: Batch, reads: int, what: str) -> None:
+        """``b``'s job is gone at the provider: record it, resubmit or fail its circuits."""
+        self._suspects.pop(b, None)
+        log.warning("%s job %s is lost: %d %s answered 404", self._provider, b.job_id, reads, what)
+        lb = self._lbatches.get(b.key)
+        if lb is not None:
+            lb.status = LOST
+        members = [k for k in b.member_keys if k is not None]
+        for k in members:
+            self._losses[k] = self._losses.get(k, 0) + 1
+        if self._ledger is not None:
+            self._ledger.lost(b.key, members, f"404 on {reads} {what}")
+        why = (
+            f"the provider answered 404 on {reads} {what} of the job it had created "
+            "(deleted, or lost in a provider restart)"
+        )
+        for f, circ in self._take_live(b):
+            if circ is not None and self._resubmit_after_loss(f, why):
+                self._enqueue(f, circ, front=True)
+            else:
+                self._finish(f, None, self._lost_error(f, b.job_id, why))
+
+    def _resubmit_after_loss(self, f: JobFuture, why: str) -> bool:
+        """With ``resubmit_lost``, True (and ``f`` back to pending) after its first loss only."""
+        if not self._resubmit_lost or self._losses.get(f.key, 0) > 1:
+            return False
+        self._retried += 1
+        self._move(f, PENDING)
+        self._emit("retried", f, f"job lost: {why}")
+        return True
+
+    def _lost_error(self, f: JobFuture, job_id: str | None, why: str) -> JobLostError:
+        if self._losses.get(f.key, 0) > 1:
+            hint = "its circuits were resubmitted once already and are not resubmitted again"
+        elif self._resubmit_lost:
+            hint = "it was not resubmitted"
+        else:
+            hint = "pass resubmit_lost=True to resubmit its circuits once"
+        return JobLostError(
+            f"{self._provider} job {job_id} is lost: {why}; {hint}",
+            job_id=job_id,
+            provider=self._provider,
+        )
 
     def _schedule(self, b: Batch, now: float, delay: float | None = None) -> None:
         due = now + (self._backoff.delay(b.interval) if delay is None else delay)
@@ -152,6 +253,8 @@ class Tracking(Bookkeeping):
         """A poll learned the state of ``b``'s job."""
         if b.state != TRACKED:
             return
+        if self._suspects:
+            self._suspects.pop(b, None)
         if job.status is JobStatus.UNKNOWN:
             self._unlearned(b, now, f"status {job.provider_status!r} not understood")
             return

@@ -62,6 +62,16 @@ class ProviderClient(_portal.Twin):
         """The base URL every request is made against."""
         return self._async.base_url
 
+    @property
+    def endpoint(self) -> str:
+        """The identity of the API this client talks to: its base URL, normalised.
+
+        ``scheme://host:port/path`` (see :func:`endpoint_of`); never a token. The scheduler's
+        ledger keys include it with :attr:`provider`, so one ledger never answers for another
+        provider or another server.
+        """
+        return self._async.endpoint
+
     def __enter__(self) -> Self:
         self._enter()
         return self

@@ -44,7 +44,9 @@ class Scheduler(_portal.Twin):
     program resumes without losing or repeating work. ``retry_failed`` resubmits a circuit whose
     job the provider confirms FAILED at most that often; ``job_timeout`` fails a circuit whose job
     is not final that many seconds after creation (never resubmitted, not cancelled);
-    ``unknown_state_timeout`` fails a circuit whose job's state cannot be learned that long.
+    ``unknown_state_timeout`` fails a circuit whose job's state cannot be learned that long. A job
+    the provider lost (404 on ``capabilities.lost_reads`` reads) fails its circuits with
+    :class:`~qjobs.JobLostError`; ``resubmit_lost=True`` resubmits them once in a new job instead.
     ``cancel_timeout`` bounds cancellation at exit. Extra keyword arguments are job options passed
     to ``client.submit`` for every job.
     """
@@ -65,6 +67,7 @@ class Scheduler(_portal.Twin):
         poll_factor: float | None = None,
         ledger: str | os.PathLike[str] | None = None,
         retry_failed: int = 0,
+        resubmit_lost: bool = False,
         job_timeout: float | None = None,
         unknown_state_timeout: float = 600.0,
         on_event: Callable[[SchedulerEvent], None] | None = None,
@@ -85,6 +88,7 @@ class Scheduler(_portal.Twin):
                     poll_factor=poll_factor,
                     ledger=ledger,
                     retry_failed=retry_failed,
+                    resubmit_lost=resubmit_lost,
                     job_timeout=job_timeout,
                     unknown_state_timeout=unknown_state_timeout,
                     on_event=on_event,
