@@ -169,6 +169,25 @@ def test_a_failed_job_exits_1_and_the_rest_is_cancelled(tmp_path: Path, emulator
     assert not (tmp_path / "s.npz").exists()
 
 
+def test_missing_credentials_exit_2(tmp_path: Path, emulator: Emulator) -> None:
+    emulator.reset()
+    body = HEAD + f'base_url = "{emulator.base_url}"\nbackend = "simulator"\n' + PARAMS
+    (tmp_path / "s.toml").write_text(body, encoding="utf-8")
+    env = _env()
+    env["HOME"] = str(tmp_path)  # no credentials file either
+    proc = subprocess.run(
+        [sys.executable, "-m", "qjobs", "sweep", "s.toml"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert_one_line(proc, 2, "qjobs sweep: s.toml: ", "IONQ_API_KEY")
+    assert emulator.stats()["total_requests"] == 0
+
+
 # ------------------------------------------------------------------------------- ledger
 def _write_foreign_sqlite(path: Path) -> bytes:
     con = sqlite3.connect(path)
