@@ -3,6 +3,11 @@
 Starts the IonQ emulator in its own process, runs the scenarios (each contestant in a fresh
 worker process), writes ``<out-dir>/<scenario>.json`` and regenerates the Markdown report from
 every result file in ``<out-dir>``.
+
+Only a full run (the FULL preset, no ``--set``) writes the committed figures,
+``benchmarks/results/`` and ``docs/benchmarks.md``, by default. A reduced run (``--quick`` or any
+``--set``) writes to ``benchmarks/results-quick/`` (ignored by git), report included, and refuses
+to write over the committed files.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from pathlib import Path
 
 import attrs
 
-from benchmarks._config import FULL, QUICK, apply_overrides
+from benchmarks._config import FULL, QUICK, Config, apply_overrides
 from benchmarks._emulator import EmulatorProcess
 from benchmarks._machine import machine_info
 from benchmarks._report import render
@@ -39,10 +44,42 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="override one config field (see benchmarks/_config.py)",
     )
-    p.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks" / "results")
-    p.add_argument("--docs", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    p.add_argument(
+        "--out-dir",
+        type=Path,
+        default=None,
+        help="where the result files go (default: benchmarks/results, or "
+        "benchmarks/results-quick for a reduced run)",
+    )
+    p.add_argument(
+        "--docs",
+        type=Path,
+        default=None,
+        help="the Markdown report (default: docs/benchmarks.md, or <out-dir>/benchmarks.md for a "
+        "reduced run)",
+    )
     p.add_argument("--no-docs", action="store_true", help="do not write the Markdown report")
     return p
+
+
+#: The committed figures: written by full runs only.
+RESULTS = ROOT / "benchmarks" / "results"
+DOCS = ROOT / "docs" / "benchmarks.md"
+#: Where reduced runs (--quick, --set) write by default; ignored by git.
+QUICK_RESULTS = ROOT / "benchmarks" / "results-quick"
+
+
+def _destinations(args: argparse.Namespace, config: Config) -> tuple[Path, Path]:
+    """The result folder and report path; ValueError if a reduced run would hit committed files."""
+    full = config == FULL
+    out_dir: Path = args.out_dir or (RESULTS if full else QUICK_RESULTS)
+    docs: Path = args.docs or (DOCS if full else out_dir / "benchmarks.md")
+    if not full:
+        if out_dir.resolve() == RESULTS.resolve():
+            raise ValueError(f"a reduced run (--quick or --set) must not write to {RESULTS}")
+        if not args.no_docs and docs.resolve() == DOCS.resolve():
+            raise ValueError(f"a reduced run (--quick or --set) must not write {DOCS}")
+    return out_dir, docs
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         config = apply_overrides(QUICK if args.quick else FULL, args.set)
+        out_dir, docs = _destinations(args, config)
     except ValueError as exc:
         print(f"benchmarks: {exc}", file=sys.stderr)
         return 2
@@ -60,7 +98,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"benchmarks: unknown scenario(s) {unknown}; known: {list(SCENARIOS)}", file=sys.stderr
         )
         return 2
-    out_dir: Path = args.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     machine = machine_info(ROOT)
     date = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
@@ -99,7 +136,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"  target {t['name']}: {t['value']:.4g} ({t['target']}) {verdict}")
     print(f"done in {time.perf_counter() - started:.0f} s; results in {out_dir}", flush=True)
     if not args.no_docs:
-        docs: Path = args.docs
         docs.parent.mkdir(parents=True, exist_ok=True)
         docs.write_text(render(out_dir))
         print(f"report: {docs}", flush=True)

@@ -255,7 +255,7 @@ def render(out_dir: Path) -> str:
         "",
         "```sh",
         "make bench                               # full sizes",
-        ".venv/bin/python -m benchmarks --quick   # reduced sizes",
+        ".venv/bin/python -m benchmarks --quick   # reduced sizes, into benchmarks/results-quick/",
         "```",
         "",
         f"Run {', '.join(dates)}{' (quick sizes)' if quick else ''} on {m['usable_cores']} usable "

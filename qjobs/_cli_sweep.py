@@ -5,24 +5,32 @@ table) and runs against it; otherwise credentials come from the provider's usual
 variables and files. Progress goes to stdout (a rich bar on a TTY, plain lines otherwise), then a
 summary table and the path of the ``.npz`` written. Exit status: 0 on success, 2 for a bad file
 or bad input, 1 when the run fails, 130 on Ctrl-C.
+
+Errors are reported on one stderr line, never as a traceback: ``qjobs sweep: FILE: KEY=VALUE:
+reason`` for bad input (:class:`~qjobs.InputError` naming the TOML key, :class:`~qjobs.LedgerError`,
+missing credentials: exit 2) and ``qjobs sweep: failed: ErrorType: cause`` when the provider or a
+job fails (exit 1).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
-from contextlib import AsyncExitStack
+from collections.abc import Iterator
+from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import anyio
 import numpy as np
 
-from qjobs._errors import InputError, QasmError, QJobsError
+from qjobs._errors import CredentialsError, InputError, LedgerError, QasmError, QJobsError
 from qjobs._sweep_config import SweepSpec, load_spec
 from qjobs._sweep_progress import make_display, print_summary
 from qjobs._sweep_result import SweepResult
+from qjobs.scheduler._groups import collapse
 from qjobs.sweep import Sweep
 
 __all__ = ["add_parser", "run"]
@@ -146,9 +154,25 @@ def _shown(path: Path) -> Path:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    spec = load_spec(args.file)
+    try:
+        return await _run_spec(args, spec)
+    except BaseExceptionGroup as group:  # the display's task group wraps the sweep's error
+        raise _keyed(spec, collapse(group)) from None
+    except InputError as exc:
+        raise _keyed(spec, exc) from None
+
+
+def _keyed(spec: SweepSpec, exc: BaseException) -> BaseException:
+    """``exc`` naming the TOML key at fault: a job option ``noise`` is ``options.noise``."""
+    if isinstance(exc, InputError) and exc.field in spec.job_options:
+        return InputError(f"options.{exc.field}", exc.value, exc.reason)
+    return exc
+
+
+async def _run_spec(args: argparse.Namespace, spec: SweepSpec) -> int:
     import qjobs
 
-    spec = load_spec(args.file)
     out: Path = args.out if args.out is not None else spec.out
     sweep = _make_sweep(spec)
     quiet: bool = args.quiet
@@ -214,19 +238,62 @@ async def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run ``qjobs sweep`` with parsed ``args``; returns the exit status."""
+def _one_line(exc: BaseException) -> str:
+    """The message of ``exc`` and its notes on one line."""
+    parts = [str(exc), *getattr(exc, "__notes__", ())]
+    return " ".join(" ".join(parts).split())
+
+
+class _Collector(logging.Handler):
+    """Keeps qjobs' warning log lines (e.g. what was cancelled), each on one line."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(" ".join(record.getMessage().split()))
+
+
+@contextmanager
+def _collected_warnings() -> Iterator[list[str]]:
+    """Collect qjobs' warnings during the run instead of printing them as they come."""
+    handler = _Collector()
+    logger = logging.getLogger("qjobs")
+    logger.addHandler(handler)
     try:
-        return anyio.run(_run, args)
-    except InputError as exc:
-        print(f"qjobs sweep: {args.file}: {exc}", file=sys.stderr)
-        return 2
+        yield handler.lines
+    finally:
+        logger.removeHandler(handler)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``qjobs sweep`` with parsed ``args``; returns the exit status.
+
+    Every error is one stderr line (qjobs' warnings, such as what was cancelled, appended).
+    """
+    with _collected_warnings() as warnings:
+        code, message = _run_reporting(args)
+    if message is not None:
+        print(" ".join([message, *(f"({w})" for w in warnings)]), file=sys.stderr)
+    else:
+        for line in warnings:
+            print(line, file=sys.stderr)
+    return code
+
+
+def _run_reporting(args: argparse.Namespace) -> tuple[int, str | None]:
+    """The exit status, and the message on failure."""
+    try:
+        return anyio.run(_run, args), None
+    except (InputError, LedgerError, CredentialsError) as exc:
+        return 2, f"qjobs sweep: {args.file}: {_one_line(exc)}"
     except QJobsError as exc:
-        print(f"qjobs sweep: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+        return 1, f"qjobs sweep: failed: {type(exc).__name__}: {_one_line(exc)}"
+    except OSError as exc:  # e.g. the .npz cannot be written
+        return 1, f"qjobs sweep: failed: {_one_line(exc)}"
     except KeyboardInterrupt:
-        print("qjobs sweep: interrupted; unfinished jobs were cancelled", file=sys.stderr)
-        return 130
+        return 130, "qjobs sweep: interrupted; unfinished jobs were cancelled"
 
 
 def main(argv: list[str] | None = None) -> int:

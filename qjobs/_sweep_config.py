@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qjobs._errors import InputError
-from qjobs._sweep_result import SweepMode
+from qjobs._sweep_result import MAX_POINTS, SweepMode, check_grid_size
 
 __all__ = ["EmulatorSpec", "SweepSpec", "load_spec", "parse_spec"]
 
@@ -61,7 +61,8 @@ _EMULATOR_KEYS: dict[str, type] = {
     "exec_ms": float,
     "seed": int,
 }
-_MAX_POINTS_PER_AXIS = 10_000_000
+#: Integers in the file (shots, limits, seeds, options) must fit in 64 bits.
+_MAX_INT = 2**63 - 1
 
 
 @attrs.frozen
@@ -129,11 +130,16 @@ def _number(value: Any, key: str) -> float:
     if isinstance(value, bool):
         raise InputError(key, value, "expected a number")
     if isinstance(value, int | float):
-        out = float(value)
+        try:
+            out = float(value)
+        except OverflowError:  # TOML integers have no size limit
+            raise InputError(key, value, "not a finite number: too large for a float") from None
     elif isinstance(value, str) and len(value) <= 200:
         try:
             out = _eval_node(ast.parse(value.strip(), mode="eval"))
-        except (SyntaxError, ValueError, ZeroDivisionError, OverflowError):
+        except OverflowError:
+            raise InputError(key, value, "not a finite number: too large for a float") from None
+        except (SyntaxError, ValueError, ZeroDivisionError):
             raise InputError(
                 key, value, "expected a number or an expression of numbers, pi, tau, + - * / **"
             ) from None
@@ -144,16 +150,35 @@ def _number(value: Any, key: str) -> float:
     return out
 
 
+def _integer(value: Any, key: str) -> int:
+    """An integer that fits in 64 bits (TOML allows arbitrarily long ones)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(key, value, "expected an integer")
+    if abs(value) > _MAX_INT:
+        raise InputError(key, value, f"too large (at most {_MAX_INT})")
+    return value
+
+
 def _typed(value: Any, kind: type, key: str) -> Any:
     if kind is bool:
         if not isinstance(value, bool):
             raise InputError(key, value, "expected true or false")
         return value
-    if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InputError(key, value, "expected an integer")
-        return value
-    return _number(value, key)
+    return _integer(value, key) if kind is int else _number(value, key)
+
+
+def _check_option(value: Any, key: str) -> None:
+    """Job options travel as JSON: numbers must be finite and integers fit in 64 bits."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            _check_option(item, f"{key}.{name}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_option(item, f"{key}[{i}]")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise InputError(key, value, "not a finite number")
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_INT:
+        raise InputError(key, value, f"too large (at most {_MAX_INT})")
 
 
 def _check_keys(
@@ -175,12 +200,20 @@ def _table(doc: Mapping[str, Any], key: str) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------ parameters
-def _param_values(name: str, value: Any) -> npt.NDArray[np.float64]:
+#: A parameter axis: its number of values and how to build them (once the grid size is known).
+_Axis = tuple[int, Callable[[], npt.NDArray[np.float64]]]
+
+
+def _param_axis(name: str, value: Any) -> _Axis:
+    """The length of parameter ``name``'s axis and its builder; nothing large is allocated."""
     key = f"params.{name}"
     if isinstance(value, list):
         if not value:
             raise InputError(key, value, "empty list: a parameter needs at least one value")
-        return np.array([_number(v, f"{key}[{i}]") for i, v in enumerate(value)], dtype=np.float64)
+        if len(value) > MAX_POINTS:
+            raise InputError(key, f"<{len(value)} values>", f"more than {MAX_POINTS:,} values")
+        values = [_number(v, f"{key}[{i}]") for i, v in enumerate(value)]
+        return len(values), lambda: np.array(values, dtype=np.float64)
     if not isinstance(value, dict):
         raise InputError(key, value, "expected a list or a table {start, stop, num|step}")
     _check_keys(value, frozenset({"start", "stop", "num", "step"}), key)
@@ -195,17 +228,25 @@ def _param_values(name: str, value: Any) -> npt.NDArray[np.float64]:
         num = value["num"]
         if isinstance(num, bool) or not isinstance(num, int) or num < 1:
             raise InputError(f"{key}.num", num, "expected a positive integer")
-        if num > _MAX_POINTS_PER_AXIS:
-            raise InputError(f"{key}.num", num, f"more than {_MAX_POINTS_PER_AXIS} points")
-        return np.linspace(start, stop, num, dtype=np.float64)
+        if num > MAX_POINTS:
+            raise InputError(f"{key}.num", num, f"more than {MAX_POINTS:,} points")
+        return num, lambda: np.linspace(start, stop, num, dtype=np.float64)
     step = _number(value["step"], f"{key}.step")
     if step == 0 or (stop - start) * step < 0:
         raise InputError(f"{key}.step", value["step"], "does not go from start towards stop")
     # stop is included when it lies on the grid (within rounding).
-    count = math.floor((stop - start) / step * (1 + 1e-12) + 1e-9) + 1
-    if count > _MAX_POINTS_PER_AXIS:
-        raise InputError(f"{key}.step", value["step"], f"more than {_MAX_POINTS_PER_AXIS} points")
-    return start + step * np.arange(count, dtype=np.float64)
+    span = (stop - start) / step * (1 + 1e-12) + 1e-9
+    if not span < MAX_POINTS:  # also catches an overflow to inf
+        raise InputError(f"{key}.step", value["step"], f"more than {MAX_POINTS:,} points")
+    count = math.floor(span) + 1
+    return count, lambda: start + step * np.arange(count, dtype=np.float64)
+
+
+def _params(raw: Mapping[str, Any], mode: SweepMode) -> dict[str, npt.NDArray[np.float64]]:
+    """Every parameter's values, once the whole grid is known to be within :data:`MAX_POINTS`."""
+    axes = {name: _param_axis(name, value) for name, value in raw.items()}
+    check_grid_size({name: n for name, (n, _) in axes.items()}, mode)
+    return {name: build() for name, (_, build) in axes.items()}
 
 
 # ------------------------------------------------------------------------------ spec
@@ -249,15 +290,15 @@ def parse_spec(doc: Mapping[str, Any], base: Path, *, default_out: Path) -> Swee
     raw_params = _table(doc, "params")
     if not raw_params:
         raise InputError("params", raw_params, "at least one parameter is needed")
-    params = {name: _param_values(name, value) for name, value in raw_params.items()}
     mode = doc.get("mode", "product")
     if mode not in ("product", "zip"):
         raise InputError("mode", mode, "expected 'product' or 'zip'")
+    params = _params(raw_params, mode)
     provider = _string(doc, "provider", "ionq")
     assert provider is not None
     backend = _string(doc, "backend", None)
-    shots = doc.get("shots", 100)
-    if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
+    shots = _integer(doc.get("shots", 100), "shots")
+    if shots < 1:
         raise InputError("shots", shots, "expected a positive integer")
     # limits
     limits = _table(doc, "limits")
@@ -286,6 +327,7 @@ def parse_spec(doc: Mapping[str, Any], base: Path, *, default_out: Path) -> Swee
         seed=emu_values.get("seed", 0),
     )
     options = _table(doc, "options")
+    _check_option(options, "options")
     ledger = _path(doc["ledger"], "ledger", base) if "ledger" in doc else None
     out = _path(doc["out"], "out", base) if "out" in doc else default_out
     return SweepSpec(
@@ -314,6 +356,6 @@ def load_spec(path: str | Path) -> SweepSpec:
             doc = tomllib.load(fh)
     except OSError as exc:
         raise InputError("file", str(file), f"cannot read: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, ValueError) as exc:  # ValueError: a 5000-digit integer
         raise InputError("file", str(file), f"invalid TOML: {exc}") from None
     return parse_spec(doc, file.resolve().parent, default_out=Path(file.stem + ".npz"))

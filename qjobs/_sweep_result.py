@@ -8,6 +8,7 @@ as three integer arrays (offsets, outcomes, values) and the small metadata as on
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy.typing as npt
 
 from qjobs._errors import InputError
 
-__all__ = ["SweepMode", "SweepResult", "product_grid"]
+__all__ = ["MAX_POINTS", "SweepMode", "SweepResult", "check_grid_size", "product_grid"]
 
 #: How the parameter arrays combine: ``"product"`` (outer grid) or ``"zip"`` (point by point).
 SweepMode = Literal["product", "zip"]
@@ -27,15 +28,39 @@ _FORMAT = "qjobs.sweep/1"
 
 FloatArray = npt.NDArray[np.float64]
 
+#: The most points a sweep grid may have. Every point is held in memory as a bound circuit
+#: (about 1.5 KB for a small 4-qubit ansatz) and then as a result, so a million points already
+#: take a few GB; larger grids are refused before anything is allocated.
+MAX_POINTS = 1_000_000
+
+
+def check_grid_size(lengths: Mapping[str, int], mode: SweepMode, field: str = "params") -> int:
+    """The number of grid points for axes of ``lengths``; InputError above :data:`MAX_POINTS`.
+
+    Computed with Python integers from the lengths alone, before any grid is allocated.
+    """
+    size = max(lengths.values(), default=0) if mode == "zip" else math.prod(lengths.values())
+    if size > MAX_POINTS:
+        shape = " x ".join(str(n) for n in lengths.values())
+        raise InputError(
+            field,
+            dict(lengths),
+            f"a grid of {size:,} points ({mode} of {shape}) is more than the limit of "
+            f"{MAX_POINTS:,} points; split the sweep into smaller ones",
+        )
+    return size
+
 
 def product_grid(
-    axes: Mapping[str, FloatArray], mode: SweepMode
+    axes: Mapping[str, FloatArray], mode: SweepMode, field: str = "params"
 ) -> tuple[tuple[int, ...], dict[str, FloatArray]]:
     """The grid shape and each parameter's values over the grid, for ``axes`` in ``mode``.
 
     ``product`` gives an outer grid in the key order of ``axes`` (``indexing="ij"``); ``zip``
-    pairs equal-length arrays point by point, shape ``(n,)``.
+    pairs equal-length arrays point by point, shape ``(n,)``. A grid of more than
+    :data:`MAX_POINTS` points raises :class:`~qjobs.InputError` on ``field`` before allocating.
     """
+    check_grid_size({name: len(a) for name, a in axes.items()}, mode, field)
     arrays = list(axes.values())
     if mode == "zip":
         shape: tuple[int, ...] = (len(arrays[0]),)
@@ -130,7 +155,7 @@ class SweepResult:
             )
         self.axes = clean_axes
         self.mode: SweepMode = mode
-        self.grid_shape, self.params = product_grid(clean_axes, mode)
+        self.grid_shape, self.params = product_grid(clean_axes, mode, "axes")
         size = int(np.prod(self.grid_shape))
         probs = np.array(probabilities, dtype=np.float64)
         width = probs.shape[-1] if probs.ndim else 0

@@ -21,14 +21,14 @@ import numpy.typing as npt
 
 from qjobs._circuit import Circuit
 from qjobs._errors import InputError, MalformedResponseError
-from qjobs._sweep_result import SweepMode, SweepResult, product_grid
+from qjobs._sweep_result import MAX_POINTS, SweepMode, SweepResult, product_grid
 
 if TYPE_CHECKING:
     from qjobs._models import Result
     from qjobs.providers import ProviderClient
     from qjobs.scheduler import Progress, SchedulerEvent
 
-__all__ = ["Sweep", "SweepMode", "SweepResult"]
+__all__ = ["MAX_POINTS", "Sweep", "SweepMode", "SweepResult"]
 
 
 def _as_axis(name: str, values: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -58,7 +58,8 @@ class Sweep:
     once). ``params`` maps each free parameter name to a 1-D array of values; every parameter of
     the template needs values and no other name is accepted. ``mode="product"`` takes the outer
     grid in the key order of ``params`` (``grid_shape`` is the tuple of lengths);
-    ``mode="zip"`` pairs equal-length arrays point by point (``grid_shape == (n,)``).
+    ``mode="zip"`` pairs equal-length arrays point by point (``grid_shape == (n,)``). A grid
+    has at most :data:`MAX_POINTS` points, checked before it is built.
     Bad input raises :class:`~qjobs.InputError` naming the field.
     """
 

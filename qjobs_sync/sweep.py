@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from qjobs.sweep import MAX_POINTS, SweepMode, SweepResult
 from qjobs.sweep import Sweep as _AsyncSweep
-from qjobs.sweep import SweepMode, SweepResult
 from qjobs_sync import _portal
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from qjobs.scheduler import Progress
     from qjobs_sync.providers._base import ProviderClient
 
-__all__ = ["Sweep", "SweepMode", "SweepResult"]
+__all__ = ["MAX_POINTS", "Sweep", "SweepMode", "SweepResult"]
 
 
 class Sweep(_portal.Twin):
@@ -41,7 +41,8 @@ class Sweep(_portal.Twin):
     once). ``params`` maps each free parameter name to a 1-D array of values; every parameter of
     the template needs values and no other name is accepted. ``mode="product"`` takes the outer
     grid in the key order of ``params`` (``grid_shape`` is the tuple of lengths);
-    ``mode="zip"`` pairs equal-length arrays point by point (``grid_shape == (n,)``).
+    ``mode="zip"`` pairs equal-length arrays point by point (``grid_shape == (n,)``). A grid
+    has at most :data:`MAX_POINTS` points, checked before it is built.
     Bad input raises :class:`~qjobs.InputError` naming the field.
     """
 

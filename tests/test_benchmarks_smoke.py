@@ -1,8 +1,8 @@
 """Smoke test of the benchmark suite: ``python -m benchmarks --quick`` with tiny sizes.
 
-Runs the real harness (emulator process, one worker process per contestant) into a temporary
-directory and checks the result files by counts — jobs created, results received, requests made —
-never by times.
+Runs the real harness (emulator process, one worker process per contestant) with its default
+destinations and checks the result files by counts — jobs created, results received, requests
+made — never by times; and that a reduced run leaves the committed figures untouched.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from typing import Any
 
 import pytest
 
+from benchmarks.__main__ import QUICK_RESULTS, main
 from benchmarks._config import FULL, apply_overrides
 
 ROOT = Path(__file__).resolve().parent.parent
+COMMITTED = [*sorted((ROOT / "benchmarks" / "results").glob("*.json")), ROOT / "docs/benchmarks.md"]
 SCENARIOS = ["baselines", "unbatched", "batched", "sync", "memory", "rate_caps"]
 RUN_KEYS = {
     "circuits",
@@ -53,17 +55,53 @@ TINY = [
 ]
 
 
+def _snapshot() -> dict[Path, tuple[bytes, int]]:
+    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in COMMITTED}
+
+
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, dict[str, Any]], str]:
-    out = tmp_path_factory.mktemp("bench")
-    args = [sys.executable, "-m", "benchmarks", "--quick", "--out-dir", str(out)]
-    args += ["--docs", str(out / "benchmarks.md")]
+def run() -> tuple[dict[str, dict[str, Any]], str]:
+    """``--quick`` with default destinations: into benchmarks/results-quick/, nowhere else."""
+    committed = _snapshot()
+    for old in QUICK_RESULTS.glob("*"):
+        old.unlink()  # the ignored scratch folder of earlier quick runs
+    args = [sys.executable, "-m", "benchmarks", "--quick"]
     for pair in TINY:
         args += ["--set", pair]
     proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=110, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    docs = {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}
-    return docs, (out / "benchmarks.md").read_text()
+    assert _snapshot() == committed  # the committed figures are untouched
+    assert f"results in {QUICK_RESULTS}" in proc.stdout
+    assert f"report: {QUICK_RESULTS / 'benchmarks.md'}" in proc.stdout
+    docs = {p.stem: json.loads(p.read_text()) for p in QUICK_RESULTS.glob("*.json")}
+    return docs, (QUICK_RESULTS / "benchmarks.md").read_text()
+
+
+def test_committed_figures_exist_and_quick_ones_are_ignored_by_git() -> None:
+    assert len(COMMITTED) == len(SCENARIOS) + 1
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", str(QUICK_RESULTS / "batched.json")], cwd=ROOT, check=False
+    )
+    assert ignored.returncode == 0
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--quick", "--out-dir", str(ROOT / "benchmarks" / "results")],
+        ["--quick", "--out-dir", str(ROOT / "benchmarks" / "results" / ".." / "results")],
+        ["--quick", "--docs", str(ROOT / "docs" / "benchmarks.md")],
+        ["--set", "unbatched_jobs=5", "--out-dir", "benchmarks/results"],
+    ],
+)
+def test_reduced_runs_refuse_the_committed_paths(
+    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    committed = _snapshot()
+    assert main(argv) == 2
+    assert "reduced run" in capsys.readouterr().err
+    assert _snapshot() == committed
 
 
 def _sane(r: dict[str, Any]) -> None:

@@ -307,6 +307,7 @@ def test_ctrl_c_exits_130_and_cancels_every_job_at_the_provider(tmp_path: Path) 
         assert "interrupted; unfinished jobs were cancelled" in err
         assert "cancelled 4 ionq job(s) (0 could not be cancelled) and 8 circuit(s)" in err
         assert "Traceback" not in err
+        assert err.count("\n") == 1, err  # one line, the cancellation report included
         assert "secret-token" not in out + err
         assert not (tmp_path / "c.npz").exists()
         stats = emu.stats()

@@ -35,6 +35,7 @@ import orjson
 
 from qjobs._errors import LedgerError
 from qjobs._models import Result
+from qjobs.scheduler._ledger_checks import check_contents, check_path, ledger_error
 from qjobs.scheduler._ledger_lock import LedgerLock
 
 __all__ = ["Ledger", "LedgerBatch", "LedgerRow", "pack_result", "unpack_result"]
@@ -183,19 +184,28 @@ class Ledger:
     async def open(self) -> tuple[dict[str, LedgerRow], dict[str, LedgerBatch]]:
         """Lock, open (creating if needed) and load every recorded circuit and job.
 
-        Raises :class:`~qjobs.InputError` on ``ledger`` when another scheduler holds the file.
+        Raises :class:`~qjobs.InputError` on ``ledger`` when another scheduler holds the file and
+        :class:`~qjobs.LedgerError` when the path cannot hold a ledger (a directory, a missing
+        folder) or the file is not a qjobs ledger (garbage, another program's SQLite file).
         """
         async with self._lock:
             return await anyio.to_thread.run_sync(self._open_sync)
 
     def _open_sync(self) -> tuple[dict[str, LedgerRow], dict[str, LedgerBatch]]:
-        self._file_lock.acquire()
+        check_path(self.path)
+        try:
+            self._file_lock.acquire()
+        except OSError as exc:
+            raise ledger_error(self.path, f"cannot be locked ({exc.strerror})") from None
         try:
             conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        except BaseException:
+        except BaseException as exc:
             self._file_lock.release()
+            if isinstance(exc, sqlite3.Error):
+                raise ledger_error(self.path, f"cannot be opened ({exc})") from None
             raise
         try:
+            check_contents(conn, self.path, _VERSION)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA busy_timeout=10000")
@@ -217,9 +227,11 @@ class Ledger:
                 lb = batches.get(batch) if batch is not None else None
                 if lb is not None and pos is not None and 0 <= pos < lb.size:
                     lb.members[pos] = key
-        except BaseException:
+        except BaseException as exc:
             conn.close()
             self._file_lock.release()
+            if isinstance(exc, sqlite3.DatabaseError):  # e.g. "database disk image is malformed"
+                raise ledger_error(self.path, f"cannot be read ({exc})") from None
             raise
         self._conn = conn
         return rows, batches

@@ -34,6 +34,7 @@ from qjobs.scheduler._future import (
     SUBMITTED,
     JobFuture,
 )
+from qjobs.scheduler._groups import collapse
 from qjobs.scheduler._keys import circuit_key, options_json, target_id
 from qjobs.scheduler._ledger import Ledger
 from qjobs.scheduler._poller import Backoff
@@ -196,7 +197,7 @@ class Scheduler(Submitting, Fetching):
             await self._tg.start(self._run)
         except BaseException:
             self._tg.cancel_scope.cancel()
-            await self._tg.__aexit__(None, None, None)
+            await self._exit_task_group()
             if self._ledger is not None:
                 with anyio.CancelScope(shield=True):
                     await self._ledger.close()  # releases the ledger's lock
@@ -224,7 +225,14 @@ class Scheduler(Submitting, Fetching):
                 await self._stop_workers()
                 if self._ledger is not None:
                     await self._ledger.close()
+            await self._exit_task_group()
+
+    async def _exit_task_group(self) -> None:
+        """Leave the runner's task group; a task's error is raised as itself, not in a group."""
+        try:
             await self._tg.__aexit__(None, None, None)
+        except BaseExceptionGroup as group:
+            raise collapse(group) from None
 
     async def _run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         try:
