@@ -111,7 +111,7 @@ def _old_format(path: Path) -> None:
         (lambda p: p.mkdir(), "is a directory"),
         (lambda p: p.write_bytes(b"\x00garbage" * 500), "not a SQLite database"),
         (_foreign, r"a SQLite file holding t\)"),
-        (_old_format, "format '0', not '1'"),
+        (_old_format, "format '0'; this qjobs reads format '2'"),
     ],
     ids=["directory", "garbage", "foreign", "other-version"],
 )

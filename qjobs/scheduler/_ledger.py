@@ -213,7 +213,6 @@ class Ledger:
             conn.execute(
                 "INSERT OR IGNORE INTO meta (name, value) VALUES ('version', ?)", (_VERSION,)
             )
-            self._check_version(conn)
             rows: dict[str, LedgerRow] = {}
             batches: dict[str, LedgerBatch] = {}
             for key, size, job_id, status in conn.execute(
@@ -235,23 +234,6 @@ class Ledger:
             raise
         self._conn = conn
         return rows, batches
-
-    def _check_version(self, conn: sqlite3.Connection) -> None:
-        """LedgerError unless the file's ledger version is this one's."""
-        (found,) = conn.execute("SELECT value FROM meta WHERE name = 'version'").fetchone()
-        if found == _VERSION:
-            return
-        if found == "1":
-            why = (
-                "it was written by an older qjobs whose keys do not name the provider and "
-                "endpoint, so its results cannot be told apart by target and are not reused"
-            )
-        else:
-            why = f"it has ledger version {found!r}, this qjobs reads version {_VERSION}"
-        raise LedgerError(
-            f"ledger {self.path}: {why}; finish that run with the qjobs that wrote it, or move "
-            "the file aside (or choose another ledger path) to start a new ledger"
-        )
 
     async def close(self) -> None:
         """Commit what is buffered and close the file."""

@@ -53,7 +53,16 @@ def check_contents(conn: sqlite3.Connection, path: str, version: str) -> None:
         shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
         raise ledger_error(path, f"is not a qjobs ledger (a SQLite file holding {shown})")
     if found[0] != version:
+        if found[0] == "1":
+            why = (
+                "was written by an older qjobs whose keys do not name the provider and "
+                "endpoint, so its results cannot be told apart by target and are not reused"
+            )
+        else:
+            why = f"is a qjobs ledger of format {found[0]!r}; this qjobs reads format {version!r}"
         raise ledger_error(
             path,
-            f"is a qjobs ledger of format {found[0]!r}, not {version!r} (another qjobs version)",
+            why,
+            "finish that run with the qjobs that wrote it, or move the file aside (or choose "
+            "another ledger path) to start a new ledger",
         )
