@@ -2,21 +2,28 @@
 
 The batcher takes ready groups into batches while in-flight slots are free; submit workers
 commit each batch's intent to the ledger, POST it with its key, and resolve an uncertain
-submission by looking the key up (never a blind resubmission).
+submission by looking the key up (never a blind resubmission). A submission that cannot connect
+(after the transport's retry policy) certainly created nothing: it fails with ConnectError at once.
+Every wait before trying again is shown in the scheduler's progress.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import anyio
 
 from qjobs._circuit import Circuit
-from qjobs._errors import APIError, InputError, JobError
+from qjobs._errors import APIError, ConnectError, InputError, JobError
 from qjobs.scheduler._batcher import LOOKUP, QUEUED_LOCAL, SUBMITTING, TRACKED, Batch, take_batch
 from qjobs.scheduler._cancelling import Cancelling
-from qjobs.scheduler._ledger import REJECTED
+from qjobs.scheduler._events import Progress
+from qjobs.scheduler._ledger import ABSENT, REJECTED
 from qjobs.scheduler._resuming import Resuming
+from qjobs.transport import RetryWait
 
 log = logging.getLogger("qjobs.scheduler")
 
@@ -27,6 +34,57 @@ _MAX_SUBMIT_ATTEMPTS = 6
 
 class Submitting(Resuming, Cancelling):
     """The batcher and the submit workers."""
+
+    _on_progress: Callable[[Progress], None] | None
+    #: Retries made so far (the transport's, seen by the retry listener, and the scheduler's own).
+    _retries: int
+    #: The scheduler's own waits before trying a submission again: token -> (what, error,
+    #: attempt, max attempts, next attempt at).
+    _own_waits: dict[int, tuple[str, str, int, int, float]]
+    _wait_tokens: itertools.count[int]
+
+    if TYPE_CHECKING:
+
+        def progress(self) -> Progress:
+            """A snapshot of the counts (defined by the Scheduler)."""
+
+    def _progress_changed(self) -> None:
+        cb = self._on_progress
+        if cb is None:
+            return
+        try:
+            cb(self.progress())
+        except Exception:
+            log.exception("on_progress callback failed")
+
+    def _on_transport_retry(self, wait: RetryWait) -> None:
+        self._retries += 1
+        self._progress_changed()
+
+    def _own_retrying(self) -> list[RetryWait]:
+        now = anyio.current_time()
+        return [
+            RetryWait(what, error, attempt, most, max(0.0, at - now))
+            for what, error, attempt, most, at in list(self._own_waits.values())
+        ]
+
+    async def _wait_to_retry(self, b: Batch, exc: Exception, attempt: int, delay: float) -> None:
+        """Sleep ``delay`` before trying ``b`` again, shown in the progress meanwhile."""
+        token = next(self._wait_tokens)
+        entry = (
+            f"submit {b.key}",
+            type(exc).__name__,
+            attempt,
+            _MAX_SUBMIT_ATTEMPTS,
+            anyio.current_time() + delay,
+        )
+        self._own_waits[token] = entry
+        self._retries += 1
+        self._progress_changed()
+        try:
+            await anyio.sleep(delay)
+        finally:
+            del self._own_waits[token]
 
     async def _batcher(self) -> None:
         while True:
@@ -69,7 +127,10 @@ class Submitting(Resuming, Cancelling):
     async def _submit_worker(self) -> None:
         async for b in self._submit_rx:
             if b.state == LOOKUP:
-                await self._resume_lookup(b)
+                try:
+                    await self._resume_lookup(b)
+                except ConnectError as exc:
+                    self._fail_batch(b, exc)  # the ledger keeps the intent: a rerun looks again
             elif b.state == QUEUED_LOCAL:
                 await self._submit(b)
 
@@ -103,6 +164,12 @@ class Submitting(Resuming, Cancelling):
                     payload, shots=g.shots, backend=g.backend, key=b.key, **g.options
                 )
                 break
+            except ConnectError as exc:
+                # The transport retried the connection per its policy: nothing was created.
+                if self._ledger is not None and attempts == 0:
+                    self._ledger.status(b.key, ABSENT)
+                self._fail_batch(b, exc)
+                return
             except Exception as exc:
                 if isinstance(exc, InputError) or (
                     isinstance(exc, APIError)
@@ -114,19 +181,24 @@ class Submitting(Resuming, Cancelling):
                     self._fail_batch(b, exc)
                     return
                 attempts += 1
+                if isinstance(exc.__cause__, ConnectError):
+                    # The client's own lookup of the key could not connect (after its retries):
+                    # another lookup now would only wait again. The ledger keeps the intent.
+                    self._fail_batch(b, exc.__cause__)
+                    return
                 if not self._caps.submit_key or attempts >= _MAX_SUBMIT_ATTEMPTS:
                     self._fail_batch(b, exc)
                     return
                 log.info("submission of %s uncertain (%s); looking it up by key", b.key, exc)
                 try:
                     found = await self._lookup(b)
-                except JobError as unresolved:
+                except (JobError, ConnectError) as unresolved:
                     self._fail_batch(b, unresolved)
                     return
                 if found is not None:
                     job = found
                     break
-                await anyio.sleep(min(0.05 * 2**attempts, 2.0))
+                await self._wait_to_retry(b, exc, attempts, min(0.05 * 2**attempts, 2.0))
         if b.state != SUBMITTING:
             return
         self._attach(b, job)

@@ -9,6 +9,7 @@ raised instead of waiting.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -69,10 +70,8 @@ def delays(policy: RetryPolicy) -> Iterator[float]:
         yield from itertools.repeat(0.0)
     waits = backoff.expo(base=policy.factor, factor=policy.base_delay, max_value=policy.max_delay)
     next(waits)  # prime the generator, as backoff itself does (2.2.1 yields None first)
-    try:
+    with contextlib.suppress(OverflowError):
         yield from waits
-    except OverflowError:
-        pass
     yield from itertools.repeat(policy.max_delay)
 
 
