@@ -95,8 +95,9 @@ class Sweep(_portal.Twin):
         """Run every point through a :class:`qjobs.Scheduler` and gather the results in order.
 
         ``progress`` is called with a :class:`~qjobs.scheduler.Progress` snapshot after every
-        scheduler event; ``scheduler_options`` are passed to the scheduler (``max_in_flight``,
-        ``batch_size``, ``ledger``, ``on_event``, job options such as ``noise``...). A point
+        scheduler event and each time a request starts waiting to be retried;
+        ``scheduler_options`` are passed to the scheduler (``max_in_flight``, ``batch_size``,
+        ``ledger``, ``on_event``, job options such as ``noise``...). A point
         that fails raises its error (the scheduler cancels the rest).
         """
         return _portal.run_async(
