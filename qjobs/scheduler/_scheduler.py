@@ -21,6 +21,7 @@ import anyio
 from anyio.abc import TaskStatus
 
 from qjobs._circuit import Circuit
+from qjobs._durations import factor, seconds, seconds_or_none
 from qjobs._errors import InputError
 from qjobs._models import Job, Result
 from qjobs.providers._base import ProviderClient
@@ -132,18 +133,13 @@ class Scheduler(Submitting, Fetching):
             ("poll_initial", poll_initial),
             ("poll_max", poll_max),
             ("job_timeout", job_timeout),
-            ("unknown_state_timeout", unknown_state_timeout),
-            ("cancel_timeout", cancel_timeout),
         ):
-            _positive(name, value)
+            seconds_or_none(name, value)
+        seconds("unknown_state_timeout", unknown_state_timeout)
+        seconds("cancel_timeout", cancel_timeout)
+        seconds("batch_linger", batch_linger, zero=True)
         if poll_factor is not None:
-            _positive("poll_factor", poll_factor)
-            if poll_factor < 1:
-                raise InputError("poll_factor", poll_factor, "must be at least 1")
-        if isinstance(batch_linger, bool) or not isinstance(batch_linger, int | float):
-            raise InputError("batch_linger", batch_linger, "expected a number of seconds")
-        if batch_linger < 0:
-            raise InputError("batch_linger", batch_linger, "must not be negative")
+            factor("poll_factor", poll_factor)
         if isinstance(retry_failed, bool) or not isinstance(retry_failed, int) or retry_failed < 0:
             raise InputError("retry_failed", retry_failed, "expected an integer >= 0")
         if batch_size is not None and batch_size > caps.max_circuits_per_job:

@@ -34,6 +34,7 @@ import orjson
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
+from qjobs._durations import seconds_or_none
 from qjobs._errors import (
     ConnectError,
     InputError,
@@ -527,10 +528,7 @@ class Transport:
     # -- internals -----------------------------------------------------------------------------
 
     def _check_timeout(self, timeout: float | None) -> None:
-        if timeout is not None and (
-            isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0
-        ):
-            raise InputError("timeout", timeout, "must be a number > 0 or None")
+        seconds_or_none("timeout", timeout)
 
     def _prepare(
         self,
