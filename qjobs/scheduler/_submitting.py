@@ -18,6 +18,7 @@ import anyio
 
 from qjobs._circuit import Circuit
 from qjobs._errors import APIError, ConnectError, InputError, JobError
+from qjobs._models import Job
 from qjobs.scheduler._batcher import LOOKUP, QUEUED_LOCAL, SUBMITTING, TRACKED, Batch, take_batch
 from qjobs.scheduler._cancelling import Cancelling
 from qjobs.scheduler._events import Progress
@@ -152,55 +153,61 @@ class Submitting(Resuming, Cancelling):
             self._ledger.intent(b.key, members)
             await self._ledger.flush()
         circuits = [c for c in b.circuits if c is not None]
-        payload: Circuit | list[Circuit] = circuits[0] if len(circuits) == 1 else circuits
-        g = b.group
-        attempts = 0
-        while True:
-            if b.state != SUBMITTING:
-                return
-            b.posted = True
-            try:
-                job = await self._client.submit(
-                    payload, shots=g.shots, backend=g.backend, key=b.key, **g.options
-                )
-                break
-            except ConnectError as exc:
-                # The transport retried the connection per its policy: nothing was created.
-                if self._ledger is not None and attempts == 0:
-                    self._ledger.status(b.key, ABSENT)
-                self._fail_batch(b, exc)
-                return
-            except Exception as exc:
-                if isinstance(exc, InputError) or (
-                    isinstance(exc, APIError)
-                    and 400 <= exc.status < 500
-                    and exc.status not in (408, 429)
-                ):
-                    if self._ledger is not None:
-                        self._ledger.status(b.key, REJECTED, str(exc))
-                    self._fail_batch(b, exc)
-                    return
-                attempts += 1
-                if isinstance(exc.__cause__, ConnectError):
-                    # The client's own lookup of the key could not connect (after its retries):
-                    # another lookup now would only wait again. The ledger keeps the intent.
-                    self._fail_batch(b, exc.__cause__)
-                    return
-                if not self._caps.submit_key or attempts >= _MAX_SUBMIT_ATTEMPTS:
-                    self._fail_batch(b, exc)
-                    return
-                log.info("submission of %s uncertain (%s); looking it up by key", b.key, exc)
-                try:
-                    found = await self._lookup(b)
-                except (JobError, ConnectError) as unresolved:
-                    self._fail_batch(b, unresolved)
-                    return
-                if found is not None:
-                    job = found
-                    break
-                await self._wait_to_retry(b, exc, attempts, min(0.05 * 2**attempts, 2.0))
-        if b.state != SUBMITTING:
+        job = await self._post(b, circuits[0] if len(circuits) == 1 else circuits)
+        if job is None or b.state != SUBMITTING:
             return
         self._attach(b, job)
         if not b.live_futures() and b.state == TRACKED:
             await self._cancel_job(b)
+
+    async def _post(self, b: Batch, payload: Circuit | list[Circuit]) -> Job | None:
+        """Create ``b``'s job; None when the batch failed (or left SUBMITTING) meanwhile."""
+        g = b.group
+        attempts = 0
+        while b.state == SUBMITTING:
+            b.posted = True
+            try:
+                return await self._client.submit(
+                    payload, shots=g.shots, backend=g.backend, key=b.key, **g.options
+                )
+            except Exception as exc:
+                failure = exc
+            fatal = self._fatal(b, failure, attempts)
+            attempts += 1
+            if fatal is not None:
+                self._fail_batch(b, fatal)
+                return None
+            log.info("submission of %s uncertain (%s); looking it up by key", b.key, failure)
+            try:
+                found = await self._lookup(b)
+            except (JobError, ConnectError) as unresolved:
+                self._fail_batch(b, unresolved)
+                return None
+            if found is not None:
+                return found
+            await self._wait_to_retry(b, failure, attempts, min(0.05 * 2**attempts, 2.0))
+        return None
+
+    def _fatal(self, b: Batch, exc: Exception, attempts: int) -> BaseException | None:
+        """The error to fail ``b`` with after a submission failed, or None to look the key up.
+
+        ``attempts`` counts the earlier failed submissions of ``b``.
+        """
+        if isinstance(exc, ConnectError):
+            # The transport retried the connection per its policy: nothing was created.
+            if self._ledger is not None and attempts == 0:
+                self._ledger.status(b.key, ABSENT)
+            return exc
+        if isinstance(exc, InputError) or (
+            isinstance(exc, APIError) and 400 <= exc.status < 500 and exc.status not in (408, 429)
+        ):
+            if self._ledger is not None:
+                self._ledger.status(b.key, REJECTED, str(exc))
+            return exc
+        if isinstance(exc.__cause__, ConnectError):
+            # The client's own lookup of the key could not connect (after its retries): another
+            # lookup now would only wait again. The ledger keeps the intent for a rerun.
+            return exc.__cause__
+        if not self._caps.submit_key or attempts + 1 >= _MAX_SUBMIT_ATTEMPTS:
+            return exc
+        return None
