@@ -183,3 +183,23 @@ async def test_progress_display_says_what_is_retried() -> None:
     assert "| retries 1: retrying GET /backends: ConnectError, next attempt (2/3)" in retrying[0]
     assert "gives up in" in retrying[0]
     assert lines[-1].endswith("| retries 2")  # nothing waits any more; the count stays
+
+
+@pytest.mark.anyio
+async def test_progress_shows_the_schedulers_own_submit_retries() -> None:
+    # Three dropped POSTs exhaust the client's keyed create-once (each dropped before handling:
+    # the lookups find nothing); the scheduler then waits and submits again, and says so.
+    faults = [{"kind": "drop", "route": "POST /jobs", "count": 3}]
+    seen: list[qjobs.Progress] = []
+    async with qjobs.emulators.serve("ionq", faults=faults) as server:
+        async with _client(server.base_url) as client:
+            held: list[qjobs.Scheduler] = []
+            await _schedule_one(client, held, on_progress=seen.append)
+        assert server.stats.jobs_created == 1
+    own = [w for p in seen for w in p.retrying if w.what.startswith("submit ")]
+    assert len(own) == 1
+    assert (own[0].error, own[0].attempt, own[0].max_attempts) == ("SubmitUncertainError", 1, 6)
+    assert own[0].gives_up_in is None
+    assert "gives up after attempt 6" in str(own[0])
+    assert held[0].progress().retries == 1
+    assert held[0].progress().completed == 1
