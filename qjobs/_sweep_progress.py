@@ -3,7 +3,9 @@
 ``rich`` is optional (the ``cli`` extra); it is imported lazily and its absence falls back to
 plain output. The display reads a scheduler :class:`~qjobs.scheduler.Progress` snapshot (stored
 by :meth:`ProgressDisplay.update`, cheap enough to call on every scheduler event) and the
-client's transport statistics for the request rate, and redraws on its own clock.
+client's transport statistics for the request rate, and redraws on its own clock. While requests
+wait to be retried (an unreachable endpoint...) it says so: what is retried, after which error,
+when the next attempt is and how long until the retry policy gives up.
 """
 
 from __future__ import annotations
@@ -71,14 +73,25 @@ class ProgressDisplay:
             return (total - self._requests0) / elapsed if elapsed > 0 else 0.0
         return (total - n0) / (now - t0)
 
+    def retry_line(self) -> str | None:
+        """The retries so far and the one due first, or None when nothing was retried."""
+        snap = self.snapshot
+        retries = int(getattr(snap, "retries", 0) or 0)
+        message: str | None = getattr(snap, "retry_message", None)
+        if not retries and message is None:
+            return None
+        return f"retries {retries}" + (f": {message}" if message else "")
+
     def line(self) -> str:
         """One plain progress line."""
         c = self.counts()
+        retry = self.retry_line()
         return (
             f"[{time.perf_counter() - self._start:6.1f}s] done {c['completed']}/{self.total}"
             f"  pending {c['pending']}  submitted {c['submitted']}  running {c['running']}"
             f"  failed {c['failed']}  jobs {c['jobs_submitted']}"
             f"  | {self.stats.total - self._requests0} requests, {self.rate():.1f} req/s"
+            + (f"  | {retry}" if retry else "")
         )
 
     def render(self) -> None:
@@ -147,6 +160,9 @@ class RichProgressDisplay(ProgressDisplay):
         )
         self._info.plain = ""
         self._info.append_text(line)
+        retry = self.retry_line()
+        if retry:
+            self._info.append_text(Text("\n" + retry, style="yellow"))
         self._live.refresh()
 
     def start(self) -> None:

@@ -26,7 +26,7 @@ from qjobs._sweep_result import MAX_POINTS, SweepMode, SweepResult, product_grid
 if TYPE_CHECKING:
     from qjobs._models import Result
     from qjobs.providers import ProviderClient
-    from qjobs.scheduler import Progress, SchedulerEvent
+    from qjobs.scheduler import Progress
 
 __all__ = ["MAX_POINTS", "Sweep", "SweepMode", "SweepResult"]
 
@@ -135,37 +135,27 @@ class Sweep:
         """Run every point through a :class:`qjobs.Scheduler` and gather the results in order.
 
         ``progress`` is called with a :class:`~qjobs.scheduler.Progress` snapshot after every
-        scheduler event; ``scheduler_options`` are passed to the scheduler (``max_in_flight``,
-        ``batch_size``, ``ledger``, ``on_event``, job options such as ``noise``...). A point
-        that fails raises its error (the scheduler cancels the rest). A point whose job the
-        provider lost raises :class:`~qjobs.JobLostError`, unless ``resubmit_lost`` is true:
-        then it is resubmitted once in a new job.
+        scheduler event and each time a request starts waiting to be retried;
+        ``scheduler_options`` are passed to the scheduler (``max_in_flight``, ``batch_size``,
+        ``ledger``, ``on_event``, job options such as ``noise``...). A point that fails raises its
+        error (the scheduler cancels the rest). A point whose job the provider lost raises
+        :class:`~qjobs.JobLostError`, unless ``resubmit_lost`` is true: then it is resubmitted
+        once in a new job.
         """
         if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
             raise InputError("shots", shots, "expected a positive integer")
         from qjobs.scheduler import Scheduler
+        from qjobs.scheduler._scheduler import require_async_client
 
+        require_async_client(client, "qjobs.Sweep.run", "qjobs_sync.Sweep(...).run")
         circuits = self.circuits()
-        user_event: Callable[[SchedulerEvent], None] | None = scheduler_options.pop(
-            "on_event", None
-        )
-        on_event = user_event
-        sched: Scheduler | None = None
-        if progress is not None:
-
-            def on_event(event: SchedulerEvent) -> None:
-                if user_event is not None:
-                    user_event(event)
-                if sched is not None:
-                    progress(sched.progress())
-
         started = time.perf_counter()
         requests_before = client.transport.stats.total
         sched = Scheduler(
             client,
             backend=backend,
             shots=shots,
-            on_event=on_event,
+            on_progress=progress,
             resubmit_lost=resubmit_lost,
             **scheduler_options,
         )

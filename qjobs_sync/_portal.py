@@ -536,5 +536,31 @@ def wrap(obj: Any) -> Any:
 
 
 def unwrap(obj: Any) -> Any:
-    """The async object behind a sync twin; anything else unchanged."""
-    return obj._async if isinstance(obj, Twin) else obj
+    """The async object behind a sync twin; anything else unchanged.
+
+    An async qjobs object whose class has a twin (a client from ``qjobs.connect``, a
+    ``qjobs.Scheduler``...) raises :class:`TypeError` at once: it belongs to the caller's event
+    loop, and driving it from the facade's loop would wait forever (a deadlock inside
+    ``asyncio.run``).
+    """
+    if isinstance(obj, Twin):
+        return obj._async
+    if obj is not None and _twin_class(type(obj)) is not None:
+        raise TypeError(_mixed_message(obj))
+    return obj
+
+
+def _mixed_message(obj: Any) -> str:
+    name = type(obj).__name__
+    from qjobs.providers import ProviderClient
+
+    if isinstance(obj, ProviderClient):
+        return (
+            f"qjobs_sync needs a blocking client from qjobs_sync.connect(...); got an async "
+            f"qjobs client ({name}, from qjobs.connect): use qjobs_sync.connect(...) here, or "
+            "pass that client to the async API (qjobs.Scheduler, await qjobs.Sweep(...).run)"
+        )
+    return (
+        f"qjobs_sync needs its own {name} (made through qjobs_sync); got the async qjobs "
+        f"{name}: create it with qjobs_sync, or use the async qjobs API with it"
+    )

@@ -97,11 +97,12 @@ class Sweep(_portal.Twin):
         """Run every point through a :class:`qjobs.Scheduler` and gather the results in order.
 
         ``progress`` is called with a :class:`~qjobs.scheduler.Progress` snapshot after every
-        scheduler event; ``scheduler_options`` are passed to the scheduler (``max_in_flight``,
-        ``batch_size``, ``ledger``, ``on_event``, job options such as ``noise``...). A point
-        that fails raises its error (the scheduler cancels the rest). A point whose job the
-        provider lost raises :class:`~qjobs.JobLostError`, unless ``resubmit_lost`` is true:
-        then it is resubmitted once in a new job.
+        scheduler event and each time a request starts waiting to be retried;
+        ``scheduler_options`` are passed to the scheduler (``max_in_flight``, ``batch_size``,
+        ``ledger``, ``on_event``, job options such as ``noise``...). A point that fails raises its
+        error (the scheduler cancels the rest). A point whose job the provider lost raises
+        :class:`~qjobs.JobLostError`, unless ``resubmit_lost`` is true: then it is resubmitted
+        once in a new job.
         """
         return _portal.run_async(
             lambda: self._async.run(

@@ -33,6 +33,7 @@ _CORE = {
     "qjobs._binding",
     "qjobs._config",
     "qjobs._version",
+    "qjobs._durations",
 }
 
 

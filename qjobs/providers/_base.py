@@ -28,6 +28,7 @@ import anyio
 import attrs
 
 from qjobs._config import user_agent as _user_agent
+from qjobs._durations import factor, rate, seconds_or_none, seconds_validator
 from qjobs._errors import (
     InputError,
     JobCancelledError,
@@ -134,10 +135,10 @@ class Capabilities:
     max_circuits_per_job: int = 1
     max_payload_bytes: int = 10_000_000
     status_batch_size: int = 1
-    poll_initial: float = 0.5
-    poll_max: float = 30.0
-    poll_factor: float = 2.0
-    requests_per_second: float = 50.0
+    poll_initial: float = attrs.field(default=0.5, validator=seconds_validator())
+    poll_max: float = attrs.field(default=30.0, validator=seconds_validator())
+    poll_factor: float = attrs.field(default=2.0)
+    requests_per_second: float = attrs.field(default=50.0)
     max_concurrent_requests: int = 16
     max_in_flight_jobs: int = 1000
     page_size: int = 100
@@ -145,6 +146,14 @@ class Capabilities:
     cancel_batch: bool = False
     lost_reads: int = 3
     lost_read_delay: float = 1.0
+
+    @poll_factor.validator
+    def _check_poll_factor(self, attribute: attrs.Attribute[float], value: float) -> None:
+        factor("poll_factor", value)
+
+    @requests_per_second.validator
+    def _check_rps(self, attribute: attrs.Attribute[float], value: float) -> None:
+        rate("requests_per_second", value)
 
 
 class ProviderClient(abc.ABC):
@@ -389,10 +398,15 @@ class ProviderClient(abc.ABC):
         Polls at once, then after ``poll_initial`` seconds, growing by the provider's factor with
         jitter up to ``poll_max``; the interval resets when the job changes state. Raises
         :class:`~qjobs.JobTimeoutError` after ``timeout`` seconds without cancelling the job.
+        A ``timeout`` or poll interval that is not a finite number > 0 raises
+        :class:`~qjobs.InputError` before any request.
         """
+        seconds_or_none("timeout", timeout)
         caps = self.capabilities
         first = caps.poll_initial if poll_initial is None else poll_initial
         cap = caps.poll_max if poll_max is None else poll_max
+        seconds_or_none("poll_initial", poll_initial)
+        seconds_or_none("poll_max", poll_max)
         job_id = job if isinstance(job, str) else job.id
         interval = first
         last_status: str | None = None
@@ -453,8 +467,10 @@ class ProviderClient(abc.ABC):
 
         One circuit gives one :class:`~qjobs.Result`; a sequence gives a list (one job holding all
         circuits). A failed job raises :class:`~qjobs.JobFailedError`, a cancelled one
-        :class:`~qjobs.JobCancelledError`.
+        :class:`~qjobs.JobCancelledError`. A bad ``timeout`` raises :class:`~qjobs.InputError`
+        before anything is submitted.
         """
+        seconds_or_none("timeout", timeout)
         job = await self.submit(circuits, shots=shots, backend=backend, **options)
         done = await self.wait(job, timeout=timeout)
         self.raise_for_job(done)

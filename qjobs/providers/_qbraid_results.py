@@ -10,6 +10,7 @@ from typing import Any, Final
 import anyio
 import numpy as np
 
+from qjobs._durations import seconds
 from qjobs._errors import ConflictError, JobTimeoutError, MalformedResponseError, NotFoundError
 from qjobs._models import Job, OutcomeCheck, Result
 from qjobs.providers._qbraid_base import QbraidBase, _job_id
@@ -77,7 +78,7 @@ class QbraidResults(QbraidBase):
         until ``result_timeout`` seconds have passed, then :class:`~qjobs.JobTimeoutError`.
         """
         jid = _job_id(job)
-        deadline = anyio.current_time() + result_timeout
+        deadline = anyio.current_time() + seconds("result_timeout", result_timeout)
         delay = _RESULT_WAIT_FIRST
         while True:
             try:

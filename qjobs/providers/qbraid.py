@@ -32,6 +32,7 @@ import anyio
 import orjson
 
 from qjobs._circuit import Circuit
+from qjobs._durations import seconds
 from qjobs._errors import (
     ConflictError,
     InputError,
@@ -408,6 +409,7 @@ class QbraidClient(QbraidGroups, QbraidResults, QbraidDevices, QbraidAccount):
         :class:`~qjobs.JobCancelledError`; an unfinished one :class:`~qjobs.JobError`; results
         that lag the COMPLETED status are waited for (see :meth:`raw_result`).
         """
+        seconds("result_timeout", result_timeout)
         current = job if isinstance(job, Job) else await self.get_job(_job_id(job))
         if not current.is_final:
             current = await self.get_job(current.id)

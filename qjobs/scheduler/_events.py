@@ -6,6 +6,8 @@ from typing import Literal
 
 import attrs
 
+from qjobs.transport import RetryWait
+
 __all__ = ["CancelReport", "EventKind", "Progress", "SchedulerEvent"]
 
 #: The kinds of :class:`SchedulerEvent`.
@@ -41,6 +43,11 @@ class Progress:
     ``cancelled`` are final (``completed`` includes ``from_ledger``). ``retried`` counts
     resubmissions after confirmed failures. ``jobs_in_flight`` counts provider jobs submitted and
     not yet final (a batch job counts once), ``jobs_submitted`` every job created by this scheduler.
+
+    Nothing waits without saying so: ``retries`` counts the retries made so far (requests the
+    client's transport repeated, and submissions the scheduler tried again), and ``retrying``
+    lists what is waiting to be retried right now (the soonest first), with the error, the next
+    attempt and the time left before the policy gives up; ``retry_message`` says it in one line.
     """
 
     total: int
@@ -54,6 +61,16 @@ class Progress:
     from_ledger: int
     jobs_in_flight: int = 0
     jobs_submitted: int = 0
+    retries: int = 0
+    retrying: tuple[RetryWait, ...] = ()
+
+    @property
+    def retry_message(self) -> str | None:
+        """The retry due first, in words (plus how many more wait); None when none waits."""
+        if not self.retrying:
+            return None
+        more = len(self.retrying) - 1
+        return str(self.retrying[0]) + (f" (+{more} more retrying)" if more else "")
 
     @property
     def done(self) -> int:

@@ -10,18 +10,21 @@ the runner; nothing outlives the ``async with``.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Self
 
 import anyio
 from anyio.abc import TaskStatus
 
 from qjobs._circuit import Circuit
+from qjobs._durations import factor, seconds, seconds_or_none
 from qjobs._errors import InputError
 from qjobs._models import Job, Result
+from qjobs.providers._base import ProviderClient
 from qjobs.scheduler._batcher import Batch, Group
 from qjobs.scheduler._events import CancelReport, Progress, SchedulerEvent
 from qjobs.scheduler._fetching import Fetching
@@ -40,9 +43,6 @@ from qjobs.scheduler._ledger import Ledger
 from qjobs.scheduler._poller import Backoff
 from qjobs.scheduler._submitting import Submitting
 
-if TYPE_CHECKING:
-    from qjobs.providers._base import ProviderClient
-
 __all__ = ["Scheduler"]
 
 
@@ -59,6 +59,23 @@ def _positive(name: str, value: Any, *, integer: bool = False, allow_none: bool 
         raise InputError(name, value, "expected a positive " + ("integer" if integer else "number"))
     if not value > 0:
         raise InputError(name, value, "must be positive")
+
+
+def require_async_client(client: object, who: str, sync_who: str) -> None:
+    """TypeError at once unless ``client`` is an async provider client (from qjobs.connect).
+
+    A ``qjobs_sync`` client lives on the sync facade's own event loop: driving it from another
+    loop would wait forever, so the message names what to pass instead.
+    """
+    if isinstance(client, ProviderClient):
+        return
+    name = type(client).__name__
+    if type(client).__module__.partition(".")[0] == "qjobs_sync":
+        raise TypeError(
+            f"{who} needs an async client from qjobs.connect(...); got a qjobs_sync client "
+            f"({name}): use {sync_who} with it, or a client from qjobs.connect(...)"
+        )
+    raise TypeError(f"{who} needs an async provider client from qjobs.connect(...); got {name}")
 
 
 def _check_job_options(backend: Any, job_options: dict[str, Any]) -> None:
@@ -83,8 +100,10 @@ class Scheduler(Submitting, Fetching):
     ``unknown_state_timeout`` fails a circuit whose job's state cannot be learned that long. A job
     the provider lost (404 on ``capabilities.lost_reads`` reads) fails its circuits with
     :class:`~qjobs.JobLostError`; ``resubmit_lost=True`` resubmits them once in a new job instead.
-    ``cancel_timeout`` bounds cancellation at exit. Extra keyword arguments are job options passed
-    to ``client.submit`` for every job.
+    ``cancel_timeout`` bounds cancellation at exit. ``on_progress`` is called with a
+    :class:`Progress` snapshot after every event and each time a request starts waiting to be
+    retried (see ``Progress.retrying``). Extra keyword arguments are job options passed to
+    ``client.submit`` for every job.
     """
 
     def __init__(
@@ -106,8 +125,10 @@ class Scheduler(Submitting, Fetching):
         unknown_state_timeout: float = 600.0,
         on_event: Callable[[SchedulerEvent], None] | None = None,
         cancel_timeout: float = 30.0,
+        on_progress: Callable[[Progress], None] | None = None,
         **job_options: Any,
     ) -> None:
+        require_async_client(client, "qjobs.Scheduler", "qjobs_sync.Scheduler")
         caps = client.capabilities
         _positive("shots", shots, integer=True)
         _positive("max_in_flight", max_in_flight, integer=True)
@@ -116,18 +137,13 @@ class Scheduler(Submitting, Fetching):
             ("poll_initial", poll_initial),
             ("poll_max", poll_max),
             ("job_timeout", job_timeout),
-            ("unknown_state_timeout", unknown_state_timeout),
-            ("cancel_timeout", cancel_timeout),
         ):
-            _positive(name, value)
+            seconds_or_none(name, value)
+        seconds("unknown_state_timeout", unknown_state_timeout)
+        seconds("cancel_timeout", cancel_timeout)
+        seconds("batch_linger", batch_linger, zero=True)
         if poll_factor is not None:
-            _positive("poll_factor", poll_factor)
-            if poll_factor < 1:
-                raise InputError("poll_factor", poll_factor, "must be at least 1")
-        if isinstance(batch_linger, bool) or not isinstance(batch_linger, int | float):
-            raise InputError("batch_linger", batch_linger, "expected a number of seconds")
-        if batch_linger < 0:
-            raise InputError("batch_linger", batch_linger, "must not be negative")
+            factor("poll_factor", poll_factor)
         if isinstance(retry_failed, bool) or not isinstance(retry_failed, int) or retry_failed < 0:
             raise InputError("retry_failed", retry_failed, "expected an integer >= 0")
         if not isinstance(resubmit_lost, bool):
@@ -166,6 +182,13 @@ class Scheduler(Submitting, Fetching):
         self._unknown_timeout = float(unknown_state_timeout)
         self._cancel_timeout = float(cancel_timeout)
         self._on_event = on_event
+        if on_progress is not None:
+            self._on_event = self._with_progress(on_event)
+        self._on_progress = on_progress
+        self._retries = 0
+        self._own_waits = {}
+        self._wait_tokens = itertools.count()
+        self._unlisten: Callable[[], None] | None = None
         self._options = dict(job_options)
         self._options_json = options_json(self._options)
         self._ledger = Ledger(ledger) if ledger is not None else None
@@ -178,6 +201,18 @@ class Scheduler(Submitting, Fetching):
             f"<Scheduler {self._provider} total={p.total} done={p.done} "
             f"in_flight={p.jobs_in_flight}>"
         )
+
+    def _with_progress(
+        self, on_event: Callable[[SchedulerEvent], None] | None
+    ) -> Callable[[SchedulerEvent], None]:
+        def both(event: SchedulerEvent) -> None:
+            try:
+                if on_event is not None:
+                    on_event(event)
+            finally:
+                self._progress_changed()
+
+        return both
 
     # ================================================================== lifecycle
     async def __aenter__(self) -> Self:
@@ -202,6 +237,9 @@ class Scheduler(Submitting, Fetching):
                 with anyio.CancelScope(shield=True):
                     await self._ledger.close()  # releases the ledger's lock
             raise
+        listen = getattr(getattr(self._client, "transport", None), "add_retry_listener", None)
+        if listen is not None:
+            self._unlisten = listen(self._on_transport_retry)
         return self
 
     async def __aexit__(
@@ -233,6 +271,9 @@ class Scheduler(Submitting, Fetching):
             await self._tg.__aexit__(None, None, None)
         except BaseExceptionGroup as group:
             raise collapse(group) from None
+        finally:
+            if self._unlisten is not None:
+                self._unlisten()
 
     async def _run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         try:
@@ -365,8 +406,10 @@ class Scheduler(Submitting, Fetching):
         return report
 
     def progress(self) -> Progress:
-        """A snapshot of the counts per state."""
+        """A snapshot of the counts per state and of the retries in progress."""
         c = self._counts
+        retrying = getattr(getattr(self._client, "transport", None), "retrying", None)
+        waits = [*(retrying() if retrying is not None else ()), *self._own_retrying()]
         return Progress(
             total=len(self._futures),
             pending=c[PENDING],
@@ -379,6 +422,8 @@ class Scheduler(Submitting, Fetching):
             from_ledger=self._from_ledger,
             jobs_in_flight=self._in_flight,
             jobs_submitted=self._jobs_submitted,
+            retries=self._retries,
+            retrying=tuple(sorted(waits, key=lambda w: w.next_attempt_in)),
         )
 
     @property

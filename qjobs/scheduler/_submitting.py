@@ -2,21 +2,29 @@
 
 The batcher takes ready groups into batches while in-flight slots are free; submit workers
 commit each batch's intent to the ledger, POST it with its key, and resolve an uncertain
-submission by looking the key up (never a blind resubmission).
+submission by looking the key up (never a blind resubmission). A submission that cannot connect
+(after the transport's retry policy) certainly created nothing: it fails with ConnectError at once.
+Every wait before trying again is shown in the scheduler's progress.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import anyio
 
 from qjobs._circuit import Circuit
-from qjobs._errors import APIError, InputError, JobError
+from qjobs._errors import APIError, ConnectError, InputError, JobError
+from qjobs._models import Job
 from qjobs.scheduler._batcher import LOOKUP, QUEUED_LOCAL, SUBMITTING, TRACKED, Batch, take_batch
 from qjobs.scheduler._cancelling import Cancelling
-from qjobs.scheduler._ledger import REJECTED
+from qjobs.scheduler._events import Progress
+from qjobs.scheduler._ledger import ABSENT, REJECTED
 from qjobs.scheduler._resuming import Resuming
+from qjobs.transport import RetryWait
 
 log = logging.getLogger("qjobs.scheduler")
 
@@ -27,6 +35,57 @@ _MAX_SUBMIT_ATTEMPTS = 6
 
 class Submitting(Resuming, Cancelling):
     """The batcher and the submit workers."""
+
+    _on_progress: Callable[[Progress], None] | None
+    #: Retries made so far (the transport's, seen by the retry listener, and the scheduler's own).
+    _retries: int
+    #: The scheduler's own waits before trying a submission again: token -> (what, error,
+    #: attempt, max attempts, next attempt at).
+    _own_waits: dict[int, tuple[str, str, int, int, float]]
+    _wait_tokens: itertools.count[int]
+
+    if TYPE_CHECKING:
+
+        def progress(self) -> Progress:
+            """A snapshot of the counts (defined by the Scheduler)."""
+
+    def _progress_changed(self) -> None:
+        cb = self._on_progress
+        if cb is None:
+            return
+        try:
+            cb(self.progress())
+        except Exception:
+            log.exception("on_progress callback failed")
+
+    def _on_transport_retry(self, wait: RetryWait) -> None:
+        self._retries += 1
+        self._progress_changed()
+
+    def _own_retrying(self) -> list[RetryWait]:
+        now = anyio.current_time()
+        return [
+            RetryWait(what, error, attempt, most, max(0.0, at - now))
+            for what, error, attempt, most, at in list(self._own_waits.values())
+        ]
+
+    async def _wait_to_retry(self, b: Batch, exc: Exception, attempt: int, delay: float) -> None:
+        """Sleep ``delay`` before trying ``b`` again, shown in the progress meanwhile."""
+        token = next(self._wait_tokens)
+        entry = (
+            f"submit {b.key}",
+            type(exc).__name__,
+            attempt,
+            _MAX_SUBMIT_ATTEMPTS,
+            anyio.current_time() + delay,
+        )
+        self._own_waits[token] = entry
+        self._retries += 1
+        self._progress_changed()
+        try:
+            await anyio.sleep(delay)
+        finally:
+            del self._own_waits[token]
 
     async def _batcher(self) -> None:
         while True:
@@ -69,7 +128,10 @@ class Submitting(Resuming, Cancelling):
     async def _submit_worker(self) -> None:
         async for b in self._submit_rx:
             if b.state == LOOKUP:
-                await self._resume_lookup(b)
+                try:
+                    await self._resume_lookup(b)
+                except ConnectError as exc:
+                    self._fail_batch(b, exc)  # the ledger keeps the intent: a rerun looks again
             elif b.state == QUEUED_LOCAL:
                 await self._submit(b)
 
@@ -91,44 +153,61 @@ class Submitting(Resuming, Cancelling):
             self._ledger.intent(b.key, members)
             await self._ledger.flush()
         circuits = [c for c in b.circuits if c is not None]
-        payload: Circuit | list[Circuit] = circuits[0] if len(circuits) == 1 else circuits
-        g = b.group
-        attempts = 0
-        while True:
-            if b.state != SUBMITTING:
-                return
-            b.posted = True
-            try:
-                job = await self._client.submit(
-                    payload, shots=g.shots, backend=g.backend, key=b.key, **g.options
-                )
-                break
-            except Exception as exc:
-                if isinstance(exc, InputError) or (
-                    isinstance(exc, APIError)
-                    and 400 <= exc.status < 500
-                    and exc.status not in (408, 429)
-                ):
-                    if self._ledger is not None:
-                        self._ledger.status(b.key, REJECTED, str(exc))
-                    self._fail_batch(b, exc)
-                    return
-                attempts += 1
-                if not self._caps.submit_key or attempts >= _MAX_SUBMIT_ATTEMPTS:
-                    self._fail_batch(b, exc)
-                    return
-                log.info("submission of %s uncertain (%s); looking it up by key", b.key, exc)
-                try:
-                    found = await self._lookup(b)
-                except JobError as unresolved:
-                    self._fail_batch(b, unresolved)
-                    return
-                if found is not None:
-                    job = found
-                    break
-                await anyio.sleep(min(0.05 * 2**attempts, 2.0))
-        if b.state != SUBMITTING:
+        job = await self._post(b, circuits[0] if len(circuits) == 1 else circuits)
+        if job is None or b.state != SUBMITTING:
             return
         self._attach(b, job)
         if not b.live_futures() and b.state == TRACKED:
             await self._cancel_job(b)
+
+    async def _post(self, b: Batch, payload: Circuit | list[Circuit]) -> Job | None:
+        """Create ``b``'s job; None when the batch failed (or left SUBMITTING) meanwhile."""
+        g = b.group
+        attempts = 0
+        while b.state == SUBMITTING:
+            b.posted = True
+            try:
+                return await self._client.submit(
+                    payload, shots=g.shots, backend=g.backend, key=b.key, **g.options
+                )
+            except Exception as exc:
+                failure = exc
+            fatal = self._fatal(b, failure, attempts)
+            attempts += 1
+            if fatal is not None:
+                self._fail_batch(b, fatal)
+                return None
+            log.info("submission of %s uncertain (%s); looking it up by key", b.key, failure)
+            try:
+                found = await self._lookup(b)
+            except (JobError, ConnectError) as unresolved:
+                self._fail_batch(b, unresolved)
+                return None
+            if found is not None:
+                return found
+            await self._wait_to_retry(b, failure, attempts, min(0.05 * 2**attempts, 2.0))
+        return None
+
+    def _fatal(self, b: Batch, exc: Exception, attempts: int) -> BaseException | None:
+        """The error to fail ``b`` with after a submission failed, or None to look the key up.
+
+        ``attempts`` counts the earlier failed submissions of ``b``.
+        """
+        if isinstance(exc, ConnectError):
+            # The transport retried the connection per its policy: nothing was created.
+            if self._ledger is not None and attempts == 0:
+                self._ledger.status(b.key, ABSENT)
+            return exc
+        if isinstance(exc, InputError) or (
+            isinstance(exc, APIError) and 400 <= exc.status < 500 and exc.status not in (408, 429)
+        ):
+            if self._ledger is not None:
+                self._ledger.status(b.key, REJECTED, str(exc))
+            return exc
+        if isinstance(exc.__cause__, ConnectError):
+            # The client's own lookup of the key could not connect (after its retries): another
+            # lookup now would only wait again. The ledger keeps the intent for a rerun.
+            return exc.__cause__
+        if not self._caps.submit_key or attempts + 1 >= _MAX_SUBMIT_ATTEMPTS:
+            return exc
+        return None

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from qjobs._errors import (
+    ConnectError,
     JobCancelledError,
     JobError,
     JobFailedError,
@@ -296,12 +297,18 @@ class Tracking(Bookkeeping):
         self._schedule(b, now)
 
     async def _lookup(self, b: Batch) -> Job | None:
-        """``find_by_key`` for ``b``, retried; :class:`JobError` after ``unknown_state_timeout``."""
+        """``find_by_key`` for ``b``, retried; :class:`JobError` after ``unknown_state_timeout``.
+
+        A :class:`ConnectError` (the transport already retried it per its policy) is raised as
+        is: the endpoint cannot be reached, and waiting longer would hang.
+        """
         start = anyio.current_time()
         delay = 0.05
         while True:
             try:
                 return await self._client.find_by_key(b.key)
+            except ConnectError:
+                raise
             except Exception as exc:
                 waited = anyio.current_time() - start
                 if waited >= self._unknown_timeout:

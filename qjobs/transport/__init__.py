@@ -13,7 +13,7 @@ from qjobs.transport._ratelimit import RateLimiter
 from qjobs.transport._redact import Redactor
 from qjobs.transport._response import Response
 from qjobs.transport._retry import Retrier, is_retryable
-from qjobs.transport._stats import TransportStats
+from qjobs.transport._stats import RetryWait, TransportStats
 from qjobs.transport._transport import Transport
 from qjobs.transport._types import MISSING, RateLimit, RequestKind, RetryPolicy, Timeouts
 
@@ -26,6 +26,7 @@ __all__ = [
     "Response",
     "Retrier",
     "RetryPolicy",
+    "RetryWait",
     "Timeouts",
     "Transport",
     "TransportStats",

@@ -1,15 +1,18 @@
 """The retry loop: which failures are retried per request kind, and how long to wait.
 
-Built on python-backoff's primitives (``backoff.expo`` for the exponential sequence and
-``backoff.full_jitter``), with one rule backoff's decorators cannot express: a server's
-``Retry-After`` hint is used exactly (no jitter, capped at ``RetryPolicy.max_retry_after``), and
-when it does not fit in the time left the error is raised instead of waiting.
+Built on the ``backoff`` package's primitives (``backoff.expo`` for the exponential sequence and
+``backoff.full_jitter``; the API of backoff 2.2.1, which later releases keep), with one rule
+backoff's decorators cannot express: a server's ``Retry-After`` hint is used exactly (no jitter,
+capped at ``RetryPolicy.max_retry_after``), and when it does not fit in the time left the error is
+raised instead of waiting.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import time
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 
 import anyio
@@ -56,6 +59,22 @@ def is_retryable(exc: QJobsError, kind: RequestKind) -> bool:
     return False
 
 
+def delays(policy: RetryPolicy) -> Iterator[float]:
+    """The un-jittered waits of ``policy``: ``base_delay * factor**n``, capped at ``max_delay``.
+
+    backoff 2.2.1's ``expo`` computes ``factor * base**n``, which overflows a float after about
+    a thousand steps when the sequence has not reached its cap (``base_delay=0``, or a cap too
+    far away): from there on the cap is used.
+    """
+    if policy.base_delay == 0:
+        yield from itertools.repeat(0.0)
+    waits = backoff.expo(base=policy.factor, factor=policy.base_delay, max_value=policy.max_delay)
+    next(waits)  # prime the generator, as backoff itself does (2.2.1 yields None first)
+    with contextlib.suppress(OverflowError):
+        yield from waits
+    yield from itertools.repeat(policy.max_delay)
+
+
 def _retry_after(exc: QJobsError) -> float | None:
     if isinstance(exc, APIError) and exc.status in (429, 503):
         return exc.retry_after
@@ -94,7 +113,7 @@ class Retrier:
         """Call ``attempt`` until it succeeds, fails for good, or the policy's bounds are hit."""
         policy = self.policy
         start = self.clock()
-        waits: Generator[float, None, None] | None = None  # built on the first failure only
+        waits: Iterator[float] | None = None  # built on the first failure only
         number = 0
         while True:
             number += 1
@@ -106,10 +125,7 @@ class Retrier:
                 remaining = policy.max_time - (self.clock() - start)
                 hint = _retry_after(exc)
                 if waits is None:
-                    waits = backoff.expo(
-                        base=policy.factor, factor=policy.base_delay, max_value=policy.max_delay
-                    )
-                    waits.send(None)  # prime the generator, as backoff itself does
+                    waits = delays(policy)
                 backoff_wait = next(waits)
                 if hint is not None:
                     wait = min(hint, policy.max_retry_after)

@@ -5,7 +5,40 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-__all__ = ["TransportStats"]
+import attrs
+
+__all__ = ["RetryWait", "TransportStats"]
+
+
+@attrs.frozen(slots=True)
+class RetryWait:
+    """Something waiting to be tried again, as seen at one moment (a snapshot).
+
+    ``what`` names it (a route such as ``"POST /jobs"``), ``error`` the failure being retried (an
+    exception class name or ``"status 503"``), ``attempt`` the attempts made so far out of at most
+    ``max_attempts``. ``next_attempt_in`` and ``gives_up_in`` are seconds from the snapshot:
+    ``gives_up_in`` is the policy's overall time bound (it gives up earlier when the attempts run
+    out first), ``None`` when only the number of attempts bounds it. ``str()`` gives one line for
+    a progress display.
+    """
+
+    what: str
+    error: str
+    attempt: int
+    max_attempts: int
+    next_attempt_in: float
+    gives_up_in: float | None = None
+
+    def __str__(self) -> str:
+        bound = (
+            f"gives up after attempt {self.max_attempts}"
+            if self.gives_up_in is None
+            else f"gives up in {self.gives_up_in:.1f}s at most"
+        )
+        return (
+            f"retrying {self.what}: {self.error}, next attempt "
+            f"({self.attempt + 1}/{self.max_attempts}) in {self.next_attempt_in:.1f}s, {bound}"
+        )
 
 
 class TransportStats:

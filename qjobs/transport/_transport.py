@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import ssl as ssl_module
@@ -33,6 +34,7 @@ import orjson
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
+from qjobs._durations import seconds_or_none
 from qjobs._errors import (
     ConnectError,
     InputError,
@@ -52,7 +54,7 @@ from qjobs.transport._ratelimit import RateLimiter
 from qjobs.transport._redact import Redactor
 from qjobs.transport._response import Response
 from qjobs.transport._retry import Retrier
-from qjobs.transport._stats import TransportStats
+from qjobs.transport._stats import RetryWait, TransportStats
 from qjobs.transport._types import MISSING, RateLimit, RequestKind, RetryPolicy, Timeouts
 
 __all__ = ["Transport"]
@@ -71,6 +73,9 @@ Params = Mapping[str, ParamValue | None] | Sequence[tuple[str, ParamValue]]
 
 
 T = TypeVar("T")
+
+#: A listener told each time a request starts waiting to be retried.
+RetryListener = Callable[[RetryWait], None]
 
 _Prepared = tuple[
     str,  # method
@@ -205,6 +210,11 @@ class Transport:
         self.stats = TransportStats()
         self.limiter = RateLimiter(self.rate_limit, clock=clock, sleep=sleep)
         self.retrier = Retrier(self.retry, sleep=sleep, clock=clock, jitter=jitter)
+        self._clock = clock
+        # Requests waiting to be retried: token -> (what, error, attempt, max, next at, give up at).
+        self._waits: dict[int, tuple[str, str, int, int, float, float]] = {}
+        self._tokens = itertools.count()
+        self._retry_listeners: list[RetryListener] = []
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
 
@@ -268,6 +278,42 @@ class Transport:
             total = t.total
         # sock_connect rather than connect: waiting for a pooled connection is not counted.
         return aiohttp.ClientTimeout(total=total, sock_connect=t.connect, sock_read=t.read)
+
+    # -- retries in progress ------------------------------------------------------------------
+
+    def retrying(self) -> list[RetryWait]:
+        """The requests now waiting to be retried, the soonest next attempt first."""
+        now = self._clock()
+        waits = [
+            RetryWait(what, error, attempt, most, max(0.0, at - now), max(0.0, end - now))
+            for what, error, attempt, most, at, end in list(self._waits.values())
+        ]
+        return sorted(waits, key=lambda w: w.next_attempt_in)
+
+    def add_retry_listener(self, listener: RetryListener) -> Callable[[], None]:
+        """Call ``listener`` each time a request starts waiting to be retried.
+
+        Returns the function that removes it. A listener that raises is logged and ignored: a
+        progress display must never fail a request.
+        """
+        self._retry_listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._retry_listeners:
+                self._retry_listeners.remove(listener)
+
+        return remove
+
+    def _waiting(self, token: int, entry: tuple[str, str, int, int, float, float]) -> None:
+        self._waits[token] = entry
+        what, error, attempt, most, at, end = entry
+        now = self._clock()
+        wait = RetryWait(what, error, attempt, most, max(0.0, at - now), max(0.0, end - now))
+        for listener in list(self._retry_listeners):
+            try:
+                listener(wait)
+            except Exception:
+                logger.exception("%s: a retry listener failed", self.provider)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -482,10 +528,7 @@ class Transport:
     # -- internals -----------------------------------------------------------------------------
 
     def _check_timeout(self, timeout: float | None) -> None:
-        if timeout is not None and (
-            isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0
-        ):
-            raise InputError("timeout", timeout, "must be a number > 0 or None")
+        seconds_or_none("timeout", timeout)
 
     def _prepare(
         self,
@@ -523,12 +566,17 @@ class Transport:
         route: str,
         err_path: str,
     ) -> T:
-        max_attempts = self.retrier.policy.max_attempts
+        policy = self.retrier.policy
+        max_attempts = policy.max_attempts
+        gives_up_at = self._clock() + policy.max_time
+        token = next(self._tokens)
 
         def on_retry(exc: QJobsError, number: int, wait: float) -> None:
             self.stats.retries += 1
             status = getattr(exc, "status", None)
             reason = f"status {status}" if status is not None else type(exc).__name__
+            entry = (route, reason, number, max_attempts, self._clock() + wait, gives_up_at)
+            self._waiting(token, entry)
             logger.info(
                 "%s: retrying %s (%s) after %s, attempt %d/%d, waiting %.3fs",
                 self.provider,
@@ -540,8 +588,12 @@ class Transport:
                 wait,
             )
 
+        async def next_attempt() -> T:
+            self._waits.pop(token, None)
+            return await attempt()
+
         try:
-            return await self.retrier.run(attempt, kind, on_retry)
+            return await self.retrier.run(next_attempt, kind, on_retry)
         except (ConnectError, MalformedResponseError):
             raise
         except TransportError as exc:
@@ -556,6 +608,8 @@ class Transport:
                     path=err_path,
                 ) from exc
             raise
+        finally:
+            self._waits.pop(token, None)
 
     @staticmethod
     def _too_large_message(limit: int) -> str:

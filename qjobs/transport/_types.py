@@ -7,6 +7,7 @@ from typing import Final
 
 import attrs
 
+from qjobs._durations import factor, rate, seconds_validator
 from qjobs._errors import InputError
 
 __all__ = ["MISSING", "RateLimit", "RequestKind", "RetryPolicy", "Timeouts"]
@@ -38,14 +39,8 @@ class RequestKind(enum.Enum):
     WRITE = "write"
 
 
-def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not value > 0:
-        raise InputError(attribute.name, value, "must be > 0")
-
-
-def _non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not value >= 0:
-        raise InputError(attribute.name, value, "must be >= 0")
+_positive = seconds_validator()
+_non_negative = seconds_validator(zero=True)
 
 
 @attrs.frozen(slots=True)
@@ -84,8 +79,7 @@ class RetryPolicy:
 
     @factor.validator
     def _check_factor(self, attribute: attrs.Attribute[float], value: float) -> None:
-        if not value >= 1:
-            raise InputError("factor", value, "must be >= 1")
+        factor("factor", value)
 
     @classmethod
     def no_retry(cls) -> RetryPolicy:
@@ -102,8 +96,7 @@ class RateLimit:
 
     @requests_per_second.validator
     def _check_rps(self, attribute: attrs.Attribute[float | None], value: float | None) -> None:
-        if value is not None and not value > 0:
-            raise InputError("requests_per_second", value, "must be > 0 or None")
+        rate("requests_per_second", value)
 
     @max_concurrent.validator
     def _check_conc(self, attribute: attrs.Attribute[int], value: int) -> None:

@@ -165,6 +165,8 @@ class ProviderClient(_portal.Twin):
         Polls at once, then after ``poll_initial`` seconds, growing by the provider's factor with
         jitter up to ``poll_max``; the interval resets when the job changes state. Raises
         :class:`~qjobs.JobTimeoutError` after ``timeout`` seconds without cancelling the job.
+        A ``timeout`` or poll interval that is not a finite number > 0 raises
+        :class:`~qjobs.InputError` before any request.
         """
         return _portal.run_async(
             lambda: self._async.wait(
@@ -207,7 +209,8 @@ class ProviderClient(_portal.Twin):
 
         One circuit gives one :class:`~qjobs.Result`; a sequence gives a list (one job holding all
         circuits). A failed job raises :class:`~qjobs.JobFailedError`, a cancelled one
-        :class:`~qjobs.JobCancelledError`.
+        :class:`~qjobs.JobCancelledError`. A bad ``timeout`` raises :class:`~qjobs.InputError`
+        before anything is submitted.
         """
         return cast(
             "Result | list[Result]",

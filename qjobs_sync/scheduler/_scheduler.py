@@ -47,8 +47,10 @@ class Scheduler(_portal.Twin):
     ``unknown_state_timeout`` fails a circuit whose job's state cannot be learned that long. A job
     the provider lost (404 on ``capabilities.lost_reads`` reads) fails its circuits with
     :class:`~qjobs.JobLostError`; ``resubmit_lost=True`` resubmits them once in a new job instead.
-    ``cancel_timeout`` bounds cancellation at exit. Extra keyword arguments are job options passed
-    to ``client.submit`` for every job.
+    ``cancel_timeout`` bounds cancellation at exit. ``on_progress`` is called with a
+    :class:`Progress` snapshot after every event and each time a request starts waiting to be
+    retried (see ``Progress.retrying``). Extra keyword arguments are job options passed to
+    ``client.submit`` for every job.
     """
 
     _async: _AsyncScheduler
@@ -72,6 +74,7 @@ class Scheduler(_portal.Twin):
         unknown_state_timeout: float = 600.0,
         on_event: Callable[[SchedulerEvent], None] | None = None,
         cancel_timeout: float = 30.0,
+        on_progress: Callable[[Progress], None] | None = None,
         **job_options: Any,
     ) -> None:
         self._bind(
@@ -93,6 +96,7 @@ class Scheduler(_portal.Twin):
                     unknown_state_timeout=unknown_state_timeout,
                     on_event=on_event,
                     cancel_timeout=cancel_timeout,
+                    on_progress=on_progress,
                     **job_options,
                 )
             )
@@ -151,7 +155,7 @@ class Scheduler(_portal.Twin):
         return _portal.run_async(lambda: self._async.cancel())
 
     def progress(self) -> Progress:
-        """A snapshot of the counts per state."""
+        """A snapshot of the counts per state and of the retries in progress."""
         return _portal.run_sync(lambda: self._async.progress())
 
     @property
