@@ -89,7 +89,9 @@ async def connect(base_url: str) -> AsyncIterator[IonQClient]:
         token="t",
         base_url=base_url,
         capabilities=CAPS,
-        retry=RetryPolicy(base_delay=0.01, max_delay=0.1),
+        # The restart leaves the port closed for a moment: a refused connection is retried
+        # (certain non-submission) until the new process listens, instead of failing the circuit.
+        retry=RetryPolicy(max_attempts=100, max_time=60.0, base_delay=0.01, max_delay=0.1),
         rate_limit=RateLimit(requests_per_second=None),
     ) as client:
         assert isinstance(client, IonQClient)
