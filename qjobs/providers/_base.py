@@ -15,13 +15,13 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
-    Collection,
     Coroutine,
     Mapping,
     Sequence,
 )
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Self, TypeVar, overload
+from urllib.parse import quote
 
 import anyio
 import attrs
@@ -42,7 +42,7 @@ from qjobs.transport import RateLimit, RetryPolicy, Timeouts, Transport
 if TYPE_CHECKING:
     from qjobs._circuit import Circuit
 
-__all__ = ["Capabilities", "ProviderClient"]
+__all__ = ["Capabilities", "ProviderClient", "check_id", "job_id", "segment"]
 
 logger = logging.getLogger("qjobs.providers")
 
@@ -54,25 +54,55 @@ SUBMIT_LOOKUPS: Final = 3
 #: After a timeout the server may still be creating the job: the lookups are spaced by these
 #: waits (seconds) and nothing is resubmitted.
 TIMEOUT_LOOKUP_WAITS: Final = (0.5, 1.0, 2.0)
+#: Characters no id may hold: they would end the path segment, start a query or fragment, or
+#: (``%``) be decoded into one of those by a server.
+_ID_FORBIDDEN: Final = frozenset("/?#%")
 
 
-def job_id(
-    job: Job | str,
-    field: str = "job",
-    *,
-    forbidden: Collection[str] = "/?",
-    what: str = "a job id string",
-) -> str:
-    """The id of a :class:`~qjobs.Job`, or an id string safe as one URL path segment.
+def _id_problem(value: Any) -> str | None:
+    """What makes ``value`` unfit as one URL path segment, or ``None`` when it is fit."""
+    if not isinstance(value, str):
+        return "not a string"
+    if not value:
+        return "empty"
+    if value in (".", ".."):
+        return "a '.' or '..' path segment"
+    for ch in value:
+        if ch in _ID_FORBIDDEN:
+            return f"contains {ch!r}"
+        if ch.isspace() or not ch.isprintable():
+            return "contains whitespace or a control character"
+    return None
 
-    InputError naming ``field`` for an empty string, one holding a ``forbidden`` character, or
-    anything else (``what`` names the id the provider expects).
+
+def check_id(value: Any, field: str, *, what: str = "an id") -> str:
+    """``value`` as an id that is safe as one URL path segment; else InputError naming ``field``.
+
+    Refused: anything but a non-empty string, ``.`` and ``..``, the characters ``/ ? # %``,
+    whitespace and control (non-printable) characters. Build paths with :func:`segment`.
     """
-    if isinstance(job, Job):
-        return job.id
-    if isinstance(job, str) and job and not set(job) & set(forbidden):
-        return job
-    raise InputError(field, job, f"must be a qjobs.Job or {what}")
+    problem = _id_problem(value)
+    if problem is not None:
+        raise InputError(field, value, f"must be {what} ({problem})")
+    return str(value)
+
+
+def job_id(job: Job | str, field: str = "job", *, what: str = "a job id string") -> str:
+    """The id of a :class:`~qjobs.Job`, or an id string, checked as :func:`check_id` does.
+
+    A job's own id is checked too (it came from a server). InputError naming ``field``;
+    ``what`` names the id the provider expects.
+    """
+    return check_id(job.id if isinstance(job, Job) else job, field, what=f"a qjobs.Job or {what}")
+
+
+def segment(value: str, field: str = "id") -> str:
+    """``value`` checked (:func:`check_id`) and percent-encoded as one URL path segment.
+
+    Every id that goes into a path goes through here, ``quote(value, safe="")``; the callers
+    check their arguments first, with the argument's own name in ``field``.
+    """
+    return quote(check_id(value, field), safe="")
 
 
 async def gather(calls: Sequence[Callable[[], Coroutine[Any, Any, None]]]) -> None:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from qjobs._errors import InputError, MalformedResponseError
+from qjobs.providers._base import segment
 from qjobs.providers._qpi_models import (
     PROVIDER,
     ApiToken,
@@ -82,7 +83,7 @@ class QPIAccount(QPIRequests):
         nid = _record_id(nid, "notification")
         await self._json(
             "POST",
-            f"api/notifications/{nid}/dismiss",
+            f"api/notifications/{segment(nid)}/dismiss",
             route="POST /api/notifications/{id}/dismiss",
             kind=RequestKind.READ,
         )
@@ -128,5 +129,8 @@ class QPIAccount(QPIRequests):
         """Revoke an API token (``DELETE /api/tokens/{id}``)."""
         tid = _record_id(token.id if isinstance(token, ApiToken) else token, "token")
         await self._transport.request(
-            "DELETE", f"api/tokens/{tid}", kind=RequestKind.READ, route="DELETE /api/tokens/{id}"
+            "DELETE",
+            f"api/tokens/{segment(tid)}",
+            kind=RequestKind.READ,
+            route="DELETE /api/tokens/{id}",
         )

@@ -10,6 +10,7 @@ from typing import Any
 
 from qjobs._errors import InputError, MalformedResponseError
 from qjobs._models import Backend
+from qjobs.providers._base import segment
 from qjobs.providers._qpi_models import (
     PROVIDER,
     QPUConnection,
@@ -45,7 +46,7 @@ class QPIAdmin(QPIRequests):
         amount = _seconds(seconds, "seconds", allow_zero=True)
         data = await self._json(
             "PATCH",
-            f"api/collections/users/records/{uid}",
+            f"api/collections/users/records/{segment(uid)}",
             json={"qpu_seconds": amount},
             route="PATCH /api/collections/users/records/{id}",
             kind=RequestKind.READ,

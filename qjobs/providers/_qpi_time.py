@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from qjobs._errors import InputError
+from qjobs.providers._base import segment
 from qjobs.providers._qpi_models import (
     TimeRequest,
     TimeSlot,
@@ -84,7 +85,7 @@ class QPITime(QPIRequests):
             raise InputError("end", end, "must be after start")
         data = await self._json(
             "PATCH",
-            f"api/collections/time_slots/records/{sid}",
+            f"api/collections/time_slots/records/{segment(sid)}",
             json=body,
             route="PATCH /api/collections/time_slots/records/{id}",
             kind=RequestKind.READ,
@@ -97,7 +98,7 @@ class QPITime(QPIRequests):
         sid = _record_id(slot.id if isinstance(slot, TimeSlot) else slot, "slot")
         await self._transport.request(
             "DELETE",
-            f"api/collections/time_slots/records/{sid}",
+            f"api/collections/time_slots/records/{segment(sid)}",
             kind=RequestKind.READ,
             route="DELETE /api/collections/time_slots/records/{id}",
         )
@@ -141,7 +142,7 @@ class QPITime(QPIRequests):
         rid = _record_id(request.id if isinstance(request, TimeRequest) else request, "request")
         data = await self._json(
             "PATCH",
-            f"api/collections/qpu_time_requests/records/{rid}",
+            f"api/collections/qpu_time_requests/records/{segment(rid)}",
             json=body,
             route="PATCH /api/collections/qpu_time_requests/records/{id}",
             kind=RequestKind.WRITE,

@@ -36,7 +36,7 @@ from qjobs._errors import (
     ValidationError,
 )
 from qjobs._models import Backend, Job, JobStatus, Result
-from qjobs.providers._base import Capabilities
+from qjobs.providers._base import Capabilities, segment
 from qjobs.providers._base import gather as _gather
 from qjobs.providers._base import job_id as _job_id
 from qjobs.providers._ionq_artifacts import ArtifactsMixin
@@ -248,7 +248,7 @@ class IonQClient(SessionsMixin, ArtifactsMixin, ResultsMixin, JobListingMixin, C
     async def get_job(self, job_id: str) -> Job:
         """Fetch one job's current state (``GET /jobs/{id}``)."""
         jid = _job_id(job_id, "job_id")
-        data = await self._get_json(f"jobs/{jid}", route="GET /jobs/{id}")
+        data = await self._get_json(f"jobs/{segment(jid)}", route="GET /jobs/{id}")
         return job_from_wire(data)
 
     async def get_jobs(self, job_ids: Sequence[str]) -> list[Job]:
@@ -348,7 +348,7 @@ class IonQClient(SessionsMixin, ArtifactsMixin, ResultsMixin, JobListingMixin, C
         try:
             await self._transport.request(
                 "PUT",
-                f"jobs/{jid}/status/cancel",
+                f"jobs/{segment(jid)}/status/cancel",
                 kind=RequestKind.READ,
                 route="PUT /jobs/{id}/status/cancel",
             )
@@ -380,7 +380,7 @@ class IonQClient(SessionsMixin, ArtifactsMixin, ResultsMixin, JobListingMixin, C
         """Delete a job and its results (``DELETE /jobs/{id}``)."""
         jid = _job_id(job)
         await self._transport.request(
-            "DELETE", f"jobs/{jid}", kind=RequestKind.READ, route="DELETE /jobs/{id}"
+            "DELETE", f"jobs/{segment(jid)}", kind=RequestKind.READ, route="DELETE /jobs/{id}"
         )
         for k in [k for k in self._results_cache if k[0] == jid]:
             del self._results_cache[k]

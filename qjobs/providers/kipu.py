@@ -38,7 +38,7 @@ from qjobs._errors import (
 from qjobs._models import Backend, Job, JobFailure, JobStatus, Result
 from qjobs.codecs import ionq as ionq_codec
 from qjobs.providers import _kipu_config as config
-from qjobs.providers._base import Capabilities, ProviderClient, gather
+from qjobs.providers._base import Capabilities, ProviderClient, gather, segment
 from qjobs.providers._kipu_api import (
     BackendsAPI,
     KipuHTTP,
@@ -109,7 +109,7 @@ class ServiceExecution:
 
     def __init__(self, http: KipuHTTP, service_execution_id: str, page_size: int) -> None:
         self.id = service_execution_id
-        scoped = http.scoped(f"service-executions/{service_execution_id}/")
+        scoped = http.scoped(f"service-executions/{segment(service_execution_id)}/")
         self.jobs = ServiceExecutionJobsAPI(scoped, page_size)
         self.sessions = ServiceExecutionSessionsAPI(scoped)
         self.workloads = ServiceExecutionWorkloadsAPI(scoped, page_size)

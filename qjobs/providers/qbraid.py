@@ -40,7 +40,7 @@ from qjobs._errors import (
     ValidationError,
 )
 from qjobs._models import Backend, Job, JobStatus, Result
-from qjobs.providers._base import Capabilities
+from qjobs.providers._base import Capabilities, segment
 from qjobs.providers._qbraid_account import QbraidAccount
 from qjobs.providers._qbraid_base import _MAX_PAGE, _group_id, _job_id, _positive_int, _qrn, _tags
 from qjobs.providers._qbraid_config import (
@@ -308,7 +308,7 @@ class QbraidClient(QbraidGroups, QbraidResults, QbraidDevices, QbraidAccount):
     async def get_job(self, job_id: str) -> Job:
         """Fetch one job's current state (``GET /jobs/{qrn}``)."""
         jid = _job_id(job_id, "job_id")
-        data, _ = await self._call("GET", f"jobs/{jid}", route="GET /jobs/{qrn}")
+        data, _ = await self._call("GET", f"jobs/{segment(jid)}", route="GET /jobs/{qrn}")
         return job_from_wire(data)
 
     async def job_statuses(self) -> JobStatusOptions:
@@ -455,7 +455,10 @@ class QbraidClient(QbraidGroups, QbraidResults, QbraidDevices, QbraidAccount):
         jid = _job_id(job)
         try:
             await self._call(
-                "POST", f"jobs/{jid}/cancel", kind=RequestKind.READ, route="POST /jobs/{qrn}/cancel"
+                "POST",
+                f"jobs/{segment(jid)}/cancel",
+                kind=RequestKind.READ,
+                route="POST /jobs/{qrn}/cancel",
             )
         except (ValidationError, ConflictError) as exc:
             current = await self.get_job(jid)
@@ -467,7 +470,9 @@ class QbraidClient(QbraidGroups, QbraidResults, QbraidDevices, QbraidAccount):
     async def delete(self, job: Job | str) -> None:
         """Delete a job (``DELETE /jobs/{qrn}``)."""
         jid = _job_id(job)
-        await self._call("DELETE", f"jobs/{jid}", kind=RequestKind.READ, route="DELETE /jobs/{qrn}")
+        await self._call(
+            "DELETE", f"jobs/{segment(jid)}", kind=RequestKind.READ, route="DELETE /jobs/{qrn}"
+        )
         self._results_cache.pop(jid, None)
 
     async def delete_many(self, jobs: Sequence[Job | str]) -> None:

@@ -36,7 +36,7 @@ from qjobs._errors import InputError, JobError, MalformedResponseError, NotFound
 from qjobs._models import Backend, Job, JobStatus, Result
 from qjobs.codecs import qibo as codec
 from qjobs.codecs.qibo import MeasurementMap
-from qjobs.providers._base import Capabilities, ProviderClient
+from qjobs.providers._base import Capabilities, ProviderClient, job_id, segment
 from qjobs.providers._qibo_archive import (
     RESULTS_FILE,
     ArchiveLimits,
@@ -101,11 +101,7 @@ _SPOOL_BYTES: Final = 8 * 2**20
 
 
 def _job_id(job: Job | str, field: str = "job") -> str:
-    if isinstance(job, Job):
-        return job.id
-    if isinstance(job, str) and job and not set(job) & set("/?#") and job not in (".", ".."):
-        return job
-    raise InputError(field, job, "must be a qjobs.Job or a Qibo job pid")
+    return job_id(job, field, what="a Qibo job pid")
 
 
 def _name(value: Any, field: str) -> str:
@@ -458,7 +454,9 @@ class QiboClient(ProviderClient):
     async def get_job(self, job_id: str) -> Job:
         """One job's current state (``GET /api/jobs/{pid}/``), with queue position and ETD."""
         pid = _job_id(job_id, "job_id")
-        job = job_from_wire(await self._get_json(f"api/jobs/{pid}/", "GET /api/jobs/{pid}/"))
+        job = job_from_wire(
+            await self._get_json(f"api/jobs/{segment(pid)}/", "GET /api/jobs/{pid}/")
+        )
         callback = _ON_UPDATE.get()
         if callback is not None:
             callback(job)
@@ -533,7 +531,10 @@ class QiboClient(ProviderClient):
         """Delete a job and its results (``DELETE /api/jobs/{pid}/``)."""
         pid = _job_id(job)
         await self._transport.request(
-            "DELETE", f"api/jobs/{pid}/", kind=RequestKind.READ, route="DELETE /api/jobs/{pid}/"
+            "DELETE",
+            f"api/jobs/{segment(pid)}/",
+            kind=RequestKind.READ,
+            route="DELETE /api/jobs/{pid}/",
         )
         for k in [k for k in self._results_cache if k[0] == pid]:
             del self._results_cache[k]
@@ -580,7 +581,7 @@ class QiboClient(ProviderClient):
         try:
             received = 0
             async with self._transport.stream(
-                "GET", f"api/jobs/{pid}/download/", route="GET /api/jobs/{pid}/download/"
+                "GET", f"api/jobs/{segment(pid)}/download/", route="GET /api/jobs/{pid}/download/"
             ) as chunks:
                 async for chunk in chunks:
                     received += len(chunk)

@@ -32,7 +32,7 @@ from qjobs._circuit import Circuit
 from qjobs._config import resolve_setting
 from qjobs._errors import InputError, JobError, MalformedResponseError, NotFoundError
 from qjobs._models import Backend, Job, JobStatus, Result
-from qjobs.providers._base import Capabilities
+from qjobs.providers._base import Capabilities, segment
 from qjobs.providers._base import job_id as _job_id
 from qjobs.providers._qpi_account import QPIAccount
 from qjobs.providers._qpi_admin import QPIAdmin
@@ -188,7 +188,7 @@ class QPIClient(QPIAccount, QPITime, QPIAdmin):
     async def backend(self, name: str) -> Backend:
         """One QPU (``GET /api/qpus/{name}``)."""
         name = _record_id(name, "backend")
-        data = await self._json("GET", f"api/qpus/{name}", route="GET /api/qpus/{name}")
+        data = await self._json("GET", f"api/qpus/{segment(name)}", route="GET /api/qpus/{name}")
         return backend_from_wire(data)
 
     async def _target(self, backend: str | None) -> Backend:
@@ -286,7 +286,9 @@ class QPIClient(QPIAccount, QPITime, QPIAdmin):
     async def get_job(self, job_id: str) -> Job:
         """One job's current state (``GET /api/jobs/{id}``)."""
         jid = _job_id(job_id, "job_id")
-        return job_from_wire(await self._json("GET", f"api/jobs/{jid}", route="GET /api/jobs/{id}"))
+        return job_from_wire(
+            await self._json("GET", f"api/jobs/{segment(jid)}", route="GET /api/jobs/{id}")
+        )
 
     async def job_record(self, job: Job | str) -> Job:
         """A job read from the ``quantum_jobs`` collection (needs :meth:`login`).
@@ -298,7 +300,7 @@ class QPIClient(QPIAccount, QPITime, QPIAdmin):
         jid = _job_id(job, "job")
         data = await self._json(
             "GET",
-            f"api/collections/quantum_jobs/records/{jid}",
+            f"api/collections/quantum_jobs/records/{segment(jid)}",
             route="GET /api/collections/quantum_jobs/records/{id}",
         )
         return job_from_wire(data)
@@ -400,7 +402,7 @@ class QPIClient(QPIAccount, QPITime, QPIAdmin):
         try:
             await self._transport.request(
                 "POST",
-                f"api/jobs/{jid}/cancel",
+                f"api/jobs/{segment(jid)}/cancel",
                 kind=RequestKind.READ,
                 route="POST /api/jobs/{id}/cancel",
             )
