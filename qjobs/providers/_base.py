@@ -212,11 +212,13 @@ class ProviderClient(abc.ABC):
         ssl: ssl_module.SSLContext | bool | None,
         error_parser: Callable[[int, bytes], tuple[str, str | None]],
         transport_options: Mapping[str, Any] | None,
+        allow_insecure: bool = False,
     ) -> Transport:
         """The client's transport from its constructor's options.
 
         The rate limit defaults to the capabilities' numbers; the User-Agent names
         ``<provider>-client`` (then ``user_agent``); ``transport_options`` are passed through.
+        ``allow_insecure`` lets the token travel over plain http to a non-loopback host.
         """
         client = f"{self.provider}-client"
         return Transport(
@@ -234,6 +236,7 @@ class ProviderClient(abc.ABC):
             ),
             ssl=ssl,
             error_parser=error_parser,
+            allow_insecure=allow_insecure,
             **dict(transport_options or {}),
         )
 

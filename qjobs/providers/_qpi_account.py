@@ -47,6 +47,8 @@ class QPIAccount(QPIRequests):
         if not isinstance(password, str) or not password:
             raise InputError("password", "***", "must be a non-empty string")
         collection = "_superusers" if superuser else "users"
+        # A server may echo the password in an error body (or the JWT in a later one).
+        self._transport.add_secret(password)
         data = await self._json(
             "POST",
             f"api/collections/{collection}/auth-with-password",
@@ -59,6 +61,7 @@ class QPIAccount(QPIRequests):
         user: User = structure_record(data.get("record"), User, "user record")
         old = self._transport
         fresh = self._make_transport(data["token"])
+        fresh.add_secret(password)
         fresh.stats = old.stats
         await old.aclose()
         self._transport = fresh

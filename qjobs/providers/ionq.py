@@ -70,7 +70,8 @@ __all__ = [
 
 #: IonQ's production API (the version segment is part of the base).
 DEFAULT_BASE_URL: Final = "https://api.ionq.co/v0.4"
-#: Environment variables holding the API key, in lookup order (each: ``.env``, then environment).
+#: Environment variables holding the API key, in lookup order (all of them in the environment,
+#: then all of them in ``./.env``).
 TOKEN_VARIABLES: Final = ("QISKIT_IONQ_API_TOKEN", "IONQ_API_KEY", "IONQ_API_TOKEN")
 #: Environment variables holding the API URL, in lookup order.
 URL_VARIABLES: Final = ("QISKIT_IONQ_API_URL", "IONQ_API_URL")
@@ -81,7 +82,7 @@ class IonQClient(SessionsMixin, ArtifactsMixin, ResultsMixin, JobListingMixin, C
     """Async client for IonQ's Quantum Cloud API v0.4.
 
     The token comes from ``token=``, else ``QISKIT_IONQ_API_TOKEN``, ``IONQ_API_KEY``,
-    ``IONQ_API_TOKEN`` (each looked up in ``./.env`` first, then the environment); the base URL
+    ``IONQ_API_TOKEN`` (all looked up in the environment first, then in ``./.env``); the base URL
     from ``base_url=``, else ``QISKIT_IONQ_API_URL``, ``IONQ_API_URL``, else
     ``https://api.ionq.co/v0.4``. Requests carry ``Authorization: apiKey <token>``; the token
     never appears in a repr, a log line or an exception. ``transport_options`` passes extra
@@ -119,6 +120,7 @@ class IonQClient(SessionsMixin, ArtifactsMixin, ResultsMixin, JobListingMixin, C
         rate_limit: RateLimit | None = None,
         headers: Mapping[str, str] | None = None,
         ssl: ssl_module.SSLContext | bool | None = None,
+        allow_insecure: bool = False,
         capabilities: Capabilities | None = None,
         user_agent: str | None = None,
         transport_options: Mapping[str, Any] | None = None,
@@ -142,6 +144,7 @@ class IonQClient(SessionsMixin, ArtifactsMixin, ResultsMixin, JobListingMixin, C
             ssl=ssl,
             error_parser=error_parser,
             transport_options=transport_options,
+            allow_insecure=allow_insecure,
         )
         super().__init__(transport, capabilities=caps)
         self.token_source = secret.source

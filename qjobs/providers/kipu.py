@@ -248,6 +248,7 @@ class KipuClient(ProviderClient):
         rate_limit: RateLimit | None = None,
         headers: Mapping[str, str] | None = None,
         ssl: ssl_module.SSLContext | bool | None = None,
+        allow_insecure: bool = False,
         capabilities: Capabilities | None = None,
         user_agent: str | None = None,
         transport_options: Mapping[str, Any] | None = None,
@@ -271,6 +272,7 @@ class KipuClient(ProviderClient):
             ssl=ssl,
             error_parser=error_parser,
             transport_options=transport_options,
+            allow_insecure=allow_insecure,
         )
         super().__init__(transport, capabilities=caps)
         self.token_source = secret.source

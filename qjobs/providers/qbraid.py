@@ -156,6 +156,7 @@ class QbraidClient(QbraidGroups, QbraidResults, QbraidDevices, QbraidAccount):
         rate_limit: RateLimit | None = None,
         headers: Mapping[str, str] | None = None,
         ssl: ssl_module.SSLContext | bool | None = None,
+        allow_insecure: bool = False,
         capabilities: Capabilities | None = None,
         user_agent: str | None = None,
         transport_options: Mapping[str, Any] | None = None,
@@ -188,6 +189,7 @@ class QbraidClient(QbraidGroups, QbraidResults, QbraidDevices, QbraidAccount):
             ssl=ssl,
             error_parser=error_parser,
             transport_options=transport_options,
+            allow_insecure=allow_insecure,
         )
         if retries_connect is not None:
             transport.retrier = ConnectCappedRetrier(transport.retrier, retries_connect)

@@ -140,8 +140,8 @@ def _counts_from_probabilities(probs: np.ndarray[Any, Any], shots: int) -> np.nd
 class QiboClient(ProviderClient):
     """Async client for Qibo cloud.
 
-    The token comes from ``token=``, else ``QIBO_CLIENT_TOKEN``, ``QIBO_TOKEN`` (each looked up
-    in ``./.env`` first, then the environment); the server from ``base_url=``, else
+    The token comes from ``token=``, else ``QIBO_CLIENT_TOKEN``, ``QIBO_TOKEN`` (all looked up
+    in the environment first, then in ``./.env``); the server from ``base_url=``, else
     ``QIBO_CLIENT_URL``, ``QIBO_URL``, else ``https://cloud.qibo.science`` -- the server root,
     without ``/api``, as given to qibo-client's ``Client(token, url)``. Requests carry
     ``x-api-token: <token>`` (never in a repr, a log line or an exception) and
@@ -180,6 +180,7 @@ class QiboClient(ProviderClient):
         rate_limit: RateLimit | None = None,
         headers: Mapping[str, str] | None = None,
         ssl: ssl_module.SSLContext | bool | None = None,
+        allow_insecure: bool = False,
         capabilities: Capabilities | None = None,
         user_agent: str | None = None,
         project: str = DEFAULT_PROJECT,
@@ -217,6 +218,7 @@ class QiboClient(ProviderClient):
             ssl=ssl,
             error_parser=error_parser,
             transport_options=transport_options,
+            allow_insecure=allow_insecure,
         )
         super().__init__(transport, capabilities=caps)
         self.project = _name(project, "project")

@@ -89,8 +89,8 @@ ParameterSet = Mapping[str, float] | Sequence[float]
 class QPIClient(QPIAccount, QPITime, QPIAdmin):
     """Async client for a QPI server (qpi-ui).
 
-    The base URL comes from ``base_url=``, else ``QPI_BASE_URL``, ``QPI_URL`` (each looked up in
-    ``./.env`` first, then the environment); there is no default, QPI being self-hosted. The API
+    The base URL comes from ``base_url=``, else ``QPI_BASE_URL``, ``QPI_URL`` (all looked up in
+    the environment first, then in ``./.env``); there is no default, QPI being self-hosted. The API
     token comes from ``token=``, else ``QPI_API_TOKEN``; it is optional, since :meth:`login`
     (password) authenticates too. Requests carry ``X-API-Token: <token>`` and, after
     :meth:`login`, ``Authorization: Bearer <jwt>``; neither ever appears in a repr, a log line or
@@ -128,6 +128,7 @@ class QPIClient(QPIAccount, QPITime, QPIAdmin):
         rate_limit: RateLimit | None = None,
         headers: Mapping[str, str] | None = None,
         ssl: ssl_module.SSLContext | bool | None = None,
+        allow_insecure: bool = False,
         capabilities: Capabilities | None = None,
         user_agent: str | None = None,
         transport_options: Mapping[str, Any] | None = None,
@@ -148,6 +149,7 @@ class QPIClient(QPIAccount, QPITime, QPIAdmin):
             "ssl": ssl,
             "error_parser": error_parser,
             "transport_options": dict(transport_options or {}),
+            "allow_insecure": allow_insecure,
         }
         super().__init__(self._make_transport(None), capabilities=caps)
         self.token_source = secret.source
