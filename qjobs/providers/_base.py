@@ -42,7 +42,7 @@ from qjobs.transport import RateLimit, RetryPolicy, Timeouts, Transport
 if TYPE_CHECKING:
     from qjobs._circuit import Circuit
 
-__all__ = ["Capabilities", "ProviderClient", "check_id", "job_id", "segment"]
+__all__ = ["Capabilities", "ProviderClient"]
 
 logger = logging.getLogger("qjobs.providers")
 
