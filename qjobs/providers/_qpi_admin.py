@@ -41,8 +41,8 @@ class QPIAdmin(QPIRequests):
 
     async def allocate_qpu_time(self, user: User | str, seconds: float) -> User:
         """Set a user's QPU-seconds balance (an absolute value, not an increment; superuser)."""
-        self._need_superuser("allocate_qpu_time()")
         uid = _record_id(user.id if isinstance(user, User) else user, "user")
+        self._need_superuser("allocate_qpu_time()")
         amount = _seconds(seconds, "seconds", allow_zero=True)
         data = await self._json(
             "PATCH",
@@ -142,8 +142,8 @@ class QPIAdmin(QPIRequests):
 
     async def set_qpu_enabled(self, qpu: str, enabled: bool) -> Backend:
         """Enable or disable a QPU (``POST /api/op/qpu/toggle``, superuser)."""
-        self._need_superuser("set_qpu_enabled()")
         qid = _record_id(qpu, "qpu")
+        self._need_superuser("set_qpu_enabled()")
         if not isinstance(enabled, bool):
             raise InputError("enabled", enabled, "must be a bool")
         data = await self._json(
