@@ -108,6 +108,7 @@ async def test_dotenv_cannot_redirect_an_exported_token(
             f"QISKIT_IONQ_API_URL={elsewhere.base_url}\n"
         )
         async with qjobs.connect("ionq") as client:
+            assert isinstance(client, IonQClient)
             assert client.token_source == "env:IONQ_API_KEY"
             job = await client.submit(BELL, shots=10)
             assert (await client.wait(job)).status is JobStatus.COMPLETED

@@ -19,6 +19,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Self, TypeVar, overload
 from urllib.parse import quote
@@ -268,14 +269,13 @@ class ProviderClient(abc.ABC):
         The default asks one job at a time (concurrently); providers with a list endpoint that
         filters by id override it to use fewer requests.
         """
-        out: list[Job | None] = [None] * len(job_ids)
+        ids = [job_id(j, f"job_ids[{i}]") for i, j in enumerate(job_ids)]
+        out: list[Job | None] = [None] * len(ids)
 
         async def one(i: int, jid: str) -> None:
             out[i] = await self.get_job(jid)
 
-        async with anyio.create_task_group() as tg:
-            for i, jid in enumerate(job_ids):
-                tg.start_soon(one, i, jid)
+        await gather([partial(one, i, jid) for i, jid in enumerate(ids)])
         return [j for j in out if j is not None]
 
     @abc.abstractmethod
@@ -287,10 +287,12 @@ class ProviderClient(abc.ABC):
         """Ask the provider to cancel a job. Cancelling a final job is not an error."""
 
     async def cancel_many(self, jobs: Sequence[Job | str]) -> None:
-        """Cancel many jobs; the default cancels them one by one, concurrently."""
-        async with anyio.create_task_group() as tg:
-            for j in jobs:
-                tg.start_soon(self.cancel, j)
+        """Cancel many jobs; the default cancels them one by one, concurrently.
+
+        Every id is checked before the first request (InputError naming ``jobs[i]``).
+        """
+        ids = [job_id(j, f"jobs[{i}]") for i, j in enumerate(jobs)]
+        await gather([partial(self.cancel, jid) for jid in ids])
 
     async def find_by_key(self, key: str) -> Job | None:
         """Find a job submitted with ``key``; ``None`` when there is none.
@@ -385,12 +387,12 @@ class ProviderClient(abc.ABC):
         caps = self.capabilities
         first = caps.poll_initial if poll_initial is None else poll_initial
         cap = caps.poll_max if poll_max is None else poll_max
-        job_id = job if isinstance(job, str) else job.id
+        jid = job_id(job, "job")
         interval = first
         last_status: str | None = None
         deadline = None if timeout is None else anyio.current_time() + timeout
         while True:
-            current = await self.get_job(job_id)
+            current = await self.get_job(jid)
             if current.is_final:
                 return current
             if current.provider_status != last_status:
@@ -401,9 +403,9 @@ class ProviderClient(abc.ABC):
                 remaining = deadline - anyio.current_time()
                 if remaining <= 0:
                     raise JobTimeoutError(
-                        f"{self.provider} job {job_id} still {current.provider_status} "
+                        f"{self.provider} job {jid} still {current.provider_status} "
                         f"after {timeout} s (not cancelled)",
-                        job_id=job_id,
+                        job_id=jid,
                         provider=self.provider,
                     )
                 delay = min(delay, remaining)

@@ -450,7 +450,7 @@ class KipuClient(ProviderClient):
 
     async def get_job(self, job_id: str) -> Job:
         """A job's current state (``GET jobs/{id}``); a failed job carries the Hub's error."""
-        return await self._with_failure(await self._jobs.get(job_id))
+        return await self._with_failure(await self._jobs.get(job_ref(job_id, "job_id")))
 
     async def get_jobs(self, job_ids: Sequence[str]) -> list[Job]:
         """Many jobs' states in the order given, read from pages of ``GET jobs`` (newest

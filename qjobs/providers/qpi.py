@@ -298,8 +298,8 @@ class QPIClient(QPIAccount, QPITime, QPIAdmin):
         qpi-ui v0.1.x's ``/api/jobs*`` routes return the submitted payload as ``results``; the
         collection record holds the real ones. :meth:`results` falls back to this on its own.
         """
-        self._need_login("job_record()")
         jid = _job_id(job, "job")
+        self._need_login("job_record()")
         data = await self._json(
             "GET",
             f"api/collections/quantum_jobs/records/{segment(jid)}",
