@@ -151,7 +151,8 @@ class ProviderClient(abc.ABC):
     """Base class of the async provider clients returned by :func:`qjobs.connect`.
 
     A client is an async context manager owning one transport (one aiohttp session). Use it as
-    ``async with qjobs.connect("ionq") as client: ...``.
+    ``async with qjobs.connect("ionq") as client: ...``. Every client takes ``allow_insecure``:
+    without it, a token is never sent over plain http to a host other than this machine.
     """
 
     #: The provider's short name, as given to :func:`qjobs.connect`.
