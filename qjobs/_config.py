@@ -1,9 +1,12 @@
 """Credential and endpoint resolution shared by every provider, and the User-Agent string.
 
 A setting is looked for, in order: the explicit argument; then each environment variable name in
-turn, first in a ``.env`` file in the current directory (when ``dotenv=True``), then in the
-process environment (this is qiskit-ionq's order); then provider files (callables returning a
-value or ``None``); then a default. Values are never put in messages, only the places looked at.
+turn in the process environment; then (when ``dotenv=True``) each name in turn in a ``.env`` file
+in the current directory; then provider files (callables returning a value or ``None``); then a
+default. The process environment always wins over ``.env``: a ``.env`` file in whatever directory
+a program runs from must not redirect a token exported by the user to another endpoint (with
+qiskit-ionq's order, ``.env`` first, it could). Values are never put in messages, only the places
+looked at.
 """
 
 from __future__ import annotations
@@ -141,14 +144,15 @@ def resolve_setting(
             raise InputError(name_for_errors, shown, "must be a non-empty string")
         return Setting(explicit.strip(), "argument")
     env = os.environ if environ is None else environ
-    dotenv_values = read_dotenv() if dotenv else {}
-    for name in env_names:
-        if dotenv and _present(dotenv_values.get(name)):
-            return Setting(dotenv_values[name].strip(), f".env:{name}")
-        value = env.get(name)
-        if _present(value):
-            assert value is not None
-            return Setting(value.strip(), f"env:{name}")
+    sources: list[tuple[str, Mapping[str, str]]] = [("env", env)]
+    if dotenv:
+        sources.append((".env", read_dotenv()))
+    for place, values in sources:
+        for name in env_names:
+            value = values.get(name)
+            if _present(value):
+                assert value is not None
+                return Setting(value.strip(), f"{place}:{name}")
     for source in files:
         value = source()
         if _present(value):
@@ -159,11 +163,9 @@ def resolve_setting(
     if required:
         places = [f"the {name_for_errors}= argument"]
         if env_names:
-            where = (
-                "a .env file in the current directory or the environment"
-                if dotenv
-                else ("the environment")
-            )
+            where = "the environment, then a .env file in the current directory"
+            if not dotenv:
+                where = "the environment"
             places.append(f"{', '.join(env_names)} (in {where})")
         places.extend(_describe(source) for source in files)
         raise CredentialsError(f"no {name_for_errors} found; looked at: {'; '.join(places)}")

@@ -50,8 +50,14 @@ def test_token_lookup_order(clean_env: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert _auth_header(IonQClient()) == "apiKey second"
     monkeypatch.setenv("QISKIT_IONQ_API_TOKEN", "first")
     assert _auth_header(IonQClient()) == "apiKey first"
-    # A .env entry for a name wins over the environment's value of the same name...
+    # The environment's value wins over a .env entry for the same name...
     (clean_env / ".env").write_text("QISKIT_IONQ_API_TOKEN=from-dotenv\n")
+    client = IonQClient()
+    assert _auth_header(client) == "apiKey first"
+    assert client.token_source == "env:QISKIT_IONQ_API_TOKEN"
+    # ...a .env entry is used when the environment has none of the names...
+    for name in TOKEN_VARIABLES:
+        monkeypatch.delenv(name)
     client = IonQClient()
     assert _auth_header(client) == "apiKey from-dotenv"
     assert client.token_source == ".env:QISKIT_IONQ_API_TOKEN"
@@ -59,22 +65,26 @@ def test_token_lookup_order(clean_env: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert _auth_header(IonQClient(token="explicit")) == "apiKey explicit"
 
 
-def test_dotenv_is_read_per_name_before_the_environment(
+def test_environment_beats_every_name_in_dotenv(
     clean_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # IONQ_API_KEY in the environment comes before IONQ_API_TOKEN in .env (name order first).
-    (clean_env / ".env").write_text('IONQ_API_TOKEN="dot-third"\n')
-    monkeypatch.setenv("IONQ_API_KEY", "env-second")
-    assert _auth_header(IonQClient()) == "apiKey env-second"
+    # IONQ_API_TOKEN in the environment beats QISKIT_IONQ_API_TOKEN (a better-ranked name) in
+    # .env: the environment as a whole comes first.
+    (clean_env / ".env").write_text('QISKIT_IONQ_API_TOKEN="dot-first"\n')
+    monkeypatch.setenv("IONQ_API_TOKEN", "env-third")
+    assert _auth_header(IonQClient()) == "apiKey env-third"
 
 
 def test_url_resolution(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert IonQClient(token="t").base_url == DEFAULT_BASE_URL
     monkeypatch.setenv("IONQ_API_URL", "http://127.0.0.1:9/v0.4")
     assert IonQClient(token="t").base_url == "http://127.0.0.1:9/v0.4"
+    # A .env URL (even under a better-ranked name) does not override the environment's.
     (clean_env / ".env").write_text("QISKIT_IONQ_API_URL=http://127.0.0.1:8/v0.4/\n")
+    assert IonQClient(token="t").base_url == "http://127.0.0.1:9/v0.4"
+    monkeypatch.delenv("IONQ_API_URL")
     assert IonQClient(token="t").base_url == "http://127.0.0.1:8/v0.4"
-    assert IonQClient(token="t", base_url="http://h:1/x/v0.4").base_url == "http://h:1/x/v0.4"
+    assert IonQClient(token="t", base_url="https://h:1/x/v0.4").base_url == "https://h:1/x/v0.4"
     with pytest.raises(qjobs.InputError):
         IonQClient(token="t", base_url="not a url")
     with pytest.raises(qjobs.InputError):
@@ -82,14 +92,28 @@ def test_url_resolution(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 @pytest.mark.anyio
-async def test_env_token_is_sent(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    async with qjobs.emulators.serve("ionq", tokens=["from-dotenv"]) as server:
-        monkeypatch.setenv("IONQ_API_KEY", "wrong")
+async def test_dotenv_cannot_redirect_an_exported_token(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The user exported key and URL; a .env in the working directory names another URL (under
+    # the better-ranked name too) and another key. The exported pair is used, end to end.
+    async with (
+        qjobs.emulators.serve("ionq", tokens=["exported"]) as server,
+        qjobs.emulators.serve("ionq") as elsewhere,
+    ):
+        monkeypatch.setenv("IONQ_API_KEY", "exported")
         monkeypatch.setenv("IONQ_API_URL", server.base_url)
-        (clean_env / ".env").write_text("IONQ_API_KEY=from-dotenv\n")
+        (clean_env / ".env").write_text(
+            f"IONQ_API_KEY=from-dotenv\nIONQ_API_URL={elsewhere.base_url}\n"
+            f"QISKIT_IONQ_API_URL={elsewhere.base_url}\n"
+        )
         async with qjobs.connect("ionq") as client:
+            assert isinstance(client, IonQClient)
+            assert client.token_source == "env:IONQ_API_KEY"
             job = await client.submit(BELL, shots=10)
             assert (await client.wait(job)).status is JobStatus.COMPLETED
+        assert server.stats.jobs_created == 1
+        assert elsewhere.stats.total_requests == 0
 
 
 # --------------------------------------------------------------------------- auth, secrecy
@@ -223,12 +247,12 @@ def test_error_parser_tolerates_garbage() -> None:
 @pytest.mark.parametrize(
     ("base", "url", "expected"),
     [
-        ("http://h:1/v0.4", "/v0.4/jobs/J/results", "http://h:1/v0.4/jobs/J/results"),
-        ("http://h:1/ionq/v0.4", "/v0.4/jobs/J/results", "http://h:1/ionq/v0.4/jobs/J/results"),
-        ("http://h:1/ionq/v0.4", "/ionq/v0.4/jobs/J", "http://h:1/ionq/v0.4/jobs/J"),
-        ("http://h:1/v0.4", "jobs/J/results", "http://h:1/v0.4/jobs/J/results"),
-        ("http://h:1/v0.4", "https://cdn.example/r", "https://cdn.example/r"),
-        ("http://h:1/v0.4", "/other/path", "http://h:1/other/path"),
+        ("https://h:1/v0.4", "/v0.4/jobs/J/results", "https://h:1/v0.4/jobs/J/results"),
+        ("https://h:1/ionq/v0.4", "/v0.4/jobs/J/results", "https://h:1/ionq/v0.4/jobs/J/results"),
+        ("https://h:1/ionq/v0.4", "/ionq/v0.4/jobs/J", "https://h:1/ionq/v0.4/jobs/J"),
+        ("https://h:1/v0.4", "jobs/J/results", "https://h:1/v0.4/jobs/J/results"),
+        ("https://h:1/v0.4", "https://cdn.example/r", "https://cdn.example/r"),
+        ("https://h:1/v0.4", "/other/path", "https://h:1/other/path"),
     ],
 )
 def test_result_url_resolution(base: str, url: str, expected: str) -> None:

@@ -47,17 +47,17 @@ def test_default_file_in_home(home: Path) -> None:
 
 
 def test_order_argument_env_file(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _rc(home / ".qbraid" / "qbraidrc", api_key="file-key", url="http://file.invalid/api/v1")
+    _rc(home / ".qbraid" / "qbraidrc", api_key="file-key", url="https://file.invalid/api/v1")
     monkeypatch.setenv("QBRAID_API_KEY", "env-key")
-    monkeypatch.setenv("QBRAID_API_URL", "http://env.invalid/api/v1")
+    monkeypatch.setenv("QBRAID_API_URL", "https://env.invalid/api/v1")
     env = QbraidClient()
     assert _auth(env) == {"X-API-Key": "env-key"}
     assert env.token_source == "env:QBRAID_API_KEY"
-    assert env.base_url == "http://env.invalid/api/v1"
-    arg = QbraidClient(token="arg-key", base_url="http://arg.invalid/api/v1")
+    assert env.base_url == "https://env.invalid/api/v1"
+    arg = QbraidClient(token="arg-key", base_url="https://arg.invalid/api/v1")
     assert _auth(arg) == {"X-API-Key": "arg-key"}
     assert arg.token_source == "argument"
-    assert arg.base_url == "http://arg.invalid/api/v1"
+    assert arg.base_url == "https://arg.invalid/api/v1"
     assert QbraidClient(api_key="alias-key").token_source == "argument"
     with pytest.raises(qjobs.InputError):
         QbraidClient(token="a", api_key="b")
@@ -99,11 +99,11 @@ def test_white_label_key_names_its_host(home: Path, monkeypatch: pytest.MonkeyPa
     key = f"acme_{host}.{'ab' * 32}"
     assert host_of_key(key) == "qbraid.example.org"
     assert host_of_key("qbr_" + "ab" * 32) is None
-    _rc(home / ".qbraid" / "qbraidrc", url="http://file.invalid/api/v1")
+    _rc(home / ".qbraid" / "qbraidrc", url="https://file.invalid/api/v1")
     client = QbraidClient(token=key)
     assert client.base_url == "https://qbraid.example.org/api/v1"
-    monkeypatch.setenv("QBRAID_API_URL", "http://env.invalid/api/v1")
-    assert QbraidClient(token=key).base_url == "http://env.invalid/api/v1"
+    monkeypatch.setenv("QBRAID_API_URL", "https://env.invalid/api/v1")
+    assert QbraidClient(token=key).base_url == "https://env.invalid/api/v1"
 
 
 def test_missing_credentials_name_every_place(home: Path) -> None:

@@ -70,10 +70,21 @@ def test_token_and_url_lookup_order(clean_env: Path, monkeypatch: pytest.MonkeyP
     assert _token(client) == "first"
     assert client.token_source == "env:QIBO_CLIENT_TOKEN"
     assert client.base_url == "http://127.0.0.1:9"
-    (clean_env / ".env").write_text("QIBO_CLIENT_TOKEN=from-dotenv\nQIBO_CLIENT_URL=http://h:1\n")
+    # .env never overrides the environment, not even with a better-ranked name ...
+    (clean_env / ".env").write_text(
+        "QIBO_CLIENT_TOKEN=from-dotenv\nQIBO_CLIENT_URL=https://h:1\nQIBO_URL=https://h:2\n"
+    )
+    client = QiboClient()
+    assert _token(client) == "first"
+    assert client.base_url == "http://127.0.0.1:9"
+    # ... it fills in what the environment does not set.
+    monkeypatch.delenv("QIBO_CLIENT_TOKEN")
+    monkeypatch.delenv("QIBO_TOKEN")
+    monkeypatch.delenv("QIBO_URL")
     client = QiboClient()
     assert _token(client) == "from-dotenv"
-    assert client.base_url == "http://h:1"
+    assert client.token_source == ".env:QIBO_CLIENT_TOKEN"
+    assert client.base_url == "https://h:1"
     assert _token(QiboClient(token="explicit")) == "explicit"
 
 

@@ -71,15 +71,22 @@ def test_token_and_url_from_env_dotenv_and_arguments(
     client = QPIClient()
     assert _headers(client) == {"X-API-Token": "from-env"}
     assert client.base_url == "http://127.0.0.1:8"
-    (clean_env / ".env").write_text("QPI_API_TOKEN=from-dotenv\nQPI_BASE_URL=http://h:7\n")
+    # .env never overrides the environment ...
+    (clean_env / ".env").write_text("QPI_API_TOKEN=from-dotenv\nQPI_BASE_URL=https://h:7\n")
+    client = QPIClient()
+    assert _headers(client) == {"X-API-Token": "from-env"}
+    assert client.base_url == "http://127.0.0.1:8"
+    # ... it fills in what the environment does not set.
+    for name in ("QPI_API_TOKEN", "QPI_BASE_URL", "QPI_URL"):
+        monkeypatch.delenv(name)
     client = QPIClient()
     assert _headers(client) == {"X-API-Token": "from-dotenv"}
     assert client.token_source == ".env:QPI_API_TOKEN"
-    assert client.base_url == "http://h:7"
-    explicit = QPIClient(token="explicit", base_url="http://h:6")
+    assert client.base_url == "https://h:7"
+    explicit = QPIClient(token="explicit", base_url="https://h:6")
     assert _headers(explicit) == {"X-API-Token": "explicit"}
     with pytest.raises(qjobs.InputError):
-        QPIClient(token="", base_url="http://h:6")
+        QPIClient(token="", base_url="https://h:6")
     with pytest.raises(qjobs.InputError):
         QPIClient(token="t", base_url="not a url")
 

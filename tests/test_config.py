@@ -1,4 +1,4 @@
-"""Credential/endpoint resolution: argument, .env, environment, files, defaults."""
+"""Credential/endpoint resolution: argument, environment, .env, files, defaults."""
 
 from __future__ import annotations
 
@@ -58,18 +58,21 @@ def test_precedence(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Nothing anywhere: the default.
     got = resolve_setting("token", None, NAMES, dotenv=True, default="dflt")
     assert (got.value, got.source) == ("dflt", "default")
-    # Environment, second name.
-    monkeypatch.setenv("IONQ_API_KEY", "from-env-key")
-    got = resolve_setting("token", None, NAMES, dotenv=True)
-    assert (got.value, got.source) == ("from-env-key", "env:IONQ_API_KEY")
-    # .env beats the environment for the same name ...
+    # .env alone: used, first name found in it.
     (clean_env / ".env").write_text("IONQ_API_KEY='from-dotenv-key'\nIONQ_API_TOKEN=later\n")
     got = resolve_setting("token", None, NAMES, dotenv=True)
     assert (got.value, got.source) == ("from-dotenv-key", ".env:IONQ_API_KEY")
     # ... unless .env reading is off.
-    got = resolve_setting("token", None, NAMES, dotenv=False)
-    assert got.source == "env:IONQ_API_KEY"
-    # An earlier name in the environment beats a later name in .env (name by name).
+    assert resolve_setting("token", None, NAMES, dotenv=False).source == "unset"
+    # The environment beats .env for the same name ...
+    monkeypatch.setenv("IONQ_API_KEY", "from-env-key")
+    got = resolve_setting("token", None, NAMES, dotenv=True)
+    assert (got.value, got.source) == ("from-env-key", "env:IONQ_API_KEY")
+    # ... and any name in the environment beats an earlier-ranked name in .env.
+    (clean_env / ".env").write_text("QISKIT_IONQ_API_TOKEN=dotenv-first-name\n")
+    got = resolve_setting("token", None, NAMES, dotenv=True)
+    assert (got.value, got.source) == ("from-env-key", "env:IONQ_API_KEY")
+    # Within the environment, names keep their order.
     monkeypatch.setenv("QISKIT_IONQ_API_TOKEN", "first-name")
     got = resolve_setting("token", None, NAMES, dotenv=True)
     assert (got.value, got.source) == ("first-name", "env:QISKIT_IONQ_API_TOKEN")

@@ -16,13 +16,14 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
-    Collection,
     Coroutine,
     Mapping,
     Sequence,
 )
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Self, TypeVar, overload
+from urllib.parse import quote
 
 import anyio
 import attrs
@@ -56,25 +57,55 @@ SUBMIT_LOOKUPS: Final = 3
 #: After a timeout the server may still be creating the job: the lookups are spaced by these
 #: waits (seconds) and nothing is resubmitted.
 TIMEOUT_LOOKUP_WAITS: Final = (0.5, 1.0, 2.0)
+#: Characters no id may hold: they would end the path segment, start a query or fragment, or
+#: (``%``) be decoded into one of those by a server.
+_ID_FORBIDDEN: Final = frozenset("/?#%")
 
 
-def job_id(
-    job: Job | str,
-    field: str = "job",
-    *,
-    forbidden: Collection[str] = "/?",
-    what: str = "a job id string",
-) -> str:
-    """The id of a :class:`~qjobs.Job`, or an id string safe as one URL path segment.
+def _id_problem(value: Any) -> str | None:
+    """What makes ``value`` unfit as one URL path segment, or ``None`` when it is fit."""
+    if not isinstance(value, str):
+        return "not a string"
+    if not value:
+        return "empty"
+    if value in (".", ".."):
+        return "a '.' or '..' path segment"
+    for ch in value:
+        if ch in _ID_FORBIDDEN:
+            return f"contains {ch!r}"
+        if ch.isspace() or not ch.isprintable():
+            return "contains whitespace or a control character"
+    return None
 
-    InputError naming ``field`` for an empty string, one holding a ``forbidden`` character, or
-    anything else (``what`` names the id the provider expects).
+
+def check_id(value: Any, field: str, *, what: str = "an id") -> str:
+    """``value`` as an id that is safe as one URL path segment; else InputError naming ``field``.
+
+    Refused: anything but a non-empty string, ``.`` and ``..``, the characters ``/ ? # %``,
+    whitespace and control (non-printable) characters. Build paths with :func:`segment`.
     """
-    if isinstance(job, Job):
-        return job.id
-    if isinstance(job, str) and job and not set(job) & set(forbidden):
-        return job
-    raise InputError(field, job, f"must be a qjobs.Job or {what}")
+    problem = _id_problem(value)
+    if problem is not None:
+        raise InputError(field, value, f"must be {what} ({problem})")
+    return str(value)
+
+
+def job_id(job: Job | str, field: str = "job", *, what: str = "a job id string") -> str:
+    """The id of a :class:`~qjobs.Job`, or an id string, checked as :func:`check_id` does.
+
+    A job's own id is checked too (it came from a server). InputError naming ``field``;
+    ``what`` names the id the provider expects.
+    """
+    return check_id(job.id if isinstance(job, Job) else job, field, what=f"a qjobs.Job or {what}")
+
+
+def segment(value: str, field: str = "id") -> str:
+    """``value`` checked (:func:`check_id`) and percent-encoded as one URL path segment.
+
+    Every id that goes into a path goes through here, ``quote(value, safe="")``; the callers
+    check their arguments first, with the argument's own name in ``field``.
+    """
+    return quote(check_id(value, field), safe="")
 
 
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
@@ -160,7 +191,8 @@ class ProviderClient(abc.ABC):
     """Base class of the async provider clients returned by :func:`qjobs.connect`.
 
     A client is an async context manager owning one transport (one aiohttp session). Use it as
-    ``async with qjobs.connect("ionq") as client: ...``.
+    ``async with qjobs.connect("ionq") as client: ...``. Every client takes ``allow_insecure``:
+    without it, a token is never sent over plain http to a host other than this machine.
     """
 
     #: The provider's short name, as given to :func:`qjobs.connect`.
@@ -232,11 +264,13 @@ class ProviderClient(abc.ABC):
         ssl: ssl_module.SSLContext | bool | None,
         error_parser: Callable[[int, bytes], tuple[str, str | None]],
         transport_options: Mapping[str, Any] | None,
+        allow_insecure: bool = False,
     ) -> Transport:
         """The client's transport from its constructor's options.
 
         The rate limit defaults to the capabilities' numbers; the User-Agent names
         ``<provider>-client`` (then ``user_agent``); ``transport_options`` are passed through.
+        ``allow_insecure`` lets the token travel over plain http to a non-loopback host.
         """
         client = f"{self.provider}-client"
         return Transport(
@@ -254,6 +288,7 @@ class ProviderClient(abc.ABC):
             ),
             ssl=ssl,
             error_parser=error_parser,
+            allow_insecure=allow_insecure,
             **dict(transport_options or {}),
         )
 
@@ -285,14 +320,13 @@ class ProviderClient(abc.ABC):
         The default asks one job at a time (concurrently); providers with a list endpoint that
         filters by id override it to use fewer requests.
         """
-        out: list[Job | None] = [None] * len(job_ids)
+        ids = [job_id(j, f"job_ids[{i}]") for i, j in enumerate(job_ids)]
+        out: list[Job | None] = [None] * len(ids)
 
         async def one(i: int, jid: str) -> None:
             out[i] = await self.get_job(jid)
 
-        async with anyio.create_task_group() as tg:
-            for i, jid in enumerate(job_ids):
-                tg.start_soon(one, i, jid)
+        await gather([partial(one, i, jid) for i, jid in enumerate(ids)])
         return [j for j in out if j is not None]
 
     @abc.abstractmethod
@@ -304,10 +338,12 @@ class ProviderClient(abc.ABC):
         """Ask the provider to cancel a job. Cancelling a final job is not an error."""
 
     async def cancel_many(self, jobs: Sequence[Job | str]) -> None:
-        """Cancel many jobs; the default cancels them one by one, concurrently."""
-        async with anyio.create_task_group() as tg:
-            for j in jobs:
-                tg.start_soon(self.cancel, j)
+        """Cancel many jobs; the default cancels them one by one, concurrently.
+
+        Every id is checked before the first request (InputError naming ``jobs[i]``).
+        """
+        ids = [job_id(j, f"jobs[{i}]") for i, j in enumerate(jobs)]
+        await gather([partial(self.cancel, jid) for jid in ids])
 
     async def find_by_key(self, key: str) -> Job | None:
         """Find a job submitted with ``key``; ``None`` when there is none.
@@ -407,12 +443,12 @@ class ProviderClient(abc.ABC):
         cap = caps.poll_max if poll_max is None else poll_max
         seconds_or_none("poll_initial", poll_initial)
         seconds_or_none("poll_max", poll_max)
-        job_id = job if isinstance(job, str) else job.id
+        jid = job_id(job, "job")
         interval = first
         last_status: str | None = None
         deadline = None if timeout is None else anyio.current_time() + timeout
         while True:
-            current = await self.get_job(job_id)
+            current = await self.get_job(jid)
             if current.is_final:
                 return current
             if current.provider_status != last_status:
@@ -423,9 +459,9 @@ class ProviderClient(abc.ABC):
                 remaining = deadline - anyio.current_time()
                 if remaining <= 0:
                     raise JobTimeoutError(
-                        f"{self.provider} job {job_id} still {current.provider_status} "
+                        f"{self.provider} job {jid} still {current.provider_status} "
                         f"after {timeout} s (not cancelled)",
-                        job_id=job_id,
+                        job_id=jid,
                         provider=self.provider,
                     )
                 delay = min(delay, remaining)

@@ -10,6 +10,7 @@ from qjobs._errors import JobError, MalformedResponseError
 from qjobs._models import Job, JobStatus
 from qjobs.providers._base import gather as _gather
 from qjobs.providers._base import job_id as _job_id
+from qjobs.providers._base import segment
 from qjobs.providers._ionq_base import IonQBase
 from qjobs.providers._ionq_base import check_name as _name
 from qjobs.providers._ionq_models import PROVIDER, BatchStatus
@@ -42,7 +43,7 @@ class ArtifactsMixin(IonQBase):
         aid = _name(artifact_id, "artifact_id")
         resp = await self._transport.request(
             "GET",
-            f"jobs/{jid}/artifacts/{aid}",
+            f"jobs/{segment(jid)}/artifacts/{segment(aid)}",
             params=params or None,
             route="GET /jobs/{id}/artifacts/{artifact_id}",
         )

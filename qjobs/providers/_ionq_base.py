@@ -16,9 +16,8 @@ from typing import Any, Final
 import anyio
 from yarl import URL
 
-from qjobs._errors import InputError
 from qjobs._models import Backend, Result
-from qjobs.providers._base import ProviderClient
+from qjobs.providers._base import ProviderClient, check_id
 
 __all__ = [
     "DEFAULT_MAX_SHOTS",
@@ -44,9 +43,7 @@ _VERSION_SEGMENT = re.compile(r"^v\d+(\.\d+)*$")
 
 def check_name(value: Any, field: str) -> str:
     """``value`` as a path segment (backend, session, artifact), else :class:`~qjobs.InputError`."""
-    if not isinstance(value, str) or not value or "/" in value or "?" in value:
-        raise InputError(field, value, "must be a non-empty name without '/' or '?'")
-    return value
+    return check_id(value, field, what="a name")
 
 
 class IonQBase(ProviderClient):

@@ -8,6 +8,7 @@ from qjobs._circuit import Circuit
 from qjobs._errors import InputError, MalformedResponseError, NotFoundError
 from qjobs._models import Backend
 from qjobs.codecs import ionq as codec
+from qjobs.providers._base import segment
 from qjobs.providers._ionq_base import DEFAULT_MAX_SHOTS, IonQBase, logger
 from qjobs.providers._ionq_base import check_name as _name
 from qjobs.providers._ionq_models import (
@@ -37,7 +38,7 @@ class CatalogueMixin(IonQBase):
     async def backend(self, name: str) -> Backend:
         """One backend (``GET /backends/{name}``)."""
         name = _name(name, "backend")
-        data = await self._get_json(f"backends/{name}", route="GET /backends/{backend}")
+        data = await self._get_json(f"backends/{segment(name)}", route="GET /backends/{backend}")
         if isinstance(data, Mapping) and "backend" not in data:
             data = {**data, "backend": name}
         return backend_from_wire(data, max_shots=DEFAULT_MAX_SHOTS)
@@ -72,7 +73,7 @@ class CatalogueMixin(IonQBase):
         ):
             raise InputError("limit", limit, "must be an int >= 1")
         data = await self._get_json(
-            f"backends/{backend}/characterizations",
+            f"backends/{segment(backend)}/characterizations",
             params={"limit": limit},
             route="GET /backends/{backend}/characterizations",
         )

@@ -22,6 +22,7 @@ from qjobs.codecs import ionq as codec
 from qjobs.codecs.ionq import MeasurementMap
 from qjobs.providers._base import gather as _gather
 from qjobs.providers._base import job_id as _job_id
+from qjobs.providers._base import segment
 from qjobs.providers._ionq_base import META_MAPS, META_SHOTS, IonQBase, logger
 from qjobs.providers._ionq_models import PROVIDER
 
@@ -93,7 +94,7 @@ class ResultsMixin(IonQBase):
         url = self._result_url(job, "probabilities")
         if url is None:
             suffix = "/aggregated" if job.child_ids else ""
-            url = f"jobs/{job.id}/results/probabilities{suffix}"
+            url = f"jobs/{segment(job.id, 'job')}/results/probabilities{suffix}"
         query: dict[str, Any] = dict(params)
         if sharpen is not None:
             if not isinstance(sharpen, bool):
@@ -161,7 +162,7 @@ class ResultsMixin(IonQBase):
         raise MalformedResponseError(f"job {job.id} has no shot count", provider=PROVIDER)
 
     async def _fetch_memory(self, job_id: str, url: str | None) -> npt.NDArray[np.int64] | None:
-        target = self._result_target(url) if url else f"jobs/{job_id}/results/shots"
+        target = self._result_target(url) if url else f"jobs/{segment(job_id, 'job')}/results/shots"
         try:
             resp = await self._transport.request(
                 "GET", target, route="GET /jobs/{id}/results/shots"

@@ -10,6 +10,7 @@ from typing import Any, Final
 import anyio
 
 from qjobs._errors import InputError, MalformedResponseError
+from qjobs.providers._base import segment
 from qjobs.providers._ionq_base import IonQBase
 from qjobs.providers._ionq_base import check_name as _name
 from qjobs.providers._ionq_models import Session, structure_model
@@ -64,14 +65,17 @@ class SessionsMixin(IonQBase):
     async def get_session(self, session_id: str) -> Session:
         """A session's current state (``GET /sessions/{id}``)."""
         sid = _name(session_id, "session_id")
-        data = await self._get_json(f"sessions/{sid}", route="GET /sessions/{id}")
+        data = await self._get_json(f"sessions/{segment(sid)}", route="GET /sessions/{id}")
         return structure_model(data, Session, "session")  # type: ignore[no-any-return]
 
     async def end_session(self, session_id: Session | str) -> Session | None:
         """End a session (``POST /sessions/{id}/end``); queued jobs of it still run."""
         sid = session_id.id if isinstance(session_id, Session) else _name(session_id, "session_id")
         resp = await self._transport.request(
-            "POST", f"sessions/{sid}/end", kind=RequestKind.READ, route="POST /sessions/{id}/end"
+            "POST",
+            f"sessions/{segment(sid)}/end",
+            kind=RequestKind.READ,
+            route="POST /sessions/{id}/end",
         )
         try:
             data = resp.json() if resp.content else None

@@ -14,6 +14,8 @@ from typing import Any, Final
 
 from qjobs._errors import InputError, MalformedResponseError
 from qjobs._models import Backend
+from qjobs.providers._base import check_id as _check_id
+from qjobs.providers._base import segment
 from qjobs.providers._kipu_models import (
     PROVIDER,
     Allowance,
@@ -47,10 +49,8 @@ WORKLOAD_ORIGINS: Final = frozenset({"STANDALONE", "SERVICE_EXECUTION"})
 
 
 def check_id(value: Any, field: str) -> str:
-    """A path segment: a non-empty string without ``/``, ``?`` or ``#``."""
-    if not isinstance(value, str) or not value.strip() or any(c in value for c in "/?#"):
-        raise InputError(field, value, "must be a non-empty id without '/', '?' or '#'")
-    return value
+    """A path segment (see :func:`qjobs.providers._base.check_id`)."""
+    return _check_id(value, field)
 
 
 def check_page_size(value: Any, field: str = "size") -> int:
@@ -232,18 +232,18 @@ class BackendsAPI:
     async def get(self, backend_id: str) -> Backend:
         """One backend (``GET backends/{id}``)."""
         bid = check_id(backend_id, "backend_id")
-        return backend_from_wire(await self._http.get(f"backends/{bid}", "backends/{id}"))
+        return backend_from_wire(await self._http.get(f"backends/{segment(bid)}", "backends/{id}"))
 
     async def status(self, backend_id: str) -> BackendState:
         """Status and queue of a backend (``GET backends/{id}/status``)."""
         bid = check_id(backend_id, "backend_id")
-        data = await self._http.get(f"backends/{bid}/status", "backends/{id}/status")
+        data = await self._http.get(f"backends/{segment(bid)}/status", "backends/{id}/status")
         return structure_model(data, BackendState, "backend status")  # type: ignore[no-any-return]
 
     async def config(self, backend_id: str) -> dict[str, Any]:
         """A backend's free-form configuration object (``GET backends/{id}/config``)."""
         bid = check_id(backend_id, "backend_id")
-        data = await self._http.get(f"backends/{bid}/config", "backends/{id}/config")
+        data = await self._http.get(f"backends/{segment(bid)}/config", "backends/{id}/config")
         if not isinstance(data, dict):
             raise MalformedResponseError("backend config is not an object", provider=PROVIDER)
         return data
@@ -258,7 +258,10 @@ class BackendsAPI:
         if effective_at is not None:
             params.append(("effectiveAt", iso(effective_at, "effective_at")))
         data = await self._http.get(
-            f"backends/{bid}/calibration", "backends/{id}/calibration", params=params, optional=True
+            f"backends/{segment(bid)}/calibration",
+            "backends/{id}/calibration",
+            params=params,
+            optional=True,
         )
         return None if data is None else calibration_from_wire(data)
 
@@ -282,7 +285,7 @@ class BackendsAPI:
         size = check_page_size(size)
         limit = check_max_pages(max_pages)
         async for item in self._http.pages(
-            f"backends/{bid}/calibration-history",
+            f"backends/{segment(bid)}/calibration-history",
             "backends/{id}/calibration-history",
             params,
             size=size,

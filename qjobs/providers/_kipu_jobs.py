@@ -20,6 +20,7 @@ from qjobs._circuit import Circuit
 from qjobs._errors import InputError, MalformedResponseError
 from qjobs._models import Job
 from qjobs.codecs import kipu as codec
+from qjobs.providers._base import segment
 from qjobs.providers._kipu_api import (
     KipuHTTP,
     Query,
@@ -78,17 +79,13 @@ _CHUNK: Final = 64 * 1024
 
 
 def job_ref(job: Job | str, field: str = "job") -> str:
-    """The id of a Job or an id string."""
-    if isinstance(job, Job):
-        return job.id
-    return check_id(job, field)
+    """The id of a Job or an id string, checked as a path segment."""
+    return check_id(job.id if isinstance(job, Job) else job, field)
 
 
 def session_ref(session: Session | str, field: str = "session") -> str:
-    """The id of a Session or an id string."""
-    if isinstance(session, Session):
-        return session.id
-    return check_id(session, field)
+    """The id of a Session or an id string, checked as a path segment."""
+    return check_id(session.id if isinstance(session, Session) else session, field)
 
 
 def _json_object(value: Any, field: str) -> dict[str, Any]:
@@ -141,12 +138,12 @@ class _JobReads:
     async def get(self, job: Job | str) -> Job:
         """A job's current state (``GET jobs/{id}``)."""
         jid = job_ref(job)
-        return job_from_wire(await self._http.get(f"jobs/{jid}", "jobs/{id}"))
+        return job_from_wire(await self._http.get(f"jobs/{segment(jid)}", "jobs/{id}"))
 
     async def status(self, job: Job | str) -> JobState:
         """A job's status alone (``GET jobs/{id}/status``)."""
         jid = job_ref(job)
-        data = await self._http.get(f"jobs/{jid}/status", "jobs/{id}/status")
+        data = await self._http.get(f"jobs/{segment(jid)}/status", "jobs/{id}/status")
         if not isinstance(data, Mapping):
             raise MalformedResponseError("job status is not an object", provider=PROVIDER)
         raw = data.get("status")
@@ -160,7 +157,7 @@ class _JobReads:
         results cannot be normalized (photonic, neutral-atom)."""
         jid = job_ref(job)
         data = await self._http.get(
-            f"jobs/{jid}/result/normalized", "jobs/{id}/result/normalized", optional=True
+            f"jobs/{segment(jid)}/result/normalized", "jobs/{id}/result/normalized", optional=True
         )
         return None if data is None else normalized_result_from_wire(data)
 
@@ -185,7 +182,7 @@ class _JobReads:
         written = 0
         stream = self._http.transport.stream(
             "GET",
-            f"{self._http.prefix}jobs/{jid}/result-stream",
+            f"{self._http.prefix}jobs/{segment(jid)}/result-stream",
             route=route,
             chunk_size=chunk_size,
         )
@@ -215,7 +212,7 @@ class _JobReads:
     async def input(self, job: Job | str) -> dict[str, Any]:
         """The job's provider-native input (``GET jobs/{id}/input``)."""
         jid = job_ref(job)
-        data = await self._http.get(f"jobs/{jid}/input", "jobs/{id}/input")
+        data = await self._http.get(f"jobs/{segment(jid)}/input", "jobs/{id}/input")
         if not isinstance(data, dict):
             raise MalformedResponseError("job input is not an object", provider=PROVIDER)
         return data
@@ -224,21 +221,23 @@ class _JobReads:
         """The input as OpenQASM PUBs; :class:`~qjobs.ValidationError` (422) when the Hub
         cannot render it as QASM."""
         jid = job_ref(job)
-        data = await self._http.get(f"jobs/{jid}/input/normalized", "jobs/{id}/input/normalized")
+        data = await self._http.get(
+            f"jobs/{segment(jid)}/input/normalized", "jobs/{id}/input/normalized"
+        )
         return structure_model(data, NormalizedInput, "normalized input")  # type: ignore[no-any-return]
 
     async def calibration(self, job: Job | str) -> Calibration | None:
         """The calibration the job ran under; None when there is none (simulators)."""
         jid = job_ref(job)
         data = await self._http.get(
-            f"jobs/{jid}/calibration", "jobs/{id}/calibration", optional=True
+            f"jobs/{segment(jid)}/calibration", "jobs/{id}/calibration", optional=True
         )
         return None if data is None else calibration_from_wire(data)
 
     async def cancel(self, job: Job | str) -> None:
         """Cancel a job (``DELETE jobs/{id}``); it passes through CANCELLING to CANCELLED."""
         jid = job_ref(job)
-        await self._http.send("DELETE", f"jobs/{jid}", "jobs/{id}")
+        await self._http.send("DELETE", f"jobs/{segment(jid)}", "jobs/{id}")
 
 
 class JobsAPI(_JobReads):
@@ -394,13 +393,15 @@ class JobsAPI(_JobReads):
         """The provider-native result JSON (``GET jobs/{id}/result``), None when empty. A
         failed job's result is ``{"error": {"message", "code"?, "details"?}}``."""
         jid = job_ref(job)
-        return await self._http.get(f"jobs/{jid}/result", "jobs/{id}/result", optional=True)
+        return await self._http.get(
+            f"jobs/{segment(jid)}/result", "jobs/{id}/result", optional=True
+        )
 
     async def normalized_memory(self, job: Job | str) -> NormalizedMemory | None:
         """Per-shot outcomes as Qiskit hex strings; None (204) without per-shot data."""
         jid = job_ref(job)
         data = await self._http.get(
-            f"jobs/{jid}/result/normalized/memory",
+            f"jobs/{segment(jid)}/result/normalized/memory",
             "jobs/{id}/result/normalized/memory",
             optional=True,
         )
@@ -429,13 +430,13 @@ class _SessionOps:
     async def get(self, session: Session | str) -> Session:
         """A session (``GET sessions/{id}``)."""
         sid = session_ref(session)
-        return _session(await self._http.get(f"sessions/{sid}", "sessions/{id}"))
+        return _session(await self._http.get(f"sessions/{segment(sid)}", "sessions/{id}"))
 
     async def status(self, session: Session | str) -> str:
         """The raw session status (OPEN, ACTIVE, INACTIVE, DRAINING, CLOSED, ABORTED,
         DETACHED; UNKNOWN when absent)."""
         sid = session_ref(session)
-        data = await self._http.get(f"sessions/{sid}/status", "sessions/{id}/status")
+        data = await self._http.get(f"sessions/{segment(sid)}/status", "sessions/{id}/status")
         if not isinstance(data, Mapping):
             raise MalformedResponseError("session status is not an object", provider=PROVIDER)
         raw = data.get("status")
@@ -445,7 +446,7 @@ class _SessionOps:
         """The session's jobs. The Hub documents a list but types one Job: a list, a page
         ``{content: [...]}`` and a single job object are all read."""
         sid = session_ref(session)
-        data = await self._http.get(f"sessions/{sid}/jobs", "sessions/{id}/jobs")
+        data = await self._http.get(f"sessions/{segment(sid)}/jobs", "sessions/{id}/jobs")
         if isinstance(data, list):
             items = data
         elif isinstance(data, Mapping) and isinstance(data.get("content"), list):
@@ -461,7 +462,7 @@ class _SessionOps:
     async def _accept(self, session: Session | str, accept: bool) -> Session:
         sid = session_ref(session)
         data = await self._http.send(
-            "PATCH", f"sessions/{sid}", "sessions/{id}", json={"accept_jobs": accept}
+            "PATCH", f"sessions/{segment(sid)}", "sessions/{id}", json={"accept_jobs": accept}
         )
         return _session(data) if data is not None else await self.get(sid)
 
@@ -477,7 +478,7 @@ class _SessionOps:
     async def close(self, session: Session | str) -> None:
         """Close the session (``DELETE sessions/{id}``; idempotent; in-flight jobs complete)."""
         sid = session_ref(session)
-        await self._http.send("DELETE", f"sessions/{sid}", "sessions/{id}")
+        await self._http.send("DELETE", f"sessions/{segment(sid)}", "sessions/{id}")
 
 
 class SessionsAPI(_SessionOps):

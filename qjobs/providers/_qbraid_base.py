@@ -14,29 +14,24 @@ import anyio
 
 from qjobs._errors import InputError
 from qjobs._models import Job, Result
-from qjobs.providers._base import ProviderClient, job_id
+from qjobs.providers._base import ProviderClient, check_id, job_id
 from qjobs.providers._qbraid_config import QbraidSettings
 from qjobs.providers._qbraid_models import Device, GroupJob, unwrap
 from qjobs.transport import RequestKind
 
 _MAX_PAGE: Final = 100
-_BAD_ID_CHARS: Final = frozenset("/?#% \t\r\n")
 
 
 def _job_id(job: Job | str, field: str = "job") -> str:
-    return job_id(job, field, forbidden=_BAD_ID_CHARS, what="a qBraid job QRN")
+    return job_id(job, field, what="a qBraid job QRN")
 
 
 def _qrn(value: Any, field: str) -> str:
-    if not isinstance(value, str) or not value or set(value) & _BAD_ID_CHARS:
-        raise InputError(field, value, "must be a qBraid QRN such as 'qbraid:qbraid:sim:qasm-sim'")
-    return value
+    return check_id(value, field, what="a qBraid QRN such as 'qbraid:qbraid:sim:qasm-sim'")
 
 
 def _group_id(group: GroupJob | str, field: str = "group") -> str:
-    if isinstance(group, GroupJob):
-        return group.qrn
-    return _qrn(group, field)
+    return _qrn(group.qrn if isinstance(group, GroupJob) else group, field)
 
 
 def _positive_int(value: Any, field: str) -> int:

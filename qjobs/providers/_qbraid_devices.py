@@ -11,6 +11,7 @@ import attrs
 
 from qjobs._circuit import Circuit
 from qjobs._errors import InputError, MalformedResponseError, NotFoundError
+from qjobs.providers._base import segment
 from qjobs.providers._qbraid_base import QbraidBase, _positive_int, _qrn
 from qjobs.providers._qbraid_models import (
     PROVIDER,
@@ -113,7 +114,7 @@ class QbraidDevices(QbraidBase):
     async def device(self, qrn: str) -> Device:
         """One device (``GET /devices/{qrn}``); refreshes the cached entry."""
         qrn = _qrn(qrn, "qrn")
-        data, _ = await self._call("GET", f"devices/{qrn}", route="GET /devices/{qrn}")
+        data, _ = await self._call("GET", f"devices/{segment(qrn)}", route="GET /devices/{qrn}")
         device = device_from_wire(data)
         self._devices[device.qrn] = device
         return device
@@ -136,7 +137,7 @@ class QbraidDevices(QbraidBase):
         per-edge figures; None when qBraid has none (simulators)."""
         qrn = _qrn(qrn, "qrn")
         data, _ = await self._call(
-            "GET", f"devices/{qrn}/calibrations", route="GET /devices/{qrn}/calibrations"
+            "GET", f"devices/{segment(qrn)}/calibrations", route="GET /devices/{qrn}/calibrations"
         )
         return calibration_from_wire(data)
 

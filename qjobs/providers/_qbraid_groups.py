@@ -19,6 +19,7 @@ from qjobs._errors import (
     ValidationError,
 )
 from qjobs._models import Job
+from qjobs.providers._base import segment
 from qjobs.providers._qbraid_base import _MAX_PAGE, QbraidBase, _group_id, _positive_int, _tags
 from qjobs.providers._qbraid_models import (
     GROUP_STATUSES,
@@ -79,7 +80,9 @@ class QbraidGroups(QbraidBase):
     async def get_group(self, group: GroupJob | str) -> GroupJob:
         """A group's current state and counts (``GET /jobs/group/{qrn}``)."""
         gid = _group_id(group)
-        data, _ = await self._call("GET", f"jobs/group/{gid}", route="GET /jobs/group/{qrn}")
+        data, _ = await self._call(
+            "GET", f"jobs/group/{segment(gid)}", route="GET /jobs/group/{qrn}"
+        )
         return group_from_wire(data)
 
     async def list_groups(
@@ -126,7 +129,7 @@ class QbraidGroups(QbraidBase):
         """The jobs of a group (``GET /jobs/group/{qrn}/jobs``)."""
         gid = _group_id(group)
         data, _ = await self._call(
-            "GET", f"jobs/group/{gid}/jobs", route="GET /jobs/group/{qrn}/jobs"
+            "GET", f"jobs/group/{segment(gid)}/jobs", route="GET /jobs/group/{qrn}/jobs"
         )
         if not isinstance(data, list):
             raise MalformedResponseError("group job list is not a list", provider=PROVIDER)
@@ -137,7 +140,7 @@ class QbraidGroups(QbraidBase):
         gid = _group_id(group)
         data, _ = await self._call(
             "POST",
-            f"jobs/group/{gid}/close",
+            f"jobs/group/{segment(gid)}/close",
             kind=RequestKind.READ,
             route="POST /jobs/group/{qrn}/close",
         )
@@ -152,7 +155,7 @@ class QbraidGroups(QbraidBase):
         try:
             data, _ = await self._call(
                 "POST",
-                f"jobs/group/{gid}/cancel",
+                f"jobs/group/{segment(gid)}/cancel",
                 kind=RequestKind.READ,
                 route="POST /jobs/group/{qrn}/cancel",
             )
@@ -170,7 +173,7 @@ class QbraidGroups(QbraidBase):
         try:
             await self._call(
                 "DELETE",
-                f"jobs/group/{gid}",
+                f"jobs/group/{segment(gid)}",
                 kind=RequestKind.READ,
                 route="DELETE /jobs/group/{qrn}",
             )

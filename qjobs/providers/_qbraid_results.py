@@ -13,6 +13,7 @@ import numpy as np
 from qjobs._durations import seconds
 from qjobs._errors import ConflictError, JobTimeoutError, MalformedResponseError, NotFoundError
 from qjobs._models import Job, OutcomeCheck, Result
+from qjobs.providers._base import segment
 from qjobs.providers._qbraid_base import QbraidBase, _job_id
 from qjobs.providers._qbraid_models import PROVIDER, Program, program_from_wire
 
@@ -83,7 +84,7 @@ class QbraidResults(QbraidBase):
         while True:
             try:
                 data, _ = await self._call(
-                    "GET", f"jobs/{jid}/result", route="GET /jobs/{qrn}/result"
+                    "GET", f"jobs/{segment(jid)}/result", route="GET /jobs/{qrn}/result"
                 )
             except ConflictError as exc:
                 remaining = deadline - anyio.current_time()
@@ -105,7 +106,9 @@ class QbraidResults(QbraidBase):
     async def program(self, job: Job | str) -> list[Program]:
         """The programs a job ran (``GET /jobs/{qrn}/program``), one per circuit, in order."""
         jid = _job_id(job)
-        data, _ = await self._call("GET", f"jobs/{jid}/program", route="GET /jobs/{qrn}/program")
+        data, _ = await self._call(
+            "GET", f"jobs/{segment(jid)}/program", route="GET /jobs/{qrn}/program"
+        )
         items = data if isinstance(data, list) else [data]
         return [program_from_wire(p) for p in items]
 
@@ -116,7 +119,9 @@ class QbraidResults(QbraidBase):
         jid = _job_id(job)
         try:
             data, _ = await self._call(
-                "GET", f"jobs/{jid}/compiled-program", route="GET /jobs/{qrn}/compiled-program"
+                "GET",
+                f"jobs/{segment(jid)}/compiled-program",
+                route="GET /jobs/{qrn}/compiled-program",
             )
         except NotFoundError as exc:
             if exc.code == "JOB_NOT_FOUND":

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from qjobs._errors import InputError, MalformedResponseError
+from qjobs.providers._base import segment
 from qjobs.providers._qpi_models import (
     PROVIDER,
     ApiToken,
@@ -46,6 +47,8 @@ class QPIAccount(QPIRequests):
         if not isinstance(password, str) or not password:
             raise InputError("password", "***", "must be a non-empty string")
         collection = "_superusers" if superuser else "users"
+        # A server may echo the password in an error body (or the JWT in a later one).
+        self._transport.add_secret(password)
         data = await self._json(
             "POST",
             f"api/collections/{collection}/auth-with-password",
@@ -58,6 +61,7 @@ class QPIAccount(QPIRequests):
         user: User = structure_record(data.get("record"), User, "user record")
         old = self._transport
         fresh = self._make_transport(data["token"])
+        fresh.add_secret(password)
         fresh.stats = old.stats
         await old.aclose()
         self._transport = fresh
@@ -82,7 +86,7 @@ class QPIAccount(QPIRequests):
         nid = _record_id(nid, "notification")
         await self._json(
             "POST",
-            f"api/notifications/{nid}/dismiss",
+            f"api/notifications/{segment(nid)}/dismiss",
             route="POST /api/notifications/{id}/dismiss",
             kind=RequestKind.READ,
         )
@@ -128,5 +132,8 @@ class QPIAccount(QPIRequests):
         """Revoke an API token (``DELETE /api/tokens/{id}``)."""
         tid = _record_id(token.id if isinstance(token, ApiToken) else token, "token")
         await self._transport.request(
-            "DELETE", f"api/tokens/{tid}", kind=RequestKind.READ, route="DELETE /api/tokens/{id}"
+            "DELETE",
+            f"api/tokens/{segment(tid)}",
+            kind=RequestKind.READ,
+            route="DELETE /api/tokens/{id}",
         )

@@ -10,6 +10,7 @@ from typing import Any
 
 from qjobs._errors import InputError, MalformedResponseError
 from qjobs._models import Backend
+from qjobs.providers._base import segment
 from qjobs.providers._qpi_models import (
     PROVIDER,
     QPUConnection,
@@ -40,12 +41,12 @@ class QPIAdmin(QPIRequests):
 
     async def allocate_qpu_time(self, user: User | str, seconds: float) -> User:
         """Set a user's QPU-seconds balance (an absolute value, not an increment; superuser)."""
-        self._need_superuser("allocate_qpu_time()")
         uid = _record_id(user.id if isinstance(user, User) else user, "user")
+        self._need_superuser("allocate_qpu_time()")
         amount = _seconds(seconds, "seconds", allow_zero=True)
         data = await self._json(
             "PATCH",
-            f"api/collections/users/records/{uid}",
+            f"api/collections/users/records/{segment(uid)}",
             json={"qpu_seconds": amount},
             route="PATCH /api/collections/users/records/{id}",
             kind=RequestKind.READ,
@@ -141,8 +142,8 @@ class QPIAdmin(QPIRequests):
 
     async def set_qpu_enabled(self, qpu: str, enabled: bool) -> Backend:
         """Enable or disable a QPU (``POST /api/op/qpu/toggle``, superuser)."""
-        self._need_superuser("set_qpu_enabled()")
         qid = _record_id(qpu, "qpu")
+        self._need_superuser("set_qpu_enabled()")
         if not isinstance(enabled, bool):
             raise InputError("enabled", enabled, "must be a bool")
         data = await self._json(

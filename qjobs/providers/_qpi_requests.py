@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from qjobs._errors import CredentialsError, InputError, MalformedResponseError
 from qjobs._models import Backend
-from qjobs.providers._base import ProviderClient
+from qjobs.providers._base import ProviderClient, check_id
 from qjobs.providers._qpi_models import PROVIDER
 from qjobs.transport import RequestKind, Transport
 
@@ -26,10 +26,8 @@ __all__ = ["QPIRequests", "record_id", "seconds"]
 
 
 def record_id(value: Any, field: str) -> str:
-    """``value`` as a record id (non-empty, no ``/`` or ``?``); InputError naming ``field``."""
-    if not isinstance(value, str) or not value or "/" in value or "?" in value:
-        raise InputError(field, value, "must be a non-empty id without '/' or '?'")
-    return value
+    """``value`` as a record id safe in a URL path; InputError naming ``field``."""
+    return check_id(value, field)
 
 
 def seconds(value: Any, field: str, *, allow_zero: bool) -> float:

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from qjobs._errors import InputError
+from qjobs.providers._base import segment
 from qjobs.providers._qpi_models import (
     TimeRequest,
     TimeSlot,
@@ -71,8 +72,8 @@ class QPITime(QPIRequests):
         end: datetime | str | None = None,
     ) -> TimeSlot:
         """Move a slot that has not started (``PATCH``); give ``start``, ``end`` or both."""
-        self._need_login("update_time_slot()")
         sid = _record_id(slot.id if isinstance(slot, TimeSlot) else slot, "slot")
+        self._need_login("update_time_slot()")
         body: dict[str, Any] = {}
         if start is not None:
             body["start_time"] = format_time(rfc3339(start, "start"))
@@ -84,7 +85,7 @@ class QPITime(QPIRequests):
             raise InputError("end", end, "must be after start")
         data = await self._json(
             "PATCH",
-            f"api/collections/time_slots/records/{sid}",
+            f"api/collections/time_slots/records/{segment(sid)}",
             json=body,
             route="PATCH /api/collections/time_slots/records/{id}",
             kind=RequestKind.READ,
@@ -93,11 +94,11 @@ class QPITime(QPIRequests):
 
     async def delete_time_slot(self, slot: TimeSlot | str) -> None:
         """Delete a slot that has not started (``DELETE``, 204)."""
-        self._need_login("delete_time_slot()")
         sid = _record_id(slot.id if isinstance(slot, TimeSlot) else slot, "slot")
+        self._need_login("delete_time_slot()")
         await self._transport.request(
             "DELETE",
-            f"api/collections/time_slots/records/{sid}",
+            f"api/collections/time_slots/records/{segment(sid)}",
             kind=RequestKind.READ,
             route="DELETE /api/collections/time_slots/records/{id}",
         )
@@ -137,11 +138,11 @@ class QPITime(QPIRequests):
         return structure_record(data, TimeRequest, "time request")  # type: ignore[no-any-return]
 
     async def _review(self, request: TimeRequest | str, body: dict[str, Any]) -> TimeRequest:
-        self._need_superuser("reviewing time requests")
         rid = _record_id(request.id if isinstance(request, TimeRequest) else request, "request")
+        self._need_superuser("reviewing time requests")
         data = await self._json(
             "PATCH",
-            f"api/collections/qpu_time_requests/records/{rid}",
+            f"api/collections/qpu_time_requests/records/{segment(rid)}",
             json=body,
             route="PATCH /api/collections/qpu_time_requests/records/{id}",
             kind=RequestKind.WRITE,

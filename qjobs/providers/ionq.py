@@ -36,7 +36,7 @@ from qjobs._errors import (
     ValidationError,
 )
 from qjobs._models import Backend, Job, JobStatus, Result
-from qjobs.providers._base import Capabilities
+from qjobs.providers._base import Capabilities, segment
 from qjobs.providers._base import gather as _gather
 from qjobs.providers._base import job_id as _job_id
 from qjobs.providers._ionq_artifacts import ArtifactsMixin
@@ -70,7 +70,8 @@ __all__ = [
 
 #: IonQ's production API (the version segment is part of the base).
 DEFAULT_BASE_URL: Final = "https://api.ionq.co/v0.4"
-#: Environment variables holding the API key, in lookup order (each: ``.env``, then environment).
+#: Environment variables holding the API key, in lookup order (all of them in the environment,
+#: then all of them in ``./.env``).
 TOKEN_VARIABLES: Final = ("QISKIT_IONQ_API_TOKEN", "IONQ_API_KEY", "IONQ_API_TOKEN")
 #: Environment variables holding the API URL, in lookup order.
 URL_VARIABLES: Final = ("QISKIT_IONQ_API_URL", "IONQ_API_URL")
@@ -81,7 +82,7 @@ class IonQClient(SessionsMixin, ArtifactsMixin, ResultsMixin, JobListingMixin, C
     """Async client for IonQ's Quantum Cloud API v0.4.
 
     The token comes from ``token=``, else ``QISKIT_IONQ_API_TOKEN``, ``IONQ_API_KEY``,
-    ``IONQ_API_TOKEN`` (each looked up in ``./.env`` first, then the environment); the base URL
+    ``IONQ_API_TOKEN`` (all looked up in the environment first, then in ``./.env``); the base URL
     from ``base_url=``, else ``QISKIT_IONQ_API_URL``, ``IONQ_API_URL``, else
     ``https://api.ionq.co/v0.4``. Requests carry ``Authorization: apiKey <token>``; the token
     never appears in a repr, a log line or an exception. ``transport_options`` passes extra
@@ -119,6 +120,7 @@ class IonQClient(SessionsMixin, ArtifactsMixin, ResultsMixin, JobListingMixin, C
         rate_limit: RateLimit | None = None,
         headers: Mapping[str, str] | None = None,
         ssl: ssl_module.SSLContext | bool | None = None,
+        allow_insecure: bool = False,
         capabilities: Capabilities | None = None,
         user_agent: str | None = None,
         transport_options: Mapping[str, Any] | None = None,
@@ -142,6 +144,7 @@ class IonQClient(SessionsMixin, ArtifactsMixin, ResultsMixin, JobListingMixin, C
             ssl=ssl,
             error_parser=error_parser,
             transport_options=transport_options,
+            allow_insecure=allow_insecure,
         )
         super().__init__(transport, capabilities=caps)
         self.token_source = secret.source
@@ -248,7 +251,7 @@ class IonQClient(SessionsMixin, ArtifactsMixin, ResultsMixin, JobListingMixin, C
     async def get_job(self, job_id: str) -> Job:
         """Fetch one job's current state (``GET /jobs/{id}``)."""
         jid = _job_id(job_id, "job_id")
-        data = await self._get_json(f"jobs/{jid}", route="GET /jobs/{id}")
+        data = await self._get_json(f"jobs/{segment(jid)}", route="GET /jobs/{id}")
         return job_from_wire(data)
 
     async def get_jobs(self, job_ids: Sequence[str]) -> list[Job]:
@@ -348,7 +351,7 @@ class IonQClient(SessionsMixin, ArtifactsMixin, ResultsMixin, JobListingMixin, C
         try:
             await self._transport.request(
                 "PUT",
-                f"jobs/{jid}/status/cancel",
+                f"jobs/{segment(jid)}/status/cancel",
                 kind=RequestKind.READ,
                 route="PUT /jobs/{id}/status/cancel",
             )
@@ -380,7 +383,7 @@ class IonQClient(SessionsMixin, ArtifactsMixin, ResultsMixin, JobListingMixin, C
         """Delete a job and its results (``DELETE /jobs/{id}``)."""
         jid = _job_id(job)
         await self._transport.request(
-            "DELETE", f"jobs/{jid}", kind=RequestKind.READ, route="DELETE /jobs/{id}"
+            "DELETE", f"jobs/{segment(jid)}", kind=RequestKind.READ, route="DELETE /jobs/{id}"
         )
         for k in [k for k in self._results_cache if k[0] == jid]:
             del self._results_cache[k]

@@ -39,7 +39,7 @@ from qjobs._errors import (
 from qjobs._models import Backend, Job, JobFailure, JobStatus, OutcomeCheck, Result
 from qjobs.codecs import ionq as ionq_codec
 from qjobs.providers import _kipu_config as config
-from qjobs.providers._base import Capabilities, ProviderClient, gather
+from qjobs.providers._base import Capabilities, ProviderClient, gather, segment
 from qjobs.providers._kipu_api import (
     BackendsAPI,
     KipuHTTP,
@@ -110,7 +110,7 @@ class ServiceExecution:
 
     def __init__(self, http: KipuHTTP, service_execution_id: str, page_size: int) -> None:
         self.id = service_execution_id
-        scoped = http.scoped(f"service-executions/{service_execution_id}/")
+        scoped = http.scoped(f"service-executions/{segment(service_execution_id)}/")
         self.jobs = ServiceExecutionJobsAPI(scoped, page_size)
         self.sessions = ServiceExecutionSessionsAPI(scoped)
         self.workloads = ServiceExecutionWorkloadsAPI(scoped, page_size)
@@ -260,6 +260,7 @@ class KipuClient(ProviderClient):
         rate_limit: RateLimit | None = None,
         headers: Mapping[str, str] | None = None,
         ssl: ssl_module.SSLContext | bool | None = None,
+        allow_insecure: bool = False,
         capabilities: Capabilities | None = None,
         user_agent: str | None = None,
         transport_options: Mapping[str, Any] | None = None,
@@ -283,6 +284,7 @@ class KipuClient(ProviderClient):
             ssl=ssl,
             error_parser=error_parser,
             transport_options=transport_options,
+            allow_insecure=allow_insecure,
         )
         super().__init__(transport, capabilities=caps)
         self.token_source = secret.source
@@ -460,7 +462,7 @@ class KipuClient(ProviderClient):
 
     async def get_job(self, job_id: str) -> Job:
         """A job's current state (``GET jobs/{id}``); a failed job carries the Hub's error."""
-        return await self._with_failure(await self._jobs.get(job_id))
+        return await self._with_failure(await self._jobs.get(job_ref(job_id, "job_id")))
 
     async def get_jobs(self, job_ids: Sequence[str]) -> list[Job]:
         """Many jobs' states in the order given, read from pages of ``GET jobs`` (newest

@@ -41,7 +41,7 @@ from qjobs._errors import (
     ValidationError,
 )
 from qjobs._models import Backend, Job, JobStatus, Result
-from qjobs.providers._base import Capabilities
+from qjobs.providers._base import Capabilities, segment
 from qjobs.providers._qbraid_account import QbraidAccount
 from qjobs.providers._qbraid_base import _MAX_PAGE, _group_id, _job_id, _positive_int, _qrn, _tags
 from qjobs.providers._qbraid_config import (
@@ -157,6 +157,7 @@ class QbraidClient(QbraidGroups, QbraidResults, QbraidDevices, QbraidAccount):
         rate_limit: RateLimit | None = None,
         headers: Mapping[str, str] | None = None,
         ssl: ssl_module.SSLContext | bool | None = None,
+        allow_insecure: bool = False,
         capabilities: Capabilities | None = None,
         user_agent: str | None = None,
         transport_options: Mapping[str, Any] | None = None,
@@ -189,6 +190,7 @@ class QbraidClient(QbraidGroups, QbraidResults, QbraidDevices, QbraidAccount):
             ssl=ssl,
             error_parser=error_parser,
             transport_options=transport_options,
+            allow_insecure=allow_insecure,
         )
         if retries_connect is not None:
             transport.retrier = ConnectCappedRetrier(transport.retrier, retries_connect)
@@ -309,7 +311,7 @@ class QbraidClient(QbraidGroups, QbraidResults, QbraidDevices, QbraidAccount):
     async def get_job(self, job_id: str) -> Job:
         """Fetch one job's current state (``GET /jobs/{qrn}``)."""
         jid = _job_id(job_id, "job_id")
-        data, _ = await self._call("GET", f"jobs/{jid}", route="GET /jobs/{qrn}")
+        data, _ = await self._call("GET", f"jobs/{segment(jid)}", route="GET /jobs/{qrn}")
         return job_from_wire(data)
 
     async def job_statuses(self) -> JobStatusOptions:
@@ -457,7 +459,10 @@ class QbraidClient(QbraidGroups, QbraidResults, QbraidDevices, QbraidAccount):
         jid = _job_id(job)
         try:
             await self._call(
-                "POST", f"jobs/{jid}/cancel", kind=RequestKind.READ, route="POST /jobs/{qrn}/cancel"
+                "POST",
+                f"jobs/{segment(jid)}/cancel",
+                kind=RequestKind.READ,
+                route="POST /jobs/{qrn}/cancel",
             )
         except (ValidationError, ConflictError) as exc:
             current = await self.get_job(jid)
@@ -469,7 +474,9 @@ class QbraidClient(QbraidGroups, QbraidResults, QbraidDevices, QbraidAccount):
     async def delete(self, job: Job | str) -> None:
         """Delete a job (``DELETE /jobs/{qrn}``)."""
         jid = _job_id(job)
-        await self._call("DELETE", f"jobs/{jid}", kind=RequestKind.READ, route="DELETE /jobs/{qrn}")
+        await self._call(
+            "DELETE", f"jobs/{segment(jid)}", kind=RequestKind.READ, route="DELETE /jobs/{qrn}"
+        )
         self._results_cache.pop(jid, None)
 
     async def delete_many(self, jobs: Sequence[Job | str]) -> None:

@@ -36,7 +36,7 @@ from qjobs._errors import InputError, JobError, MalformedResponseError, NotFound
 from qjobs._models import Backend, Job, JobStatus, OutcomeCheck, Result
 from qjobs.codecs import qibo as codec
 from qjobs.codecs.qibo import MeasurementMap
-from qjobs.providers._base import Capabilities, ProviderClient
+from qjobs.providers._base import Capabilities, ProviderClient, job_id, segment
 from qjobs.providers._qibo_archive import (
     RESULTS_FILE,
     ArchiveLimits,
@@ -101,11 +101,7 @@ _SPOOL_BYTES: Final = 8 * 2**20
 
 
 def _job_id(job: Job | str, field: str = "job") -> str:
-    if isinstance(job, Job):
-        return job.id
-    if isinstance(job, str) and job and not set(job) & set("/?#") and job not in (".", ".."):
-        return job
-    raise InputError(field, job, "must be a qjobs.Job or a Qibo job pid")
+    return job_id(job, field, what="a Qibo job pid")
 
 
 def _name(value: Any, field: str) -> str:
@@ -144,8 +140,8 @@ def _counts_from_probabilities(probs: np.ndarray[Any, Any], shots: int) -> np.nd
 class QiboClient(ProviderClient):
     """Async client for Qibo cloud.
 
-    The token comes from ``token=``, else ``QIBO_CLIENT_TOKEN``, ``QIBO_TOKEN`` (each looked up
-    in ``./.env`` first, then the environment); the server from ``base_url=``, else
+    The token comes from ``token=``, else ``QIBO_CLIENT_TOKEN``, ``QIBO_TOKEN`` (all looked up
+    in the environment first, then in ``./.env``); the server from ``base_url=``, else
     ``QIBO_CLIENT_URL``, ``QIBO_URL``, else ``https://cloud.qibo.science`` -- the server root,
     without ``/api``, as given to qibo-client's ``Client(token, url)``. Requests carry
     ``x-api-token: <token>`` (never in a repr, a log line or an exception) and
@@ -184,6 +180,7 @@ class QiboClient(ProviderClient):
         rate_limit: RateLimit | None = None,
         headers: Mapping[str, str] | None = None,
         ssl: ssl_module.SSLContext | bool | None = None,
+        allow_insecure: bool = False,
         capabilities: Capabilities | None = None,
         user_agent: str | None = None,
         project: str = DEFAULT_PROJECT,
@@ -221,6 +218,7 @@ class QiboClient(ProviderClient):
             ssl=ssl,
             error_parser=error_parser,
             transport_options=transport_options,
+            allow_insecure=allow_insecure,
         )
         super().__init__(transport, capabilities=caps)
         self.project = _name(project, "project")
@@ -458,7 +456,9 @@ class QiboClient(ProviderClient):
     async def get_job(self, job_id: str) -> Job:
         """One job's current state (``GET /api/jobs/{pid}/``), with queue position and ETD."""
         pid = _job_id(job_id, "job_id")
-        job = job_from_wire(await self._get_json(f"api/jobs/{pid}/", "GET /api/jobs/{pid}/"))
+        job = job_from_wire(
+            await self._get_json(f"api/jobs/{segment(pid)}/", "GET /api/jobs/{pid}/")
+        )
         callback = _ON_UPDATE.get()
         if callback is not None:
             callback(job)
@@ -533,7 +533,10 @@ class QiboClient(ProviderClient):
         """Delete a job and its results (``DELETE /api/jobs/{pid}/``)."""
         pid = _job_id(job)
         await self._transport.request(
-            "DELETE", f"api/jobs/{pid}/", kind=RequestKind.READ, route="DELETE /api/jobs/{pid}/"
+            "DELETE",
+            f"api/jobs/{segment(pid)}/",
+            kind=RequestKind.READ,
+            route="DELETE /api/jobs/{pid}/",
         )
         for k in [k for k in self._results_cache if k[0] == pid]:
             del self._results_cache[k]
@@ -580,7 +583,7 @@ class QiboClient(ProviderClient):
         try:
             received = 0
             async with self._transport.stream(
-                "GET", f"api/jobs/{pid}/download/", route="GET /api/jobs/{pid}/download/"
+                "GET", f"api/jobs/{segment(pid)}/download/", route="GET /api/jobs/{pid}/download/"
             ) as chunks:
                 async for chunk in chunks:
                     received += len(chunk)

@@ -32,7 +32,7 @@ from qjobs._circuit import Circuit
 from qjobs._config import resolve_setting
 from qjobs._errors import InputError, JobError, MalformedResponseError, NotFoundError
 from qjobs._models import Backend, Job, JobStatus, Result
-from qjobs.providers._base import Capabilities
+from qjobs.providers._base import Capabilities, segment
 from qjobs.providers._base import job_id as _job_id
 from qjobs.providers._qpi_account import QPIAccount
 from qjobs.providers._qpi_admin import QPIAdmin
@@ -89,8 +89,8 @@ ParameterSet = Mapping[str, float] | Sequence[float]
 class QPIClient(QPIAccount, QPITime, QPIAdmin):
     """Async client for a QPI server (qpi-ui).
 
-    The base URL comes from ``base_url=``, else ``QPI_BASE_URL``, ``QPI_URL`` (each looked up in
-    ``./.env`` first, then the environment); there is no default, QPI being self-hosted. The API
+    The base URL comes from ``base_url=``, else ``QPI_BASE_URL``, ``QPI_URL`` (all looked up in
+    the environment first, then in ``./.env``); there is no default, QPI being self-hosted. The API
     token comes from ``token=``, else ``QPI_API_TOKEN``; it is optional, since :meth:`login`
     (password) authenticates too. Requests carry ``X-API-Token: <token>`` and, after
     :meth:`login`, ``Authorization: Bearer <jwt>``; neither ever appears in a repr, a log line or
@@ -128,6 +128,7 @@ class QPIClient(QPIAccount, QPITime, QPIAdmin):
         rate_limit: RateLimit | None = None,
         headers: Mapping[str, str] | None = None,
         ssl: ssl_module.SSLContext | bool | None = None,
+        allow_insecure: bool = False,
         capabilities: Capabilities | None = None,
         user_agent: str | None = None,
         transport_options: Mapping[str, Any] | None = None,
@@ -148,6 +149,7 @@ class QPIClient(QPIAccount, QPITime, QPIAdmin):
             "ssl": ssl,
             "error_parser": error_parser,
             "transport_options": dict(transport_options or {}),
+            "allow_insecure": allow_insecure,
         }
         super().__init__(self._make_transport(None), capabilities=caps)
         self.token_source = secret.source
@@ -188,7 +190,7 @@ class QPIClient(QPIAccount, QPITime, QPIAdmin):
     async def backend(self, name: str) -> Backend:
         """One QPU (``GET /api/qpus/{name}``)."""
         name = _record_id(name, "backend")
-        data = await self._json("GET", f"api/qpus/{name}", route="GET /api/qpus/{name}")
+        data = await self._json("GET", f"api/qpus/{segment(name)}", route="GET /api/qpus/{name}")
         return backend_from_wire(data)
 
     async def _target(self, backend: str | None) -> Backend:
@@ -286,7 +288,9 @@ class QPIClient(QPIAccount, QPITime, QPIAdmin):
     async def get_job(self, job_id: str) -> Job:
         """One job's current state (``GET /api/jobs/{id}``)."""
         jid = _job_id(job_id, "job_id")
-        return job_from_wire(await self._json("GET", f"api/jobs/{jid}", route="GET /api/jobs/{id}"))
+        return job_from_wire(
+            await self._json("GET", f"api/jobs/{segment(jid)}", route="GET /api/jobs/{id}")
+        )
 
     async def job_record(self, job: Job | str) -> Job:
         """A job read from the ``quantum_jobs`` collection (needs :meth:`login`).
@@ -294,11 +298,11 @@ class QPIClient(QPIAccount, QPITime, QPIAdmin):
         qpi-ui v0.1.x's ``/api/jobs*`` routes return the submitted payload as ``results``; the
         collection record holds the real ones. :meth:`results` falls back to this on its own.
         """
-        self._need_login("job_record()")
         jid = _job_id(job, "job")
+        self._need_login("job_record()")
         data = await self._json(
             "GET",
-            f"api/collections/quantum_jobs/records/{jid}",
+            f"api/collections/quantum_jobs/records/{segment(jid)}",
             route="GET /api/collections/quantum_jobs/records/{id}",
         )
         return job_from_wire(data)
@@ -400,7 +404,7 @@ class QPIClient(QPIAccount, QPITime, QPIAdmin):
         try:
             await self._transport.request(
                 "POST",
-                f"api/jobs/{jid}/cancel",
+                f"api/jobs/{segment(jid)}/cancel",
                 kind=RequestKind.READ,
                 route="POST /api/jobs/{id}/cancel",
             )

@@ -51,7 +51,7 @@ from qjobs.transport._errormap import (
     parse_retry_after,
 )
 from qjobs.transport._ratelimit import RateLimiter
-from qjobs.transport._redact import Redactor
+from qjobs.transport._redact import Redactor, check_endpoint, mask_userinfo
 from qjobs.transport._response import Response
 from qjobs.transport._retry import Retrier
 from qjobs.transport._stats import RetryWait, TransportStats
@@ -94,6 +94,24 @@ class _TLSError(ConnectError):
     """TLS verification failed: the server did nothing, and retrying will not help."""
 
     permanent = True
+
+
+def _warn_if_unverified(provider: str, ssl: ssl_module.SSLContext | bool | None) -> None:
+    """Log a warning when ``ssl`` turns certificate or host name verification off."""
+    if ssl is False:
+        what = "ssl=False"
+    elif isinstance(ssl, ssl_module.SSLContext) and (
+        ssl.verify_mode == ssl_module.CERT_NONE or not ssl.check_hostname
+    ):
+        what = "the ssl context given"
+    else:
+        return
+    logger.warning(
+        "%s: TLS certificate verification is off (%s): anyone on the network path can read "
+        "and change the traffic, token included",
+        provider,
+        what,
+    )
 
 
 def _default_user_agent() -> str:
@@ -144,7 +162,12 @@ class Transport:
     Holds one long-lived :class:`aiohttp.ClientSession`, created inside the running loop on first
     use (or by ``async with``) and closed by :meth:`aclose`. ``auth_headers`` are secret: they are
     only sent to the base URL's origin and never appear in logs, reprs or exceptions (nor do the
-    extra ``secrets``). ``sleep`` and ``clock`` are injectable for the retry layer's waits.
+    extra ``secrets``; any fragment of six or more characters of one is redacted too). A
+    ``base_url`` with ``user:password@`` is refused, and so is plain ``http`` to a host other
+    than ``localhost``, ``127.0.0.0/8`` or ``::1`` unless ``allow_insecure=True``
+    (:class:`qjobs.InputError`, before any connection). ``ssl=False`` (or a context that does not
+    verify) logs a warning on ``qjobs.transport``. ``sleep`` and ``clock`` are injectable for the
+    retry layer's waits.
     """
 
     def __init__(
@@ -163,6 +186,7 @@ class Transport:
         max_response_bytes: int = 256 * 2**20,
         max_request_bytes: int = 64 * 2**20,
         secrets: Iterable[str] = (),
+        allow_insecure: bool = False,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[float], float] = backoff.full_jitter,
@@ -174,7 +198,8 @@ class Transport:
         except ValueError:
             url = None
         if url is None or url.scheme not in ("http", "https") or not url.host:
-            raise InputError("base_url", base_url, "must be an absolute http(s) URL")
+            shown = mask_userinfo(base_url) if isinstance(base_url, str) else base_url
+            raise InputError("base_url", shown, "must be an absolute http(s) URL")
         for name, value, cls in (
             ("timeouts", timeouts, Timeouts),
             ("retry", retry, RetryPolicy),
@@ -190,11 +215,16 @@ class Transport:
         ):
             if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
                 raise InputError(name, cap, "must be an int >= 1")
+        if not isinstance(allow_insecure, bool):
+            raise InputError("allow_insecure", allow_insecure, "must be a bool")
+        check_endpoint(url, allow_insecure=allow_insecure)
+        _warn_if_unverified(provider, ssl)
         self.provider = provider
         self.base_url = base_url.rstrip("/")
         self._base = URL(self.base_url)
         self._auth_headers = dict(auth_headers or {})
-        self._redactor = Redactor([*self._auth_headers.values(), *secrets])
+        self._secrets = [*self._auth_headers.values(), *secrets]
+        self._redactor = Redactor(self._secrets)
         self._headers: dict[str, str] = {
             "Accept": "application/json",
             "User-Agent": user_agent or _default_user_agent(),
@@ -318,8 +348,13 @@ class Transport:
     # -- helpers ------------------------------------------------------------------------------
 
     def redact(self, text: str) -> str:
-        """``text`` with every secret of this transport replaced by ``***``."""
+        """``text`` with every secret of this transport (or fragment of one) replaced by ``***``."""
         return self._redactor.redact(text)
+
+    def add_secret(self, value: str) -> None:
+        """Redact ``value`` too from now on (e.g. a password about to be sent in a body)."""
+        self._secrets.append(value)
+        self._redactor = Redactor(self._secrets)
 
     def _url(self, path: str) -> tuple[URL, bool]:
         if not isinstance(path, str):

@@ -32,7 +32,8 @@ class ProviderClient(_portal.Twin):
     """Base class of the provider clients returned by :func:`qjobs.connect`.
 
     A client is a context manager owning one transport (one aiohttp session). Use it as
-    ``with qjobs.connect("ionq") as client: ...``.
+    ``with qjobs.connect("ionq") as client: ...``. Every client takes ``allow_insecure``:
+    without it, a token is never sent over plain http to a host other than this machine.
     """
 
     _async: _AsyncProviderClient
@@ -130,7 +131,10 @@ class ProviderClient(_portal.Twin):
         _portal.run_async(lambda: self._async.cancel(job))
 
     def cancel_many(self, jobs: Sequence[Job | str]) -> None:
-        """Cancel many jobs; the default cancels them one by one, concurrently."""
+        """Cancel many jobs; the default cancels them one by one, concurrently.
+
+        Every id is checked before the first request (InputError naming ``jobs[i]``).
+        """
         _portal.run_async(lambda: self._async.cancel_many(jobs))
 
     def find_by_key(self, key: str) -> Job | None:

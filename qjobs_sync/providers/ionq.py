@@ -65,7 +65,7 @@ class IonQClient(ProviderClient):
     """Client for IonQ's Quantum Cloud API v0.4.
 
     The token comes from ``token=``, else ``QISKIT_IONQ_API_TOKEN``, ``IONQ_API_KEY``,
-    ``IONQ_API_TOKEN`` (each looked up in ``./.env`` first, then the environment); the base URL
+    ``IONQ_API_TOKEN`` (all looked up in the environment first, then in ``./.env``); the base URL
     from ``base_url=``, else ``QISKIT_IONQ_API_URL``, ``IONQ_API_URL``, else
     ``https://api.ionq.co/v0.4``. Requests carry ``Authorization: apiKey <token>``; the token
     never appears in a repr, a log line or an exception. ``transport_options`` passes extra
@@ -240,6 +240,7 @@ class IonQClient(ProviderClient):
         rate_limit: RateLimit | None = None,
         headers: Mapping[str, str] | None = None,
         ssl: ssl_module.SSLContext | bool | None = None,
+        allow_insecure: bool = False,
         capabilities: Capabilities | None = None,
         user_agent: str | None = None,
         transport_options: Mapping[str, Any] | None = None,
@@ -254,6 +255,7 @@ class IonQClient(ProviderClient):
                     rate_limit=rate_limit,
                     headers=headers,
                     ssl=ssl,
+                    allow_insecure=allow_insecure,
                     capabilities=capabilities,
                     user_agent=user_agent,
                     transport_options=transport_options,

@@ -79,8 +79,8 @@ __all__ = [
 class QiboClient(ProviderClient):
     """Client for Qibo cloud.
 
-    The token comes from ``token=``, else ``QIBO_CLIENT_TOKEN``, ``QIBO_TOKEN`` (each looked up
-    in ``./.env`` first, then the environment); the server from ``base_url=``, else
+    The token comes from ``token=``, else ``QIBO_CLIENT_TOKEN``, ``QIBO_TOKEN`` (all looked up
+    in the environment first, then in ``./.env``); the server from ``base_url=``, else
     ``QIBO_CLIENT_URL``, ``QIBO_URL``, else ``https://cloud.qibo.science`` -- the server root,
     without ``/api``, as given to qibo-client's ``Client(token, url)``. Requests carry
     ``x-api-token: <token>`` (never in a repr, a log line or an exception) and
@@ -127,6 +127,7 @@ class QiboClient(ProviderClient):
         rate_limit: RateLimit | None = None,
         headers: Mapping[str, str] | None = None,
         ssl: ssl_module.SSLContext | bool | None = None,
+        allow_insecure: bool = False,
         capabilities: Capabilities | None = None,
         user_agent: str | None = None,
         project: str = DEFAULT_PROJECT,
@@ -145,6 +146,7 @@ class QiboClient(ProviderClient):
                     rate_limit=rate_limit,
                     headers=headers,
                     ssl=ssl,
+                    allow_insecure=allow_insecure,
                     capabilities=capabilities,
                     user_agent=user_agent,
                     project=project,

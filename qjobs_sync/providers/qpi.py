@@ -70,8 +70,8 @@ __all__ = [
 class QPIClient(ProviderClient):
     """Client for a QPI server (qpi-ui).
 
-    The base URL comes from ``base_url=``, else ``QPI_BASE_URL``, ``QPI_URL`` (each looked up in
-    ``./.env`` first, then the environment); there is no default, QPI being self-hosted. The API
+    The base URL comes from ``base_url=``, else ``QPI_BASE_URL``, ``QPI_URL`` (all looked up in
+    the environment first, then in ``./.env``); there is no default, QPI being self-hosted. The API
     token comes from ``token=``, else ``QPI_API_TOKEN``; it is optional, since :meth:`login`
     (password) authenticates too. Requests carry ``X-API-Token: <token>`` and, after
     :meth:`login`, ``Authorization: Bearer <jwt>``; neither ever appears in a repr, a log line or
@@ -227,6 +227,7 @@ class QPIClient(ProviderClient):
         rate_limit: RateLimit | None = None,
         headers: Mapping[str, str] | None = None,
         ssl: ssl_module.SSLContext | bool | None = None,
+        allow_insecure: bool = False,
         capabilities: Capabilities | None = None,
         user_agent: str | None = None,
         transport_options: Mapping[str, Any] | None = None,
@@ -241,6 +242,7 @@ class QPIClient(ProviderClient):
                     rate_limit=rate_limit,
                     headers=headers,
                     ssl=ssl,
+                    allow_insecure=allow_insecure,
                     capabilities=capabilities,
                     user_agent=user_agent,
                     transport_options=transport_options,
