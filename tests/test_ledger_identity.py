@@ -104,7 +104,12 @@ def test_endpoint_is_normalised_without_secrets() -> None:
 
 async def test_client_endpoint_never_holds_the_token() -> None:
     async with qjobs.emulators.serve("ionq") as server:
-        url = server.base_url.replace("http://", f"http://user:{TOKEN}@") + "/?key=" + TOKEN
+        # credentials in userinfo are refused outright (without echoing them)
+        userinfo = server.base_url.replace("http://", f"http://user:{TOKEN}@")
+        with pytest.raises(qjobs.InputError) as info:
+            qjobs.connect("ionq", token=TOKEN, base_url=userinfo)
+        assert TOKEN not in str(info.value)
+        url = server.base_url + "/?key=" + TOKEN
         async with qjobs.connect("ionq", token=TOKEN, base_url=url) as client:
             assert TOKEN not in client.endpoint
             assert client.endpoint == endpoint_of(server.base_url)
