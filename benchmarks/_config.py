@@ -32,7 +32,7 @@ class Config:
     memory_queue_s: float = 0.5
     memory_exec_s: float = 0.2
     # The client-side limits the qjobs scenarios use: IonQClient's defaults (its capabilities in
-    # qjobs/providers/ionq.py; None here would mean no requests-per-second cap).
+    # qjobs/providers/ionq/client.py; None here would mean no requests-per-second cap).
     requests_per_second: float | None = 100.0
     max_concurrent_requests: int = 16
     # The request-rate caps compared on a sample of unbatched jobs (100 is IonQ's default).

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from qjobs._cli_sweep import main
+from qjobs.cli._sweep import main
 
 if __name__ == "__main__":
     here = Path(__file__).resolve().parent

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from qjobs._circuit import Circuit, Instruction
-from qjobs._errors import (
+from qjobs._core.errors import (
     APIError,
     AuthenticationError,
     ConflictError,
@@ -33,8 +32,9 @@ from qjobs._errors import (
     TransportError,
     ValidationError,
 )
-from qjobs._expr import Expr
-from qjobs._models import Backend, Job, JobFailure, JobStatus, Result
+from qjobs._core.models import Backend, Job, JobFailure, JobStatus, Result
+from qjobs.circuit._expr import Expr
+from qjobs.circuit._ir import Circuit, Instruction
 from qjobs.providers import Capabilities, ProviderClient, connect
 from qjobs.scheduler import CancelReport, JobFuture, Progress, Scheduler, SchedulerEvent
 from qjobs.sweep import Sweep, SweepResult
@@ -42,7 +42,7 @@ from qjobs.sweep import Sweep, SweepResult
 if TYPE_CHECKING:
     from qjobs import emulators, sim
 
-from qjobs._version import __version__
+from qjobs._core.version import __version__
 
 __all__ = [
     "APIError",

@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 import anyio
 import anyio.lowlevel
 
-from qjobs._circuit import Circuit
-from qjobs._errors import ConflictError, InputError, NotFoundError
-from qjobs._models import Backend, Job, JobFailure, JobStatus, Result
+from qjobs._core.errors import ConflictError, InputError, NotFoundError
+from qjobs._core.models import Backend, Job, JobFailure, JobStatus, Result
+from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import Capabilities, ProviderClient
 
 if TYPE_CHECKING:

@@ -54,7 +54,7 @@ from qjobs_sync.providers import connect
 from qjobs_sync.providers._base import ProviderClient
 from qjobs_sync.scheduler._future import JobFuture
 from qjobs_sync.scheduler._scheduler import Scheduler
-from qjobs_sync.sweep import Sweep
+from qjobs_sync.sweep._sweep import Sweep
 
 if TYPE_CHECKING:
     from typing import Any

@@ -8,28 +8,28 @@ __all__ = ["TWINS"]
 
 TWINS: dict[str, tuple[str, ...]] = {
     "qjobs.providers._base": ("ProviderClient",),
-    "qjobs.providers._kipu_api": (
+    "qjobs.providers.ionq.client": ("IonQClient",),
+    "qjobs.providers.kipu._api": (
         "BackendsAPI",
         "KipuHTTP",
         "RuntimeMinutesAPI",
         "ServiceExecutionWorkloadsAPI",
         "WorkloadsAPI",
     ),
-    "qjobs.providers._kipu_jobs": (
+    "qjobs.providers.kipu.client": (
+        "KipuClient",
+        "ServiceExecution",
+    ),
+    "qjobs.providers.kipu.resources": (
         "JobsAPI",
         "ServiceExecutionJobsAPI",
         "ServiceExecutionSessionsAPI",
         "SessionsAPI",
     ),
-    "qjobs.providers.ionq": ("IonQClient",),
-    "qjobs.providers.kipu": (
-        "KipuClient",
-        "ServiceExecution",
-    ),
-    "qjobs.providers.qbraid": ("QbraidClient",),
-    "qjobs.providers.qibo": ("QiboClient",),
-    "qjobs.providers.qpi": ("QPIClient",),
+    "qjobs.providers.qbraid.client": ("QbraidClient",),
+    "qjobs.providers.qibo.client": ("QiboClient",),
+    "qjobs.providers.qpi.client": ("QPIClient",),
     "qjobs.scheduler._future": ("JobFuture",),
     "qjobs.scheduler._scheduler": ("Scheduler",),
-    "qjobs.sweep": ("Sweep",),
+    "qjobs.sweep._sweep": ("Sweep",),
 }

@@ -10,7 +10,7 @@ import numpy.typing as npt
 import pytest
 
 from qjobs import Circuit, Expr, InputError, Instruction
-from qjobs._binding import bind_many
+from qjobs.circuit._binding import bind_many
 
 TEMPLATE = """OPENQASM 3.0;
 include "stdgates.inc";

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import qjobs
-from qjobs import _cli_sweep
+from qjobs.cli import _sweep as _cli_sweep
 from qjobs.sweep import Sweep, SweepResult
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -182,7 +182,7 @@ def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_progress_display_plain_and_rich(monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
-    from qjobs._sweep_progress import ProgressDisplay, RichProgressDisplay, make_display
+    from qjobs.cli._progress import ProgressDisplay, RichProgressDisplay, make_display
     from qjobs.scheduler import Progress
     from qjobs.transport import TransportStats
 

@@ -582,7 +582,7 @@ async def test_custom_headers_cannot_override_the_credentials() -> None:
 
 # ------------------------------------------------------------------ dry runs, batch progress
 async def test_dry_run_compiled_circuit_is_fetched_as_an_artifact() -> None:
-    from qjobs.codecs import ionq as codec
+    from qjobs.providers.ionq import circuits as codec
 
     async with ionq() as (server, client):
         dry = await client.wait(await client.submit(bell(), shots=5, dry_run=True))

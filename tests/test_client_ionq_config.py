@@ -10,8 +10,8 @@ import pytest
 
 import qjobs
 from qjobs import Circuit, Instruction, JobStatus
-from qjobs.providers._ionq_models import error_parser, job_from_wire
 from qjobs.providers.ionq import DEFAULT_BASE_URL, TOKEN_VARIABLES, IonQClient
+from qjobs.providers.ionq.models import error_parser, job_from_wire
 from qjobs.transport import RateLimit, RetryPolicy
 
 ALL_VARS = (*TOKEN_VARIABLES, "QISKIT_IONQ_API_URL", "IONQ_API_URL")

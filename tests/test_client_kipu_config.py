@@ -12,8 +12,7 @@ import pytest
 import qjobs
 from qjobs import Circuit, Expr, InputError, Instruction
 from qjobs.emulators import Server
-from qjobs.providers import _kipu_config as config
-from qjobs.providers.kipu import KipuClient
+from qjobs.providers.kipu import KipuClient, config
 from qjobs.transport import RateLimit, RetryPolicy
 
 pytestmark = pytest.mark.anyio

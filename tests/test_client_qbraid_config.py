@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import qjobs
-from qjobs.providers._qbraid_config import DEFAULT_BASE_URL, host_of_key
 from qjobs.providers.qbraid import QbraidClient
+from qjobs.providers.qbraid.config import DEFAULT_BASE_URL, host_of_key
 
 pytestmark = pytest.mark.anyio
 

@@ -12,8 +12,8 @@ import pytest
 import qjobs
 from qjobs import Circuit, Instruction, JobStatus
 from qjobs.emulators import Server
-from qjobs.providers._qbraid_config import retry_policy
 from qjobs.providers.qbraid import QbraidClient
+from qjobs.providers.qbraid.config import retry_policy
 from qjobs.transport import RateLimit, RetryPolicy
 
 pytestmark = pytest.mark.anyio

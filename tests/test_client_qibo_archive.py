@@ -15,7 +15,8 @@ import pytest
 import qjobs
 from qjobs import Circuit, Instruction, MalformedResponseError
 from qjobs.emulators.qibo import EMULATOR_KEY
-from qjobs.providers._qibo_archive import (
+from qjobs.providers.qibo import QiboClient
+from qjobs.providers.qibo.archive import (
     ArchiveLimits,
     UnsafeArchiveError,
     UnsafePickleError,
@@ -24,7 +25,6 @@ from qjobs.providers._qibo_archive import (
     parse_results,
     read_archive,
 )
-from qjobs.providers.qibo import QiboClient
 from qjobs.transport import RateLimit
 
 BELL = Circuit(

@@ -14,7 +14,6 @@ from aiohttp import web
 import qjobs
 from qjobs import Circuit, Instruction, JobStatus
 from qjobs.emulators import Server
-from qjobs.providers._qibo_models import error_parser, job_from_wire
 from qjobs.providers.qibo import (
     DEFAULT_BASE_URL,
     TOKEN_VARIABLES,
@@ -22,6 +21,7 @@ from qjobs.providers.qibo import (
     JobPostServerError,
     QiboClient,
 )
+from qjobs.providers.qibo.models import error_parser, job_from_wire
 from qjobs.transport import RateLimit, RetryPolicy
 
 SECRET = "sekrit-qibo-token-5c1e"

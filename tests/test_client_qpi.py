@@ -13,14 +13,14 @@ import pytest
 import qjobs
 from qjobs import Circuit, JobStatus
 from qjobs.emulators import Clock, Server
-from qjobs.emulators._qpi_state import (
+from qjobs.emulators.qpi import STATE_KEY
+from qjobs.emulators.qpi.state import (
     DEFAULT_ADMIN_EMAIL,
     DEFAULT_ADMIN_PASSWORD,
     DEFAULT_USER_EMAIL,
     DEFAULT_USER_PASSWORD,
     QPIState,
 )
-from qjobs.emulators.qpi import STATE_KEY
 from qjobs.providers.qpi import QPIClient
 from qjobs.transport import RateLimit
 

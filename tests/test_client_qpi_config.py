@@ -10,10 +10,10 @@ import pytest
 
 import qjobs
 from qjobs import Circuit
-from qjobs.emulators._qpi_state import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD
 from qjobs.emulators.qpi import STATE_KEY
-from qjobs.providers._qpi_models import error_parser, job_from_wire
+from qjobs.emulators.qpi.state import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD
 from qjobs.providers.qpi import TOKEN_VARIABLES, URL_VARIABLES, QPIClient
+from qjobs.providers.qpi.models import error_parser, job_from_wire
 from qjobs.transport import RateLimit, RetryPolicy
 
 ALL_VARS = (*TOKEN_VARIABLES, *URL_VARIABLES)
@@ -224,7 +224,7 @@ def test_job_mapping_is_lenient() -> None:
 @pytest.mark.anyio
 async def test_payload_copied_into_results_is_reported_as_malformed() -> None:
     # qpi-ui v0.1.x copies the payload into "results"; qjobs says so instead of empty counts.
-    from qjobs.providers._qpi_results import entries_of
+    from qjobs.providers.qpi.results import entries_of
 
     with pytest.raises(qjobs.MalformedResponseError, match="payload"):
         entries_of({"circuits": [{"circuit": "OPENQASM 3.0;"}], "shots": 10})

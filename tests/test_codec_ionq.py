@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from qjobs import Circuit, Expr, InputError, Instruction
-from qjobs.codecs import ionq as codec
-from qjobs.codecs.ionq import MeasurementMap
+from qjobs.providers.ionq import circuits as codec
+from qjobs.providers.ionq.circuits import MeasurementMap
 
 
 def circ(n: int, *ops: Instruction, clbits: int = 0, name: str | None = None) -> Circuit:

@@ -1,4 +1,4 @@
-"""Circuit -> Kipu Quantum Hub input per backend (qjobs.codecs.kipu)."""
+"""Circuit -> Kipu Quantum Hub input per backend (qjobs.providers.kipu.circuits)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 
 from qjobs import Circuit, InputError, Instruction
-from qjobs.codecs import kipu
+from qjobs.providers.kipu import circuits as kipu
 
 BELL = Circuit(
     2,

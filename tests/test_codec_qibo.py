@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from qjobs import Circuit, Expr, InputError, Instruction, sim
-from qjobs.codecs import qibo as codec
-from qjobs.emulators._qibo_wire import decode_circuit
+from qjobs.emulators.qibo.wire import decode_circuit
+from qjobs.providers.qibo import circuits as codec
 
 
 def ins(name: str, *qubits: int, params: tuple[float | Expr, ...] = ()) -> Instruction:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import qjobs
-from qjobs._config import parse_dotenv, read_dotenv, resolve_setting, user_agent
+from qjobs._core.config import parse_dotenv, read_dotenv, resolve_setting, user_agent
 
 NAMES = ("QISKIT_IONQ_API_TOKEN", "IONQ_API_KEY", "IONQ_API_TOKEN")
 

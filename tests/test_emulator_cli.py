@@ -1,7 +1,8 @@
 """``qjobs emulate --host``: a non-loopback address needs ``--token`` (or ``--insecure``).
 
-No test here opens a socket on a non-loopback address: the server start (``qjobs.cli._emulate``)
-is replaced by a recorder, so the tests see exactly which invocations would have started one.
+No test here opens a socket on a non-loopback address: the server start
+(``qjobs.cli._main._emulate``) is replaced by a recorder, so the tests see exactly which invocations
+would have started one.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from qjobs import cli
+from qjobs.cli import _main as cli
 from qjobs.cli import main
 
 

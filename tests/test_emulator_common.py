@@ -15,7 +15,6 @@ import pytest
 from aiohttp import web
 
 from qjobs.emulators import EMULATORS, Clock, Server, serve
-from qjobs.emulators._clock import Lifecycle, Phase
 from qjobs.emulators._common import (
     AuthScheme,
     EmulatorContext,
@@ -24,8 +23,9 @@ from qjobs.emulators._common import (
     json_response,
     make_app,
 )
-from qjobs.emulators._faults import Fault, FaultInjector, parse_faults
-from qjobs.emulators._stats import EmulatorStats
+from qjobs.emulators._common.clock import Lifecycle, Phase
+from qjobs.emulators._common.faults import Fault, FaultInjector, parse_faults
+from qjobs.emulators._common.stats import EmulatorStats
 
 # -- clock and lifecycle -------------------------------------------------------------------------
 

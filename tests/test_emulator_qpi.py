@@ -13,7 +13,8 @@ import pytest
 
 import qjobs
 from qjobs.emulators import Clock, Server
-from qjobs.emulators._qpi_state import (
+from qjobs.emulators.qpi import STATE_KEY
+from qjobs.emulators.qpi.state import (
     DEFAULT_ADMIN_EMAIL,
     DEFAULT_ADMIN_PASSWORD,
     DEFAULT_USER_EMAIL,
@@ -21,7 +22,6 @@ from qjobs.emulators._qpi_state import (
     QPIState,
     hash_secret,
 )
-from qjobs.emulators.qpi import STATE_KEY
 
 pytestmark = pytest.mark.anyio
 

@@ -24,9 +24,9 @@ from aiohttp import web
 
 import qjobs
 from qjobs.providers import ionq, qibo, qpi
-from qjobs.providers._kipu_config import TOKEN_VARIABLES as KIPU_TOKENS
-from qjobs.providers._kipu_config import URL_VARIABLES as KIPU_URLS
-from qjobs.providers._qbraid_config import KEY_VARIABLE, URL_VARIABLE
+from qjobs.providers.kipu.config import TOKEN_VARIABLES as KIPU_TOKENS
+from qjobs.providers.kipu.config import URL_VARIABLES as KIPU_URLS
+from qjobs.providers.qbraid.config import KEY_VARIABLE, URL_VARIABLE
 from qjobs.transport import Redactor, RetryPolicy, Transport
 
 PROVIDERS = ["ionq", "kipu", "qpi", "qbraid", "qibo"]

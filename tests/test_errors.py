@@ -8,7 +8,7 @@ import pickle
 import pytest
 
 import qjobs
-from qjobs import _errors
+from qjobs._core import errors as _errors
 
 SECRET = "sk-errors-secret-161803"
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from qjobs import Expr, InputError, QasmError
-from qjobs._qasm import parse_qasm
+from qjobs.circuit._qasm import parse_qasm
 
 
 def parse_expr(text: str) -> float | Expr:

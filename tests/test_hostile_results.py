@@ -22,16 +22,16 @@ import pytest
 
 import qjobs
 from qjobs import Job, JobStatus, MalformedResponseError
-from qjobs._models import MAX_RESULT_CLBITS, OutcomeCheck
+from qjobs._core.models import MAX_RESULT_CLBITS, OutcomeCheck
 from qjobs.emulators.qibo import EMULATOR_KEY
-from qjobs.providers._qibo_archive import (
+from qjobs.providers.qibo import QiboClient
+from qjobs.providers.qibo.archive import (
     ArchiveLimits,
     UnsafeArchiveError,
     UnsafePickleError,
     load_npy_dict,
     read_archive,
 )
-from qjobs.providers.qibo import QiboClient
 from qjobs.transport import RateLimit
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -189,5 +189,5 @@ def test_result_probabilities_are_converted_to_float_arrays() -> None:
 
 def test_models_are_exported() -> None:
     for name in ("Backend", "Job", "JobFailure", "JobStatus", "Result"):
-        assert getattr(qjobs, name) is getattr(qjobs._models, name)
+        assert getattr(qjobs, name) is getattr(qjobs._core.models, name)
         assert name in qjobs.__all__

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from qjobs import Circuit, Expr, InputError, Instruction, QasmError
-from qjobs._circuit import Register
-from qjobs._qasm import parse_qasm
+from qjobs.circuit._ir import Register
+from qjobs.circuit._qasm import parse_qasm
 
 BELL2 = """OPENQASM 2.0;
 include "qelib1.inc";
@@ -173,7 +173,7 @@ u2(0.1, 0.2) q[0];
 
 
 def test_every_table_gate_is_readable() -> None:
-    from qjobs._gates import GATES
+    from qjobs.circuit._gates import GATES
 
     lines = ["OPENQASM 3.0;", "qubit[3] q;"]
     for spec in GATES.values():
@@ -405,7 +405,7 @@ def test_error_column_counts_characters_after_unicode() -> None:
 def test_seeded_random_programs_match_builder() -> None:
     import numpy as np
 
-    from qjobs._gates import GATES, NATIVE_GATES
+    from qjobs.circuit._gates import GATES, NATIVE_GATES
 
     rng = np.random.default_rng(1234)
     names = [g for g in GATES if g not in NATIVE_GATES]
@@ -432,7 +432,7 @@ def test_seeded_random_programs_match_builder() -> None:
 def random_circuit(
     rng: np.random.Generator, *, native: bool, symbolic: bool, registers: bool
 ) -> Circuit:
-    from qjobs._gates import GATES, NATIVE_GATES
+    from qjobs.circuit._gates import GATES, NATIVE_GATES
 
     names = [g for g in GATES if native or g not in NATIVE_GATES]
     nq = int(rng.integers(3, 6))
@@ -644,11 +644,11 @@ def _expected(name: str, params: tuple[float, ...]) -> np.ndarray:
 
 @pytest.mark.parametrize("qasm3", [True, False])
 def test_emitted_definitions_match_the_ir_conventions(qasm3: bool) -> None:
-    from qjobs._qasm_out import _QASM2_DEFS, _QASM3_DEFS
+    from qjobs.circuit._qasm_out import _QASM2_DEFS, _QASM3_DEFS
 
     defs = _QASM3_DEFS if qasm3 else _QASM2_DEFS
     rng = np.random.default_rng(5)
-    from qjobs._gates import GATES
+    from qjobs.circuit._gates import GATES
 
     for name, text in defs.items():
         spec = GATES[name]

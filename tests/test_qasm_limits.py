@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 
 import qjobs
-from qjobs import Circuit, Expr, InputError, Instruction, QasmError, _qasm
-from qjobs._circuit import MAX_CLBITS, MAX_QUBITS
-from qjobs._expr import MAX_EXPR_DEPTH, MAX_EXPR_NODES
-from qjobs._qasm import MAX_DEPTH, MAX_INSTRUCTIONS, MAX_SOURCE_LENGTH, parse_qasm
+from qjobs import Circuit, Expr, InputError, Instruction, QasmError
+from qjobs.circuit import _qasm
+from qjobs.circuit._expr import MAX_EXPR_DEPTH, MAX_EXPR_NODES
+from qjobs.circuit._ir import MAX_CLBITS, MAX_QUBITS
+from qjobs.circuit._qasm import MAX_DEPTH, MAX_INSTRUCTIONS, MAX_SOURCE_LENGTH, parse_qasm
 from qjobs.transport import RateLimit
 
 pytestmark = pytest.mark.anyio
@@ -123,7 +124,7 @@ def test_qiskit_style_qasm2_definitions_of_non_library_gates_are_inlined() -> No
 
 
 def test_every_writer_definition_reads_back_as_its_gate() -> None:
-    from qjobs._gates import GATES
+    from qjobs.circuit._gates import GATES
 
     rng = np.random.default_rng(7)
     for name in ("sxdg", "rxx", "ryy", "rzz", "gpi", "gpi2", "ms", "zz"):
@@ -301,7 +302,7 @@ def test_doubling_definitions_fail_fast() -> None:
     # 25 levels of doubling expand to 2**25 instructions: this ran for minutes. Run in a
     # subprocess so that the old behaviour fails the test (timeout) instead of hanging it.
     code = (
-        "import sys\nfrom qjobs._qasm import parse_qasm\n"
+        "import sys\nfrom qjobs.circuit._qasm import parse_qasm\n"
         "try:\n    parse_qasm(sys.stdin.read())\nexcept Exception as exc:\n"
         "    print(type(exc).__name__, exc.line, exc.column, exc.message)\n"
     )

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import qjobs
-from qjobs._errors import AuthenticationError, InputError, JobFailedError
+from qjobs._core.errors import AuthenticationError, InputError, JobFailedError
 from qjobs.scheduler import Scheduler
 from qjobs.scheduler._groups import collapse
 from qjobs.scheduler._ledger import Ledger

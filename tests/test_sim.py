@@ -13,7 +13,7 @@ import numpy.typing as npt
 import pytest
 
 from qjobs import Circuit, Expr, InputError, Instruction, sim
-from qjobs._gates import GATES
+from qjobs.circuit._gates import GATES
 
 M = npt.NDArray[Any]
 

@@ -141,18 +141,18 @@ async def test_run_validates_shots_before_any_request() -> None:
 def test_template_parsed_once_and_bound_in_one_call(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import qjobs._binding
-    import qjobs._qasm
+    import qjobs.circuit._binding
+    import qjobs.circuit._qasm
 
     parses: list[str] = []
-    real_parse = qjobs._qasm.parse_qasm
+    real_parse = qjobs.circuit._qasm.parse_qasm
 
     def counting_parse(source: str, *, name: str | None = None) -> qjobs.Circuit:
         parses.append(source)
         return real_parse(source, name=name)
 
     bind_calls: list[int] = []
-    real_bind_many = qjobs._binding.bind_many
+    real_bind_many = qjobs.circuit._binding.bind_many
 
     def counting_bind_many(circuit: qjobs.Circuit, columns: Any) -> list[qjobs.Circuit]:
         bind_calls.append(len(next(iter(columns.values()))))
@@ -161,9 +161,9 @@ def test_template_parsed_once_and_bound_in_one_call(
     def no_single_bind(*_a: Any, **_k: Any) -> qjobs.Circuit:
         raise AssertionError("points must not be bound one at a time")
 
-    monkeypatch.setattr(qjobs._qasm, "parse_qasm", counting_parse)
-    monkeypatch.setattr(qjobs._binding, "bind_many", counting_bind_many)
-    monkeypatch.setattr(qjobs._binding, "bind", no_single_bind)
+    monkeypatch.setattr(qjobs.circuit._qasm, "parse_qasm", counting_parse)
+    monkeypatch.setattr(qjobs.circuit._binding, "bind_many", counting_bind_many)
+    monkeypatch.setattr(qjobs.circuit._binding, "bind", no_single_bind)
     sweep = Sweep(SOURCE, {"theta": np.linspace(0, 1, 50), "phi": np.linspace(0, 2, 40)})
     first = sweep.circuits()
     second = sweep.circuits()

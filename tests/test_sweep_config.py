@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 
 import qjobs
-from qjobs._sweep_config import load_spec
+from qjobs.cli._sweep_config import load_spec
 
 QASM = "OPENQASM 3.0;\ninput float theta;\nqubit[1] q;\nrx(theta) q[0];\n"
 
 
 def _load_and_build(path: Path) -> None:
     """Read the file, then build the Sweep (which checks names against the template)."""
-    from qjobs._cli_sweep import _make_sweep
+    from qjobs.cli._sweep import _make_sweep
 
     _make_sweep(load_spec(path))
 
@@ -181,7 +181,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_example_sweep_is_valid_and_large_enough() -> None:
-    from qjobs._cli_sweep import _make_sweep
+    from qjobs.cli._sweep import _make_sweep
 
     root = Path(__file__).resolve().parent.parent
     spec = load_spec(root / "examples" / "sweep.toml")

@@ -11,10 +11,10 @@ import pytest
 
 import qjobs
 from qjobs import LedgerError
-from qjobs._sweep_config import load_spec
-from qjobs._sweep_result import MAX_POINTS, check_grid_size
+from qjobs.cli._sweep_config import load_spec
 from qjobs.scheduler import Scheduler
 from qjobs.scheduler._ledger import Ledger
+from qjobs.sweep._result import MAX_POINTS, check_grid_size
 from qjobs.testing import FakeProvider
 
 SOURCE = "OPENQASM 3.0;\ninput float a;\ninput float b;\nqubit[1] q;\nrx(a + b) q[0];\n"

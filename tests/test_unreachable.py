@@ -165,7 +165,7 @@ def test_cli_sweep_against_an_unreachable_endpoint_exits(tmp_path: Path) -> None
 
 @pytest.mark.anyio
 async def test_progress_display_says_what_is_retried() -> None:
-    from qjobs._sweep_progress import ProgressDisplay
+    from qjobs.cli._progress import ProgressDisplay
 
     sweep = qjobs.Sweep(qjobs.Circuit.from_qasm(SWEPT), {"theta": [0.0, 1.0]})
     lines: list[str] = []

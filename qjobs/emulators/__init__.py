@@ -29,10 +29,10 @@ from typing import Any, Final
 import attrs
 from aiohttp import web
 
-from qjobs.emulators._clock import Clock
 from qjobs.emulators._common import MAX_BODY, EmulatorContext, EmulatorOptions, Server
-from qjobs.emulators._faults import Fault, FaultSpec, parse_faults
-from qjobs.emulators._stats import EmulatorStats
+from qjobs.emulators._common.clock import Clock
+from qjobs.emulators._common.faults import Fault, FaultSpec, parse_faults
+from qjobs.emulators._common.stats import EmulatorStats
 
 __all__ = [
     "EMULATORS",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from qjobs._errors import InputError
+from qjobs._core.errors import InputError
 from qjobs.providers._base import Capabilities, ProviderClient
 
 __all__ = ["PROVIDERS", "Capabilities", "ProviderClient", "connect"]

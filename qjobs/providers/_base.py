@@ -28,9 +28,9 @@ from urllib.parse import quote
 import anyio
 import attrs
 
-from qjobs._config import user_agent as _user_agent
-from qjobs._durations import factor, rate, seconds_or_none, seconds_validator
-from qjobs._errors import (
+from qjobs._core.config import user_agent as _user_agent
+from qjobs._core.durations import factor, rate, seconds_or_none, seconds_validator
+from qjobs._core.errors import (
     InputError,
     JobCancelledError,
     JobFailedError,
@@ -39,11 +39,11 @@ from qjobs._errors import (
     ServerError,
     SubmitUncertainError,
 )
-from qjobs._models import Backend, Job, JobStatus, Result
+from qjobs._core.models import Backend, Job, JobStatus, Result
 from qjobs.transport import RateLimit, RetryPolicy, Timeouts, Transport
 
 if TYPE_CHECKING:
-    from qjobs._circuit import Circuit
+    from qjobs.circuit._ir import Circuit
 
 __all__ = ["Capabilities", "ProviderClient"]
 
@@ -414,7 +414,7 @@ class ProviderClient(abc.ABC):
         """The result of a completed single-circuit job (see :meth:`results` for batches)."""
         res = await self.results(job)
         if len(res) != 1:
-            from qjobs._errors import InputError
+            from qjobs._core.errors import InputError
 
             raise InputError(
                 "job", getattr(job, "id", job), f"has {len(res)} circuits; use results()"
@@ -511,7 +511,7 @@ class ProviderClient(abc.ABC):
         done = await self.wait(job, timeout=timeout)
         self.raise_for_job(done)
         res = await self.results(done)
-        from qjobs._circuit import Circuit as _Circuit
+        from qjobs.circuit._ir import Circuit as _Circuit
 
         return res[0] if isinstance(circuits, _Circuit) else res
 

@@ -15,8 +15,8 @@ import attrs
 import cattrs
 import orjson
 
-from qjobs._errors import MalformedResponseError
-from qjobs._models import JobStatus
+from qjobs._core.errors import MalformedResponseError
+from qjobs._core.models import JobStatus
 
 __all__ = [
     "as_dict",

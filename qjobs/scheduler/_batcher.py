@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from qjobs._models import JobStatus
+from qjobs._core.models import JobStatus
 from qjobs.scheduler._keys import batch_key, payload_estimate
 
 if TYPE_CHECKING:
-    from qjobs._circuit import Circuit
+    from qjobs.circuit._ir import Circuit
     from qjobs.scheduler._future import JobFuture
 
 __all__ = ["Batch", "Group", "take_batch"]

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from qjobs._circuit import Circuit
-from qjobs._errors import JobCancelledError
-from qjobs._models import Job, Result
+from qjobs._core.errors import JobCancelledError
+from qjobs._core.models import Job, Result
+from qjobs.circuit._ir import Circuit
 from qjobs.scheduler._batcher import DONE, Batch, Group
 from qjobs.scheduler._events import EventKind, SchedulerEvent
 from qjobs.scheduler._future import CANCELLED, COMPLETED, FAILED, JobFuture

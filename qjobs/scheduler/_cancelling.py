@@ -6,8 +6,8 @@ import logging
 
 import anyio
 
-from qjobs._errors import JobCancelledError
-from qjobs._models import JobStatus
+from qjobs._core.errors import JobCancelledError
+from qjobs._core.models import JobStatus
 from qjobs.scheduler._batcher import LOOKUP, SUBMITTING, TRACKED, Batch
 from qjobs.scheduler._bookkeeping import Bookkeeping
 from qjobs.scheduler._events import CancelReport

@@ -7,8 +7,8 @@ from typing import Any
 
 import anyio
 
-from qjobs._errors import JobError, MalformedResponseError, NotFoundError
-from qjobs._models import Job, JobStatus, Result
+from qjobs._core.errors import JobError, MalformedResponseError, NotFoundError
+from qjobs._core.models import Job, JobStatus, Result
 from qjobs.scheduler._batcher import FETCHING, TRACKED, Batch
 from qjobs.scheduler._future import COMPLETED
 from qjobs.scheduler._ledger import pack_result

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from qjobs._errors import JobCancelledError
-from qjobs._models import JobStatus, Result
+from qjobs._core.errors import JobCancelledError
+from qjobs._core.models import JobStatus, Result
 
 if TYPE_CHECKING:
-    from qjobs._circuit import Circuit
+    from qjobs.circuit._ir import Circuit
     from qjobs.scheduler._batcher import Batch, Group
     from qjobs.scheduler._scheduler import Scheduler
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import anyio
 
-from qjobs._errors import QJobsError
+from qjobs._core.errors import QJobsError
 
 __all__ = ["collapse"]
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import orjson
 
-from qjobs._circuit import Circuit
-from qjobs._errors import InputError
+from qjobs._core.errors import InputError
+from qjobs.circuit._ir import Circuit
 
 __all__ = [
     "batch_key",

@@ -33,7 +33,7 @@ import anyio.to_thread
 import numpy as np
 import orjson
 
-from qjobs._models import Result
+from qjobs._core.models import Result
 from qjobs.scheduler._ledger_checks import check_contents, check_path, ledger_error
 from qjobs.scheduler._ledger_lock import LedgerLock
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 
-from qjobs._errors import LedgerError
+from qjobs._core.errors import LedgerError
 
 __all__ = ["check_contents", "check_path", "ledger_error"]
 

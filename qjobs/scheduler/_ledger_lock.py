@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 
-from qjobs._errors import InputError
+from qjobs._core.errors import InputError
 
 __all__ = ["LedgerLock"]
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import anyio
 
-from qjobs._circuit import Circuit
-from qjobs._errors import JobError
-from qjobs._models import JobStatus
+from qjobs._core.errors import JobError
+from qjobs._core.models import JobStatus
+from qjobs.circuit._ir import Circuit
 from qjobs.scheduler._batcher import DONE, LOOKUP, SUBMITTING, TRACKED, Batch
 from qjobs.scheduler._future import RUNNING, SUBMITTED, JobFuture
 from qjobs.scheduler._ledger import ABSENT, LOST, REJECTED, LedgerBatch, unpack_result

@@ -20,10 +20,10 @@ from typing import Any, Self
 import anyio
 from anyio.abc import TaskStatus
 
-from qjobs._circuit import Circuit
-from qjobs._durations import factor, seconds, seconds_or_none
-from qjobs._errors import InputError
-from qjobs._models import Job, Result
+from qjobs._core.durations import factor, seconds, seconds_or_none
+from qjobs._core.errors import InputError
+from qjobs._core.models import Job, Result
+from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import ProviderClient
 from qjobs.scheduler._batcher import Batch, Group
 from qjobs.scheduler._events import CancelReport, Progress, SchedulerEvent

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from qjobs._circuit import Circuit
-from qjobs._errors import APIError, ConnectError, InputError, JobError
-from qjobs._models import Job
+from qjobs._core.errors import APIError, ConnectError, InputError, JobError
+from qjobs._core.models import Job
+from qjobs.circuit._ir import Circuit
 from qjobs.scheduler._batcher import LOOKUP, QUEUED_LOCAL, SUBMITTING, TRACKED, Batch, take_batch
 from qjobs.scheduler._cancelling import Cancelling
 from qjobs.scheduler._events import Progress

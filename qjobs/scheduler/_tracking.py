@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from qjobs._errors import (
+from qjobs._core.errors import (
     ConnectError,
     JobCancelledError,
     JobError,
@@ -28,7 +28,7 @@ from qjobs._errors import (
     JobTimeoutError,
     NotFoundError,
 )
-from qjobs._models import Job, JobStatus
+from qjobs._core.models import Job, JobStatus
 from qjobs.scheduler._batcher import FETCHING, TRACKED, Batch
 from qjobs.scheduler._bookkeeping import Bookkeeping
 from qjobs.scheduler._future import PENDING, RUNNING, SUBMITTED, JobFuture

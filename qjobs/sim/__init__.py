@@ -7,8 +7,8 @@ Conventions:
   read as measuring every qubit ``i`` into bit ``i`` (IonQ's convention); otherwise outcomes span
   ``num_clbits`` bits, unmeasured clbits read 0 and a later measurement into a clbit overwrites
   an earlier one.
-* Gates are those of :data:`qjobs._gates.GATES`, with OpenQASM/Qiskit matrices; the IonQ native
-  gates ``gpi``, ``gpi2``, ``ms`` and ``zz`` take turns and match qiskit-ionq (``ms`` applies
+* Gates are those of :data:`qjobs.circuit._gates.GATES`, with OpenQASM/Qiskit matrices; the IonQ
+  native gates ``gpi``, ``gpi2``, ``ms`` and ``zz`` take turns and match qiskit-ionq (``ms`` applies
   ``phi0`` to its first qubit and ``phi1`` to its second). See :func:`gate_matrix`.
 * At most :data:`MAX_QUBITS` (24) qubits; wider circuits raise :class:`~qjobs.InputError`, as do
   unbound parameters.
@@ -28,8 +28,8 @@ from collections import OrderedDict
 import numpy as np
 import numpy.typing as npt
 
-from qjobs._circuit import Circuit
-from qjobs._errors import InputError
+from qjobs._core.errors import InputError
+from qjobs.circuit._ir import Circuit
 from qjobs.sim._engine import (
     MAX_OUTCOME_BITS,
     MAX_QUBITS,

@@ -21,9 +21,9 @@ from typing import Final, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from qjobs._circuit import Circuit
-from qjobs._errors import InputError
-from qjobs._expr import Expr
+from qjobs._core.errors import InputError
+from qjobs.circuit._expr import Expr
+from qjobs.circuit._ir import Circuit
 from qjobs.sim._apply import Applier, State, compile_gate, fixed_index
 
 __all__ = [

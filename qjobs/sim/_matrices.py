@@ -1,4 +1,4 @@
-"""Gate matrices for every gate in :data:`qjobs._gates.GATES`.
+"""Gate matrices for every gate in :data:`qjobs.circuit._gates.GATES`.
 
 A k-qubit matrix is indexed big-endian over the instruction's qubits: ``qubits[0]`` is the most
 significant bit of the row/column index, so controlled gates (controls first) are

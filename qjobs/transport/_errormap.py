@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from qjobs._errors import (
+from qjobs._core.errors import (
     APIError,
     AuthenticationError,
     ConflictError,

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from yarl import URL
 
-from qjobs._errors import InputError
+from qjobs._core.errors import InputError
 
 __all__ = ["MIN_FRAGMENT", "REDACTED", "Redactor", "check_endpoint", "is_loopback", "mask_userinfo"]
 

@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 import orjson
 
-from qjobs._errors import MalformedResponseError
+from qjobs._core.errors import MalformedResponseError
 
 __all__ = ["Response"]
 

@@ -18,7 +18,7 @@ from typing import TypeVar
 import anyio
 import backoff
 
-from qjobs._errors import (
+from qjobs._core.errors import (
     APIError,
     ConnectError,
     QJobsError,

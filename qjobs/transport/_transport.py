@@ -34,8 +34,8 @@ import orjson
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from qjobs._durations import seconds_or_none
-from qjobs._errors import (
+from qjobs._core.durations import seconds_or_none
+from qjobs._core.errors import (
     ConnectError,
     InputError,
     MalformedResponseError,
@@ -115,7 +115,7 @@ def _warn_if_unverified(provider: str, ssl: ssl_module.SSLContext | bool | None)
 
 
 def _default_user_agent() -> str:
-    from qjobs._config import user_agent
+    from qjobs._core.config import user_agent
 
     return user_agent()
 

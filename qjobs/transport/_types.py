@@ -7,8 +7,8 @@ from typing import Final
 
 import attrs
 
-from qjobs._durations import factor, rate, seconds_validator
-from qjobs._errors import InputError
+from qjobs._core.durations import factor, rate, seconds_validator
+from qjobs._core.errors import InputError
 
 __all__ = ["MISSING", "RateLimit", "RequestKind", "RetryPolicy", "Timeouts"]
 

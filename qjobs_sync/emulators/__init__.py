@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
     from typing import Any
 
-    from qjobs.emulators._faults import FaultSpec
+    from qjobs.emulators._common.faults import FaultSpec
 
 __all__ = [
     "EMULATORS",

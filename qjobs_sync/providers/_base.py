@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from types import TracebackType
     from typing import Any, Self
 
-    from qjobs._circuit import Circuit
-    from qjobs._models import Backend, Job, Result
+    from qjobs._core.models import Backend, Job, Result
+    from qjobs.circuit._ir import Circuit
     from qjobs.transport import Transport
 
 __all__ = ["Capabilities", "ProviderClient"]

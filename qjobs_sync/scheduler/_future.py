@@ -12,8 +12,8 @@ from qjobs.scheduler._future import JobFuture as _AsyncJobFuture
 from qjobs_sync import _portal
 
 if TYPE_CHECKING:
-    from qjobs._circuit import Circuit
-    from qjobs._models import JobStatus, Result
+    from qjobs._core.models import JobStatus, Result
+    from qjobs.circuit._ir import Circuit
     from qjobs.scheduler._batcher import Group
     from qjobs_sync.scheduler._scheduler import Scheduler
 

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from types import TracebackType
     from typing import Any, Self
 
-    from qjobs._circuit import Circuit
-    from qjobs._models import Result
+    from qjobs._core.models import Result
+    from qjobs.circuit._ir import Circuit
     from qjobs.scheduler._events import CancelReport, Progress, SchedulerEvent
     from qjobs_sync.providers._base import ProviderClient
     from qjobs_sync.scheduler._future import JobFuture

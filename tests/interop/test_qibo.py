@@ -24,7 +24,7 @@ from qibo_client import Client
 from qibo_client.exceptions import QiboApiError
 
 from qjobs import Circuit, Instruction, sim
-from qjobs.codecs import qibo as codec
+from qjobs.providers.qibo import circuits as codec
 
 TOKEN = "interop-token"
 WAIT = 0.01  # result() poll interval; the SDK default is 0.5 s

@@ -1,0 +1,1 @@
+"""The core of qjobs: errors, models, configuration and the version (private modules)."""

@@ -1,0 +1,8 @@
+"""The ``qjobs`` command.
+
+The names of this package are defined in :mod:`qjobs.cli._main`.
+"""
+
+from qjobs.cli._main import build_parser, main
+
+__all__ = ["build_parser", "main"]

@@ -1,0 +1,322 @@
+"""QPI wire <-> model mapping: status table, typed records, the cattrs converter, error bodies.
+
+Everything here is pure (no I/O). Responses are read leniently: unknown keys are ignored, an
+unknown job status becomes :attr:`JobStatus.UNKNOWN` with the raw string kept in
+``Job.provider_status``, and a record without its id raises
+:class:`~qjobs.MalformedResponseError`. QPI's server is PocketBase: timestamps look like
+``"2026-07-24 12:34:56.789Z"`` and errors like ``{"data": {}, "message", "status"}``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import attrs
+import cattrs
+
+from qjobs._core.errors import InputError, MalformedResponseError
+from qjobs._core.models import Backend, Job, JobFailure, JobStatus
+from qjobs.providers._wire import json_body, lenient_converter, lookup_status, opt_int, structure
+from qjobs.transport import default_error_parser
+
+__all__ = [
+    "PROVIDER",
+    "STATUS_MAP",
+    "ApiToken",
+    "Notification",
+    "QPUConnection",
+    "QPUCreated",
+    "TimeRequest",
+    "TimeSlot",
+    "User",
+    "backend_from_wire",
+    "converter",
+    "error_parser",
+    "format_time",
+    "job_from_wire",
+    "parse_time",
+    "rfc3339",
+    "structure_record",
+]
+
+PROVIDER: Final = "qpi"
+
+#: QPI job status -> unified status (British ``cancelled``; ``queued`` is accepted as the
+#: official client does, though no server sends it).
+STATUS_MAP: Final[dict[str, JobStatus]] = {
+    "pending": JobStatus.QUEUED,
+    "queued": JobStatus.QUEUED,
+    "running": JobStatus.RUNNING,
+    "completed": JobStatus.COMPLETED,
+    "failed": JobStatus.FAILED,
+    "cancelled": JobStatus.CANCELLED,
+    "canceled": JobStatus.CANCELLED,
+}
+
+_RFC3339: Final = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A PocketBase (``"2026-07-24 12:34:56.789Z"``) or RFC 3339 timestamp; None if unreadable."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 UTC with milliseconds: ``2026-07-24T12:34:56.789Z``."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def rfc3339(value: Any, field: str) -> datetime:
+    """Validate a user-given time: an aware ``datetime`` or an RFC 3339 string with a zone.
+
+    Raises :class:`~qjobs.InputError` naming ``field`` for anything else (naive datetimes,
+    dates without a time, missing zone, impossible dates).
+    """
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InputError(field, value, "must be timezone-aware (RFC 3339 needs a zone)")
+        return value
+    if not isinstance(value, str) or not _RFC3339.match(value.strip()):
+        raise InputError(field, value, "must be an RFC 3339 time such as 2026-07-24T12:00:00Z")
+    parsed = parse_time(value)
+    if parsed is None:
+        raise InputError(field, value, "is not a valid RFC 3339 time")
+    return parsed
+
+
+# ------------------------------------------------------------------------------ records
+@attrs.frozen(slots=True)
+class User:
+    """A QPI user record: ``qpu_seconds`` is the remaining QPU-time balance (seconds)."""
+
+    id: str
+    email: str | None = None
+    name: str | None = None
+    username: str | None = None
+    qpu_seconds: float | None = None
+    created_at: datetime | None = None
+    details: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+@attrs.frozen(slots=True)
+class Notification:
+    """A notification addressed to the user (or to everyone)."""
+
+    id: str
+    title: str | None = None
+    message: str | None = None
+    type: str | None = None
+    created_at: datetime | None = None
+    details: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+@attrs.frozen(slots=True)
+class TimeSlot:
+    """A booked QPU time slot: its owner's jobs run first while it lasts."""
+
+    id: str
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    booked_by: str | None = None
+    created_at: datetime | None = None
+    details: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+@attrs.frozen(slots=True)
+class TimeRequest:
+    """A request for more QPU seconds; ``status`` is ``pending``, ``approved`` or ``rejected``."""
+
+    id: str
+    user: str | None = None
+    seconds: float | None = None
+    status: str | None = None
+    requested_reason: str | None = None
+    rejection_reason: str | None = None
+    created_at: datetime | None = None
+    details: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+@attrs.frozen(slots=True, repr=False)
+class QPUCreated:
+    """A QPU just created by an administrator.
+
+    ``access_token`` is the driver's credential, returned by the server exactly once; it is
+    never shown in the repr and qjobs never logs it: store it where the driver can read it.
+    """
+
+    id: str
+    name: str
+    status: str | None = None
+    enabled: bool | None = None
+    access_token: str | None = None
+    details: Mapping[str, Any] = attrs.field(factory=dict, eq=False)
+
+    def __repr__(self) -> str:
+        token = "None" if self.access_token is None else "'***'"
+        return (
+            f"QPUCreated(id={self.id!r}, name={self.name!r}, status={self.status!r}, "
+            f"enabled={self.enabled!r}, access_token={token})"
+        )
+
+
+@attrs.frozen(slots=True, repr=False)
+class QPUConnection:
+    """The answer to a driver connection: NNG ports and host; ``auth_token`` is secret."""
+
+    status: str | None = None
+    nng_host: str | None = None
+    nng_command_port: int | None = None
+    nng_result_port: int | None = None
+    tls_hash: str | None = None
+    auth_token: str | None = None
+    details: Mapping[str, Any] = attrs.field(factory=dict, eq=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"QPUConnection(status={self.status!r}, nng_host={self.nng_host!r}, "
+            f"nng_command_port={self.nng_command_port!r}, "
+            f"nng_result_port={self.nng_result_port!r}, auth_token='***')"
+        )
+
+
+@attrs.frozen(slots=True, repr=False)
+class ApiToken:
+    """An API token record; ``token`` (``qpi_`` + 64 hex) is only present right after creation."""
+
+    id: str
+    name: str | None = None
+    expires_at: datetime | None = None
+    created_at: datetime | None = None
+    token: str | None = None
+
+    def __repr__(self) -> str:
+        shown = "None" if self.token is None else "'***'"
+        return f"ApiToken(id={self.id!r}, name={self.name!r}, token={shown})"
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = lenient_converter(parse_time)
+    conv.register_structure_hook(str | None, lambda v, _t: None if v is None or v == "" else str(v))
+    conv.register_structure_hook(str, lambda v, _t: str(v))
+    return conv
+
+
+#: The QPI converter: wire dicts -> records. Lenient: unknown keys are ignored.
+converter: Final[cattrs.Converter] = _make_converter()
+
+_RENAMES: Final = {"created": "created_at"}
+
+
+def structure_record(data: Any, cls: type[Any], what: str) -> Any:
+    """Build a record (User, TimeSlot, ...) from a wire dict, keeping the raw dict in details."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("id"), str) or not data["id"]:
+        raise MalformedResponseError(f"{what} without an id", provider=PROVIDER)
+    return structure(converter, data, cls, what, provider=PROVIDER, renames=_RENAMES)
+
+
+# ---------------------------------------------------------------------------------- jobs
+def _failure_of(results: Any) -> str | None:
+    if isinstance(results, Mapping) and "error" in results:
+        return str(results["error"] or "no reason given")
+    return None
+
+
+def job_from_wire(data: Any) -> Job:
+    """Map a QPI job record (``/api/jobs*``) to a :class:`~qjobs.Job`.
+
+    ``backend`` is the QPU target, ``shots`` the job-level shots, ``circuit_count`` the number of
+    circuits in the payload; a failed job's ``results.error`` becomes ``failure``. ``details``
+    keeps the whole record (payload, results, duration).
+    """
+    if not isinstance(data, Mapping):
+        raise MalformedResponseError("job record is not an object", provider=PROVIDER)
+    job_id = data.get("id") or data.get("job_id")
+    if not isinstance(job_id, str) or not job_id:
+        raise MalformedResponseError("job record without an id", provider=PROVIDER)
+    status, raw_status = lookup_status(data.get("status"), STATUS_MAP)
+    payload = data.get("payload") if isinstance(data.get("payload"), Mapping) else {}
+    assert isinstance(payload, Mapping)
+    circuits = payload.get("circuits")
+    count = len(circuits) if isinstance(circuits, list) and circuits else 1
+    shots = opt_int(payload.get("shots"))
+    target = data.get("qpu_target") or payload.get("qpu_target")
+    failure = None
+    if status is JobStatus.FAILED:
+        failure = JobFailure(message=_failure_of(data.get("results")) or "no reason given")
+    return Job(
+        id=job_id,
+        provider=PROVIDER,
+        status=status,
+        provider_status=raw_status,
+        backend=str(target) if target else None,
+        shots=shots,
+        created_at=parse_time(data.get("created")),
+        completed_at=parse_time(data.get("finished_at")),
+        circuit_count=count,
+        failure=failure,
+        details=dict(data),
+    )
+
+
+def backend_from_wire(data: Any) -> Backend:
+    """Map a QPU record (``{"id", "name", "num_qubits", "status", "enabled", ...}``)."""
+    if not isinstance(data, Mapping):
+        raise MalformedResponseError("QPU record is not an object", provider=PROVIDER)
+    name = data.get("name") or data.get("id")
+    if not isinstance(name, str) or not name:
+        raise MalformedResponseError("QPU record without a name", provider=PROVIDER)
+    qubits = opt_int(data.get("num_qubits"))
+    status = data.get("status")
+    status_text = None if status is None else str(status)
+    enabled = data.get("enabled")
+    executor = str(data.get("executor_type") or "")
+    return Backend(
+        name=name,
+        provider=PROVIDER,
+        qubits=qubits,
+        simulator="aer" in executor.lower() or "sim" in executor.lower() or "aer" in name,
+        status=status_text,
+        available=(status_text is None or status_text.lower() == "online") and enabled is not False,
+        details=dict(data),
+    )
+
+
+def error_parser(status: int, body: bytes) -> tuple[str, str | None]:
+    """Read PocketBase's ``{"data": {...}, "message", "status"}`` error body.
+
+    Field errors in ``data`` (``{"field": {"code", "message"}}``) are appended to the message
+    (``"Failed to create record. start_time: Cannot be blank."``); the first field's code is the
+    error code. Other shapes fall back to the transport's default reading.
+    """
+    data = json_body(body)
+    if isinstance(data, Mapping) and isinstance(data.get("message"), str) and data["message"]:
+        message: str = data["message"]
+        code: str | None = None
+        fields = data.get("data")
+        if isinstance(fields, Mapping) and fields:
+            parts = []
+            for name, detail in fields.items():
+                if isinstance(detail, Mapping):
+                    parts.append(f"{name}: {detail.get('message') or detail.get('code')}")
+                    if code is None and detail.get("code") is not None:
+                        code = str(detail["code"])
+                else:
+                    parts.append(f"{name}: {detail}")
+            message = f"{message} {'; '.join(parts)}"
+        return message, code
+    if not body:
+        return "No error details provided.", None
+    return default_error_parser(status, body)

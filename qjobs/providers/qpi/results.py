@@ -1,0 +1,176 @@
+"""Reading a QPI job's ``results`` object: counts per circuit and parameter set, IQ memory.
+
+Pure functions (no I/O). QPI drivers write counts keyed by binary strings in Qiskit order
+(classical bit 0 rightmost, the qjobs convention) or ``0x`` hex; measurement level 1 gives IQ
+``memory`` instead. Widths come from the OpenQASM the job carries, so leading zeros survive.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from qjobs._core.errors import MalformedResponseError, QJobsError
+from qjobs._core.models import Job, OutcomeCheck
+from qjobs.circuit._ir import Circuit
+from qjobs.providers.qpi.models import PROVIDER
+
+__all__ = [
+    "KEY_COMMENT",
+    "entries_of",
+    "iq_of",
+    "is_payload_copy",
+    "outcome_of",
+    "payload_widths",
+    "width_of_qasm",
+]
+
+#: The OpenQASM comment that carries a qjobs submit key inside the job's first circuit.
+KEY_COMMENT: Final = "// qjobs-key: "
+_BIT_DECL: Final = re.compile(
+    r"^\s*(?:bit\s*\[\s*(\d+)\s*\]|bit)\s+\w+\s*;|^\s*creg\s+\w+\s*\[\s*(\d+)"
+)
+_QUBIT_DECL: Final = re.compile(
+    r"^\s*(?:qubit\s*\[\s*(\d+)\s*\]|qubit)\s+\w+\s*;|^\s*qreg\s+\w+\s*\[\s*(\d+)"
+)
+
+
+def _malformed(message: str) -> MalformedResponseError:
+    return MalformedResponseError(message, provider=PROVIDER)
+
+
+def width_of_qasm(source: str) -> int | None:
+    """Outcome width of an OpenQASM circuit: its classical bits when it measures, else qubits."""
+    try:
+        circuit = Circuit.from_qasm(source)
+    except QJobsError:
+        circuit = None
+    if circuit is not None:
+        return circuit.num_clbits if circuit.measured_clbits else circuit.num_qubits
+    bits = qubits = 0
+    for line in source.splitlines():
+        if m := _BIT_DECL.match(line):
+            bits += int(m.group(1) or m.group(2) or 1)
+        elif m := _QUBIT_DECL.match(line):
+            qubits += int(m.group(1) or m.group(2) or 1)
+    return bits or qubits or None
+
+
+def payload_widths(job: Job) -> list[int | None]:
+    """Expected outcome width of every result entry: per circuit, repeated per parameter set."""
+    payload = job.details.get("payload")
+    circuits = payload.get("circuits") if isinstance(payload, Mapping) else None
+    if not isinstance(circuits, list):
+        return []
+    out: list[int | None] = []
+    for item in circuits:
+        if not isinstance(item, Mapping) or not isinstance(item.get("circuit"), str):
+            return []
+        width = width_of_qasm(item["circuit"])
+        sets = item.get("parameter_values")
+        out.extend([width] * (len(sets) if isinstance(sets, list) and sets else 1))
+    return out
+
+
+def is_payload_copy(results: Any) -> bool:
+    """Whether ``results`` is the submitted payload that qpi-ui v0.1.x's job routes return."""
+    return (
+        isinstance(results, Mapping)
+        and "circuits" in results
+        and "circuit_results" not in results
+        and "counts" not in results
+    )
+
+
+def entries_of(results: Any) -> list[Mapping[str, Any]]:
+    """The per-experiment entries of a ``results`` object, as qpi-client reads them.
+
+    A server that copies the submitted payload into ``results`` (a known qpi-ui bug) is
+    reported as malformed rather than read as empty counts.
+    """
+    if isinstance(results, Mapping):
+        if is_payload_copy(results):
+            raise _malformed(
+                "results hold the submitted payload, not results (qpi-ui v0.1.x bug): "
+                "after login() qjobs reads them from the quantum_jobs collection"
+            )
+        listed = results.get("circuit_results")
+        if isinstance(listed, list) and listed:
+            entries: Sequence[Any] = listed
+        else:
+            entries = [results]
+    elif isinstance(results, list) and results:
+        entries = results
+    else:
+        raise _malformed("completed job without results")
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, Mapping):
+            raise _malformed(f"circuit_results[{i}] is not an object")
+    return list(entries)
+
+
+def _check_for(raw: Mapping[Any, Any], width: int | None, where: str) -> OutcomeCheck:
+    """The check for one entry: the submitted circuit's width, else the keys' own (capped)."""
+    if width is None:
+        found = 1
+        for key in raw:
+            if not isinstance(key, str):
+                raise _malformed(f"{where}: count key {key!r:.60} is not a string")
+            text = key.replace(" ", "")
+            if text.lower().startswith("0x"):
+                found = max(found, 4 * (len(text) - 2))
+            else:
+                found = max(found, len(text))
+        width = found
+    return OutcomeCheck.for_result(width, PROVIDER, where)
+
+
+def _key_value(check: OutcomeCheck, key: Any) -> int:
+    if isinstance(key, str) and key.strip().lower().startswith("0x"):
+        return check.number(key)
+    return check.bits(key)
+
+
+def outcome_of(
+    entry: Mapping[str, Any], width: int | None, where: str, shots: int | None = None
+) -> tuple[dict[int, int], int, npt.NDArray[np.int64] | None]:
+    """``(counts by outcome, width, per-shot memory)`` of a measurement-level-2 entry.
+
+    Every key is checked against ``width`` (the submitted circuit's classical bits; the
+    longest key when the circuit is unknown, at most ``MAX_RESULT_CLBITS``) and the counts
+    against ``shots``.
+    """
+    raw = entry.get("counts", entry.get("hex_counts"))
+    if not isinstance(raw, Mapping):
+        raise _malformed(f"{where}: no counts")
+    check = _check_for(raw, width, where)
+    values: dict[int, int] = {}
+    for key, n in raw.items():
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise check.fail(f"count {n!r:.60} for {key!r:.60} is not a non-negative integer")
+        k = _key_value(check, key)
+        values[k] = values.get(k, 0) + n
+    total = sum(values.values())
+    if shots is not None and total != shots:
+        raise check.fail(f"counts add up to {total}, not the {shots} shots")
+    memory = None
+    mem = entry.get("memory")
+    if isinstance(mem, list) and mem and all(isinstance(m, str) for m in mem):
+        memory = check.samples([_key_value(check, m) for m in mem])
+    return {k: n for k, n in values.items() if n}, check.width, memory
+
+
+def iq_of(entry: Mapping[str, Any], where: str) -> npt.NDArray[np.float64]:
+    """Measurement-level-1 memory: ``(shots, clbits, 2)``, or ``(clbits, 2)`` when averaged."""
+    mem = entry.get("memory")
+    try:
+        arr = np.asarray(mem, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise _malformed(f"{where}: memory is not numeric IQ data") from None
+    if arr.ndim not in (2, 3) or arr.shape[-1] != 2:
+        raise _malformed(f"{where}: IQ memory has shape {arr.shape}, expected (..., 2)")
+    return arr

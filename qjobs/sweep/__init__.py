@@ -1,0 +1,8 @@
+"""Parameter sweeps: one template circuit times a numpy grid of parameter values.
+
+The names of this package are defined in :mod:`qjobs.sweep._sweep`.
+"""
+
+from qjobs.sweep._sweep import MAX_POINTS, Sweep, SweepMode, SweepResult
+
+__all__ = ["MAX_POINTS", "Sweep", "SweepMode", "SweepResult"]
