@@ -30,6 +30,7 @@ import anyio.lowlevel
 
 from qjobs._core.errors import ConflictError, InputError, NotFoundError
 from qjobs._core.models import Backend, Job, JobFailure, JobStatus, Result
+from qjobs._core.validation import is_int
 from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import Capabilities, ProviderClient
 
@@ -333,7 +334,7 @@ class FakeProvider(ProviderClient):
             raise InputError(
                 "circuits", len(circs), f"at most {self.capabilities.max_circuits_per_job}"
             )
-        if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
+        if not is_int(shots, low=1):
             raise InputError("shots", shots, "expected a positive integer")
         if self.simulate is classical_counts:
             for c in circs:

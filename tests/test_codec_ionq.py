@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from qjobs import Circuit, Expr, InputError, Instruction
+from qjobs._core.models import counts_from_probabilities
 from qjobs.providers.ionq import circuits as codec
 from qjobs.providers.ionq.circuits import MeasurementMap
 
@@ -374,18 +375,18 @@ def test_counts_from_probabilities_sums_to_shots() -> None:
     rng = np.random.default_rng(7)
     for shots in (1, 3, 100, 1000, 12345):
         p = rng.dirichlet(np.ones(16))
-        counts = codec.counts_from_probabilities(p, shots)
+        counts = counts_from_probabilities(p, shots)
         assert counts.sum() == shots
         assert np.all(np.abs(counts - p * shots) < 1.0)
 
 
 def test_counts_from_probabilities_exact_and_ties() -> None:
-    assert codec.counts_from_probabilities([0.5, 0.0, 0.0, 0.5], 100).tolist() == [50, 0, 0, 50]
+    assert counts_from_probabilities([0.5, 0.0, 0.0, 0.5], 100).tolist() == [50, 0, 0, 50]
     # Three equal thirds of 100 shots: the leftover shot goes to the lowest outcome.
-    assert codec.counts_from_probabilities([1 / 3, 1 / 3, 1 / 3], 100).tolist() == [34, 33, 33]
-    assert codec.counts_from_probabilities([0.0, 0.0], 10).tolist() == [0, 0]
+    assert counts_from_probabilities([1 / 3, 1 / 3, 1 / 3], 100).tolist() == [34, 33, 33]
+    assert counts_from_probabilities([0.0, 0.0], 10).tolist() == [0, 0]
     # Unnormalised input is normalised first.
-    assert codec.counts_from_probabilities([2.0, 2.0], 4).tolist() == [2, 2]
+    assert counts_from_probabilities([2.0, 2.0], 4).tolist() == [2, 2]
 
 
 # -------------------------------------------------------------- semantics (via qjobs.sim)

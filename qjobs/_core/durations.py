@@ -9,17 +9,17 @@ called before any request is sent.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 from typing import Any
 
 from qjobs._core.errors import InputError
+from qjobs._core.validation import is_number
 
 __all__ = ["factor", "rate", "seconds", "seconds_or_none", "seconds_validator"]
 
 
 def _finite(field: str, value: object, what: str, none_ok: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_number(value):
         raise InputError(field, value, f"expected {what}")
     try:
         number = float(value)

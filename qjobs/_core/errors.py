@@ -8,7 +8,10 @@ transport has already redacted.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from qjobs._core.models import Job
 
 __all__ = [
     "APIError",
@@ -51,6 +54,11 @@ class QJobsError(Exception):
     Every subclass pickles and copies with its attributes (``status``, ``field``, ``job_id``, ...)
     intact, so errors cross process and thread pools unchanged.
     """
+
+    #: True when repeating the failed request cannot help (TLS verification failed, a retry
+    #: budget for connection failures is spent): the transport's retrier gives up at once.
+    #: A class default; an instance may set its own.
+    permanent: bool = False
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), self.args, dict(self.__dict__)))
@@ -214,6 +222,21 @@ class JobFailedError(JobError):
         if code:
             text += f" ({code})"
         super().__init__(f"{text}: {message}", job_id=job_id, provider=provider)
+
+    @classmethod
+    def from_job(cls, job: Job, provider: str | None = None) -> JobFailedError:
+        """The error for a job the provider reports as FAILED, from its ``failure`` record.
+
+        ``provider`` defaults to the job's own; the message is the provider's or "no reason
+        given", the code the provider's failure code.
+        """
+        failure = job.failure
+        return cls(
+            failure.message if failure else "no reason given",
+            job_id=job.id,
+            provider=provider or job.provider,
+            code=failure.code if failure else None,
+        )
 
 
 class JobCancelledError(JobError):

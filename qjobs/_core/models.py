@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qjobs._core.errors import InputError, MalformedResponseError
+from qjobs._core.validation import is_int
 
 __all__ = [
     "MAX_RESULT_CLBITS",
@@ -26,6 +27,7 @@ __all__ = [
     "JobStatus",
     "OutcomeCheck",
     "Result",
+    "counts_from_probabilities",
 ]
 
 #: The widest outcome a result read from a server may have. ``Result.probabilities`` is dense
@@ -236,6 +238,27 @@ def _as_float_array(value: Any) -> npt.NDArray[np.float64]:
     return np.asarray(value, dtype=np.float64)
 
 
+def counts_from_probabilities(probabilities: npt.ArrayLike, shots: int) -> npt.NDArray[np.int64]:
+    """Integer counts from probabilities that sum to exactly ``shots`` (largest remainder).
+
+    Each outcome gets ``floor(p * shots)`` (after normalising the probabilities); the shots left
+    over go to the largest remainders, ties broken by the lower outcome. Deterministic.
+    """
+    p = np.asarray(probabilities, dtype=np.float64)
+    p = np.clip(p, 0.0, None)
+    total = float(p.sum())
+    if shots <= 0 or total <= 0.0:
+        return np.zeros(p.shape, dtype=np.int64)
+    exact = p / total * shots
+    base = np.floor(exact).astype(np.int64)
+    left = int(shots - int(base.sum()))
+    if left > 0:
+        remainder = exact - base
+        order = np.lexsort((np.arange(p.size), -remainder))
+        base[order[:left]] += 1
+    return base
+
+
 @attrs.define(slots=True, eq=False)
 class Result:
     """The outcome of one circuit.
@@ -265,7 +288,7 @@ class Result:
         that name the same outcome add up. ``shots`` defaults to the total count. Anything else
         raises :class:`~qjobs.InputError` naming the key.
         """
-        if isinstance(num_clbits, bool) or not isinstance(num_clbits, int) or num_clbits < 0:
+        if not is_int(num_clbits, low=0):
             raise InputError("num_clbits", num_clbits, "must be an int >= 0")
         probs = np.zeros(1 << num_clbits, dtype=np.float64)
         total = 0
@@ -316,6 +339,25 @@ class Result:
             if n
         }
         return cls(counts=labels, probabilities=probabilities, num_clbits=num_clbits, **kwargs)
+
+    @classmethod
+    def from_probabilities(cls, probabilities: npt.ArrayLike, shots: int, **kwargs: Any) -> Result:
+        """Build a result from dense probabilities (``2**n`` entries, outcome order).
+
+        ``counts`` are integers summing to exactly ``shots``, by
+        :func:`counts_from_probabilities` (largest remainder, deterministic); ``num_clbits`` is
+        ``n``. A length that is not a power of two raises :class:`~qjobs.InputError`.
+        """
+        dense = np.asarray(probabilities, dtype=np.float64)
+        size = dense.size
+        if dense.ndim != 1 or size < 1 or size & (size - 1):
+            raise InputError("probabilities", dense.shape, "must be 2**n entries in one axis")
+        n = size.bit_length() - 1
+        counts = counts_from_probabilities(dense, shots)
+        labels = {
+            (format(int(k), f"0{n}b") if n else ""): int(counts[k]) for k in np.flatnonzero(counts)
+        }
+        return cls(counts=labels, probabilities=dense, shots=shots, num_clbits=n, **kwargs)
 
     def expectation(self, observable: str) -> float:
         """Expectation of a diagonal Pauli string such as ``"ZZ"`` or ``"ZIZ"``.

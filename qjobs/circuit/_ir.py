@@ -15,6 +15,7 @@ import attrs
 import numpy.typing as npt
 
 from qjobs._core.errors import InputError
+from qjobs._core.validation import is_int
 from qjobs.circuit._expr import Expr
 from qjobs.circuit._gates import DIRECTIVES, GATES
 
@@ -33,7 +34,7 @@ Param = float | Expr
 
 def _check_count(field: str, value: object, low: int, high: int) -> None:
     """Raise :class:`~qjobs.InputError` unless ``value`` is an int from ``low`` to ``high``."""
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+    if not is_int(value, low=low, high=high):
         reason = f"must be an integer from {low} to {high}"
         if value == 0 and field == "num_qubits":
             reason += ": a circuit with no qubits cannot run"

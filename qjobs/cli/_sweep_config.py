@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qjobs._core.errors import InputError
+from qjobs._core.validation import is_int
 from qjobs.sweep._result import MAX_POINTS, SweepMode, check_grid_size
 
 __all__ = ["EmulatorSpec", "SweepSpec", "load_spec", "parse_spec"]
@@ -152,7 +153,7 @@ def _number(value: Any, key: str) -> float:
 
 def _integer(value: Any, key: str) -> int:
     """An integer that fits in 64 bits (TOML allows arbitrarily long ones)."""
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not is_int(value):
         raise InputError(key, value, "expected an integer")
     if abs(value) > _MAX_INT:
         raise InputError(key, value, f"too large (at most {_MAX_INT})")
@@ -226,7 +227,7 @@ def _param_axis(name: str, value: Any) -> _Axis:
         raise InputError(key, value, "give exactly one of 'num' and 'step'")
     if "num" in value:
         num = value["num"]
-        if isinstance(num, bool) or not isinstance(num, int) or num < 1:
+        if not is_int(num, low=1):
             raise InputError(f"{key}.num", num, "expected a positive integer")
         if num > MAX_POINTS:
             raise InputError(f"{key}.num", num, f"more than {MAX_POINTS:,} points")

@@ -6,9 +6,16 @@ import importlib
 from typing import Any
 
 from qjobs._core.errors import InputError
-from qjobs.providers._base import Capabilities, ProviderClient
+from qjobs.providers._base import Capabilities, ClientOptions, Credentials, ProviderClient
 
-__all__ = ["PROVIDERS", "Capabilities", "ProviderClient", "connect"]
+__all__ = [
+    "PROVIDERS",
+    "Capabilities",
+    "ClientOptions",
+    "Credentials",
+    "ProviderClient",
+    "connect",
+]
 
 #: Provider name -> "module:ClientClass". Modules are imported on first use.
 PROVIDERS: dict[str, str] = {

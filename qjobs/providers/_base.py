@@ -22,7 +22,7 @@ from collections.abc import (
 )
 from functools import partial
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Self, TypedDict, TypeVar, overload
 from urllib.parse import quote
 
 import anyio
@@ -45,7 +45,7 @@ from qjobs.transport import RateLimit, RetryPolicy, Timeouts, Transport
 if TYPE_CHECKING:
     from qjobs.circuit._ir import Circuit
 
-__all__ = ["Capabilities", "ProviderClient"]
+__all__ = ["Capabilities", "ClientOptions", "Credentials", "ProviderClient", "open_transport"]
 
 logger = logging.getLogger("qjobs.providers")
 
@@ -187,6 +187,86 @@ class Capabilities:
         rate("requests_per_second", value)
 
 
+class ClientOptions(TypedDict, total=False):
+    """The keyword arguments every client takes beside its credentials.
+
+    ``timeouts``, ``retry`` and ``rate_limit`` shape the transport (the rate limit defaults to the
+    capabilities' numbers); ``headers`` are extra headers on every request; ``ssl`` is an
+    :class:`ssl.SSLContext` or ``False`` (which logs a warning); ``allow_insecure=True`` lets the
+    token travel over plain http to a host other than this machine; ``capabilities`` overrides
+    the provider's defaults; ``user_agent`` is appended to qjobs' User-Agent;
+    ``transport_options`` passes extra keyword arguments to the
+    :class:`~qjobs.transport.Transport` (e.g. ``sleep=`` in tests).
+    """
+
+    timeouts: Timeouts | None
+    retry: RetryPolicy | None
+    rate_limit: RateLimit | None
+    headers: Mapping[str, str] | None
+    ssl: ssl_module.SSLContext | bool | None
+    allow_insecure: bool
+    capabilities: Capabilities | None
+    user_agent: str | None
+    transport_options: Mapping[str, Any] | None
+
+
+@attrs.frozen(slots=True)
+class Credentials:
+    """What a client resolved from ``token=``, ``base_url=``, its environment and config files.
+
+    ``auth_headers`` are secret (sent only to the base URL's origin, redacted everywhere);
+    ``headers`` are the provider's own fixed headers, which the user's ``headers=`` may override.
+    """
+
+    base_url: str
+    auth_headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+
+
+def open_transport(
+    cls: type[ProviderClient],
+    credentials: Credentials,
+    options: ClientOptions,
+    error_parser: Callable[[int, bytes], tuple[str, str | None]],
+) -> tuple[Transport, Capabilities]:
+    """The transport and capabilities of a ``cls`` client built from its constructor's options.
+
+    An unknown option is a :class:`TypeError`, as for any keyword argument; ``headers`` that are
+    not a mapping an :class:`~qjobs.InputError`. The User-Agent names ``<provider>-client``
+    (then ``user_agent``).
+    """
+    unknown = sorted(set(options) - set(ClientOptions.__annotations__))
+    if unknown:
+        raise TypeError(f"{cls.__name__}() got an unexpected keyword argument {unknown[0]!r}")
+    caps = options.get("capabilities") or cls.default_capabilities
+    if not isinstance(caps, Capabilities):
+        raise InputError("capabilities", caps, "must be a qjobs.providers.Capabilities")
+    headers = options.get("headers")
+    if headers is not None and not isinstance(headers, Mapping):
+        raise InputError("headers", type(headers).__name__, "must be a mapping of strings")
+    agent = options.get("user_agent")
+    client = f"{cls.provider}-client"
+    transport = Transport(
+        provider=cls.provider,
+        base_url=credentials.base_url,
+        auth_headers=credentials.auth_headers,
+        headers={**credentials.headers, **(headers or {})},
+        user_agent=_user_agent(f"{client} {agent}" if agent else client),
+        timeouts=options.get("timeouts"),
+        retry=options.get("retry"),
+        rate_limit=options.get("rate_limit")
+        or RateLimit(
+            requests_per_second=caps.requests_per_second,
+            max_concurrent=caps.max_concurrent_requests,
+        ),
+        ssl=options.get("ssl"),
+        error_parser=error_parser,
+        allow_insecure=options.get("allow_insecure", False),
+        **dict(options.get("transport_options") or {}),
+    )
+    return transport, caps
+
+
 class ProviderClient(abc.ABC):
     """Base class of the async provider clients returned by :func:`qjobs.connect`.
 
@@ -242,55 +322,6 @@ class ProviderClient(abc.ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.base_url}>"
-
-    @staticmethod
-    def _user_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
-        """The user's extra headers as a new dict; InputError when they are not a mapping."""
-        if headers is not None and not isinstance(headers, Mapping):
-            raise InputError("headers", type(headers).__name__, "must be a mapping of strings")
-        return dict(headers or {})
-
-    def _build_transport(
-        self,
-        capabilities: Capabilities,
-        *,
-        base_url: str,
-        auth_headers: Mapping[str, str],
-        headers: Mapping[str, str],
-        user_agent: str | None,
-        timeouts: Timeouts | None,
-        retry: RetryPolicy | None,
-        rate_limit: RateLimit | None,
-        ssl: ssl_module.SSLContext | bool | None,
-        error_parser: Callable[[int, bytes], tuple[str, str | None]],
-        transport_options: Mapping[str, Any] | None,
-        allow_insecure: bool = False,
-    ) -> Transport:
-        """The client's transport from its constructor's options.
-
-        The rate limit defaults to the capabilities' numbers; the User-Agent names
-        ``<provider>-client`` (then ``user_agent``); ``transport_options`` are passed through.
-        ``allow_insecure`` lets the token travel over plain http to a non-loopback host.
-        """
-        client = f"{self.provider}-client"
-        return Transport(
-            provider=self.provider,
-            base_url=base_url,
-            auth_headers=auth_headers,
-            headers=headers,
-            user_agent=_user_agent(f"{client} {user_agent}" if user_agent else client),
-            timeouts=timeouts,
-            retry=retry,
-            rate_limit=rate_limit
-            or RateLimit(
-                requests_per_second=capabilities.requests_per_second,
-                max_concurrent=capabilities.max_concurrent_requests,
-            ),
-            ssl=ssl,
-            error_parser=error_parser,
-            allow_insecure=allow_insecure,
-            **dict(transport_options or {}),
-        )
 
     # ----------------------------------------------------------------- the provider interface
     @abc.abstractmethod
@@ -518,13 +549,7 @@ class ProviderClient(abc.ABC):
     def raise_for_job(self, job: Job) -> None:
         """Raise the matching error for a failed or cancelled job; do nothing otherwise."""
         if job.status is JobStatus.FAILED:
-            failure = job.failure
-            raise JobFailedError(
-                failure.message if failure else "no reason given",
-                job_id=job.id,
-                provider=self.provider,
-                code=failure.code if failure else None,
-            )
+            raise JobFailedError.from_job(job, self.provider)
         if job.status is JobStatus.CANCELLED:
             raise JobCancelledError(
                 f"{self.provider} job {job.id} was cancelled", job_id=job.id, provider=self.provider

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import attrs
 import cattrs
@@ -32,6 +32,8 @@ __all__ = [
     "parse_time",
     "structure",
 ]
+
+T = TypeVar("T")
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -136,12 +138,12 @@ def _fields(cls: type[Any]) -> tuple[frozenset[str], bool]:
 def structure(
     converter: cattrs.Converter,
     data: Any,
-    cls: type[Any],
+    cls: type[T],
     what: str,
     *,
     provider: str,
     renames: Mapping[str, str] | None = None,
-) -> Any:
+) -> T:
     """Build the attrs class ``cls`` from a wire object with ``converter``.
 
     Keys that are not fields are dropped (after ``renames``: wire key -> field name); a model
@@ -158,11 +160,11 @@ def structure(
     else:
         clean = {k: v for k, v in data.items() if k in names}
     try:
-        obj = converter.structure(clean, cls)
+        obj: T = converter.structure(clean, cls)
     except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as exc:
         raise MalformedResponseError(f"{what}: {exc}", provider=provider) from None
     if has_details:
-        obj = attrs.evolve(obj, details=dict(data))
+        obj = cast(T, attrs.evolve(cast(Any, obj), details=dict(data)))
     return obj
 
 

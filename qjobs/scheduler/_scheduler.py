@@ -23,6 +23,7 @@ from anyio.abc import TaskStatus
 from qjobs._core.durations import factor, seconds, seconds_or_none
 from qjobs._core.errors import InputError
 from qjobs._core.models import Job, Result
+from qjobs._core.validation import is_int
 from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import ProviderClient
 from qjobs.scheduler._batcher import Batch, Group
@@ -144,7 +145,7 @@ class Scheduler(Submitting, Fetching):
         seconds("batch_linger", batch_linger, zero=True)
         if poll_factor is not None:
             factor("poll_factor", poll_factor)
-        if isinstance(retry_failed, bool) or not isinstance(retry_failed, int) or retry_failed < 0:
+        if not is_int(retry_failed, low=0):
             raise InputError("retry_failed", retry_failed, "expected an integer >= 0")
         if not isinstance(resubmit_lost, bool):
             raise InputError("resubmit_lost", resubmit_lost, "expected True or False")

@@ -344,18 +344,9 @@ class Tracking(Bookkeeping):
                 ),
             )
 
-    def _failure_error(self, job: Job) -> JobFailedError:
-        failure = job.failure
-        return JobFailedError(
-            failure.message if failure else "no reason given",
-            job_id=job.id,
-            provider=self._provider,
-            code=failure.code if failure else None,
-        )
-
     def _failed(self, b: Batch, job: Job) -> None:
         """``b``'s job is confirmed FAILED: retry the circuits allowed to, fail the others."""
-        err = self._failure_error(job)
+        err = JobFailedError.from_job(job, self._provider)
         if self._ledger is not None:
             self._ledger.status(b.key, JobStatus.FAILED.value, err.message)
         for f, circ in self._take_live(b):

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qjobs._core.errors import InputError, MalformedResponseError
+from qjobs._core.validation import is_int
 from qjobs.circuit._ir import Circuit
 from qjobs.sweep._result import MAX_POINTS, SweepMode, SweepResult, product_grid
 
@@ -142,7 +143,7 @@ class Sweep:
         :class:`~qjobs.JobLostError`, unless ``resubmit_lost`` is true: then it is resubmitted
         once in a new job.
         """
-        if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
+        if not is_int(shots, low=1):
             raise InputError("shots", shots, "expected a positive integer")
         from qjobs.scheduler import Scheduler
         from qjobs.scheduler._scheduler import require_async_client

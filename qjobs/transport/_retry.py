@@ -21,10 +21,12 @@ import backoff
 from qjobs._core.errors import (
     APIError,
     ConnectError,
+    InputError,
     QJobsError,
     RateLimitedError,
     TransportError,
 )
+from qjobs._core.validation import is_int
 from qjobs.transport._types import RequestKind, RetryPolicy
 
 __all__ = ["OnRetry", "Retrier", "is_retryable"]
@@ -47,7 +49,7 @@ def is_retryable(exc: QJobsError, kind: RequestKind) -> bool:
     (reset, timeout, dropped connection).
     """
     if isinstance(exc, ConnectError | RateLimitedError):
-        return not getattr(exc, "permanent", False)
+        return not exc.permanent
     if isinstance(exc, APIError):
         if exc.status == 503 and exc.retry_after is not None:
             return True
@@ -84,19 +86,27 @@ def _retry_after(exc: QJobsError) -> float | None:
 class Retrier:
     """Runs an attempt function under a :class:`RetryPolicy`.
 
-    ``sleep``, ``clock`` (monotonic seconds) and ``jitter`` are injectable so tests can observe the
-    waits without waiting.
+    ``max_connect_retries`` also bounds the retries after connection failures within one run
+    (urllib3's ``connect``): the next connection failure is raised. ``sleep``, ``clock``
+    (monotonic seconds) and ``jitter`` are injectable so tests can observe the waits without
+    waiting.
     """
 
     def __init__(
         self,
         policy: RetryPolicy,
         *,
+        max_connect_retries: int | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[float], float] = backoff.full_jitter,
     ) -> None:
+        if max_connect_retries is not None and not is_int(max_connect_retries, low=0):
+            raise InputError(
+                "max_connect_retries", max_connect_retries, "must be an int >= 0 or None"
+            )
         self.policy = policy
+        self.max_connect_retries = max_connect_retries
         self.sleep = sleep
         self.clock = clock
         self.jitter = jitter
@@ -115,6 +125,7 @@ class Retrier:
         start = self.clock()
         waits: Iterator[float] | None = None  # built on the first failure only
         number = 0
+        connect_failures = 0
         while True:
             number += 1
             try:
@@ -122,6 +133,10 @@ class Retrier:
             except QJobsError as exc:
                 if number >= policy.max_attempts or not is_retryable(exc, kind):
                     raise
+                if isinstance(exc, ConnectError) and self.max_connect_retries is not None:
+                    connect_failures += 1
+                    if connect_failures > self.max_connect_retries:
+                        raise
                 remaining = policy.max_time - (self.clock() - start)
                 hint = _retry_after(exc)
                 if waits is None:

@@ -44,6 +44,7 @@ from qjobs._core.errors import (
     SubmitUncertainError,
     TransportError,
 )
+from qjobs._core.validation import is_int
 from qjobs.transport._errormap import (
     ErrorParser,
     default_error_parser,
@@ -166,8 +167,9 @@ class Transport:
     ``base_url`` with ``user:password@`` is refused, and so is plain ``http`` to a host other
     than ``localhost``, ``127.0.0.0/8`` or ``::1`` unless ``allow_insecure=True``
     (:class:`qjobs.InputError`, before any connection). ``ssl=False`` (or a context that does not
-    verify) logs a warning on ``qjobs.transport``. ``sleep`` and ``clock`` are injectable for the
-    retry layer's waits.
+    verify) logs a warning on ``qjobs.transport``. ``retrier`` replaces the :class:`Retrier` built
+    from ``retry`` (its policy is then the transport's); ``sleep`` and ``clock`` are injectable
+    for the retry layer's waits.
     """
 
     def __init__(
@@ -187,6 +189,7 @@ class Transport:
         max_request_bytes: int = 64 * 2**20,
         secrets: Iterable[str] = (),
         allow_insecure: bool = False,
+        retrier: Retrier | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[float], float] = backoff.full_jitter,
@@ -213,7 +216,7 @@ class Transport:
             ("max_response_bytes", max_response_bytes),
             ("max_request_bytes", max_request_bytes),
         ):
-            if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+            if not is_int(cap, low=1):
                 raise InputError(name, cap, "must be an int >= 1")
         if not isinstance(allow_insecure, bool):
             raise InputError("allow_insecure", allow_insecure, "must be a bool")
@@ -231,7 +234,9 @@ class Transport:
         }
         self._headers.update(headers or {})
         self.timeouts = timeouts or Timeouts()
-        self.retry = retry or RetryPolicy()
+        if retrier is not None and not isinstance(retrier, Retrier):
+            raise InputError("retrier", retrier, "must be a qjobs.transport Retrier")
+        self.retry = retrier.policy if retrier is not None else (retry or RetryPolicy())
         self.rate_limit = rate_limit or RateLimit()
         self._ssl: ssl_module.SSLContext | bool = True if ssl is None else ssl
         self._error_parser = error_parser or default_error_parser
@@ -239,7 +244,7 @@ class Transport:
         self.max_request_bytes = max_request_bytes
         self.stats = TransportStats()
         self.limiter = RateLimiter(self.rate_limit, clock=clock, sleep=sleep)
-        self.retrier = Retrier(self.retry, sleep=sleep, clock=clock, jitter=jitter)
+        self.retrier = retrier or Retrier(self.retry, sleep=sleep, clock=clock, jitter=jitter)
         self._clock = clock
         # Requests waiting to be retried: token -> (what, error, attempt, max, next at, give up at).
         self._waits: dict[int, tuple[str, str, int, int, float, float]] = {}
@@ -509,7 +514,7 @@ class Transport:
         """
         prepared = self._prepare(method, path, params, json, data, headers, kind, route, auth)
         self._check_timeout(timeout)
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        if not is_int(chunk_size, low=1):
             raise InputError("chunk_size", chunk_size, "must be an int >= 1")
         return self._stream(prepared, timeout, chunk_size)
 

@@ -9,6 +9,7 @@ import attrs
 
 from qjobs._core.durations import factor, rate, seconds_validator
 from qjobs._core.errors import InputError
+from qjobs._core.validation import is_int
 
 __all__ = ["MISSING", "RateLimit", "RequestKind", "RetryPolicy", "Timeouts"]
 
@@ -74,7 +75,7 @@ class RetryPolicy:
 
     @max_attempts.validator
     def _check_attempts(self, attribute: attrs.Attribute[int], value: int) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if not is_int(value, low=1):
             raise InputError("max_attempts", value, "must be an int >= 1")
 
     @factor.validator
@@ -100,5 +101,5 @@ class RateLimit:
 
     @max_concurrent.validator
     def _check_conc(self, attribute: attrs.Attribute[int], value: int) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if not is_int(value, low=1):
             raise InputError("max_concurrent", value, "must be an int >= 1")

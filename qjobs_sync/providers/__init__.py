@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from qjobs.providers import PROVIDERS, Capabilities
+from qjobs.providers import PROVIDERS, Capabilities, ClientOptions, Credentials
 from qjobs.providers import connect as _async_connect
 from qjobs_sync import _portal
 from qjobs_sync.providers._base import ProviderClient
@@ -16,7 +16,7 @@ from qjobs_sync.providers._base import ProviderClient
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["PROVIDERS", "Capabilities", "ProviderClient", "connect"]
+__all__ = ["PROVIDERS", "Capabilities", "ClientOptions", "Credentials", "ProviderClient", "connect"]
 
 
 def connect(provider: str, **options: Any) -> ProviderClient:

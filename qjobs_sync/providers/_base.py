@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast, overload
 
-from qjobs.providers._base import Capabilities
+from qjobs.providers._base import Capabilities, ClientOptions, Credentials, open_transport
 from qjobs.providers._base import ProviderClient as _AsyncProviderClient
 from qjobs_sync import _portal
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from qjobs.circuit._ir import Circuit
     from qjobs.transport import Transport
 
-__all__ = ["Capabilities", "ProviderClient"]
+__all__ = ["Capabilities", "ClientOptions", "Credentials", "ProviderClient", "open_transport"]
 
 
 class ProviderClient(_portal.Twin):

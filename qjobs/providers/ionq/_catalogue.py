@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from qjobs._core.errors import InputError, MalformedResponseError, NotFoundError
 from qjobs._core.models import Backend
+from qjobs._core.validation import is_int
 from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import segment
 from qjobs.providers.ionq import circuits as codec
@@ -68,9 +69,7 @@ class CatalogueMixin(IonQBase):
     ) -> list[Characterization]:
         """Calibration records of a backend, newest first (``limit`` bounds how many)."""
         backend = _name(backend, "backend")
-        if limit is not None and (
-            isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
-        ):
+        if limit is not None and (not is_int(limit, low=1)):
             raise InputError("limit", limit, "must be an int >= 1")
         data = await self._get_json(
             f"backends/{segment(backend)}/characterizations",
@@ -106,7 +105,7 @@ class CatalogueMixin(IonQBase):
         Gate and qubit counts are taken from ``circuits`` (as they would be sent) unless given.
         """
         backend = _name(backend, "backend")
-        if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
+        if not is_int(shots, low=1):
             raise InputError("shots", shots, "must be an int >= 1")
         job_type = codec.TYPE_CIRCUIT
         n1 = n2 = 0
@@ -132,9 +131,7 @@ class CatalogueMixin(IonQBase):
             ("two_qubit_gates", two_qubit_gates),
             ("qubits", qubits),
         ):
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or value < 0
-            ):
+            if value is not None and (not is_int(value, low=0)):
                 raise InputError(field, value, "must be an int >= 0")
         params = {
             "type": job_type,
@@ -147,4 +144,4 @@ class CatalogueMixin(IonQBase):
             "session": bool(session),
         }
         data = await self._get_json("jobs/estimate", params=params, route="GET /jobs/estimate")
-        return structure_model(data, Estimate, "estimate")  # type: ignore[no-any-return]
+        return structure_model(data, Estimate, "estimate")

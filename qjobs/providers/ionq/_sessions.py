@@ -10,6 +10,7 @@ from typing import Any, Final
 import anyio
 
 from qjobs._core.errors import InputError, MalformedResponseError
+from qjobs._core.validation import is_int
 from qjobs.providers._base import segment
 from qjobs.providers.ionq._base import IonQBase
 from qjobs.providers.ionq._base import check_name as _name
@@ -40,7 +41,7 @@ class SessionsMixin(IonQBase):
             ("duration_limit_min", duration_limit_min),
         ):
             if value is not None:
-                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                if not is_int(value, low=1):
                     raise InputError(field, value, "must be an int >= 1")
                 settings[field] = value
         if cost_limit is not None:
@@ -60,13 +61,13 @@ class SessionsMixin(IonQBase):
         data = resp.json()
         if isinstance(data, Mapping):
             data = {"backend": backend, "settings": settings, **data}
-        return structure_model(data, Session, "session")  # type: ignore[no-any-return]
+        return structure_model(data, Session, "session")
 
     async def get_session(self, session_id: str) -> Session:
         """A session's current state (``GET /sessions/{id}``)."""
         sid = _name(session_id, "session_id")
         data = await self._get_json(f"sessions/{segment(sid)}", route="GET /sessions/{id}")
-        return structure_model(data, Session, "session")  # type: ignore[no-any-return]
+        return structure_model(data, Session, "session")
 
     async def end_session(self, session_id: Session | str) -> Session | None:
         """End a session (``POST /sessions/{id}/end``); queued jobs of it still run."""
@@ -82,7 +83,7 @@ class SessionsMixin(IonQBase):
         except MalformedResponseError:
             return None
         if isinstance(data, Mapping) and isinstance(data.get("id"), str):
-            return structure_model(data, Session, "session")  # type: ignore[no-any-return]
+            return structure_model(data, Session, "session")
         return None
 
     @asynccontextmanager

@@ -8,6 +8,7 @@ from typing import Any, Final
 import orjson
 
 from qjobs._core.errors import InputError
+from qjobs._core.validation import is_int
 from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import Capabilities
 from qjobs.providers.ionq import circuits as codec
@@ -37,7 +38,7 @@ def build_body(
     gateset: str | None,
 ) -> tuple[dict[str, Any], codec.Encoded]:
     """Validate everything that needs no request and build the ``POST /jobs`` body."""
-    if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
+    if not is_int(shots, low=1):
         raise InputError("shots", shots, "must be an int >= 1")
     if shots > DEFAULT_MAX_SHOTS:
         raise InputError("shots", shots, f"must be <= {DEFAULT_MAX_SHOTS}")

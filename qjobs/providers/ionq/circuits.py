@@ -38,6 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qjobs._core.errors import InputError
+from qjobs._core.validation import is_number
 from qjobs.circuit._expr import Expr
 from qjobs.circuit._gates import NATIVE_GATES
 from qjobs.circuit._ir import Circuit, Instruction, Param
@@ -51,7 +52,6 @@ __all__ = [
     "Encoded",
     "Gateset",
     "MeasurementMap",
-    "counts_from_probabilities",
     "decode",
     "decode_circuit",
     "encode",
@@ -492,7 +492,7 @@ def _int_list(value: Any, field: str) -> list[int]:
 
 
 def _number(value: Any, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if not is_number(value):
         raise InputError(field, value, "expected a number")
     return float(value)
 
@@ -618,22 +618,3 @@ def decode(job_input: Mapping[str, Any]) -> list[Circuit]:
 
 
 # ------------------------------------------------------------------------------- results
-def counts_from_probabilities(probabilities: npt.ArrayLike, shots: int) -> npt.NDArray[np.int64]:
-    """Integer counts from probabilities that sum to exactly ``shots`` (largest remainder).
-
-    Each outcome gets ``floor(p * shots)`` (after normalising the probabilities); the shots left
-    over go to the largest remainders, ties broken by the lower outcome. Deterministic.
-    """
-    p = np.asarray(probabilities, dtype=np.float64)
-    p = np.clip(p, 0.0, None)
-    total = float(p.sum())
-    if shots <= 0 or total <= 0.0:
-        return np.zeros(p.shape, dtype=np.int64)
-    exact = p / total * shots
-    base = np.floor(exact).astype(np.int64)
-    left = int(shots - int(base.sum()))
-    if left > 0:
-        remainder = exact - base
-        order = np.lexsort((np.arange(p.size), -remainder))
-        base[order[:left]] += 1
-    return base

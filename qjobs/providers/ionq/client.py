@@ -19,10 +19,9 @@ Use it through :func:`qjobs.connect`::
 
 from __future__ import annotations
 
-import ssl as ssl_module
 from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Unpack
 
 import anyio
 
@@ -36,7 +35,13 @@ from qjobs._core.errors import (
 )
 from qjobs._core.models import Backend, Job, JobStatus, Result
 from qjobs.circuit._ir import Circuit
-from qjobs.providers._base import Capabilities, segment
+from qjobs.providers._base import (
+    Capabilities,
+    ClientOptions,
+    Credentials,
+    open_transport,
+    segment,
+)
 from qjobs.providers._base import gather as _gather
 from qjobs.providers._base import job_id as _job_id
 from qjobs.providers.ionq._artifacts import ArtifactsMixin
@@ -55,7 +60,7 @@ from qjobs.providers.ionq.models import (
 )
 from qjobs.providers.ionq.pages import JobListingMixin
 from qjobs.providers.ionq.results import ResultsMixin
-from qjobs.transport import RateLimit, RequestKind, RetryPolicy, Timeouts
+from qjobs.transport import RequestKind
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -115,37 +120,16 @@ class IonQClient(SessionsMixin, ArtifactsMixin, ResultsMixin, JobListingMixin, C
         *,
         token: str | None = None,
         base_url: str | None = None,
-        timeouts: Timeouts | None = None,
-        retry: RetryPolicy | None = None,
-        rate_limit: RateLimit | None = None,
-        headers: Mapping[str, str] | None = None,
-        ssl: ssl_module.SSLContext | bool | None = None,
-        allow_insecure: bool = False,
-        capabilities: Capabilities | None = None,
-        user_agent: str | None = None,
-        transport_options: Mapping[str, Any] | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        caps = capabilities or self.default_capabilities
         secret = resolve_setting("token", token, TOKEN_VARIABLES, dotenv=True, required=True)
         url = resolve_setting(
             "base_url", base_url, URL_VARIABLES, dotenv=True, default=DEFAULT_BASE_URL
         )
         assert secret.value is not None
         assert url.value is not None
-        transport = self._build_transport(
-            caps,
-            base_url=url.value,
-            auth_headers={"Authorization": f"apiKey {secret.value}"},
-            headers=self._user_headers(headers),
-            user_agent=user_agent,
-            timeouts=timeouts,
-            retry=retry,
-            rate_limit=rate_limit,
-            ssl=ssl,
-            error_parser=error_parser,
-            transport_options=transport_options,
-            allow_insecure=allow_insecure,
-        )
+        credentials = Credentials(url.value, {"Authorization": f"apiKey {secret.value}"})
+        transport, caps = open_transport(type(self), credentials, options, error_parser)
         super().__init__(transport, capabilities=caps)
         self.token_source = secret.source
         self._catalogue: dict[str, Backend] | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
 import cattrs
@@ -33,6 +33,8 @@ __all__ = [
     "job_from_wire",
     "parse_time",
 ]
+
+T = TypeVar("T")
 
 PROVIDER: Final = "ionq"
 
@@ -211,7 +213,7 @@ def _make_converter() -> cattrs.Converter:
 converter: Final[cattrs.Converter] = _make_converter()
 
 
-def structure_model(data: Any, cls: type[Any], what: str) -> Any:
+def structure_model(data: Any, cls: type[T], what: str) -> T:
     """Build a typed model (Session, Characterization, Estimate) keeping the raw dict."""
     return structure(converter, data, cls, what, provider=PROVIDER)
 

@@ -17,11 +17,10 @@ from qjobs._core.errors import (
     NotFoundError,
     ValidationError,
 )
-from qjobs._core.models import Job, OutcomeCheck, Result
+from qjobs._core.models import Job, OutcomeCheck, Result, counts_from_probabilities
 from qjobs.providers._base import gather as _gather
 from qjobs.providers._base import job_id as _job_id
 from qjobs.providers._base import segment
-from qjobs.providers.ionq import circuits as codec
 from qjobs.providers.ionq._base import META_MAPS, META_SHOTS, IonQBase, logger
 from qjobs.providers.ionq.circuits import MeasurementMap
 from qjobs.providers.ionq.models import PROVIDER
@@ -227,7 +226,7 @@ class ResultsMixin(IonQBase):
                 counts_arr = np.bincount(mem, minlength=1 << n).astype(np.int64)
                 used_shots = int(mem.size)
             else:
-                counts_arr = codec.counts_from_probabilities(dense, shots)
+                counts_arr = counts_from_probabilities(dense, shots)
                 used_shots = shots
             counts = {
                 format(int(k), f"0{n}b") if n else "": int(counts_arr[k])

@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from qjobs._core.errors import InputError, MalformedResponseError
 from qjobs._core.models import Backend
+from qjobs._core.validation import is_int
 from qjobs.providers._base import check_id as _check_id
 from qjobs.providers._base import segment
 from qjobs.providers.kipu.models import (
@@ -55,14 +56,14 @@ def check_id(value: Any, field: str) -> str:
 
 def check_page_size(value: Any, field: str = "size") -> int:
     """A page size from 1 to 1000."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _MAX_PAGE_SIZE:
+    if not is_int(value, low=1, high=_MAX_PAGE_SIZE):
         raise InputError(field, value, f"must be an int from 1 to {_MAX_PAGE_SIZE}")
     return value
 
 
 def check_max_pages(value: Any) -> int | None:
     """None or an int >= 1."""
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+    if value is not None and (not is_int(value, low=1)):
         raise InputError("max_pages", value, "must be an int >= 1 or None")
     return value
 
@@ -238,7 +239,7 @@ class BackendsAPI:
         """Status and queue of a backend (``GET backends/{id}/status``)."""
         bid = check_id(backend_id, "backend_id")
         data = await self._http.get(f"backends/{segment(bid)}/status", "backends/{id}/status")
-        return structure_model(data, BackendState, "backend status")  # type: ignore[no-any-return]
+        return structure_model(data, BackendState, "backend status")
 
     async def config(self, backend_id: str) -> dict[str, Any]:
         """A backend's free-form configuration object (``GET backends/{id}/config``)."""
@@ -297,7 +298,7 @@ class BackendsAPI:
         """The least busy backend of ``provider`` (the Hub supports ``"IBM"`` only)."""
         params: Query = [("provider", _choices(provider, "provider")[0])]
         if min_qubits is not None:
-            if isinstance(min_qubits, bool) or not isinstance(min_qubits, int) or min_qubits < 1:
+            if not is_int(min_qubits, low=1):
                 raise InputError("min_qubits", min_qubits, "must be an int >= 1 or None")
             params.append(("minQubits", min_qubits))
         data = await self._http.get("backends/least-busy", "backends/least-busy", params=params)
@@ -308,7 +309,7 @@ class BackendsAPI:
 def _workload(item: Any) -> Workload:
     if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
         raise MalformedResponseError("workload without an id", provider=PROVIDER)
-    return structure_model(item, Workload, "workload")  # type: ignore[no-any-return]
+    return structure_model(item, Workload, "workload")
 
 
 class WorkloadsAPI:

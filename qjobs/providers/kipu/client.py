@@ -16,11 +16,10 @@ Use it through :func:`qjobs.connect`::
 from __future__ import annotations
 
 import logging
-import ssl as ssl_module
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing
 from functools import partial
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Unpack
 
 import anyio
 import attrs
@@ -37,7 +36,15 @@ from qjobs._core.errors import (
 )
 from qjobs._core.models import Backend, Job, JobFailure, JobStatus, OutcomeCheck, Result
 from qjobs.circuit._ir import Circuit
-from qjobs.providers._base import Capabilities, ProviderClient, gather, segment
+from qjobs.providers._base import (
+    Capabilities,
+    ClientOptions,
+    Credentials,
+    ProviderClient,
+    gather,
+    open_transport,
+    segment,
+)
 from qjobs.providers.ionq import circuits as ionq_codec
 from qjobs.providers.kipu import config
 from qjobs.providers.kipu._api import (
@@ -69,7 +76,6 @@ from qjobs.providers.kipu.resources import (
     SessionsAPI,
     job_ref,
 )
-from qjobs.transport import RateLimit, RetryPolicy, Timeouts
 
 __all__ = [
     "DEFAULT_BACKEND",
@@ -166,13 +172,9 @@ def _ionq_histogram(histogram: Mapping[Any, Any], job: Job, shots: int) -> Resul
     if not all(s is None or (type(s) is int and 0 <= s < keys.width) for s in sources):
         raise MalformedResponseError("the job's meas_map is not a qubit list", provider=PROVIDER)
     mm = ionq_codec.MeasurementMap(tuple(sources))
-    n = OutcomeCheck.for_result(mm.num_clbits, PROVIDER, f"job {job.id} histogram").width
+    OutcomeCheck.for_result(mm.num_clbits, PROVIDER, f"job {job.id} histogram")  # width cap
     dense = mm.apply_probabilities(keys.probabilities(histogram))
-    counts_arr = ionq_codec.counts_from_probabilities(dense, shots)
-    counts = {format(int(k), f"0{n}b"): int(counts_arr[k]) for k in np.flatnonzero(counts_arr)}
-    return Result(
-        counts=counts, probabilities=dense, shots=shots, num_clbits=n, job_id=job.id, job=job
-    )
+    return Result.from_probabilities(dense, shots, job_id=job.id, job=job)
 
 
 def _result_of_pub(pub: Pub, job: Job, index: int) -> Result:
@@ -199,9 +201,7 @@ def _result_of_pub(pub: Pub, job: Job, index: int) -> Result:
         for k, p in check.probabilities(pub.probabilities, keys="bits").items():
             dense[k] = p
         shots = pub.shots if pub.shots is not None else (job.shots or 0)
-        counts_arr = ionq_codec.counts_from_probabilities(dense, shots) if shots else dense * 0
-        counts = {int(k): int(counts_arr[k]) for k in np.flatnonzero(counts_arr)}
-        return Result.from_outcomes(counts, width, probabilities=dense, shots=shots, **kwargs)
+        return Result.from_probabilities(dense, shots, **kwargs)
     raise MalformedResponseError(
         f"pub {index} of job {job.id} is {pub.type!r} ({pub.reason or 'no counts'})",
         provider=PROVIDER,
@@ -255,37 +255,17 @@ class KipuClient(ProviderClient):
         token: str | None = None,
         organization_id: str | None = None,
         base_url: str | None = None,
-        timeouts: Timeouts | None = None,
-        retry: RetryPolicy | None = None,
-        rate_limit: RateLimit | None = None,
-        headers: Mapping[str, str] | None = None,
-        ssl: ssl_module.SSLContext | bool | None = None,
-        allow_insecure: bool = False,
-        capabilities: Capabilities | None = None,
-        user_agent: str | None = None,
-        transport_options: Mapping[str, Any] | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        caps = capabilities or self.default_capabilities
         secret, org, url = config.resolve(token, organization_id, base_url)
         assert secret.value is not None
         assert url.value is not None
-        extra = self._user_headers(headers)
-        if org.value is not None:
-            extra["X-OrganizationId"] = org.value
-        transport = self._build_transport(
-            caps,
-            base_url=url.value,
-            auth_headers={"X-Auth-Token": secret.value},
-            headers=extra,
-            user_agent=user_agent,
-            timeouts=timeouts,
-            retry=retry,
-            rate_limit=rate_limit,
-            ssl=ssl,
-            error_parser=error_parser,
-            transport_options=transport_options,
-            allow_insecure=allow_insecure,
+        credentials = Credentials(
+            url.value,
+            {"X-Auth-Token": secret.value},
+            {} if org.value is None else {"X-OrganizationId": org.value},
         )
+        transport, caps = open_transport(type(self), credentials, options, error_parser)
         super().__init__(transport, capabilities=caps)
         self.token_source = secret.source
         self.organization_id = org.value

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
 import cattrs
@@ -52,6 +52,8 @@ __all__ = [
     "parse_time",
     "structure_model",
 ]
+
+T = TypeVar("T")
 
 PROVIDER: Final = "kipu"
 
@@ -287,7 +289,7 @@ def _make_converter() -> cattrs.Converter:
 converter: Final[cattrs.Converter] = _make_converter()
 
 
-def structure_model(data: Any, cls: type[Any], what: str) -> Any:
+def structure_model(data: Any, cls: type[T], what: str) -> T:
     """Build a typed model from a wire object; ``details`` (when the model has it) keeps it all."""
     return structure(converter, data, cls, what, provider=PROVIDER)
 

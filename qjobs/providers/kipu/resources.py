@@ -18,6 +18,7 @@ import orjson
 
 from qjobs._core.errors import InputError, MalformedResponseError
 from qjobs._core.models import Job
+from qjobs._core.validation import is_int
 from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import segment
 from qjobs.providers.kipu import circuits as codec
@@ -173,7 +174,7 @@ class _JobReads:
         object) and return the number of bytes written. The result is never held in memory
         whole; a failed download leaves no partial file and keeps a file already at the path."""
         jid = job_ref(job)
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        if not is_int(chunk_size, low=1):
             raise InputError("chunk_size", chunk_size, "must be an int >= 1")
         is_path = isinstance(destination, str | os.PathLike)
         if not is_path and not callable(getattr(destination, "write", None)):
@@ -224,7 +225,7 @@ class _JobReads:
         data = await self._http.get(
             f"jobs/{segment(jid)}/input/normalized", "jobs/{id}/input/normalized"
         )
-        return structure_model(data, NormalizedInput, "normalized input")  # type: ignore[no-any-return]
+        return structure_model(data, NormalizedInput, "normalized input")
 
     async def calibration(self, job: Job | str) -> Calibration | None:
         """The calibration the job ran under; None when there is none (simulators)."""
@@ -258,7 +259,7 @@ class JobsAPI(_JobReads):
             params.append(
                 ("serviceExecutionId", check_id(service_execution_id, "service_execution_id"))
             )
-        if isinstance(page, bool) or not isinstance(page, int) or page < 0:
+        if not is_int(page, low=0):
             raise InputError("page", page, "must be an int >= 0")
         page_size = check_page_size(self._page_size if size is None else size)
         limit = check_max_pages(max_pages)
@@ -283,7 +284,7 @@ class JobsAPI(_JobReads):
     ) -> tuple[dict[str, Any], tuple[int, ...]]:
         """The ``POST jobs`` body (validated) and the clbit count of each encoded circuit."""
         backend_id = check_id(backend_id, "backend_id")
-        if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
+        if not is_int(shots, low=1):
             raise InputError("shots", shots, "must be an int >= 1")
         widths: tuple[int, ...] = ()
         params: dict[str, Any] = {}
@@ -407,7 +408,7 @@ class JobsAPI(_JobReads):
         )
         if data is None:
             return None
-        return structure_model(data, NormalizedMemory, "memory")  # type: ignore[no-any-return]
+        return structure_model(data, NormalizedMemory, "memory")
 
 
 class ServiceExecutionJobsAPI(_JobReads):
@@ -418,7 +419,7 @@ class ServiceExecutionJobsAPI(_JobReads):
 def _session(data: Any) -> Session:
     if not isinstance(data, Mapping) or not isinstance(data.get("id"), str):
         raise MalformedResponseError("session object without an id", provider=PROVIDER)
-    return structure_model(data, Session, "session")  # type: ignore[no-any-return]
+    return structure_model(data, Session, "session")
 
 
 class _SessionOps:
@@ -506,7 +507,7 @@ class SessionsAPI(_SessionOps):
             raise InputError("provider", provider, "must be a non-empty string")
         body: dict[str, Any] = {"backend_id": backend_id, "mode": mode, "provider": provider}
         if ttl is not None:
-            if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 1:
+            if not is_int(ttl, low=1):
                 raise InputError("ttl", ttl, "must be an int >= 1 (seconds)")
             body["ttl"] = ttl
         if metadata is not None:

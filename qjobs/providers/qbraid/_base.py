@@ -14,6 +14,7 @@ import anyio
 
 from qjobs._core.errors import InputError
 from qjobs._core.models import Job, Result
+from qjobs._core.validation import is_int
 from qjobs.providers._base import ProviderClient, check_id, job_id
 from qjobs.providers.qbraid.config import QbraidSettings
 from qjobs.providers.qbraid.models import Device, GroupJob, unwrap
@@ -35,7 +36,7 @@ def _group_id(group: GroupJob | str, field: str = "group") -> str:
 
 
 def _positive_int(value: Any, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if not is_int(value, low=1):
         raise InputError(field, value, "must be an int >= 1")
     return value
 

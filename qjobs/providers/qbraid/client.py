@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import logging
 import os
-import ssl as ssl_module
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Unpack
 
 import anyio
 import orjson
@@ -41,14 +40,14 @@ from qjobs._core.errors import (
 )
 from qjobs._core.models import Backend, Job, JobStatus, Result
 from qjobs.circuit._ir import Circuit
-from qjobs.providers._base import Capabilities, segment
+from qjobs.providers._base import Capabilities, ClientOptions, Credentials, open_transport, segment
 from qjobs.providers.qbraid._account import QbraidAccount
 from qjobs.providers.qbraid._base import _MAX_PAGE, _group_id, _job_id, _positive_int, _qrn, _tags
 from qjobs.providers.qbraid._devices import DEFAULT_DEVICE, DeviceStatus, QbraidDevices
 from qjobs.providers.qbraid._groups import QbraidGroups
 from qjobs.providers.qbraid.config import (
     DEFAULT_BASE_URL,
-    ConnectCappedRetrier,
+    connect_capped,
     resolve,
     retry_policy,
 )
@@ -76,7 +75,7 @@ from qjobs.providers.qbraid.models import (
     status_options_from_wire,
 )
 from qjobs.providers.qbraid.results import QbraidResults, _result_from_data
-from qjobs.transport import RateLimit, RequestKind, RetryPolicy, Timeouts
+from qjobs.transport import RequestKind, RetryPolicy
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -149,51 +148,35 @@ class QbraidClient(QbraidGroups, QbraidResults, QbraidDevices, QbraidAccount):
         access_token: str | None = None,
         base_url: str | None = None,
         config_file: str | os.PathLike[str] | None = None,
-        timeouts: Timeouts | None = None,
-        retry: RetryPolicy | None = None,
         retries_total: int | None = None,
         retries_connect: int | None = None,
         backoff_factor: float | None = None,
-        rate_limit: RateLimit | None = None,
-        headers: Mapping[str, str] | None = None,
-        ssl: ssl_module.SSLContext | bool | None = None,
-        allow_insecure: bool = False,
-        capabilities: Capabilities | None = None,
-        user_agent: str | None = None,
-        transport_options: Mapping[str, Any] | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
         if token is not None and api_key is not None:
             raise InputError("api_key", "<set>", "give token= or api_key=, not both")
-        caps = capabilities or self.default_capabilities
         settings = resolve(
             token=token if token is not None else api_key,
             access_token=access_token,
             base_url=base_url,
             config_file=config_file,
         )
-        extra = self._user_headers(headers)
+        options = ClientOptions(**options)
+        retry = options.get("retry")
         if retries_total is not None or backoff_factor is not None:
-            retry = retry_policy(
+            retry = options["retry"] = retry_policy(
                 total=3 if retries_total is None else retries_total,
                 backoff_factor=0.5 if backoff_factor is None else backoff_factor,
                 base=retry,
             )
-        transport = self._build_transport(
-            caps,
-            base_url=settings.base_url,
-            auth_headers={settings.auth_header: settings.secret},
-            headers={"X-Domain": "qbraid", **extra},
-            user_agent=user_agent,
-            timeouts=timeouts,
-            retry=retry,
-            rate_limit=rate_limit,
-            ssl=ssl,
-            error_parser=error_parser,
-            transport_options=transport_options,
-            allow_insecure=allow_insecure,
-        )
         if retries_connect is not None:
-            transport.retrier = ConnectCappedRetrier(transport.retrier, retries_connect)
+            extra = dict(options.get("transport_options") or {})
+            extra["retrier"] = connect_capped(retry or RetryPolicy(), retries_connect, extra)
+            options["transport_options"] = extra
+        credentials = Credentials(
+            settings.base_url, {settings.auth_header: settings.secret}, {"X-Domain": "qbraid"}
+        )
+        transport, caps = open_transport(type(self), credentials, options, error_parser)
         super().__init__(transport, capabilities=caps)
         self._settings = settings
         self.token_source = settings.secret_source

@@ -23,16 +23,17 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import attrs
 
 from qjobs._core.config import Setting, resolve_setting
-from qjobs._core.errors import ConnectError, CredentialsError, InputError
-from qjobs.transport import RequestKind, RetryPolicy
-from qjobs.transport._retry import OnRetry, Retrier
+from qjobs._core.errors import CredentialsError, InputError
+from qjobs._core.validation import is_int, is_number
+from qjobs.transport import RetryPolicy
+from qjobs.transport._retry import Retrier
 
 __all__ = [
     "CONFIG_FILE_VARIABLE",
@@ -287,9 +288,9 @@ def retry_policy(
     (qjobs adds full jitter). Which failures are retried stays qjobs' choice: a job-creating
     POST is never repeated on an ambiguous failure (qbraid-core repeats it on any 5xx).
     """
-    if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+    if not is_int(total, low=0):
         raise InputError("retries_total", total, "must be an int >= 0")
-    if isinstance(backoff_factor, bool) or not isinstance(backoff_factor, int | float):
+    if not is_number(backoff_factor):
         raise InputError("backoff_factor", backoff_factor, "must be a number >= 0")
     if not backoff_factor >= 0:
         raise InputError("backoff_factor", backoff_factor, "must be a number >= 0")
@@ -303,35 +304,17 @@ def retry_policy(
     )
 
 
-class ConnectCappedRetrier(Retrier):
-    """A :class:`Retrier` that also bounds retries after connection failures (urllib3 ``connect``).
+def connect_capped(
+    policy: RetryPolicy, connect: int, transport_options: Mapping[str, Any]
+) -> Retrier:
+    """A :class:`Retrier` for ``policy`` that also bounds connection retries (urllib3 ``connect``).
 
     After ``connect`` retried connection failures within one request, the next one is raised.
+    The test hooks ``sleep``, ``clock`` and ``jitter`` of ``transport_options`` are kept.
     """
-
-    def __init__(self, inner: Retrier, connect: int) -> None:
-        super().__init__(inner.policy, sleep=inner.sleep, clock=inner.clock, jitter=inner.jitter)
-        if isinstance(connect, bool) or not isinstance(connect, int) or connect < 0:
-            raise InputError("retries_connect", connect, "must be an int >= 0")
-        self.connect = connect
-
-    async def run(
-        self,
-        attempt: Callable[[], Awaitable[T]],
-        kind: RequestKind,
-        on_retry: OnRetry | None = None,
-    ) -> T:
-        """As :meth:`Retrier.run`, with connection failures counted against ``connect``."""
-        failures = 0
-
-        async def counted() -> T:
-            nonlocal failures
-            try:
-                return await attempt()
-            except ConnectError as exc:
-                failures += 1
-                if failures > self.connect:
-                    exc.permanent = True  # type: ignore[attr-defined]
-                raise
-
-        return await super().run(counted, kind, on_retry)
+    if not is_int(connect, low=0):
+        raise InputError("retries_connect", connect, "must be an int >= 0")
+    timing = {
+        k: transport_options[k] for k in ("sleep", "clock", "jitter") if k in transport_options
+    }
+    return Retrier(policy, max_connect_retries=connect, **timing)

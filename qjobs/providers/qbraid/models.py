@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
 import cattrs
@@ -61,6 +61,8 @@ __all__ = [
     "structure_model",
     "unwrap",
 ]
+
+T = TypeVar("T")
 
 PROVIDER: Final = "qbraid"
 #: "Terminal, but results withheld due to account status": final for qjobs, without results.
@@ -451,7 +453,7 @@ def _make_converter() -> cattrs.Converter:
 converter: Final[cattrs.Converter] = _make_converter()
 
 
-def structure_model(data: Any, cls: type[Any], what: str) -> Any:
+def structure_model(data: Any, cls: type[T], what: str) -> T:
     """Structure a wire object into one of the private ``_Wire*`` classes."""
     return structure(converter, data, cls, what, provider=PROVIDER)
 

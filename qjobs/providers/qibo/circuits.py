@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qjobs._core.errors import InputError
+from qjobs._core.validation import is_int
 from qjobs.circuit._expr import Expr
 from qjobs.circuit._ir import Circuit, Instruction
 
@@ -339,7 +340,7 @@ def decode(raw: Mapping[str, Any]) -> Circuit:
         raise InputError("circuit", type(raw).__name__, "must be a Qibo circuit object")
     nqubits = raw.get("nqubits")
     queue = raw.get("queue")
-    if isinstance(nqubits, bool) or not isinstance(nqubits, int) or nqubits < 1:
+    if not is_int(nqubits, low=1):
         raise InputError("circuit.nqubits", nqubits, "must be an int >= 1")
     if not isinstance(queue, list):
         raise InputError("circuit.queue", queue, "must be a list")

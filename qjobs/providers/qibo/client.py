@@ -19,12 +19,11 @@ Use it through :func:`qjobs.connect`::
 from __future__ import annotations
 
 import logging
-import ssl as ssl_module
 import tempfile
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from pathlib import Path
-from typing import IO, Any, ClassVar, Final, Literal
+from typing import IO, Any, ClassVar, Final, Literal, Unpack
 
 import anyio
 import numpy as np
@@ -32,9 +31,25 @@ import orjson
 
 from qjobs._core.config import resolve_setting
 from qjobs._core.errors import InputError, JobError, MalformedResponseError, NotFoundError
-from qjobs._core.models import Backend, Job, JobStatus, OutcomeCheck, Result
+from qjobs._core.models import (
+    Backend,
+    Job,
+    JobStatus,
+    OutcomeCheck,
+    Result,
+    counts_from_probabilities,
+)
+from qjobs._core.validation import is_int
 from qjobs.circuit._ir import Circuit
-from qjobs.providers._base import Capabilities, ProviderClient, job_id, segment
+from qjobs.providers._base import (
+    Capabilities,
+    ClientOptions,
+    Credentials,
+    ProviderClient,
+    job_id,
+    open_transport,
+    segment,
+)
 from qjobs.providers.qibo import circuits as codec
 from qjobs.providers.qibo.archive import (
     RESULTS_FILE,
@@ -62,7 +77,7 @@ from qjobs.providers.qibo.models import (
     quota_from_wire,
     require_keys,
 )
-from qjobs.transport import RateLimit, RequestKind, RetryPolicy, Timeouts
+from qjobs.transport import RequestKind
 
 __all__ = [
     "CLIENT_VERSION",
@@ -126,17 +141,6 @@ def _version_tuple(text: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def _counts_from_probabilities(probs: np.ndarray[Any, Any], shots: int) -> np.ndarray[Any, Any]:
-    """Integer counts summing to ``shots`` (largest remainder)."""
-    exact = np.asarray(probs, dtype=np.float64) * shots
-    counts: np.ndarray[Any, Any] = np.floor(exact).astype(np.int64)
-    short = shots - int(counts.sum())
-    if short > 0:
-        order = np.argsort(-(exact - counts), kind="stable")[:short]
-        counts[order] += 1
-    return counts
-
-
 class QiboClient(ProviderClient):
     """Async client for Qibo cloud.
 
@@ -175,28 +179,18 @@ class QiboClient(ProviderClient):
         *,
         token: str | None = None,
         base_url: str | None = None,
-        timeouts: Timeouts | None = None,
-        retry: RetryPolicy | None = None,
-        rate_limit: RateLimit | None = None,
-        headers: Mapping[str, str] | None = None,
-        ssl: ssl_module.SSLContext | bool | None = None,
-        allow_insecure: bool = False,
-        capabilities: Capabilities | None = None,
-        user_agent: str | None = None,
         project: str = DEFAULT_PROJECT,
         cancel_deletes: bool = False,
         validate: bool = True,
         archive_limits: ArchiveLimits | None = None,
-        transport_options: Mapping[str, Any] | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        caps = capabilities or self.default_capabilities
         secret = resolve_setting("token", token, TOKEN_VARIABLES, dotenv=True, required=True)
         url = resolve_setting(
             "base_url", base_url, URL_VARIABLES, dotenv=True, default=DEFAULT_BASE_URL
         )
         assert secret.value is not None
         assert url.value is not None
-        extra = self._user_headers(headers)
         if not isinstance(cancel_deletes, bool):
             raise InputError("cancel_deletes", cancel_deletes, "must be a bool")
         if not isinstance(validate, bool):
@@ -206,20 +200,10 @@ class QiboClient(ProviderClient):
         base = url.value.rstrip("/")
         if base.endswith("/api"):
             raise InputError("base_url", base, "give the server root, without /api")
-        transport = self._build_transport(
-            caps,
-            base_url=base,
-            auth_headers={TOKEN_HEADER: secret.value},
-            headers={"x-qibo-client-version": CLIENT_VERSION, **extra},
-            user_agent=user_agent,
-            timeouts=timeouts,
-            retry=retry,
-            rate_limit=rate_limit,
-            ssl=ssl,
-            error_parser=error_parser,
-            transport_options=transport_options,
-            allow_insecure=allow_insecure,
+        credentials = Credentials(
+            base, {TOKEN_HEADER: secret.value}, {"x-qibo-client-version": CLIENT_VERSION}
         )
+        transport, caps = open_transport(type(self), credentials, options, error_parser)
         super().__init__(transport, capabilities=caps)
         self.project = _name(project, "project")
         self.cancel_deletes = cancel_deletes
@@ -347,7 +331,7 @@ class QiboClient(ProviderClient):
         verbatim: bool = False,
     ) -> tuple[dict[str, Any], codec.Encoded]:
         """Validate and build the ``POST /api/jobs/`` body (no request is made)."""
-        if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
+        if not is_int(shots, low=1):
             raise InputError("shots", shots, "must be an int >= 1")
         device = _name(backend, "backend")
         chosen = self.project if project is None else _name(project, "project")
@@ -708,7 +692,7 @@ class QiboClient(ProviderClient):
             assert raw.probabilities is not None
             probs = mmap.apply_probabilities(check.dense(raw.probabilities))
             shots = raw.nshots or job.shots or 0
-            counts = _counts_from_probabilities(probs, shots)
+            counts = counts_from_probabilities(probs, shots)
             mem = None
         return Result(
             counts={

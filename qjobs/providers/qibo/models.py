@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
 import cattrs
@@ -34,6 +34,8 @@ __all__ = [
     "job_from_wire",
     "require_keys",
 ]
+
+T = TypeVar("T")
 
 PROVIDER: Final = "qibo"
 
@@ -179,7 +181,7 @@ class _WireJob:
 converter: Final[cattrs.Converter] = lenient_converter(parse_time)
 
 
-def structure(data: Any, cls: type[Any], what: str) -> Any:
+def structure(data: Any, cls: type[T], what: str) -> T:
     """Build ``cls`` from a wire object; MalformedResponseError when it cannot be."""
     return _structure(converter, data, cls, what, provider=PROVIDER)
 
@@ -188,7 +190,7 @@ def partition_from_wire(data: Any) -> Partition:
     """A partition object (``name`` required)."""
     if not isinstance(data, Mapping) or not isinstance(data.get("name"), str):
         raise MalformedResponseError("partition without a name", provider=PROVIDER)
-    return structure(data, Partition, "partition")  # type: ignore[no-any-return]
+    return structure(data, Partition, "partition")
 
 
 def quota_from_wire(data: Any) -> ProjectQuota:

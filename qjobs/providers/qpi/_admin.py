@@ -10,6 +10,7 @@ from typing import Any
 
 from qjobs._core.errors import InputError, MalformedResponseError
 from qjobs._core.models import Backend
+from qjobs._core.validation import is_int
 from qjobs.providers._base import segment
 from qjobs.providers.qpi._requests import QPIRequests
 from qjobs.providers.qpi._requests import record_id as _record_id
@@ -51,7 +52,7 @@ class QPIAdmin(QPIRequests):
             route="PATCH /api/collections/users/records/{id}",
             kind=RequestKind.READ,
         )
-        return structure_record(data, User, "user")  # type: ignore[no-any-return]
+        return structure_record(data, User, "user")
 
     # ---------------------------------------------------------------------- administration
     async def create_qpu(
@@ -70,7 +71,7 @@ class QPIAdmin(QPIRequests):
                 raise InputError("executor_type", executor_type, "must be a non-empty string")
             body["executor_type"] = executor_type
         if num_qubits is not None:
-            if isinstance(num_qubits, bool) or not isinstance(num_qubits, int) or num_qubits < 1:
+            if not is_int(num_qubits, low=1):
                 raise InputError("num_qubits", num_qubits, "must be an int >= 1")
             body["num_qubits"] = num_qubits
         if enabled is not None:

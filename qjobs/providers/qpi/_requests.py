@@ -15,8 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from qjobs._core.errors import CredentialsError, InputError, MalformedResponseError
 from qjobs._core.models import Backend
-from qjobs.providers._base import ProviderClient, check_id
-from qjobs.providers.qpi.models import PROVIDER
+from qjobs.providers._base import (
+    ClientOptions,
+    Credentials,
+    ProviderClient,
+    check_id,
+    open_transport,
+)
+from qjobs.providers.qpi.models import PROVIDER, error_parser
 from qjobs.transport import RequestKind, Transport
 
 if TYPE_CHECKING:
@@ -44,20 +50,26 @@ class QPIRequests(ProviderClient):
     """The request plumbing of :class:`~qjobs.providers.qpi.QPIClient` (not used alone)."""
 
     _api_token: str | None
-    _options: dict[str, Any]
+    _options: ClientOptions
+    _base: str
     _jwt: str | None
     _superuser: bool
     _catalogue: dict[str, Backend] | None
     if TYPE_CHECKING:
         user: User | None
 
-    def _make_transport(self, jwt: str | None) -> Transport:
+    def _credentials(self, jwt: str | None) -> Credentials:
+        """The base URL and auth headers: the API token, and after a login its JWT."""
         auth: dict[str, str] = {}
         if self._api_token:
             auth["X-API-Token"] = self._api_token
         if jwt:
             auth["Authorization"] = f"Bearer {jwt}"
-        return self._build_transport(auth_headers=auth, **self._options)
+        return Credentials(self._base, auth)
+
+    def _make_transport(self, jwt: str | None) -> Transport:
+        """A new transport with the same options, authenticated with ``jwt`` when given."""
+        return open_transport(type(self), self._credentials(jwt), self._options, error_parser)[0]
 
     # --------------------------------------------------------------------------- requests
     async def _json(

@@ -62,7 +62,7 @@ class QPITime(QPIRequests):
             route="POST /api/collections/time_slots/records",
             kind=RequestKind.WRITE,
         )
-        return structure_record(data, TimeSlot, "time slot")  # type: ignore[no-any-return]
+        return structure_record(data, TimeSlot, "time slot")
 
     async def update_time_slot(
         self,
@@ -90,7 +90,7 @@ class QPITime(QPIRequests):
             route="PATCH /api/collections/time_slots/records/{id}",
             kind=RequestKind.READ,
         )
-        return structure_record(data, TimeSlot, "time slot")  # type: ignore[no-any-return]
+        return structure_record(data, TimeSlot, "time slot")
 
     async def delete_time_slot(self, slot: TimeSlot | str) -> None:
         """Delete a slot that has not started (``DELETE``, 204)."""
@@ -135,7 +135,7 @@ class QPITime(QPIRequests):
             route="POST /api/collections/qpu_time_requests/records",
             kind=RequestKind.WRITE,
         )
-        return structure_record(data, TimeRequest, "time request")  # type: ignore[no-any-return]
+        return structure_record(data, TimeRequest, "time request")
 
     async def _review(self, request: TimeRequest | str, body: dict[str, Any]) -> TimeRequest:
         rid = _record_id(request.id if isinstance(request, TimeRequest) else request, "request")
@@ -147,7 +147,7 @@ class QPITime(QPIRequests):
             route="PATCH /api/collections/qpu_time_requests/records/{id}",
             kind=RequestKind.WRITE,
         )
-        return structure_record(data, TimeRequest, "time request")  # type: ignore[no-any-return]
+        return structure_record(data, TimeRequest, "time request")
 
     async def approve_time_request(self, request: TimeRequest | str) -> TimeRequest:
         """Approve a request (superuser): its seconds are added to the user's balance."""

@@ -15,6 +15,7 @@ import orjson
 
 from qjobs._core.errors import InputError
 from qjobs._core.models import Job
+from qjobs._core.validation import is_int
 from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import Capabilities
 from qjobs.providers.qpi.results import KEY_COMMENT
@@ -91,7 +92,7 @@ def build_body(
     parameter_values: Any,
 ) -> tuple[dict[str, Any], list[Circuit]]:
     """Validate everything that needs no request and build the ``POST /api/jobs`` body."""
-    if isinstance(shots, bool) or not isinstance(shots, int) or not 1 <= shots <= MAX_SHOTS:
+    if not is_int(shots, low=1, high=MAX_SHOTS):
         raise InputError("shots", shots, f"must be an int from 1 to {MAX_SHOTS}")
     if meas_level not in (1, 2) or isinstance(meas_level, bool):
         raise InputError("meas_level", meas_level, "must be 1 (IQ memory) or 2 (counts)")

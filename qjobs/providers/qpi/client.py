@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import logging
 import math
-import ssl as ssl_module
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Unpack
 
 import anyio
 import numpy as np
@@ -31,8 +30,9 @@ import numpy.typing as npt
 from qjobs._core.config import resolve_setting
 from qjobs._core.errors import InputError, JobError, MalformedResponseError, NotFoundError
 from qjobs._core.models import Backend, Job, JobStatus, Result
+from qjobs._core.validation import is_int
 from qjobs.circuit._ir import Circuit
-from qjobs.providers._base import Capabilities, segment
+from qjobs.providers._base import Capabilities, ClientOptions, open_transport, segment
 from qjobs.providers._base import job_id as _job_id
 from qjobs.providers.qpi._account import QPIAccount
 from qjobs.providers.qpi._admin import QPIAdmin
@@ -59,7 +59,7 @@ from qjobs.providers.qpi.results import (
     outcome_of,
     payload_widths,
 )
-from qjobs.transport import RateLimit, RequestKind, RetryPolicy, Timeouts
+from qjobs.transport import RequestKind
 
 __all__ = [
     "TOKEN_VARIABLES",
@@ -123,35 +123,16 @@ class QPIClient(QPIAccount, QPITime, QPIAdmin):
         *,
         token: str | None = None,
         base_url: str | None = None,
-        timeouts: Timeouts | None = None,
-        retry: RetryPolicy | None = None,
-        rate_limit: RateLimit | None = None,
-        headers: Mapping[str, str] | None = None,
-        ssl: ssl_module.SSLContext | bool | None = None,
-        allow_insecure: bool = False,
-        capabilities: Capabilities | None = None,
-        user_agent: str | None = None,
-        transport_options: Mapping[str, Any] | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        caps = capabilities or self.default_capabilities
         secret = resolve_setting("token", token, TOKEN_VARIABLES, dotenv=True)
         url = resolve_setting("base_url", base_url, URL_VARIABLES, dotenv=True, required=True)
         assert url.value is not None
         self._api_token = secret.value
-        self._options: dict[str, Any] = {
-            "capabilities": caps,
-            "base_url": url.value,
-            "headers": self._user_headers(headers),
-            "user_agent": user_agent,
-            "timeouts": timeouts,
-            "retry": retry,
-            "rate_limit": rate_limit,
-            "ssl": ssl,
-            "error_parser": error_parser,
-            "transport_options": dict(transport_options or {}),
-            "allow_insecure": allow_insecure,
-        }
-        super().__init__(self._make_transport(None), capabilities=caps)
+        self._base = url.value
+        self._options = options
+        transport, caps = open_transport(type(self), self._credentials(None), options, error_parser)
+        super().__init__(transport, capabilities=caps)
         self.token_source = secret.source
         #: The logged-in user (or superuser) record, after :meth:`login`.
         self.user: User | None = None
@@ -355,12 +336,10 @@ class QPIClient(QPIAccount, QPITime, QPIAdmin):
         and backend are applied to each page.
         """
         max_pages = filters.pop("max_pages", None)
-        if max_pages is not None and (
-            isinstance(max_pages, bool) or not isinstance(max_pages, int) or max_pages < 1
-        ):
+        if max_pages is not None and (not is_int(max_pages, low=1)):
             raise InputError("max_pages", max_pages, "must be an int >= 1")
         size = filters.pop("limit", None) or self.capabilities.page_size
-        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= 1000:
+        if not is_int(size, low=1, high=1000):
             raise InputError("limit", size, "must be an int from 1 to 1000")
         sort = filters.pop("sort", "-created")
         if not isinstance(sort, str) or sort.lstrip("+-") not in ("created", "updated"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
 import cattrs
@@ -41,6 +41,8 @@ __all__ = [
     "rfc3339",
     "structure_record",
 ]
+
+T = TypeVar("T")
 
 PROVIDER: Final = "qpi"
 
@@ -220,7 +222,7 @@ converter: Final[cattrs.Converter] = _make_converter()
 _RENAMES: Final = {"created": "created_at"}
 
 
-def structure_record(data: Any, cls: type[Any], what: str) -> Any:
+def structure_record(data: Any, cls: type[T], what: str) -> T:
     """Build a record (User, TimeSlot, ...) from a wire dict, keeping the raw dict in details."""
     if not isinstance(data, Mapping) or not isinstance(data.get("id"), str) or not data["id"]:
         raise MalformedResponseError(f"{what} without an id", provider=PROVIDER)

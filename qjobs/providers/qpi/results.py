@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from qjobs._core.errors import MalformedResponseError, QJobsError
 from qjobs._core.models import Job, OutcomeCheck
+from qjobs._core.validation import is_int
 from qjobs.circuit._ir import Circuit
 from qjobs.providers.qpi.models import PROVIDER
 
@@ -150,7 +151,7 @@ def outcome_of(
     check = _check_for(raw, width, where)
     values: dict[int, int] = {}
     for key, n in raw.items():
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        if not is_int(n, low=0):
             raise check.fail(f"count {n!r:.60} for {key!r:.60} is not a non-negative integer")
         k = _key_value(check, key)
         values[k] = values.get(k, 0) + n

@@ -39,15 +39,13 @@ from qjobs_sync import _portal
 from qjobs_sync.providers._base import ProviderClient
 
 if TYPE_CHECKING:
-    import ssl as ssl_module
     from collections.abc import Iterator, Mapping, Sequence
     from contextlib import AbstractContextManager
-    from typing import Any
+    from typing import Any, Unpack
 
     from qjobs._core.models import Backend, Job, Result
     from qjobs.circuit._ir import Circuit
-    from qjobs.providers._base import Capabilities
-    from qjobs.transport import RateLimit, RetryPolicy, Timeouts
+    from qjobs.providers._base import ClientOptions
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -235,32 +233,10 @@ class IonQClient(ProviderClient):
         *,
         token: str | None = None,
         base_url: str | None = None,
-        timeouts: Timeouts | None = None,
-        retry: RetryPolicy | None = None,
-        rate_limit: RateLimit | None = None,
-        headers: Mapping[str, str] | None = None,
-        ssl: ssl_module.SSLContext | bool | None = None,
-        allow_insecure: bool = False,
-        capabilities: Capabilities | None = None,
-        user_agent: str | None = None,
-        transport_options: Mapping[str, Any] | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
         self._bind(
-            _portal.run_sync(
-                lambda: _AsyncIonQClient(
-                    token=token,
-                    base_url=base_url,
-                    timeouts=timeouts,
-                    retry=retry,
-                    rate_limit=rate_limit,
-                    headers=headers,
-                    ssl=ssl,
-                    allow_insecure=allow_insecure,
-                    capabilities=capabilities,
-                    user_agent=user_agent,
-                    transport_options=transport_options,
-                )
-            )
+            _portal.run_sync(lambda: _AsyncIonQClient(token=token, base_url=base_url, **options))
         )
 
     def submit(

@@ -43,14 +43,12 @@ from qjobs_sync.providers.kipu._api import BackendsAPI, RuntimeMinutesAPI, Workl
 from qjobs_sync.providers.kipu.resources import JobsAPI, SessionsAPI
 
 if TYPE_CHECKING:
-    import ssl as ssl_module
     from collections.abc import Iterator, Mapping, Sequence
-    from typing import Any
+    from typing import Any, Unpack
 
     from qjobs._core.models import Job, Result
     from qjobs.circuit._ir import Circuit
-    from qjobs.providers._base import Capabilities
-    from qjobs.transport import RateLimit, RetryPolicy, Timeouts
+    from qjobs.providers._base import ClientOptions
     from qjobs_sync.providers.kipu._api import KipuHTTP, ServiceExecutionWorkloadsAPI
     from qjobs_sync.providers.kipu.resources import (
         ServiceExecutionJobsAPI,
@@ -152,31 +150,12 @@ class KipuClient(ProviderClient):
         token: str | None = None,
         organization_id: str | None = None,
         base_url: str | None = None,
-        timeouts: Timeouts | None = None,
-        retry: RetryPolicy | None = None,
-        rate_limit: RateLimit | None = None,
-        headers: Mapping[str, str] | None = None,
-        ssl: ssl_module.SSLContext | bool | None = None,
-        allow_insecure: bool = False,
-        capabilities: Capabilities | None = None,
-        user_agent: str | None = None,
-        transport_options: Mapping[str, Any] | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
         self._bind(
             _portal.run_sync(
                 lambda: _AsyncKipuClient(
-                    token=token,
-                    organization_id=organization_id,
-                    base_url=base_url,
-                    timeouts=timeouts,
-                    retry=retry,
-                    rate_limit=rate_limit,
-                    headers=headers,
-                    ssl=ssl,
-                    allow_insecure=allow_insecure,
-                    capabilities=capabilities,
-                    user_agent=user_agent,
-                    transport_options=transport_options,
+                    token=token, organization_id=organization_id, base_url=base_url, **options
                 )
             )
         )

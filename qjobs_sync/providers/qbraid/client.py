@@ -52,16 +52,14 @@ from qjobs_sync.providers._base import ProviderClient
 
 if TYPE_CHECKING:
     import os
-    import ssl as ssl_module
     from collections.abc import Iterator, Mapping, Sequence
     from contextlib import AbstractContextManager
     from pathlib import Path
-    from typing import Any
+    from typing import Any, Unpack
 
     from qjobs._core.models import Backend, Job, Result
     from qjobs.circuit._ir import Circuit
-    from qjobs.providers._base import Capabilities
-    from qjobs.transport import RateLimit, RetryPolicy, Timeouts
+    from qjobs.providers._base import ClientOptions
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -323,18 +321,10 @@ class QbraidClient(ProviderClient):
         access_token: str | None = None,
         base_url: str | None = None,
         config_file: str | os.PathLike[str] | None = None,
-        timeouts: Timeouts | None = None,
-        retry: RetryPolicy | None = None,
         retries_total: int | None = None,
         retries_connect: int | None = None,
         backoff_factor: float | None = None,
-        rate_limit: RateLimit | None = None,
-        headers: Mapping[str, str] | None = None,
-        ssl: ssl_module.SSLContext | bool | None = None,
-        allow_insecure: bool = False,
-        capabilities: Capabilities | None = None,
-        user_agent: str | None = None,
-        transport_options: Mapping[str, Any] | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
         self._bind(
             _portal.run_sync(
@@ -344,18 +334,10 @@ class QbraidClient(ProviderClient):
                     access_token=access_token,
                     base_url=base_url,
                     config_file=config_file,
-                    timeouts=timeouts,
-                    retry=retry,
                     retries_total=retries_total,
                     retries_connect=retries_connect,
                     backoff_factor=backoff_factor,
-                    rate_limit=rate_limit,
-                    headers=headers,
-                    ssl=ssl,
-                    allow_insecure=allow_insecure,
-                    capabilities=capabilities,
-                    user_agent=user_agent,
-                    transport_options=transport_options,
+                    **options,
                 )
             )
         )

@@ -45,18 +45,16 @@ from qjobs_sync import _portal
 from qjobs_sync.providers._base import ProviderClient
 
 if TYPE_CHECKING:
-    import ssl as ssl_module
-    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Sequence
     from pathlib import Path
-    from typing import Any
+    from typing import Any, Unpack
 
     from qjobs._core.models import Backend, Job, Result
     from qjobs.circuit._ir import Circuit
-    from qjobs.providers._base import Capabilities
+    from qjobs.providers._base import ClientOptions
     from qjobs.providers.qibo import circuits as codec
     from qjobs.providers.qibo.archive import QiboResults
     from qjobs.providers.qibo.client import _ResultSource
-    from qjobs.transport import RateLimit, RetryPolicy, Timeouts
 
 __all__ = [
     "CLIENT_VERSION",
@@ -122,38 +120,22 @@ class QiboClient(ProviderClient):
         *,
         token: str | None = None,
         base_url: str | None = None,
-        timeouts: Timeouts | None = None,
-        retry: RetryPolicy | None = None,
-        rate_limit: RateLimit | None = None,
-        headers: Mapping[str, str] | None = None,
-        ssl: ssl_module.SSLContext | bool | None = None,
-        allow_insecure: bool = False,
-        capabilities: Capabilities | None = None,
-        user_agent: str | None = None,
         project: str = DEFAULT_PROJECT,
         cancel_deletes: bool = False,
         validate: bool = True,
         archive_limits: ArchiveLimits | None = None,
-        transport_options: Mapping[str, Any] | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
         self._bind(
             _portal.run_sync(
                 lambda: _AsyncQiboClient(
                     token=token,
                     base_url=base_url,
-                    timeouts=timeouts,
-                    retry=retry,
-                    rate_limit=rate_limit,
-                    headers=headers,
-                    ssl=ssl,
-                    allow_insecure=allow_insecure,
-                    capabilities=capabilities,
-                    user_agent=user_agent,
                     project=project,
                     cancel_deletes=cancel_deletes,
                     validate=validate,
                     archive_limits=archive_limits,
-                    transport_options=transport_options,
+                    **options,
                 )
             )
         )

@@ -40,18 +40,16 @@ from qjobs_sync import _portal
 from qjobs_sync.providers._base import ProviderClient
 
 if TYPE_CHECKING:
-    import ssl as ssl_module
     from collections.abc import Iterator, Mapping, Sequence
     from datetime import datetime
-    from typing import Any
+    from typing import Any, Unpack
 
     import numpy as np
     import numpy.typing as npt
 
     from qjobs._core.models import Backend, Job, Result
     from qjobs.circuit._ir import Circuit
-    from qjobs.providers._base import Capabilities
-    from qjobs.transport import RateLimit, RetryPolicy, Timeouts
+    from qjobs.providers._base import ClientOptions
 
 __all__ = [
     "TOKEN_VARIABLES",
@@ -222,32 +220,10 @@ class QPIClient(ProviderClient):
         *,
         token: str | None = None,
         base_url: str | None = None,
-        timeouts: Timeouts | None = None,
-        retry: RetryPolicy | None = None,
-        rate_limit: RateLimit | None = None,
-        headers: Mapping[str, str] | None = None,
-        ssl: ssl_module.SSLContext | bool | None = None,
-        allow_insecure: bool = False,
-        capabilities: Capabilities | None = None,
-        user_agent: str | None = None,
-        transport_options: Mapping[str, Any] | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
         self._bind(
-            _portal.run_sync(
-                lambda: _AsyncQPIClient(
-                    token=token,
-                    base_url=base_url,
-                    timeouts=timeouts,
-                    retry=retry,
-                    rate_limit=rate_limit,
-                    headers=headers,
-                    ssl=ssl,
-                    allow_insecure=allow_insecure,
-                    capabilities=capabilities,
-                    user_agent=user_agent,
-                    transport_options=transport_options,
-                )
-            )
+            _portal.run_sync(lambda: _AsyncQPIClient(token=token, base_url=base_url, **options))
         )
 
     @property

@@ -1,0 +1,125 @@
+"""The shared pieces every provider uses: one integer check, one rounding routine, one failed-job
+error, the declared ``permanent`` flag, ``Transport(retrier=)`` and the shared client options."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import qjobs
+from qjobs._core.models import counts_from_probabilities
+from qjobs._core.validation import check_int, is_int, is_number
+from qjobs.providers import ClientOptions
+from qjobs.transport import RequestKind, Retrier, RetryPolicy, Transport
+
+
+@pytest.mark.parametrize(
+    ("value", "low", "high", "ok"),
+    [
+        (1, None, None, True),
+        (True, None, None, False),
+        (False, 0, None, False),
+        (1.0, None, None, False),
+        ("1", None, None, False),
+        (np.int64(3), None, None, False),
+        (0, 1, None, False),
+        (5, 1, 5, True),
+        (6, 1, 5, False),
+        (-1, None, 0, True),
+    ],
+)
+def test_is_int_refuses_bools_and_bounds(
+    value: object, low: int | None, high: int | None, ok: bool
+) -> None:
+    assert is_int(value, low=low, high=high) is ok
+
+
+def test_check_int_names_the_field_and_range() -> None:
+    assert check_int("shots", 3, low=1) == 3
+    with pytest.raises(qjobs.InputError, match=r"shots=True: must be an int >= 1"):
+        check_int("shots", True, low=1)
+    with pytest.raises(qjobs.InputError, match=r"page=0: must be an int in 1..100"):
+        check_int("page", 0, low=1, high=100)
+    assert is_number(np.float64(0.5))
+    assert not is_number(True)
+    assert not is_number("1")
+
+
+def test_result_from_probabilities_counts_sum_to_shots() -> None:
+    res = qjobs.Result.from_probabilities([1 / 3, 1 / 3, 1 / 3, 0.0], 100, job_id="j")
+    assert res.num_clbits == 2
+    assert res.counts == {"00": 34, "01": 33, "10": 33}
+    assert res.shots == 100
+    assert res.job_id == "j"
+    assert counts_from_probabilities([0.5, 0.5], 0).tolist() == [0, 0]
+    with pytest.raises(qjobs.InputError, match="probabilities"):
+        qjobs.Result.from_probabilities([0.5, 0.25, 0.25], 10)
+
+
+def test_job_failed_error_from_job() -> None:
+    failed = qjobs.Job(
+        id="j1",
+        provider="ionq",
+        status=qjobs.JobStatus.FAILED,
+        failure=qjobs.JobFailure(code="E1", message="boom"),
+    )
+    err = qjobs.JobFailedError.from_job(failed)
+    assert (err.job_id, err.provider, err.code, err.message) == ("j1", "ionq", "E1", "boom")
+    plain = qjobs.JobFailedError.from_job(
+        qjobs.Job(id="j2", provider="kipu", status=qjobs.JobStatus.FAILED), "other"
+    )
+    assert plain.provider == "other"
+    assert plain.message == "no reason given"
+    assert plain.code is None
+
+
+def test_permanent_is_declared_and_stops_retries() -> None:
+    assert qjobs.QJobsError("x").permanent is False
+    calls = 0
+
+    async def attempt() -> None:
+        nonlocal calls
+        calls += 1
+        raise qjobs.ConnectError("refused", provider="p", method="GET", path="/x")
+
+    async def no_sleep(_: float) -> None:
+        return None
+
+    import anyio
+
+    capped = Retrier(RetryPolicy(max_attempts=10), max_connect_retries=2, sleep=no_sleep)
+    with pytest.raises(qjobs.ConnectError):
+        anyio.run(capped.run, attempt, RequestKind.READ)
+    assert calls == 3  # the first try and two retries
+    with pytest.raises(qjobs.InputError, match="max_connect_retries"):
+        Retrier(RetryPolicy(), max_connect_retries=-1)
+
+
+def test_transport_takes_its_retrier_at_construction() -> None:
+    retrier = Retrier(RetryPolicy(max_attempts=2))
+    transport = Transport(provider="p", base_url="http://127.0.0.1:1", retrier=retrier)
+    assert transport.retrier is retrier
+    assert transport.retry is retrier.policy
+    with pytest.raises(qjobs.InputError, match="retrier"):
+        Transport(provider="p", base_url="http://127.0.0.1:1", retrier=object())  # type: ignore[arg-type]
+
+
+def test_every_client_takes_the_shared_options_and_refuses_others() -> None:
+    import importlib
+
+    from qjobs.providers import PROVIDERS
+
+    assert set(ClientOptions.__annotations__) >= {"timeouts", "retry", "headers", "capabilities"}
+    for name, where in PROVIDERS.items():
+        module, _, attr = where.partition(":")
+        cls = getattr(importlib.import_module(module), attr)
+        with pytest.raises(TypeError, match="unexpected keyword argument 'bogus'"):
+            cls(token="t0ken-value", base_url="http://127.0.0.1:1", bogus=1)
+        client = cls(
+            token="t0ken-value",
+            base_url="http://127.0.0.1:1",
+            headers={"X-Test": "1"},
+            user_agent="me",
+        )
+        assert client.provider == name
+        assert client.capabilities is type(client).default_capabilities
