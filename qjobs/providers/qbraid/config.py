@@ -34,8 +34,7 @@ from qjobs._core.config import Setting, resolve_setting
 from qjobs._core.errors import CredentialsError, InputError
 from qjobs._core.validation import is_int, is_number
 from qjobs.providers._base import Capabilities
-from qjobs.transport import RetryPolicy
-from qjobs.transport._retry import Retrier
+from qjobs.transport import Retrier, RetryPolicy
 
 __all__ = [
     "CAPABILITIES",
