@@ -1,17 +1,20 @@
 """The async qBraid client (Quantum Runtime API, ``/api/v1``).
 
 ``QbraidClient`` speaks qBraid's current REST protocol over one
-:class:`~qjobs.transport.Transport`: user verification and context, access-token refresh, credit
-balance, providers, devices (list with filters, one, status, calibrations), jobs (one program or a
-batch of programs in one job, OpenQASM 2 or 3 written from the Circuit IR, name, tags, runtime
-options), cost estimates, status options, job listing with page-based pagination, cancel, delete,
-results (a 409 "not ready" is waited out), programs and compiled programs, and job groups.
-Every answer's ``{"success", "data"}`` envelope is opened in one place
-(:meth:`QbraidClient._call`). Wire <-> model mapping lives in
-:mod:`qjobs.providers.qbraid.models`, configuration in :mod:`qjobs.providers.qbraid.config`;
-the account, device, result and group calls are mixins in :mod:`~qjobs.providers.qbraid._account`,
-:mod:`~qjobs.providers.qbraid._devices`, :mod:`~qjobs.providers.qbraid.results` and
-:mod:`~qjobs.providers.qbraid._groups` on the shared :mod:`~qjobs.providers.qbraid._base`.
+:class:`~qjobs.transport.Transport`: jobs (one program or a batch of programs in one job,
+OpenQASM 2 or 3 written from the Circuit IR, name, tags, runtime options), status options, job
+listing with page-based pagination, cancel, delete, results (a 409 "not ready" is waited out),
+programs and compiled programs, job groups, devices (list with filters, one, status,
+calibrations), cost estimates, user verification and context, access-token refresh, credit
+balance and providers. Every answer's ``{"success", "data"}`` envelope is opened in one place
+(:meth:`QbraidClient._call`).
+
+The client does the I/O and calls the pure parts: :mod:`~qjobs.providers.qbraid.bodies`
+(checked input -> request bodies), :mod:`~qjobs.providers.qbraid.circuits` (OpenQASM programs),
+:mod:`~qjobs.providers.qbraid.pages` (list parameters and paging),
+:mod:`~qjobs.providers.qbraid.results` (result payloads -> :class:`~qjobs.Result`),
+:mod:`~qjobs.providers.qbraid.models` (wire <-> models) and
+:mod:`~qjobs.providers.qbraid.config` (constants, settings, qbraidrc, retry knobs).
 
 Use it through :func:`qjobs.connect`::
 
@@ -24,32 +27,59 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, ClassVar, Final, Unpack
 
 import anyio
-import orjson
 
 from qjobs._core.durations import seconds
 from qjobs._core.errors import (
     ConflictError,
+    CredentialsError,
     InputError,
     JobError,
+    JobTimeoutError,
     MalformedResponseError,
+    NotFoundError,
     ValidationError,
 )
 from qjobs._core.models import Backend, Job, JobStatus, Result
+from qjobs._core.validation import check_int
 from qjobs.circuit._ir import Circuit
-from qjobs.providers._base import Capabilities, ClientOptions, Credentials, open_transport, segment
-from qjobs.providers.qbraid._account import QbraidAccount
-from qjobs.providers.qbraid._base import _MAX_PAGE, _group_id, _job_id, _positive_int, _qrn, _tags
-from qjobs.providers.qbraid._devices import DEFAULT_DEVICE, DeviceStatus, QbraidDevices
-from qjobs.providers.qbraid._groups import QbraidGroups
+from qjobs.providers._base import (
+    Capabilities,
+    ClientOptions,
+    Credentials,
+    ProviderClient,
+    open_transport,
+    segment,
+)
+from qjobs.providers.qbraid.bodies import (
+    check_device,
+    check_name,
+    check_noise,
+    check_qrn,
+    check_runtime_options,
+    check_size,
+    cost_params,
+    delete_params,
+    group_body,
+    group_ref,
+    job_body,
+    job_ref,
+    job_refs,
+    submit_tags,
+)
+from qjobs.providers.qbraid.circuits import programs
 from qjobs.providers.qbraid.config import (
+    CAPABILITIES,
     DEFAULT_BASE_URL,
+    DEFAULT_DEVICE,
     connect_capped,
     resolve,
     retry_policy,
+    write_config,
 )
 from qjobs.providers.qbraid.models import (
     GROUP_STATUSES,
@@ -61,6 +91,7 @@ from qjobs.providers.qbraid.models import (
     CostEstimate,
     CreditBalance,
     Device,
+    DeviceStatus,
     GroupJob,
     JobStatusOptions,
     Pagination,
@@ -68,13 +99,36 @@ from qjobs.providers.qbraid.models import (
     ProviderInfo,
     User,
     UserContext,
+    access_token_from_wire,
     backend_from_wire,
+    calibration_from_wire,
+    cost_estimate_from_wire,
+    credits_from_wire,
+    device_from_wire,
+    device_status_of,
     error_parser,
+    group_from_wire,
     job_from_wire,
     pagination_from_wire,
+    program_from_wire,
+    provider_from_wire,
     status_options_from_wire,
+    unwrap,
+    user_context_from_wire,
+    user_from_wire,
 )
-from qjobs.providers.qbraid.results import QbraidResults, _result_from_data
+from qjobs.providers.qbraid.pages import (
+    FIND_PAGES,
+    device_matches,
+    device_query,
+    group_filters,
+    job_filters,
+    key_filters,
+    keyed,
+    next_page,
+    page_params,
+)
+from qjobs.providers.qbraid.results import results_from_payload
 from qjobs.transport import RequestKind, RetryPolicy
 
 __all__ = [
@@ -100,13 +154,13 @@ __all__ = [
 
 logger = logging.getLogger("qjobs.providers.qbraid")
 
-#: The tag carrying the qjobs idempotency key (``GET /jobs?tags=`` finds it).
-TAG_KEY: Final = "qjobs_key"
-_MAX_KEY_LENGTH: Final = 128
-_FIND_PAGES: Final = 5
+#: The first pause while results lag the COMPLETED status (409); it doubles up to ``poll_max``.
+_RESULT_WAIT_FIRST: Final = 0.05
+#: How many jobs' results a client keeps (the oldest is dropped first).
+_RESULTS_CACHE_SIZE: Final = 1024
 
 
-class QbraidClient(QbraidGroups, QbraidResults, QbraidDevices, QbraidAccount):
+class QbraidClient(ProviderClient):
     """Async client for qBraid's Quantum Runtime API (``https://api-v2.qbraid.com/api/v1``).
 
     Credentials and endpoint are resolved when the client is created: explicit arguments, then
@@ -122,23 +176,8 @@ class QbraidClient(QbraidGroups, QbraidResults, QbraidDevices, QbraidAccount):
     """
 
     provider: ClassVar[str] = PROVIDER
-    #: qBraid documents neither a per-job circuit limit nor rate limits; 100 programs per batch
-    #: job and 10 requests/s stay well inside what its platform answers. The job list cannot
-    #: filter by id, so states are polled one job per request; tags make submission idempotent.
-    default_capabilities: ClassVar[Capabilities] = Capabilities(
-        max_circuits_per_job=100,
-        max_payload_bytes=5_000_000,
-        status_batch_size=1,
-        poll_initial=1.0,
-        poll_max=30.0,
-        poll_factor=1.5,
-        requests_per_second=10.0,
-        max_concurrent_requests=8,
-        max_in_flight_jobs=500,
-        page_size=_MAX_PAGE,
-        submit_key=True,
-        cancel_batch=False,
-    )
+    #: See :data:`~qjobs.providers.qbraid.config.CAPABILITIES`.
+    default_capabilities: ClassVar[Capabilities] = CAPABILITIES
 
     def __init__(
         self,
@@ -191,10 +230,26 @@ class QbraidClient(QbraidGroups, QbraidResults, QbraidDevices, QbraidAccount):
         """The qbraidrc path this client read (and :meth:`save_config` writes by default)."""
         return self._settings.config_file
 
-    async def backends(self) -> list[Backend]:
-        """Every non-retired device as a provider-neutral :class:`~qjobs.Backend`."""
-        return [backend_from_wire(d) for d in await self.devices()]
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        route: str,
+        params: Any = None,
+        json: Any = None,
+        kind: RequestKind | None = None,
+    ) -> tuple[Any, Mapping[str, Any] | None]:
+        """Make one request and open qBraid's ``{success, data}`` envelope (the only place)."""
+        options: dict[str, Any] = {"params": params, "route": route, "kind": kind}
+        if json is not None:
+            options["json"] = json
+        resp = await self._transport.request(method, path, **options)
+        if not resp.content and method in ("DELETE", "POST"):
+            return None, None
+        return unwrap(resp.json(), method=method, path=route.partition(" ")[2])
 
+    # ---------------------------------------------------------------------------- submission
     async def submit(
         self,
         circuits: Circuit | Sequence[Circuit],
@@ -226,51 +281,33 @@ class QbraidClient(QbraidGroups, QbraidResults, QbraidDevices, QbraidAccount):
         """
         if options:
             raise InputError(next(iter(options)), "...", "unknown submit option for qBraid")
-        qrn = _qrn(DEFAULT_DEVICE if backend is None else backend, "backend")
-        _positive_int(shots, "shots")
-        if name is not None and not isinstance(name, str):
-            raise InputError("name", name, "must be a string")
-        if key is not None and (not isinstance(key, str) or not key or len(key) > _MAX_KEY_LENGTH):
-            raise InputError("key", key, f"must be a non-empty string of <= {_MAX_KEY_LENGTH}")
-        wire_tags = _tags(tags)
-        if key is not None:
-            wire_tags[TAG_KEY] = key
-        if runtime_options is not None and not isinstance(runtime_options, Mapping):
-            raise InputError("runtime_options", runtime_options, "must be a mapping")
-        group_qrn = None if group is None else _group_id(group)
+        qrn = check_qrn(DEFAULT_DEVICE if backend is None else backend, "backend")
+        check_int("shots", shots, low=1)
+        check_name(name)
+        wire_tags = submit_tags(tags, key)
+        runtime = check_runtime_options(runtime_options)
+        group_qrn = None if group is None else group_ref(group)
         device = await self._cached_device(qrn)
-        if not device.direct_access:
-            raise InputError("backend", qrn, "device has no direct access through the API")
-        self._check_shots(shots, device)
-        programs = self._programs(circuits, qasm, device)
-        noise = (runtime_options or {}).get("noiseModel")
-        if noise is not None and device.noise_models and noise not in device.noise_models:
-            raise InputError(
-                "runtime_options['noiseModel']", noise, f"device offers {list(device.noise_models)}"
-            )
+        check_device(device, shots)
+        wire_programs = programs(
+            circuits, qasm, device, max_circuits=self.capabilities.max_circuits_per_job
+        )
+        check_noise(runtime, device)
         if not device.online:
             logger.warning("qbraid: device %s is %s; the job may wait", qrn, device.status)
         if name is None:
             name = circuits.name if isinstance(circuits, Circuit) else None
-        body: dict[str, Any] = {
-            "name": name,
-            "shots": shots,
-            "deviceQrn": qrn,
-            "tags": wire_tags,
-            "runtimeOptions": dict(runtime_options or {}),
-            "groupJobQrn": group_qrn,
-            "program": programs[0] if isinstance(circuits, Circuit) else programs,
-        }
-        try:
-            size = len(orjson.dumps(body))
-        except TypeError as exc:
-            raise InputError("runtime_options", "<body>", f"not JSON-serializable: {exc}") from None
-        if size > self.capabilities.max_payload_bytes:
-            raise InputError(
-                "circuits",
-                f"{size} bytes",
-                f"payload exceeds max_payload_bytes={self.capabilities.max_payload_bytes}",
-            )
+        body = job_body(
+            name=name,
+            shots=shots,
+            device_qrn=qrn,
+            tags=wire_tags,
+            runtime_options=runtime,
+            group_qrn=group_qrn,
+            programs=wire_programs,
+            batch=not isinstance(circuits, Circuit),
+        )
+        check_size(body, self.capabilities.max_payload_bytes)
         created = await self._create_once(
             lambda: self._call(
                 "POST", "jobs", json=body, kind=RequestKind.CREATE, route="POST /jobs"
@@ -284,16 +321,33 @@ class QbraidClient(QbraidGroups, QbraidResults, QbraidDevices, QbraidAccount):
         logger.debug(
             "qbraid: submitted job %s (%d program(s), %d shots, device %s)",
             job.id,
-            len(programs),
+            len(wire_programs),
             shots,
             qrn,
         )
         return job
 
+    async def estimate_cost(
+        self, backend: str | None = None, *, shots: int | None = None
+    ) -> CostEstimate:
+        """What a job would cost, in credits (``GET /jobs/cost-estimate``).
+
+        ``backend`` is a device QRN (default :data:`DEFAULT_DEVICE`); without ``shots`` qBraid
+        assumes 1000. Devices priced per minute answer ``pricing_available=False`` and a
+        ``reason``.
+        """
+        data, _ = await self._call(
+            "GET",
+            "jobs/cost-estimate",
+            params=cost_params(backend, shots),
+            route="GET /jobs/cost-estimate",
+        )
+        return cost_estimate_from_wire(data)
+
     # -------------------------------------------------------------------------------- jobs
     async def get_job(self, job_id: str) -> Job:
         """Fetch one job's current state (``GET /jobs/{qrn}``)."""
-        jid = _job_id(job_id, "job_id")
+        jid = job_ref(job_id, "job_id")
         data, _ = await self._call("GET", f"jobs/{segment(jid)}", route="GET /jobs/{qrn}")
         return job_from_wire(data)
 
@@ -301,34 +355,6 @@ class QbraidClient(QbraidGroups, QbraidResults, QbraidDevices, QbraidAccount):
         """The job status names and status groups qBraid knows (``GET /jobs/statuses``)."""
         data, _ = await self._call("GET", "jobs/statuses", route="GET /jobs/statuses")
         return status_options_from_wire(data)
-
-    def _list_params(self, filters: dict[str, Any]) -> dict[str, Any]:
-        params: dict[str, Any] = {}
-        for field, wire in (
-            ("vendor", "vendor"),
-            ("provider", "provider"),
-            ("status", "status"),
-            ("status_group", "statusGroup"),
-            ("search", "search"),
-        ):
-            value = filters.pop(field, None)
-            if value is None:
-                continue
-            if not isinstance(value, str) or not value:
-                raise InputError(field, value, "must be a non-empty string")
-            if field == "status" and value.upper() not in STATUS_MAP:
-                raise InputError(field, value, f"must be one of {sorted(STATUS_MAP)}")
-            params[wire] = value.upper() if field == "status" else value
-        tags = filters.pop("tags", None)
-        if tags is not None:
-            if not isinstance(tags, Mapping) or not all(
-                isinstance(k, str) and isinstance(v, str | int | bool) for k, v in tags.items()
-            ):
-                raise InputError("tags", tags, "must be a mapping of str to str, int or bool")
-            params["tags"] = orjson.dumps(dict(tags)).decode()
-        if filters:
-            raise InputError(next(iter(filters)), "...", "unknown job filter for qBraid")
-        return params
 
     async def list_jobs(
         self, *, page: int = 1, limit: int | None = None, **filters: Any
@@ -339,17 +365,12 @@ class QbraidClient(QbraidGroups, QbraidResults, QbraidDevices, QbraidAccount):
         (``pending``, ``returned``, ``all``), ``tags`` (a mapping; jobs carrying all of them),
         ``search``. ``limit`` is the page size (1..100, default ``capabilities.page_size``).
         """
-        page = _positive_int(page, "page")
-        size = _positive_int(self.capabilities.page_size if limit is None else limit, "limit")
-        if size > _MAX_PAGE:
-            raise InputError("limit", size, f"must be <= {_MAX_PAGE}")
-        params = {**self._list_params(dict(filters)), "page": page, "limit": size}
+        paging = page_params(page, limit, default=self.capabilities.page_size)
+        params = {**job_filters(filters), **paging}
         data, pagination = await self._call("GET", "jobs", params=params, route="GET /jobs")
         if not isinstance(data, list):
             raise MalformedResponseError("job list is not a list", provider=PROVIDER)
-        return [job_from_wire(j) for j in data], pagination_from_wire(
-            pagination, page=page, limit=size
-        )
+        return [job_from_wire(j) for j in data], pagination_from_wire(pagination, **paging)
 
     async def iter_jobs(self, **filters: Any) -> AsyncIterator[Job]:
         """Iterate over jobs, newest first, following every page (``hasNext``).
@@ -358,88 +379,27 @@ class QbraidClient(QbraidGroups, QbraidResults, QbraidDevices, QbraidAccount):
         """
         max_pages = filters.pop("max_pages", None)
         if max_pages is not None:
-            _positive_int(max_pages, "max_pages")
+            check_int("max_pages", max_pages, low=1)
         limit = filters.pop("limit", None)
-        self._list_params(dict(filters))  # validate before the first request
-        page = 1
-        while True:
+        job_filters(filters)  # validate before the first request
+        page: int | None = 1
+        while page is not None:
             jobs, info = await self.list_jobs(page=page, limit=limit, **filters)
             for job in jobs:
                 yield job
-            if not info.has_next or not jobs:
-                return
-            if max_pages is not None and page >= max_pages:
-                return
-            page += 1
+            page = next_page(page, info, len(jobs), max_pages)
 
-    async def find_by_key(self, key: str, *, max_pages: int = _FIND_PAGES) -> Job | None:
+    async def find_by_key(self, key: str, *, max_pages: int = FIND_PAGES) -> Job | None:
         """The most recent job tagged ``qjobs_key=key`` (``GET /jobs?tags=...``), or None."""
-        if not isinstance(key, str) or not key:
-            raise InputError("key", key, "must be a non-empty string")
-        async for job in self.iter_jobs(tags={TAG_KEY: key}, max_pages=max_pages):
-            if job.tags.get(TAG_KEY) == key:
+        async for job in self.iter_jobs(**key_filters(key), max_pages=max_pages):
+            if keyed(job, key):
                 return job
         return None
 
-    # ------------------------------------------------------------------------------ results
-    async def results(
-        self, job: Job | str, *, memory: bool = False, result_timeout: float = 60.0
-    ) -> list[Result]:
-        """The results of a completed job, one per program, in program order.
-
-        Counts are qBraid's ``measurementCounts`` (bit 0 rightmost); ``probabilities`` come from
-        ``measurementProbabilities`` when qBraid sends them, else from the counts. ``memory``
-        also reads the per-shot ``measurements`` (each a bit list, element i = classical bit i).
-        A failed, cancelled or held (``HOLD``) job raises :class:`~qjobs.JobFailedError` /
-        :class:`~qjobs.JobCancelledError`; an unfinished one :class:`~qjobs.JobError`; results
-        that lag the COMPLETED status are waited for (see :meth:`raw_result`).
-        """
-        seconds("result_timeout", result_timeout)
-        current = job if isinstance(job, Job) else await self.get_job(_job_id(job))
-        if not current.is_final:
-            current = await self.get_job(current.id)
-        self.raise_for_job(current)
-        if current.status is not JobStatus.COMPLETED:
-            raise JobError(
-                f"qbraid job {current.id} is {current.provider_status or current.status.value}, "
-                "not completed",
-                job_id=current.id,
-                provider=PROVIDER,
-            )
-        cached = self._results_cache.get(current.id)
-        if cached is not None and (not memory or all(r.memory is not None for r in cached)):
-            return list(cached)
-        data = await self.raw_result(current, result_timeout=result_timeout)
-        items = data.get("results")
-        if isinstance(items, list):
-            payloads = []
-            for i, item in enumerate(items):
-                if not isinstance(item, Mapping):
-                    raise MalformedResponseError(
-                        f"results[{i}] is not an object", provider=PROVIDER
-                    )
-                payloads.append(item.get("resultData"))
-        else:
-            payloads = [data.get("resultData")]
-        out = [
-            _result_from_data(p, job=current, index=i, memory=memory)
-            for i, p in enumerate(payloads)
-        ]
-        if current.circuit_count and len(out) != current.circuit_count:
-            raise MalformedResponseError(
-                f"job {current.id} has {current.circuit_count} programs but {len(out)} results",
-                provider=PROVIDER,
-            )
-        self._results_cache[current.id] = out
-        if len(self._results_cache) > 1024:
-            self._results_cache.pop(next(iter(self._results_cache)))
-        return list(out)
-
-    # ------------------------------------------------------------------------ cancel, delete
     async def cancel(self, job: Job | str) -> None:
         """Ask qBraid to cancel a job (``POST /jobs/{qrn}/cancel``; it goes ``CANCELLING`` then
         ``CANCELLED``). A job that is already final is left as it is."""
-        jid = _job_id(job)
+        jid = job_ref(job)
         try:
             await self._call(
                 "POST",
@@ -456,7 +416,7 @@ class QbraidClient(QbraidGroups, QbraidResults, QbraidDevices, QbraidAccount):
 
     async def delete(self, job: Job | str) -> None:
         """Delete a job (``DELETE /jobs/{qrn}``)."""
-        jid = _job_id(job)
+        jid = job_ref(job)
         await self._call(
             "DELETE", f"jobs/{segment(jid)}", kind=RequestKind.READ, route="DELETE /jobs/{qrn}"
         )
@@ -464,15 +424,424 @@ class QbraidClient(QbraidGroups, QbraidResults, QbraidDevices, QbraidAccount):
 
     async def delete_many(self, jobs: Sequence[Job | str]) -> None:
         """Delete many jobs in one request (``DELETE /jobs?qrns=[...]``)."""
-        ids = list(dict.fromkeys(_job_id(j, f"jobs[{i}]") for i, j in enumerate(jobs)))
+        ids = job_refs(jobs)
         if not ids:
             return
         await self._call(
-            "DELETE",
-            "jobs",
-            params={"qrns": orjson.dumps(ids).decode()},
-            kind=RequestKind.READ,
-            route="DELETE /jobs",
+            "DELETE", "jobs", params=delete_params(ids), kind=RequestKind.READ, route="DELETE /jobs"
         )
         for jid in ids:
             self._results_cache.pop(jid, None)
+
+    # ------------------------------------------------------------------------------ results
+    async def results(
+        self, job: Job | str, *, memory: bool = False, result_timeout: float = 60.0
+    ) -> list[Result]:
+        """The results of a completed job, one per program, in program order.
+
+        Counts are qBraid's ``measurementCounts`` (bit 0 rightmost); ``probabilities`` come from
+        ``measurementProbabilities`` when qBraid sends them, else from the counts. ``memory``
+        also reads the per-shot ``measurements`` (each a bit list, element i = classical bit i).
+        A failed, cancelled or held (``HOLD``) job raises :class:`~qjobs.JobFailedError` /
+        :class:`~qjobs.JobCancelledError`; an unfinished one :class:`~qjobs.JobError`; results
+        that lag the COMPLETED status are waited for (see :meth:`raw_result`).
+        """
+        seconds("result_timeout", result_timeout)
+        current = job if isinstance(job, Job) else await self.get_job(job_ref(job))
+        if not current.is_final:
+            current = await self.get_job(current.id)
+        self.raise_for_job(current)
+        if current.status is not JobStatus.COMPLETED:
+            raise JobError(
+                f"qbraid job {current.id} is {current.provider_status or current.status.value}, "
+                "not completed",
+                job_id=current.id,
+                provider=PROVIDER,
+            )
+        cached = self._results_cache.get(current.id)
+        if cached is not None and (not memory or all(r.memory is not None for r in cached)):
+            return list(cached)
+        data = await self.raw_result(current, result_timeout=result_timeout)
+        out = results_from_payload(data, job=current, memory=memory)
+        self._results_cache[current.id] = out
+        if len(self._results_cache) > _RESULTS_CACHE_SIZE:
+            self._results_cache.pop(next(iter(self._results_cache)))
+        return list(out)
+
+    async def raw_result(
+        self, job: Job | str, *, result_timeout: float = 60.0
+    ) -> Mapping[str, Any]:
+        """The ``data`` of ``GET /jobs/{qrn}/result``, waiting while qBraid answers 409.
+
+        A 409 means the results are not available yet (they can lag the COMPLETED status);
+        the request is repeated with growing pauses (from 50 ms up to ``capabilities.poll_max``)
+        until ``result_timeout`` seconds have passed, then :class:`~qjobs.JobTimeoutError`.
+        """
+        jid = job_ref(job)
+        deadline = anyio.current_time() + seconds("result_timeout", result_timeout)
+        delay = _RESULT_WAIT_FIRST
+        while True:
+            try:
+                data, _ = await self._call(
+                    "GET", f"jobs/{segment(jid)}/result", route="GET /jobs/{qrn}/result"
+                )
+            except ConflictError as exc:
+                remaining = deadline - anyio.current_time()
+                if remaining <= 0:
+                    raise JobTimeoutError(
+                        f"qbraid job {jid}: results still not available after {result_timeout} s "
+                        f"({exc.message})",
+                        job_id=jid,
+                        provider=PROVIDER,
+                    ) from None
+                logger.debug("qbraid: results of %s not ready; waiting %.2f s", jid, delay)
+                await anyio.sleep(min(delay, remaining))
+                delay = min(delay * 2, self.capabilities.poll_max)
+                continue
+            if not isinstance(data, Mapping):
+                raise MalformedResponseError("result is not an object", provider=PROVIDER)
+            return data
+
+    async def program(self, job: Job | str) -> list[Program]:
+        """The programs a job ran (``GET /jobs/{qrn}/program``), one per circuit, in order."""
+        jid = job_ref(job)
+        data, _ = await self._call(
+            "GET", f"jobs/{segment(jid)}/program", route="GET /jobs/{qrn}/program"
+        )
+        items = data if isinstance(data, list) else [data]
+        return [program_from_wire(p) for p in items]
+
+    async def compiled_program(self, job: Job | str) -> list[Program] | None:
+        """The programs as compiled for the device (``GET /jobs/{qrn}/compiled-program``), one
+        per circuit; None when nothing was compiled (404, as the qbraid SDK does). A job that
+        does not exist still raises :class:`~qjobs.NotFoundError`."""
+        jid = job_ref(job)
+        try:
+            data, _ = await self._call(
+                "GET",
+                f"jobs/{segment(jid)}/compiled-program",
+                route="GET /jobs/{qrn}/compiled-program",
+            )
+        except NotFoundError as exc:
+            if exc.code == "JOB_NOT_FOUND":
+                raise
+            return None
+        if data is None:
+            return None
+        items = data if isinstance(data, list) else [data]
+        return [program_from_wire(p) for p in items]
+
+    # ------------------------------------------------------------------------------ groups
+    async def create_group(
+        self,
+        *,
+        name: str | None = None,
+        tags: Mapping[str, str | int | bool] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        max_ttl: int | None = None,
+    ) -> GroupJob:
+        """Open a job group (``POST /jobs/group``); pass it as ``submit(..., group=g)``.
+
+        ``max_ttl`` (seconds, 1..86400; qBraid's default 3600) bounds how long the group stays
+        open. Tags follow the job rules (str/int/bool values, ``qjobs_*`` names reserved);
+        ``metadata`` must be JSON-serializable.
+        """
+        body = group_body(name=name, tags=tags, metadata=metadata, max_ttl=max_ttl)
+        data, _ = await self._call(
+            "POST", "jobs/group", json=body, kind=RequestKind.WRITE, route="POST /jobs/group"
+        )
+        return group_from_wire(data)
+
+    async def get_group(self, group: GroupJob | str) -> GroupJob:
+        """A group's current state and counts (``GET /jobs/group/{qrn}``)."""
+        gid = group_ref(group)
+        data, _ = await self._call(
+            "GET", f"jobs/group/{segment(gid)}", route="GET /jobs/group/{qrn}"
+        )
+        return group_from_wire(data)
+
+    async def list_groups(
+        self, *, status: str | None = None, page: int = 1, limit: int | None = None
+    ) -> tuple[list[GroupJob], Pagination]:
+        """One page of groups (``GET /jobs/group``), newest first, and its :class:`Pagination`.
+
+        ``status`` is one of :data:`GROUP_STATUSES`; ``limit`` the page size (1..100).
+        """
+        paging = page_params(page, limit, default=self.capabilities.page_size)
+        params = {**paging, **group_filters(status)}
+        data, pagination = await self._call(
+            "GET", "jobs/group", params=params, route="GET /jobs/group"
+        )
+        if not isinstance(data, list):
+            raise MalformedResponseError("group list is not a list", provider=PROVIDER)
+        return [group_from_wire(g) for g in data], pagination_from_wire(pagination, **paging)
+
+    async def iter_groups(
+        self, *, status: str | None = None, limit: int | None = None, max_pages: int | None = None
+    ) -> AsyncIterator[GroupJob]:
+        """Iterate over groups, newest first, following every page (``hasNext``)."""
+        if max_pages is not None:
+            check_int("max_pages", max_pages, low=1)
+        page: int | None = 1
+        while page is not None:
+            groups, info = await self.list_groups(status=status, page=page, limit=limit)
+            for group in groups:
+                yield group
+            page = next_page(page, info, len(groups), max_pages)
+
+    async def group_jobs(self, group: GroupJob | str) -> list[Job]:
+        """The jobs of a group (``GET /jobs/group/{qrn}/jobs``)."""
+        gid = group_ref(group)
+        data, _ = await self._call(
+            "GET", f"jobs/group/{segment(gid)}/jobs", route="GET /jobs/group/{qrn}/jobs"
+        )
+        if not isinstance(data, list):
+            raise MalformedResponseError("group job list is not a list", provider=PROVIDER)
+        return [job_from_wire(j) for j in data]
+
+    async def close_group(self, group: GroupJob | str) -> GroupJob:
+        """Stop a group taking jobs (``POST /jobs/group/{qrn}/close``); its jobs run on."""
+        gid = group_ref(group)
+        data, _ = await self._call(
+            "POST",
+            f"jobs/group/{segment(gid)}/close",
+            kind=RequestKind.READ,
+            route="POST /jobs/group/{qrn}/close",
+        )
+        return group_from_wire(data) if data is not None else await self.get_group(gid)
+
+    async def cancel_group(self, group: GroupJob | str) -> GroupJob:
+        """Cancel a group and its unfinished jobs (``POST /jobs/group/{qrn}/cancel``).
+
+        A group that is already final is left as it is and returned.
+        """
+        gid = group_ref(group)
+        try:
+            data, _ = await self._call(
+                "POST",
+                f"jobs/group/{segment(gid)}/cancel",
+                kind=RequestKind.READ,
+                route="POST /jobs/group/{qrn}/cancel",
+            )
+        except (ValidationError, ConflictError) as exc:
+            current = await self.get_group(gid)
+            if current.is_final:
+                logger.debug("qbraid: cancel of group %s refused (%s); final", gid, exc.status)
+                return current
+            raise
+        return group_from_wire(data) if data is not None else await self.get_group(gid)
+
+    async def delete_group(self, group: GroupJob | str) -> None:
+        """Delete a group (``DELETE /jobs/group/{qrn}``); one already gone (404) is ignored."""
+        gid = group_ref(group)
+        try:
+            await self._call(
+                "DELETE",
+                f"jobs/group/{segment(gid)}",
+                kind=RequestKind.READ,
+                route="DELETE /jobs/group/{qrn}",
+            )
+        except NotFoundError:
+            logger.debug("qbraid: group %s was already deleted", gid)
+
+    @asynccontextmanager
+    async def group(
+        self,
+        *,
+        name: str | None = None,
+        tags: Mapping[str, str | int | bool] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        max_ttl: int | None = None,
+    ) -> AsyncIterator[GroupJob]:
+        """``async with qb.group(name="scan") as g: await qb.submit(..., group=g)``.
+
+        The group is closed on exit (its jobs run on). If the block raised, the group and its
+        unfinished jobs are cancelled instead, then the error propagates.
+        """
+        opened = await self.create_group(name=name, tags=tags, metadata=metadata, max_ttl=max_ttl)
+        try:
+            yield opened
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self.cancel_group(opened)
+            raise
+        else:
+            await self.close_group(opened)
+
+    # ---------------------------------------------------------------------------- catalogue
+    async def backends(self) -> list[Backend]:
+        """Every non-retired device as a provider-neutral :class:`~qjobs.Backend`."""
+        return [backend_from_wire(d) for d in await self.devices()]
+
+    async def devices(
+        self,
+        *,
+        include_retired: bool = False,
+        vendor: str | None = None,
+        provider: str | None = None,
+        device_type: str | None = None,
+        status: str | None = None,
+        paradigm: str | None = None,
+        run_input_type: str | None = None,
+    ) -> list[Device]:
+        """The devices qBraid offers (``GET /devices``; ``retired=false`` unless
+        ``include_retired``). The other filters are applied to the answer (case-insensitive):
+        ``vendor``, ``provider``, ``device_type`` (``SIMULATOR``/``QPU``), ``status``,
+        ``paradigm`` and ``run_input_type`` (e.g. ``"qasm3"``). Devices are cached."""
+        params, wanted = device_query(
+            include_retired,
+            {
+                "vendor": vendor,
+                "provider": provider,
+                "device_type": device_type,
+                "status": status,
+                "paradigm": paradigm,
+                "run_input_type": run_input_type,
+            },
+        )
+        data, _ = await self._call("GET", "devices", params=params, route="GET /devices")
+        if not isinstance(data, list):
+            raise MalformedResponseError("device list is not a list", provider=PROVIDER)
+        out: list[Device] = []
+        for item in data:
+            try:
+                device = device_from_wire(item)
+            except MalformedResponseError as exc:
+                logger.warning("qbraid: skipping an invalid device: %s", exc)
+                continue
+            self._devices[device.qrn] = device
+            if device_matches(device, wanted):
+                out.append(device)
+        return out
+
+    async def device(self, qrn: str) -> Device:
+        """One device (``GET /devices/{qrn}``); refreshes the cached entry."""
+        qrn = check_qrn(qrn, "qrn")
+        data, _ = await self._call("GET", f"devices/{segment(qrn)}", route="GET /devices/{qrn}")
+        device = device_from_wire(data)
+        self._devices[device.qrn] = device
+        return device
+
+    async def device_status(self, qrn: str) -> DeviceStatus:
+        """A device's status and queue depth (qBraid has no separate status endpoint)."""
+        return device_status_of(await self.device(qrn))
+
+    async def calibration(self, qrn: str) -> Calibration | None:
+        """A device's latest calibration (``GET /devices/{qrn}/calibrations``): per-qubit and
+        per-edge figures; None when qBraid has none (simulators)."""
+        qrn = check_qrn(qrn, "qrn")
+        data, _ = await self._call(
+            "GET", f"devices/{segment(qrn)}/calibrations", route="GET /devices/{qrn}/calibrations"
+        )
+        return calibration_from_wire(data)
+
+    async def _cached_device(self, qrn: str) -> Device:
+        """The device ``qrn`` from the cache, else fetched once (unknown: InputError)."""
+        async with self._devices_lock:
+            cached = self._devices.get(qrn)
+            if cached is not None:
+                return cached
+            try:
+                return await self.device(qrn)
+            except NotFoundError:
+                raise InputError("backend", qrn, "no such qBraid device") from None
+
+    # ------------------------------------------------------------------------------ account
+    async def verify_user(self) -> User:
+        """Check the credentials (``GET /users/verify``) and return the account.
+
+        An answer whose ``success`` is false or whose user is not ``valid`` raises
+        :class:`~qjobs.CredentialsError`.
+        """
+        resp = await self._transport.request("GET", "users/verify", route="GET /users/verify")
+        payload = resp.json()
+        if not isinstance(payload, Mapping) or payload.get("success") is not True:
+            raise CredentialsError("qBraid did not verify the credentials (success is not true)")
+        user = user_from_wire(payload.get("data"))
+        if not user.valid:
+            raise CredentialsError("qBraid reports the credentials as not valid")
+        return user
+
+    async def save_config(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        verify: bool = True,
+        overwrite: bool = False,
+    ) -> Path:
+        """Write this client's API key and URL to qbraidrc (``[default]``: ``api-key``, ``url``).
+
+        With ``verify`` the credentials are checked first (``GET /users/verify``). Other keys
+        of the file (``email``, ``refresh-token``, ...) are kept; the file is owner-only (0600).
+        A different value already stored raises :class:`~qjobs.InputError` unless ``overwrite``.
+        Writes to ``path``, else the file the client read its configuration from.
+        """
+        if self._settings.auth_header != "X-API-Key":
+            raise InputError("token", "<access token>", "save_config() stores API keys only")
+        if verify:
+            await self.verify_user()
+        updates = {"api-key": self._settings.secret, "url": self.base_url + "/"}
+        default = self._settings.config_file
+
+        def write() -> Path:
+            target = Path(path).expanduser() if path is not None else default
+            return write_config(target, updates, overwrite=overwrite)
+
+        return await anyio.to_thread.run_sync(write)
+
+    async def user_context(self) -> UserContext:
+        """The signed-in user's context (``GET /users/context``), e.g. ``is_admin``."""
+        data, _ = await self._call("GET", "users/context", route="GET /users/context")
+        return user_context_from_wire(data)
+
+    async def refresh_access_token(self) -> AccessToken:
+        """Extend the access token's life (``POST /access-tokens/refresh``; qBraid gives 24 h).
+
+        Only a client configured with an access token (``access_token=``,
+        ``QBRAID_ACCESS_TOKEN`` or qbraidrc ``access-token``) has one to refresh; with an API
+        key this raises :class:`~qjobs.InputError` before any request.
+        """
+        if self._settings.auth_header != "X-Access-Token":
+            raise InputError(
+                "access_token", None, "this client authenticates with an API key, not a token"
+            )
+        data, _ = await self._call(
+            "POST",
+            "access-tokens/refresh",
+            kind=RequestKind.READ,
+            route="POST /access-tokens/refresh",
+        )
+        return access_token_from_wire(data)
+
+    async def credits(self, organization_id: str | None = None) -> CreditBalance:
+        """The organization's credit balance (``GET /billing/credits/balance``).
+
+        ``organization_id`` defaults to the account's own organization, learnt once from
+        ``GET /users/verify``. Credits: 1 credit = $0.01.
+        """
+        if organization_id is None:
+            if self._organization_id is None:
+                user = await self.verify_user()
+                if not user.organization_id:
+                    raise MalformedResponseError(
+                        "the verified user has no organizationId", provider=PROVIDER
+                    )
+                self._organization_id = user.organization_id
+            organization_id = self._organization_id
+        elif not isinstance(organization_id, str) or not organization_id:
+            raise InputError("organization_id", organization_id, "must be a non-empty string")
+        data, _ = await self._call(
+            "GET",
+            "billing/credits/balance",
+            params={"organizationId": organization_id},
+            route="GET /billing/credits/balance",
+        )
+        return credits_from_wire(data)
+
+    async def providers(self) -> list[ProviderInfo]:
+        """The providers qBraid offers devices from (``GET /providers``)."""
+        data, _ = await self._call("GET", "providers", route="GET /providers")
+        items = data.get("providers") if isinstance(data, Mapping) else data
+        if not isinstance(items, list):
+            raise MalformedResponseError("providers is not a list", provider=PROVIDER)
+        return [provider_from_wire(item) for item in items]

@@ -1,4 +1,5 @@
-"""qBraid configuration as qBraid users know it: env variables, ``qbraidrc``, retry knobs.
+"""qBraid's constants and configuration as qBraid users know it: the default device, limits and
+capabilities, env variables, ``qbraidrc``, retry knobs.
 
 Order (resolved when the client is created, never at import time):
 
@@ -32,13 +33,19 @@ import attrs
 from qjobs._core.config import Setting, resolve_setting
 from qjobs._core.errors import CredentialsError, InputError
 from qjobs._core.validation import is_int, is_number
-from qjobs.transport import RetryPolicy
-from qjobs.transport._retry import Retrier
+from qjobs.providers._base import Capabilities
+from qjobs.transport import Retrier, RetryPolicy
 
 __all__ = [
+    "CAPABILITIES",
     "CONFIG_FILE_VARIABLE",
     "DEFAULT_BASE_URL",
     "DEFAULT_CONFIG_PATH",
+    "DEFAULT_DEVICE",
+    "MAX_GROUP_TTL",
+    "MAX_KEY_LENGTH",
+    "MAX_PAGE",
+    "TAG_KEY",
     "QbraidSettings",
     "config_path",
     "read_config",
@@ -51,6 +58,33 @@ logger = logging.getLogger("qjobs.providers.qbraid")
 
 #: qBraid's current API (the ``/api/v1`` segment is part of the base).
 DEFAULT_BASE_URL: Final = "https://api-v2.qbraid.com/api/v1"
+#: The device used when ``backend`` is not given.
+DEFAULT_DEVICE: Final = "qbraid:qbraid:sim:qasm-sim"
+#: The largest page qBraid's list endpoints serve (``limit``).
+MAX_PAGE: Final = 100
+#: The tag carrying the qjobs idempotency key (``GET /jobs?tags=`` finds it).
+TAG_KEY: Final = "qjobs_key"
+#: The longest idempotency key a job may carry.
+MAX_KEY_LENGTH: Final = 128
+#: The longest a job group may stay open (``maxTTL``, seconds).
+MAX_GROUP_TTL: Final = 86_400
+#: qBraid documents neither a per-job circuit limit nor rate limits; 100 programs per batch job
+#: and 10 requests/s stay well inside what its platform answers. The job list cannot filter by
+#: id, so states are polled one job per request; tags make submission idempotent.
+CAPABILITIES: Final = Capabilities(
+    max_circuits_per_job=100,
+    max_payload_bytes=5_000_000,
+    status_batch_size=1,
+    poll_initial=1.0,
+    poll_max=30.0,
+    poll_factor=1.5,
+    requests_per_second=10.0,
+    max_concurrent_requests=8,
+    max_in_flight_jobs=500,
+    page_size=MAX_PAGE,
+    submit_key=True,
+    cancel_batch=False,
+)
 #: Where the config file is when ``QBRAID_CONFIG_FILE`` is not set (``~`` expanded at use).
 DEFAULT_CONFIG_PATH: Final = "~/.qbraid/qbraidrc"
 CONFIG_FILE_VARIABLE: Final = "QBRAID_CONFIG_FILE"

@@ -38,6 +38,7 @@ __all__ = [
     "CostEstimate",
     "CreditBalance",
     "Device",
+    "DeviceStatus",
     "GroupJob",
     "JobStatusOptions",
     "Pagination",
@@ -56,6 +57,7 @@ __all__ = [
     "user_context_from_wire",
     "converter",
     "device_from_wire",
+    "device_status_of",
     "error_parser",
     "job_from_wire",
     "structure_model",
@@ -138,6 +140,23 @@ class Device:
     def online(self) -> bool:
         """True when the device accepts jobs now."""
         return (self.status or "").upper() == "ONLINE"
+
+
+@attrs.frozen(slots=True)
+class DeviceStatus:
+    """A device's availability (the ``status`` fields of ``GET /devices/{qrn}``).
+
+    ``status`` is ``ONLINE``, ``UNAVAILABLE``, ``OFFLINE`` or ``RETIRED``; ``queue_depth`` is the
+    number of jobs waiting (0 when qBraid does not say); ``avg_queue_time`` is in minutes.
+    """
+
+    qrn: str
+    status: str | None
+    online: bool
+    queue_depth: int = 0
+    status_msg: str | None = None
+    avg_queue_time: float | None = None
+    next_available: Any = None
 
 
 @attrs.frozen(slots=True)
@@ -541,6 +560,19 @@ def device_from_wire(data: Any) -> Device:
         direct_access=True if wire.directAccess is None else wire.directAccess,
         batch_job_support=bool(wire.batchJobSupport),
         details=dict(data),
+    )
+
+
+def device_status_of(device: Device) -> DeviceStatus:
+    """The availability fields of ``device`` (qBraid has no separate status endpoint)."""
+    return DeviceStatus(
+        qrn=device.qrn,
+        status=device.status,
+        online=device.online,
+        queue_depth=device.queue_depth,
+        status_msg=device.status_msg,
+        avg_queue_time=device.avg_queue_time,
+        next_available=device.next_available,
     )
 
 

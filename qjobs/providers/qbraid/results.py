@@ -1,25 +1,22 @@
-"""The qBraid client's result and program reads: the raw result (a 409 "not ready" is waited
-out), programs and compiled programs, and the ``resultData`` -> :class:`~qjobs.Result` mapping."""
+"""qBraid result payloads -> :class:`~qjobs.Result` (pure, no I/O).
+
+``GET /jobs/{qrn}/result`` answers ``resultData`` for a one-program job, or ``results`` (one
+``{"resultData"}`` per program) for a batch; each holds ``measurementCounts`` (bit 0 rightmost),
+optionally ``measurementProbabilities`` and per-shot ``measurements``.
+"""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
-import anyio
 import numpy as np
 
-from qjobs._core.durations import seconds
-from qjobs._core.errors import ConflictError, JobTimeoutError, MalformedResponseError, NotFoundError
+from qjobs._core.errors import MalformedResponseError
 from qjobs._core.models import Job, OutcomeCheck, Result
-from qjobs.providers._base import segment
-from qjobs.providers.qbraid._base import QbraidBase, _job_id
-from qjobs.providers.qbraid.models import PROVIDER, Program, program_from_wire
+from qjobs.providers.qbraid.models import PROVIDER
 
-logger = logging.getLogger("qjobs.providers.qbraid")
-
-_RESULT_WAIT_FIRST: Final = 0.05
+__all__ = ["result_from_data", "result_payloads", "results_from_payload"]
 
 
 def _width(raw: Mapping[Any, Any], job: Job) -> OutcomeCheck:
@@ -33,7 +30,7 @@ def _width(raw: Mapping[Any, Any], job: Job) -> OutcomeCheck:
     return OutcomeCheck.for_result(width, PROVIDER, f"job {job.id} measurementCounts")
 
 
-def _result_from_data(data: Any, *, job: Job, index: int, memory: bool) -> Result:
+def result_from_data(data: Any, *, job: Job, index: int, memory: bool) -> Result:
     """One circuit's ``resultData`` -> :class:`Result` (bit 0 rightmost, as qBraid documents)."""
     if not isinstance(data, Mapping):
         raise MalformedResponseError("resultData is not an object", provider=PROVIDER)
@@ -66,68 +63,31 @@ def _result_from_data(data: Any, *, job: Job, index: int, memory: bool) -> Resul
     return result
 
 
-class QbraidResults(QbraidBase):
-    """Result and program reads of :class:`~qjobs.providers.qbraid.QbraidClient`."""
+def result_payloads(data: Mapping[str, Any]) -> list[Any]:
+    """The ``resultData`` of each program in a result answer, in program order."""
+    items = data.get("results")
+    if not isinstance(items, list):
+        return [data.get("resultData")]
+    payloads = []
+    for i, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise MalformedResponseError(f"results[{i}] is not an object", provider=PROVIDER)
+        payloads.append(item.get("resultData"))
+    return payloads
 
-    async def raw_result(
-        self, job: Job | str, *, result_timeout: float = 60.0
-    ) -> Mapping[str, Any]:
-        """The ``data`` of ``GET /jobs/{qrn}/result``, waiting while qBraid answers 409.
 
-        A 409 means the results are not available yet (they can lag the COMPLETED status);
-        the request is repeated with growing pauses (from 50 ms up to ``capabilities.poll_max``)
-        until ``result_timeout`` seconds have passed, then :class:`~qjobs.JobTimeoutError`.
-        """
-        jid = _job_id(job)
-        deadline = anyio.current_time() + seconds("result_timeout", result_timeout)
-        delay = _RESULT_WAIT_FIRST
-        while True:
-            try:
-                data, _ = await self._call(
-                    "GET", f"jobs/{segment(jid)}/result", route="GET /jobs/{qrn}/result"
-                )
-            except ConflictError as exc:
-                remaining = deadline - anyio.current_time()
-                if remaining <= 0:
-                    raise JobTimeoutError(
-                        f"qbraid job {jid}: results still not available after {result_timeout} s "
-                        f"({exc.message})",
-                        job_id=jid,
-                        provider=PROVIDER,
-                    ) from None
-                logger.debug("qbraid: results of %s not ready; waiting %.2f s", jid, delay)
-                await anyio.sleep(min(delay, remaining))
-                delay = min(delay * 2, self.capabilities.poll_max)
-                continue
-            if not isinstance(data, Mapping):
-                raise MalformedResponseError("result is not an object", provider=PROVIDER)
-            return data
+def results_from_payload(data: Mapping[str, Any], *, job: Job, memory: bool) -> list[Result]:
+    """Every program's :class:`Result` of ``job`` from its result answer ``data``.
 
-    async def program(self, job: Job | str) -> list[Program]:
-        """The programs a job ran (``GET /jobs/{qrn}/program``), one per circuit, in order."""
-        jid = _job_id(job)
-        data, _ = await self._call(
-            "GET", f"jobs/{segment(jid)}/program", route="GET /jobs/{qrn}/program"
+    A job that names its program count must get that many results.
+    """
+    out = [
+        result_from_data(p, job=job, index=i, memory=memory)
+        for i, p in enumerate(result_payloads(data))
+    ]
+    if job.circuit_count and len(out) != job.circuit_count:
+        raise MalformedResponseError(
+            f"job {job.id} has {job.circuit_count} programs but {len(out)} results",
+            provider=PROVIDER,
         )
-        items = data if isinstance(data, list) else [data]
-        return [program_from_wire(p) for p in items]
-
-    async def compiled_program(self, job: Job | str) -> list[Program] | None:
-        """The programs as compiled for the device (``GET /jobs/{qrn}/compiled-program``), one
-        per circuit; None when nothing was compiled (404, as the qbraid SDK does). A job that
-        does not exist still raises :class:`~qjobs.NotFoundError`."""
-        jid = _job_id(job)
-        try:
-            data, _ = await self._call(
-                "GET",
-                f"jobs/{segment(jid)}/compiled-program",
-                route="GET /jobs/{qrn}/compiled-program",
-            )
-        except NotFoundError as exc:
-            if exc.code == "JOB_NOT_FOUND":
-                raise
-            return None
-        if data is None:
-            return None
-        items = data if isinstance(data, list) else [data]
-        return [program_from_wire(p) for p in items]
+    return out

@@ -2,17 +2,20 @@
 """The qBraid client (Quantum Runtime API, ``/api/v1``).
 
 ``QbraidClient`` speaks qBraid's current REST protocol over one
-:class:`~qjobs.transport.Transport`: user verification and context, access-token refresh, credit
-balance, providers, devices (list with filters, one, status, calibrations), jobs (one program or a
-batch of programs in one job, OpenQASM 2 or 3 written from the Circuit IR, name, tags, runtime
-options), cost estimates, status options, job listing with page-based pagination, cancel, delete,
-results (a 409 "not ready" is waited out), programs and compiled programs, and job groups.
-Every answer's ``{"success", "data"}`` envelope is opened in one place
-(:meth:`QbraidClient._call`). Wire <-> model mapping lives in
-:mod:`qjobs.providers.qbraid.models`, configuration in :mod:`qjobs.providers.qbraid.config`;
-the account, device, result and group calls are mixins in :mod:`~qjobs.providers.qbraid._account`,
-:mod:`~qjobs.providers.qbraid._devices`, :mod:`~qjobs.providers.qbraid.results` and
-:mod:`~qjobs.providers.qbraid._groups` on the shared :mod:`~qjobs.providers.qbraid._base`.
+:class:`~qjobs.transport.Transport`: jobs (one program or a batch of programs in one job,
+OpenQASM 2 or 3 written from the Circuit IR, name, tags, runtime options), status options, job
+listing with page-based pagination, cancel, delete, results (a 409 "not ready" is waited out),
+programs and compiled programs, job groups, devices (list with filters, one, status,
+calibrations), cost estimates, user verification and context, access-token refresh, credit
+balance and providers. Every answer's ``{"success", "data"}`` envelope is opened in one place
+(:meth:`QbraidClient._call`).
+
+The client does the I/O and calls the pure parts: :mod:`~qjobs.providers.qbraid.bodies`
+(checked input -> request bodies), :mod:`~qjobs.providers.qbraid.circuits` (OpenQASM programs),
+:mod:`~qjobs.providers.qbraid.pages` (list parameters and paging),
+:mod:`~qjobs.providers.qbraid.results` (result payloads -> :class:`~qjobs.Result`),
+:mod:`~qjobs.providers.qbraid.models` (wire <-> models) and
+:mod:`~qjobs.providers.qbraid.config` (constants, settings, qbraidrc, retry knobs).
 
 Use it through :func:`qjobs.connect`::
 
@@ -27,7 +30,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from qjobs.providers.qbraid.client import (
-    _FIND_PAGES,
     DEFAULT_BASE_URL,
     DEFAULT_DEVICE,
     GROUP_STATUSES,
@@ -47,6 +49,7 @@ from qjobs.providers.qbraid.client import (
     UserContext,
 )
 from qjobs.providers.qbraid.client import QbraidClient as _AsyncQbraidClient
+from qjobs.providers.qbraid.pages import FIND_PAGES
 from qjobs_sync import _portal
 from qjobs_sync.providers._base import ProviderClient
 
@@ -100,98 +103,93 @@ class QbraidClient(ProviderClient):
 
     _async: _AsyncQbraidClient
 
-    def verify_user(self) -> User:
-        """Check the credentials (``GET /users/verify``) and return the account.
+    @property
+    def token_source(self) -> Any:
+        """The ``token_source`` of the async object (read through)."""
+        return self._async.token_source
 
-        An answer whose ``success`` is false or whose user is not ``valid`` raises
-        :class:`~qjobs.CredentialsError`.
-        """
-        return _portal.run_async(lambda: self._async.verify_user())
+    @property
+    def url_source(self) -> Any:
+        """The ``url_source`` of the async object (read through)."""
+        return self._async.url_source
 
-    def save_config(
-        self,
-        path: str | os.PathLike[str] | None = None,
-        *,
-        verify: bool = True,
-        overwrite: bool = False,
-    ) -> Path:
-        """Write this client's API key and URL to qbraidrc (``[default]``: ``api-key``, ``url``).
-
-        With ``verify`` the credentials are checked first (``GET /users/verify``). Other keys
-        of the file (``email``, ``refresh-token``, ...) are kept; the file is owner-only (0600).
-        A different value already stored raises :class:`~qjobs.InputError` unless ``overwrite``.
-        Writes to ``path``, else the file the client read its configuration from.
-        """
-        return _portal.run_async(
-            lambda: self._async.save_config(path, verify=verify, overwrite=overwrite)
-        )
-
-    def user_context(self) -> UserContext:
-        """The signed-in user's context (``GET /users/context``), e.g. ``is_admin``."""
-        return _portal.run_async(lambda: self._async.user_context())
-
-    def refresh_access_token(self) -> AccessToken:
-        """Extend the access token's life (``POST /access-tokens/refresh``; qBraid gives 24 h).
-
-        Only a client configured with an access token (``access_token=``,
-        ``QBRAID_ACCESS_TOKEN`` or qbraidrc ``access-token``) has one to refresh; with an API
-        key this raises :class:`~qjobs.InputError` before any request.
-        """
-        return _portal.run_async(lambda: self._async.refresh_access_token())
-
-    def credits(self, organization_id: str | None = None) -> CreditBalance:
-        """The organization's credit balance (``GET /billing/credits/balance``).
-
-        ``organization_id`` defaults to the account's own organization, learnt once from
-        ``GET /users/verify``. Credits: 1 credit = $0.01.
-        """
-        return _portal.run_async(lambda: self._async.credits(organization_id))
-
-    def providers(self) -> list[ProviderInfo]:
-        """The providers qBraid offers devices from (``GET /providers``)."""
-        return _portal.run_async(lambda: self._async.providers())
-
-    def devices(
+    def __init__(
         self,
         *,
-        include_retired: bool = False,
-        vendor: str | None = None,
-        provider: str | None = None,
-        device_type: str | None = None,
-        status: str | None = None,
-        paradigm: str | None = None,
-        run_input_type: str | None = None,
-    ) -> list[Device]:
-        """The devices qBraid offers (``GET /devices``; ``retired=false`` unless
-        ``include_retired``). The other filters are applied to the answer (case-insensitive):
-        ``vendor``, ``provider``, ``device_type`` (``SIMULATOR``/``QPU``), ``status``,
-        ``paradigm`` and ``run_input_type`` (e.g. ``"qasm3"``). Devices are cached.
-        """
-        return _portal.run_async(
-            lambda: self._async.devices(
-                include_retired=include_retired,
-                vendor=vendor,
-                provider=provider,
-                device_type=device_type,
-                status=status,
-                paradigm=paradigm,
-                run_input_type=run_input_type,
+        token: str | None = None,
+        api_key: str | None = None,
+        access_token: str | None = None,
+        base_url: str | None = None,
+        config_file: str | os.PathLike[str] | None = None,
+        retries_total: int | None = None,
+        retries_connect: int | None = None,
+        backoff_factor: float | None = None,
+        **options: Unpack[ClientOptions],
+    ) -> None:
+        self._bind(
+            _portal.run_sync(
+                lambda: _AsyncQbraidClient(
+                    token=token,
+                    api_key=api_key,
+                    access_token=access_token,
+                    base_url=base_url,
+                    config_file=config_file,
+                    retries_total=retries_total,
+                    retries_connect=retries_connect,
+                    backoff_factor=backoff_factor,
+                    **options,
+                )
             )
         )
 
-    def device(self, qrn: str) -> Device:
-        """One device (``GET /devices/{qrn}``); refreshes the cached entry."""
-        return _portal.run_async(lambda: self._async.device(qrn))
+    @property
+    def config_file(self) -> Path:
+        """The qbraidrc path this client read (and :meth:`save_config` writes by default)."""
+        return self._async.config_file
 
-    def device_status(self, qrn: str) -> DeviceStatus:
-        """A device's status and queue depth (qBraid has no separate status endpoint)."""
-        return _portal.run_async(lambda: self._async.device_status(qrn))
+    def submit(
+        self,
+        circuits: Circuit | Sequence[Circuit],
+        *,
+        shots: int,
+        backend: str | None = None,
+        name: str | None = None,
+        key: str | None = None,
+        tags: Mapping[str, str | int | bool] | None = None,
+        runtime_options: Mapping[str, Any] | None = None,
+        qasm: int | None = None,
+        group: GroupJob | str | None = None,
+        **options: Any,
+    ) -> Job:
+        """Submit one circuit, or a list as one batch job (``POST /jobs``), and return the job.
 
-    def calibration(self, qrn: str) -> Calibration | None:
-        """A device's latest calibration (``GET /devices/{qrn}/calibrations``): per-qubit and
-        per-edge figures; None when qBraid has none (simulators).
+        Circuits travel as OpenQASM 3 (``qasm=2`` for OpenQASM 2; by default the device's
+        ``runInputTypes`` decide). Checked before the job is sent: shots against the device's
+        range, widths against its qubits, batch support, input types, direct access, bound
+        parameters, tags (str/int/bool values; ``qjobs_*`` names are reserved). The device's
+        metadata is fetched once and cached. ``runtime_options`` go to ``runtimeOptions``
+        (e.g. ``{"noiseModel": ...}``); ``group`` is an open group (:meth:`create_group`) or
+        its QRN.
+
+        With ``key``, the job carries the tag ``qjobs_key`` and submission is idempotent: if the
+        POST fails ambiguously or with a 5xx, the key is looked up (:meth:`find_by_key`) before
+        trying again, so one call never creates two jobs. Without a key such failures are raised
+        as they are (:class:`~qjobs.SubmitUncertainError`, :class:`~qjobs.ServerError`).
         """
-        return _portal.run_async(lambda: self._async.calibration(qrn))
+        return _portal.run_async(
+            lambda: self._async.submit(
+                circuits,
+                shots=shots,
+                backend=backend,
+                name=name,
+                key=key,
+                tags=tags,
+                runtime_options=runtime_options,
+                qasm=qasm,
+                group=group,
+                **options,
+            )
+        )
 
     def estimate_cost(
         self, backend: str | None = None, *, shots: int | None = None
@@ -203,6 +201,66 @@ class QbraidClient(ProviderClient):
         ``reason``.
         """
         return _portal.run_async(lambda: self._async.estimate_cost(backend, shots=shots))
+
+    def get_job(self, job_id: str) -> Job:
+        """Fetch one job's current state (``GET /jobs/{qrn}``)."""
+        return _portal.run_async(lambda: self._async.get_job(job_id))
+
+    def job_statuses(self) -> JobStatusOptions:
+        """The job status names and status groups qBraid knows (``GET /jobs/statuses``)."""
+        return _portal.run_async(lambda: self._async.job_statuses())
+
+    def list_jobs(
+        self, *, page: int = 1, limit: int | None = None, **filters: Any
+    ) -> tuple[list[Job], Pagination]:
+        """One page of jobs (``GET /jobs``), newest first, and its :class:`Pagination`.
+
+        Filters: ``vendor``, ``provider``, ``status`` (a qBraid status), ``status_group``
+        (``pending``, ``returned``, ``all``), ``tags`` (a mapping; jobs carrying all of them),
+        ``search``. ``limit`` is the page size (1..100, default ``capabilities.page_size``).
+        """
+        return _portal.run_async(lambda: self._async.list_jobs(page=page, limit=limit, **filters))
+
+    def iter_jobs(self, **filters: Any) -> Iterator[Job]:
+        """Iterate over jobs, newest first, following every page (``hasNext``).
+
+        Filters as in :meth:`list_jobs`, plus ``limit`` (page size) and ``max_pages``.
+        """
+        return _portal.iterate(lambda: self._async.iter_jobs(**filters))
+
+    def find_by_key(self, key: str, *, max_pages: int = FIND_PAGES) -> Job | None:
+        """The most recent job tagged ``qjobs_key=key`` (``GET /jobs?tags=...``), or None."""
+        return _portal.run_async(lambda: self._async.find_by_key(key, max_pages=max_pages))
+
+    def cancel(self, job: Job | str) -> None:
+        """Ask qBraid to cancel a job (``POST /jobs/{qrn}/cancel``; it goes ``CANCELLING`` then
+        ``CANCELLED``). A job that is already final is left as it is.
+        """
+        _portal.run_async(lambda: self._async.cancel(job))
+
+    def delete(self, job: Job | str) -> None:
+        """Delete a job (``DELETE /jobs/{qrn}``)."""
+        _portal.run_async(lambda: self._async.delete(job))
+
+    def delete_many(self, jobs: Sequence[Job | str]) -> None:
+        """Delete many jobs in one request (``DELETE /jobs?qrns=[...]``)."""
+        _portal.run_async(lambda: self._async.delete_many(jobs))
+
+    def results(
+        self, job: Job | str, *, memory: bool = False, result_timeout: float = 60.0
+    ) -> list[Result]:
+        """The results of a completed job, one per program, in program order.
+
+        Counts are qBraid's ``measurementCounts`` (bit 0 rightmost); ``probabilities`` come from
+        ``measurementProbabilities`` when qBraid sends them, else from the counts. ``memory``
+        also reads the per-shot ``measurements`` (each a bit list, element i = classical bit i).
+        A failed, cancelled or held (``HOLD``) job raises :class:`~qjobs.JobFailedError` /
+        :class:`~qjobs.JobCancelledError`; an unfinished one :class:`~qjobs.JobError`; results
+        that lag the COMPLETED status are waited for (see :meth:`raw_result`).
+        """
+        return _portal.run_async(
+            lambda: self._async.results(job, memory=memory, result_timeout=result_timeout)
+        )
 
     def raw_result(self, job: Job | str, *, result_timeout: float = 60.0) -> Mapping[str, Any]:
         """The ``data`` of ``GET /jobs/{qrn}/result``, waiting while qBraid answers 409.
@@ -303,154 +361,99 @@ class QbraidClient(ProviderClient):
             lambda: self._async.group(name=name, tags=tags, metadata=metadata, max_ttl=max_ttl)
         )
 
-    @property
-    def token_source(self) -> Any:
-        """The ``token_source`` of the async object (read through)."""
-        return self._async.token_source
-
-    @property
-    def url_source(self) -> Any:
-        """The ``url_source`` of the async object (read through)."""
-        return self._async.url_source
-
-    def __init__(
-        self,
-        *,
-        token: str | None = None,
-        api_key: str | None = None,
-        access_token: str | None = None,
-        base_url: str | None = None,
-        config_file: str | os.PathLike[str] | None = None,
-        retries_total: int | None = None,
-        retries_connect: int | None = None,
-        backoff_factor: float | None = None,
-        **options: Unpack[ClientOptions],
-    ) -> None:
-        self._bind(
-            _portal.run_sync(
-                lambda: _AsyncQbraidClient(
-                    token=token,
-                    api_key=api_key,
-                    access_token=access_token,
-                    base_url=base_url,
-                    config_file=config_file,
-                    retries_total=retries_total,
-                    retries_connect=retries_connect,
-                    backoff_factor=backoff_factor,
-                    **options,
-                )
-            )
-        )
-
-    @property
-    def config_file(self) -> Path:
-        """The qbraidrc path this client read (and :meth:`save_config` writes by default)."""
-        return self._async.config_file
-
     def backends(self) -> list[Backend]:
         """Every non-retired device as a provider-neutral :class:`~qjobs.Backend`."""
         return _portal.run_async(lambda: self._async.backends())
 
-    def submit(
+    def devices(
         self,
-        circuits: Circuit | Sequence[Circuit],
         *,
-        shots: int,
-        backend: str | None = None,
-        name: str | None = None,
-        key: str | None = None,
-        tags: Mapping[str, str | int | bool] | None = None,
-        runtime_options: Mapping[str, Any] | None = None,
-        qasm: int | None = None,
-        group: GroupJob | str | None = None,
-        **options: Any,
-    ) -> Job:
-        """Submit one circuit, or a list as one batch job (``POST /jobs``), and return the job.
-
-        Circuits travel as OpenQASM 3 (``qasm=2`` for OpenQASM 2; by default the device's
-        ``runInputTypes`` decide). Checked before the job is sent: shots against the device's
-        range, widths against its qubits, batch support, input types, direct access, bound
-        parameters, tags (str/int/bool values; ``qjobs_*`` names are reserved). The device's
-        metadata is fetched once and cached. ``runtime_options`` go to ``runtimeOptions``
-        (e.g. ``{"noiseModel": ...}``); ``group`` is an open group (:meth:`create_group`) or
-        its QRN.
-
-        With ``key``, the job carries the tag ``qjobs_key`` and submission is idempotent: if the
-        POST fails ambiguously or with a 5xx, the key is looked up (:meth:`find_by_key`) before
-        trying again, so one call never creates two jobs. Without a key such failures are raised
-        as they are (:class:`~qjobs.SubmitUncertainError`, :class:`~qjobs.ServerError`).
+        include_retired: bool = False,
+        vendor: str | None = None,
+        provider: str | None = None,
+        device_type: str | None = None,
+        status: str | None = None,
+        paradigm: str | None = None,
+        run_input_type: str | None = None,
+    ) -> list[Device]:
+        """The devices qBraid offers (``GET /devices``; ``retired=false`` unless
+        ``include_retired``). The other filters are applied to the answer (case-insensitive):
+        ``vendor``, ``provider``, ``device_type`` (``SIMULATOR``/``QPU``), ``status``,
+        ``paradigm`` and ``run_input_type`` (e.g. ``"qasm3"``). Devices are cached.
         """
         return _portal.run_async(
-            lambda: self._async.submit(
-                circuits,
-                shots=shots,
-                backend=backend,
-                name=name,
-                key=key,
-                tags=tags,
-                runtime_options=runtime_options,
-                qasm=qasm,
-                group=group,
-                **options,
+            lambda: self._async.devices(
+                include_retired=include_retired,
+                vendor=vendor,
+                provider=provider,
+                device_type=device_type,
+                status=status,
+                paradigm=paradigm,
+                run_input_type=run_input_type,
             )
         )
 
-    def get_job(self, job_id: str) -> Job:
-        """Fetch one job's current state (``GET /jobs/{qrn}``)."""
-        return _portal.run_async(lambda: self._async.get_job(job_id))
+    def device(self, qrn: str) -> Device:
+        """One device (``GET /devices/{qrn}``); refreshes the cached entry."""
+        return _portal.run_async(lambda: self._async.device(qrn))
 
-    def job_statuses(self) -> JobStatusOptions:
-        """The job status names and status groups qBraid knows (``GET /jobs/statuses``)."""
-        return _portal.run_async(lambda: self._async.job_statuses())
+    def device_status(self, qrn: str) -> DeviceStatus:
+        """A device's status and queue depth (qBraid has no separate status endpoint)."""
+        return _portal.run_async(lambda: self._async.device_status(qrn))
 
-    def list_jobs(
-        self, *, page: int = 1, limit: int | None = None, **filters: Any
-    ) -> tuple[list[Job], Pagination]:
-        """One page of jobs (``GET /jobs``), newest first, and its :class:`Pagination`.
-
-        Filters: ``vendor``, ``provider``, ``status`` (a qBraid status), ``status_group``
-        (``pending``, ``returned``, ``all``), ``tags`` (a mapping; jobs carrying all of them),
-        ``search``. ``limit`` is the page size (1..100, default ``capabilities.page_size``).
+    def calibration(self, qrn: str) -> Calibration | None:
+        """A device's latest calibration (``GET /devices/{qrn}/calibrations``): per-qubit and
+        per-edge figures; None when qBraid has none (simulators).
         """
-        return _portal.run_async(lambda: self._async.list_jobs(page=page, limit=limit, **filters))
+        return _portal.run_async(lambda: self._async.calibration(qrn))
 
-    def iter_jobs(self, **filters: Any) -> Iterator[Job]:
-        """Iterate over jobs, newest first, following every page (``hasNext``).
+    def verify_user(self) -> User:
+        """Check the credentials (``GET /users/verify``) and return the account.
 
-        Filters as in :meth:`list_jobs`, plus ``limit`` (page size) and ``max_pages``.
+        An answer whose ``success`` is false or whose user is not ``valid`` raises
+        :class:`~qjobs.CredentialsError`.
         """
-        return _portal.iterate(lambda: self._async.iter_jobs(**filters))
+        return _portal.run_async(lambda: self._async.verify_user())
 
-    def find_by_key(self, key: str, *, max_pages: int = _FIND_PAGES) -> Job | None:
-        """The most recent job tagged ``qjobs_key=key`` (``GET /jobs?tags=...``), or None."""
-        return _portal.run_async(lambda: self._async.find_by_key(key, max_pages=max_pages))
+    def save_config(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        verify: bool = True,
+        overwrite: bool = False,
+    ) -> Path:
+        """Write this client's API key and URL to qbraidrc (``[default]``: ``api-key``, ``url``).
 
-    def results(
-        self, job: Job | str, *, memory: bool = False, result_timeout: float = 60.0
-    ) -> list[Result]:
-        """The results of a completed job, one per program, in program order.
-
-        Counts are qBraid's ``measurementCounts`` (bit 0 rightmost); ``probabilities`` come from
-        ``measurementProbabilities`` when qBraid sends them, else from the counts. ``memory``
-        also reads the per-shot ``measurements`` (each a bit list, element i = classical bit i).
-        A failed, cancelled or held (``HOLD``) job raises :class:`~qjobs.JobFailedError` /
-        :class:`~qjobs.JobCancelledError`; an unfinished one :class:`~qjobs.JobError`; results
-        that lag the COMPLETED status are waited for (see :meth:`raw_result`).
+        With ``verify`` the credentials are checked first (``GET /users/verify``). Other keys
+        of the file (``email``, ``refresh-token``, ...) are kept; the file is owner-only (0600).
+        A different value already stored raises :class:`~qjobs.InputError` unless ``overwrite``.
+        Writes to ``path``, else the file the client read its configuration from.
         """
         return _portal.run_async(
-            lambda: self._async.results(job, memory=memory, result_timeout=result_timeout)
+            lambda: self._async.save_config(path, verify=verify, overwrite=overwrite)
         )
 
-    def cancel(self, job: Job | str) -> None:
-        """Ask qBraid to cancel a job (``POST /jobs/{qrn}/cancel``; it goes ``CANCELLING`` then
-        ``CANCELLED``). A job that is already final is left as it is.
+    def user_context(self) -> UserContext:
+        """The signed-in user's context (``GET /users/context``), e.g. ``is_admin``."""
+        return _portal.run_async(lambda: self._async.user_context())
+
+    def refresh_access_token(self) -> AccessToken:
+        """Extend the access token's life (``POST /access-tokens/refresh``; qBraid gives 24 h).
+
+        Only a client configured with an access token (``access_token=``,
+        ``QBRAID_ACCESS_TOKEN`` or qbraidrc ``access-token``) has one to refresh; with an API
+        key this raises :class:`~qjobs.InputError` before any request.
         """
-        _portal.run_async(lambda: self._async.cancel(job))
+        return _portal.run_async(lambda: self._async.refresh_access_token())
 
-    def delete(self, job: Job | str) -> None:
-        """Delete a job (``DELETE /jobs/{qrn}``)."""
-        _portal.run_async(lambda: self._async.delete(job))
+    def credits(self, organization_id: str | None = None) -> CreditBalance:
+        """The organization's credit balance (``GET /billing/credits/balance``).
 
-    def delete_many(self, jobs: Sequence[Job | str]) -> None:
-        """Delete many jobs in one request (``DELETE /jobs?qrns=[...]``)."""
-        _portal.run_async(lambda: self._async.delete_many(jobs))
+        ``organization_id`` defaults to the account's own organization, learnt once from
+        ``GET /users/verify``. Credits: 1 credit = $0.01.
+        """
+        return _portal.run_async(lambda: self._async.credits(organization_id))
+
+    def providers(self) -> list[ProviderInfo]:
+        """The providers qBraid offers devices from (``GET /providers``)."""
+        return _portal.run_async(lambda: self._async.providers())
