@@ -1,4 +1,9 @@
-"""The ``POST /jobs`` body of an IonQ submission, validated before any request."""
+"""The bodies and queries of IonQ requests, built from validated input before any request.
+
+Everything here is pure (no I/O): the ``POST /jobs`` body of a submission and the checks against
+the backend catalogue, the ``POST /sessions`` body, the ``GET /jobs/estimate`` query and the
+``PUT /jobs/status/cancel`` bodies.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +13,37 @@ from typing import Any, Final
 import orjson
 
 from qjobs._core.errors import InputError
+from qjobs._core.models import Backend
 from qjobs._core.validation import is_int
 from qjobs.circuit._ir import Circuit
-from qjobs.providers._base import Capabilities
+from qjobs.providers._base import Capabilities, check_id
 from qjobs.providers.ionq import circuits as codec
-from qjobs.providers.ionq._base import DEFAULT_MAX_SHOTS, META_KEY, META_MAPS, META_SHOTS
-from qjobs.providers.ionq._base import check_name as _name
+from qjobs.providers.ionq.config import (
+    CANCEL_CHUNK,
+    DEFAULT_MAX_SHOTS,
+    META_KEY,
+    META_MAPS,
+    META_SHOTS,
+)
 from qjobs.providers.ionq.results import encode_maps
 
-__all__ = ["build_body"]
+__all__ = [
+    "build_body",
+    "cancel_bodies",
+    "check_fits",
+    "check_limit",
+    "check_name",
+    "estimate_params",
+    "lookup_backend",
+    "session_body",
+]
 
 _MAX_KEY_LENGTH: Final = 128
+
+
+def check_name(value: Any, field: str) -> str:
+    """``value`` as a path segment (backend, session, artifact), else :class:`~qjobs.InputError`."""
+    return check_id(value, field, what="a name")
 
 
 def build_body(
@@ -42,7 +67,7 @@ def build_body(
         raise InputError("shots", shots, "must be an int >= 1")
     if shots > DEFAULT_MAX_SHOTS:
         raise InputError("shots", shots, f"must be <= {DEFAULT_MAX_SHOTS}")
-    backend = _name(backend, "backend")
+    backend = check_name(backend, "backend")
     if key is not None and (not isinstance(key, str) or not key or len(key) > _MAX_KEY_LENGTH):
         raise InputError("key", key, f"must be a non-empty string of <= {_MAX_KEY_LENGTH}")
     if name is not None and not isinstance(name, str):
@@ -50,7 +75,7 @@ def build_body(
     if not isinstance(dry_run, bool):
         raise InputError("dry_run", dry_run, "must be a bool")
     if session_id is not None:
-        _name(session_id, "session_id")
+        check_name(session_id, "session_id")
     obj: object = circuits
     if isinstance(obj, str) or not isinstance(obj, Circuit | Sequence):
         raise InputError("circuits", type(obj).__name__, "must be a Circuit or a list of Circuits")
@@ -119,3 +144,135 @@ def build_body(
             f"payload exceeds max_payload_bytes={capabilities.max_payload_bytes}",
         )
     return body, encoded
+
+
+def lookup_backend(catalogue: Mapping[str, Backend], name: str) -> Backend | None:
+    """The catalogue entry of backend ``name``; None when there is no catalogue to check.
+
+    A name the catalogue does not hold raises :class:`~qjobs.InputError` listing the known ones.
+    """
+    if not catalogue:
+        return None
+    entry = catalogue.get(name)
+    if entry is None:
+        raise InputError("backend", name, f"unknown IonQ backend; known: {sorted(catalogue)}")
+    return entry
+
+
+def check_fits(entry: Backend, qubits: int, shots: int) -> None:
+    """:class:`~qjobs.InputError` unless ``qubits`` and ``shots`` fit the backend ``entry``."""
+    if entry.qubits is not None and qubits > entry.qubits:
+        raise InputError(
+            "circuits", f"{qubits} qubits", f"backend {entry.name!r} has {entry.qubits} qubits"
+        )
+    if entry.max_shots is not None and shots > entry.max_shots:
+        raise InputError("shots", shots, f"backend {entry.name!r} allows <= {entry.max_shots}")
+    if shots < entry.min_shots:
+        raise InputError("shots", shots, f"backend {entry.name!r} needs >= {entry.min_shots}")
+
+
+def cancel_bodies(ids: Sequence[str]) -> list[dict[str, list[str]]]:
+    """The ``PUT /jobs/status/cancel`` bodies for ``ids``, :data:`CANCEL_CHUNK` ids each."""
+    return [
+        {"ids": list(ids[start : start + CANCEL_CHUNK])}
+        for start in range(0, len(ids), CANCEL_CHUNK)
+    ]
+
+
+def session_body(
+    backend: str,
+    *,
+    job_count_limit: int | None,
+    duration_limit_min: int | None,
+    cost_limit: float | None,
+) -> dict[str, Any]:
+    """The ``POST /sessions`` body: ``{"backend", "settings"?}`` (limits only when given)."""
+    backend = check_name(backend, "backend")
+    settings: dict[str, Any] = {}
+    for field, value in (
+        ("job_count_limit", job_count_limit),
+        ("duration_limit_min", duration_limit_min),
+    ):
+        if value is not None:
+            if not is_int(value, low=1):
+                raise InputError(field, value, "must be an int >= 1")
+            settings[field] = value
+    if cost_limit is not None:
+        if (
+            isinstance(cost_limit, bool)
+            or not isinstance(cost_limit, int | float)
+            or not cost_limit > 0
+        ):
+            raise InputError("cost_limit", cost_limit, "must be a number > 0 (USD)")
+        settings["cost_limit"] = {"unit": "usd", "value": cost_limit}
+    body: dict[str, Any] = {"backend": backend}
+    if settings:
+        body["settings"] = settings
+    return body
+
+
+def check_limit(limit: int | None) -> int | None:
+    """``limit`` (how many records to ask for) when None or an int >= 1; else InputError."""
+    if limit is not None and not is_int(limit, low=1):
+        raise InputError("limit", limit, "must be an int >= 1")
+    return limit
+
+
+def _gate_counts(encoded: codec.Encoded) -> tuple[int, int]:
+    """The one- and two-qubit gates of an encoded ``ionq.circuit.v1`` input, as IonQ counts."""
+    lists = (
+        [encoded.input.get("circuit", [])]
+        if "circuit" in encoded.input
+        else [c["circuit"] for c in encoded.input.get("circuits", [])]
+    )
+    n1 = n2 = 0
+    for ops in lists:
+        for op in ops:
+            arity = len(op.get("targets", [op.get("target")])) + len(op.get("controls", []))
+            if arity == 1:
+                n1 += 1
+            else:
+                n2 += 1
+    return n1, n2
+
+
+def estimate_params(
+    circuits: Circuit | Sequence[Circuit] | None,
+    *,
+    backend: str,
+    shots: int,
+    one_qubit_gates: int | None,
+    two_qubit_gates: int | None,
+    qubits: int | None,
+    error_mitigation: bool,
+    session: bool,
+) -> dict[str, Any]:
+    """The ``GET /jobs/estimate`` query; counts not given are taken from ``circuits`` as sent."""
+    backend = check_name(backend, "backend")
+    if not is_int(shots, low=1):
+        raise InputError("shots", shots, "must be an int >= 1")
+    job_type = codec.TYPE_CIRCUIT
+    n1 = n2 = 0
+    width = 0
+    if circuits is not None:
+        encoded = codec.encode(circuits)
+        job_type = encoded.type
+        width = encoded.qubits
+        n1, n2 = _gate_counts(encoded)
+    for field, value in (
+        ("one_qubit_gates", one_qubit_gates),
+        ("two_qubit_gates", two_qubit_gates),
+        ("qubits", qubits),
+    ):
+        if value is not None and not is_int(value, low=0):
+            raise InputError(field, value, "must be an int >= 0")
+    return {
+        "type": job_type,
+        "backend": backend,
+        "1q_gates": n1 if one_qubit_gates is None else one_qubit_gates,
+        "2q_gates": n2 if two_qubit_gates is None else two_qubit_gates,
+        "qubits": width if qubits is None else qubits,
+        "shots": shots,
+        "error_mitigation": bool(error_mitigation),
+        "session": bool(session),
+    }
