@@ -85,16 +85,7 @@ def build_body(
         if len(circuits) > limit:
             raise InputError("circuits", f"{len(circuits)} circuits", f"at most {limit} per job")
     encoded = codec.encode(circuits, gateset=gateset)
-    user_meta: dict[str, str] = {}
-    for k, v in (metadata or {}).items():
-        if not isinstance(k, str) or not isinstance(v, str):
-            raise InputError(f"metadata[{k!r}]", v, "metadata keys and values must be strings")
-        if k.startswith("qjobs_") or k == META_SHOTS:
-            raise InputError(f"metadata[{k!r}]", v, "key is reserved by qjobs")
-        user_meta[k] = v
-    meta = {**user_meta, META_SHOTS: str(shots), META_MAPS: encode_maps(encoded.maps)}
-    if key is not None:
-        meta[META_KEY] = key
+    meta = _job_metadata(metadata, shots, key, encoded)
     if name is None:
         name = circuits.name if isinstance(circuits, Circuit) else f"{len(encoded.maps)} circuits"
     body: dict[str, Any] = {"type": encoded.type, "backend": backend, "shots": shots}
@@ -105,14 +96,50 @@ def build_body(
         body["session_id"] = session_id
     body["metadata"] = meta
     if noise is not None:
-        if not backend.startswith("simulator"):
-            raise InputError("noise", noise, "noise models apply to the simulator only")
-        if isinstance(noise, str):
-            body["noise"] = {"model": noise}
-        elif isinstance(noise, Mapping) and isinstance(noise.get("model"), str):
-            body["noise"] = dict(noise)
-        else:
-            raise InputError("noise", noise, "must be a model name or {'model': ..., 'seed'}")
+        body["noise"] = _noise(noise, backend)
+    merged = _job_settings(settings, error_mitigation, encoded.type)
+    if merged:
+        body["settings"] = merged
+    if dry_run:
+        body["dry_run"] = True
+    _check_size(body, capabilities.max_payload_bytes)
+    return body, encoded
+
+
+def _job_metadata(
+    metadata: Mapping[str, str] | None, shots: int, key: str | None, encoded: codec.Encoded
+) -> dict[str, str]:
+    """The user's string metadata plus what qjobs reads back: shots, measurement maps, key."""
+    user_meta: dict[str, str] = {}
+    for k, v in (metadata or {}).items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise InputError(f"metadata[{k!r}]", v, "metadata keys and values must be strings")
+        if k.startswith("qjobs_") or k == META_SHOTS:
+            raise InputError(f"metadata[{k!r}]", v, "key is reserved by qjobs")
+        user_meta[k] = v
+    meta = {**user_meta, META_SHOTS: str(shots), META_MAPS: encode_maps(encoded.maps)}
+    if key is not None:
+        meta[META_KEY] = key
+    return meta
+
+
+def _noise(noise: str | Mapping[str, Any], backend: str) -> dict[str, Any]:
+    """The ``noise`` object of a simulator job: ``{"model", "seed"?}``."""
+    if not backend.startswith("simulator"):
+        raise InputError("noise", noise, "noise models apply to the simulator only")
+    if isinstance(noise, str):
+        return {"model": noise}
+    if isinstance(noise, Mapping) and isinstance(noise.get("model"), str):
+        return dict(noise)
+    raise InputError("noise", noise, "must be a model name or {'model': ..., 'seed'}")
+
+
+def _job_settings(
+    settings: Mapping[str, Any] | None,
+    error_mitigation: bool | Mapping[str, Any] | None,
+    job_type: str,
+) -> dict[str, Any]:
+    """IonQ's ``settings``: the user's, error mitigation, and the compiler version for QASM 3."""
     merged: dict[str, Any] = {}
     if settings is not None:
         if not isinstance(settings, Mapping):
@@ -125,25 +152,25 @@ def build_body(
             merged["error_mitigation"] = dict(error_mitigation)
         else:
             raise InputError("error_mitigation", error_mitigation, "must be a bool or a mapping")
-    if encoded.type == codec.TYPE_QASM3:
+    if job_type == codec.TYPE_QASM3:
         compilation = dict(merged.get("compilation") or {})
         compilation.setdefault("service_version", "v0.4")
         merged["compilation"] = compilation
-    if merged:
-        body["settings"] = merged
-    if dry_run:
-        body["dry_run"] = True
+    return merged
+
+
+def _check_size(body: Mapping[str, Any], max_payload_bytes: int) -> None:
+    """InputError when ``body`` is not JSON or its JSON is larger than ``max_payload_bytes``."""
     try:
         size = len(orjson.dumps(body))
     except TypeError as exc:
         raise InputError("settings", "<body>", f"not JSON-serializable: {exc}") from None
-    if size > capabilities.max_payload_bytes:
+    if size > max_payload_bytes:
         raise InputError(
             "circuits",
             f"{size} bytes",
-            f"payload exceeds max_payload_bytes={capabilities.max_payload_bytes}",
+            f"payload exceeds max_payload_bytes={max_payload_bytes}",
         )
-    return body, encoded
 
 
 def lookup_backend(catalogue: Mapping[str, Backend], name: str) -> Backend | None:
