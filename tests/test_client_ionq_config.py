@@ -11,7 +11,9 @@ import pytest
 import qjobs
 from qjobs import Circuit, Instruction, JobStatus
 from qjobs.providers.ionq import DEFAULT_BASE_URL, TOKEN_VARIABLES, IonQClient
-from qjobs.providers.ionq.models import error_parser, job_from_wire
+from qjobs.providers.ionq.client import error_parser
+from qjobs.providers.ionq.models import job_from_wire
+from qjobs.providers.ionq.results import resolve_url
 from qjobs.transport import RateLimit, RetryPolicy
 
 ALL_VARS = (*TOKEN_VARIABLES, "QISKIT_IONQ_API_URL", "IONQ_API_URL")
@@ -257,7 +259,7 @@ def test_error_parser_tolerates_garbage() -> None:
 )
 def test_result_url_resolution(base: str, url: str, expected: str) -> None:
     client = IonQClient(token="t", base_url=base)
-    assert client._resolve(url) == expected
+    assert resolve_url(client.base_url, url) == expected
 
 
 def test_capabilities_are_declared() -> None:

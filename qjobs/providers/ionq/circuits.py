@@ -38,7 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qjobs._core.errors import InputError
-from qjobs._core.validation import is_number
+from qjobs._core.validation import is_int, is_number
 from qjobs.circuit._expr import Expr
 from qjobs.circuit._gates import NATIVE_GATES
 from qjobs.circuit._ir import Circuit, Instruction, Param
@@ -482,11 +482,9 @@ def encode(
 
 # ------------------------------------------------------------------------------- decoding
 def _int_list(value: Any, field: str) -> list[int]:
-    if isinstance(value, int) and not isinstance(value, bool):
+    if is_int(value):
         return [value]
-    if not isinstance(value, list) or not all(
-        isinstance(v, int) and not isinstance(v, bool) for v in value
-    ):
+    if not isinstance(value, list) or not all(is_int(v) for v in value):
         raise InputError(field, value, "expected a list of qubit indices")
     return list(value)
 
@@ -592,7 +590,7 @@ def decode(job_input: Mapping[str, Any]) -> list[Circuit]:
     if gateset not in (GATESET_QIS, GATESET_NATIVE):
         raise InputError("input.gateset", gateset, "must be 'qis' or 'native'")
     qubits = job_input.get("qubits")
-    width_ = qubits if isinstance(qubits, int) and not isinstance(qubits, bool) else None
+    width_ = qubits if is_int(qubits) else None
     if "circuits" in job_input:
         entries = job_input["circuits"]
         if not isinstance(entries, list):

@@ -1,4 +1,4 @@
-"""IonQ wire <-> model mapping: status table, typed models, the cattrs converter, error bodies.
+"""IonQ wire <-> model mapping: status table, typed models, the cattrs converter.
 
 Everything here is pure (no I/O). Responses are read leniently: unknown keys are ignored, an
 unknown job status becomes :attr:`JobStatus.UNKNOWN` with the raw string kept in
@@ -17,8 +17,9 @@ import cattrs
 
 from qjobs._core.errors import MalformedResponseError
 from qjobs._core.models import Backend, Job, JobFailure, JobStatus
-from qjobs.providers._wire import json_body, lenient_converter, lookup_status, parse_time, structure
-from qjobs.transport import default_error_parser
+from qjobs._core.validation import is_int
+from qjobs.providers._wire import lenient_converter, lookup_status, parse_time, structure
+from qjobs.providers.ionq.config import PROVIDER
 
 __all__ = [
     "PROVIDER",
@@ -29,14 +30,12 @@ __all__ = [
     "Session",
     "backend_from_wire",
     "converter",
-    "error_parser",
     "job_from_wire",
     "parse_time",
+    "submitted_job",
 ]
 
 T = TypeVar("T")
-
-PROVIDER: Final = "ionq"
 
 #: IonQ job status -> unified status. IonQ spells ``canceled`` with one l and says ``started``.
 STATUS_MAP: Final[dict[str, JobStatus]] = {
@@ -266,6 +265,29 @@ def job_from_wire(data: Any) -> Job:
     )
 
 
+def submitted_job(data: Any, body: Mapping[str, Any], circuits: int) -> Job:
+    """The job just created from the ``POST /jobs`` answer ``data`` and the ``body`` sent.
+
+    IonQ answers little (``{"id", "status"}``); what the body said fills the rest. An answer
+    without an id raises :class:`~qjobs.MalformedResponseError`.
+    """
+    if not isinstance(data, Mapping) or not isinstance(data.get("id"), str):
+        raise MalformedResponseError(
+            "job creation answer has no id", provider=PROVIDER, method="POST", path="/jobs"
+        )
+    merged = {
+        "status": "submitted",
+        "backend": body["backend"],
+        "shots": body["shots"],
+        "name": body.get("name"),
+        "metadata": body["metadata"],
+        "type": body["type"],
+        "stats": {"circuits": circuits},
+        **{k: v for k, v in data.items() if v is not None},
+    }
+    return job_from_wire(merged)
+
+
 def backend_from_wire(data: Any, *, max_shots: int) -> Backend:
     """Map an IonQ backend object (``{"backend", "qubits", "status", ...}``) to a Backend."""
     if not isinstance(data, Mapping):
@@ -280,7 +302,7 @@ def backend_from_wire(data: Any, *, max_shots: int) -> Backend:
     return Backend(
         name=name,
         provider=PROVIDER,
-        qubits=qubits if isinstance(qubits, int) and not isinstance(qubits, bool) else None,
+        qubits=qubits if is_int(qubits) else None,
         simulator=name == "simulator" or name.startswith("simulator"),
         status=status_text,
         available=status_text is None or status_text.lower() in {"available", "online", "ok"},
@@ -288,31 +310,3 @@ def backend_from_wire(data: Any, *, max_shots: int) -> Backend:
         max_shots=limit if isinstance(limit, int) and limit > 0 else max_shots,
         details=dict(data),
     )
-
-
-def error_parser(status: int, body: bytes) -> tuple[str, str | None]:
-    """Read IonQ's error bodies (spec §10), tolerating every shape (and non-JSON).
-
-    ``{"statusCode", "error", "message"}`` -> (message, error);
-    ``{"error": {"type", "message"}}`` -> (message, type); ``{"code", "message"}`` ->
-    (message, None); ``{"error": "<text>"}`` -> (text, None); anything else -> the transport's
-    default reading.
-    """
-    data = json_body(body)
-    if isinstance(data, Mapping):
-        message = data.get("message")
-        error = data.get("error")
-        if isinstance(error, Mapping):
-            text = error.get("message") or message
-            kind = error.get("type") or error.get("code")
-            if isinstance(text, str) and text:
-                return text, None if kind is None else str(kind)
-        if "statusCode" in data and isinstance(message, str) and message:
-            return message, None if error is None else str(error)
-        if isinstance(message, str) and message:
-            return message, None
-        if isinstance(error, str) and error:
-            return error, None
-    if not body or data is not None:
-        return default_error_parser(status, body) if body else ("No error details provided.", None)
-    return default_error_parser(status, body)

@@ -4,13 +4,13 @@
 ``IonQClient`` speaks IonQ's REST protocol over one :class:`~qjobs.transport.Transport`:
 jobs (one circuit, multi-circuit batches, OpenQASM 3), batched status polls (``GET /jobs?ids=``),
 paged listing, results with measurement maps applied, batched cancellation, backends,
-characterizations, estimates and sessions. Circuit encoding lives in
-:mod:`qjobs.providers.ionq.circuits`; wire <-> model mapping in :mod:`qjobs.providers.ionq.models`.
+characterizations, estimates and sessions.
 
-The client's parts live beside it: backends, characterizations and estimates in
-``_ionq_catalogue``, listing in ``_ionq_jobs``, result assembly in ``_ionq_results``, batch
-status and artifacts in ``_ionq_artifacts``, sessions in ``_ionq_sessions``, the submit body in
-``_ionq_submit``.
+The client makes the requests; the pure parts beside it build and read them: settings in
+:mod:`~qjobs.providers.ionq.config`, circuit encoding in :mod:`~qjobs.providers.ionq.circuits`,
+request bodies in :mod:`~qjobs.providers.ionq.bodies`, listing in
+:mod:`~qjobs.providers.ionq.pages`, result assembly in :mod:`~qjobs.providers.ionq.results` and
+wire <-> model mapping in :mod:`~qjobs.providers.ionq.models`.
 
 Use it through :func:`qjobs.connect`::
 
@@ -34,7 +34,7 @@ from qjobs.providers.ionq.client import (
     Session,
 )
 from qjobs.providers.ionq.client import IonQClient as _AsyncIonQClient
-from qjobs.providers.ionq.pages import _FIND_PAGES
+from qjobs.providers.ionq.pages import FIND_PAGES
 from qjobs_sync import _portal
 from qjobs_sync.providers._base import ProviderClient
 
@@ -71,157 +71,6 @@ class IonQClient(ProviderClient):
     """
 
     _async: _AsyncIonQClient
-
-    def backends(self) -> list[Backend]:
-        """Every backend IonQ offers (``GET /backends``); cached for submit-time checks."""
-        return _portal.run_async(lambda: self._async.backends())
-
-    def backend(self, name: str) -> Backend:
-        """One backend (``GET /backends/{name}``)."""
-        return _portal.run_async(lambda: self._async.backend(name))
-
-    def characterizations(self, backend: str, limit: int | None = None) -> list[Characterization]:
-        """Calibration records of a backend, newest first (``limit`` bounds how many)."""
-        return _portal.run_async(lambda: self._async.characterizations(backend, limit))
-
-    def characterization(self, backend: str) -> Characterization | None:
-        """The latest calibration record of a backend, or None when there is none."""
-        return _portal.run_async(lambda: self._async.characterization(backend))
-
-    def estimate(
-        self,
-        circuits: Circuit | Sequence[Circuit] | None = None,
-        *,
-        backend: str,
-        shots: int,
-        one_qubit_gates: int | None = None,
-        two_qubit_gates: int | None = None,
-        qubits: int | None = None,
-        error_mitigation: bool = False,
-        session: bool = False,
-    ) -> Estimate:
-        """Cost and time estimate (``GET /jobs/estimate``).
-
-        Gate and qubit counts are taken from ``circuits`` (as they would be sent) unless given.
-        """
-        return _portal.run_async(
-            lambda: self._async.estimate(
-                circuits,
-                backend=backend,
-                shots=shots,
-                one_qubit_gates=one_qubit_gates,
-                two_qubit_gates=two_qubit_gates,
-                qubits=qubits,
-                error_mitigation=error_mitigation,
-                session=session,
-            )
-        )
-
-    def iter_jobs(self, **filters: Any) -> Iterator[Job]:
-        """Iterate over jobs following every page (cursor ``next``).
-
-        Filters: ``status``, ``backend`` (sent as ``target``; a list is comma-joined),
-        ``parent_job_id``, ``session_id``, ``ids`` (a list), ``limit`` (page size, default
-        ``capabilities.page_size``) and ``max_pages`` (stop after that many pages).
-        """
-        return _portal.iterate(lambda: self._async.iter_jobs(**filters))
-
-    def find_by_key(
-        self, key: str, *, backend: str | None = None, max_pages: int = _FIND_PAGES
-    ) -> Job | None:
-        """The most recent job whose ``metadata.qjobs_key`` is ``key``, or None.
-
-        Scans at most ``max_pages`` pages of the newest jobs (``backend`` narrows the listing),
-        which covers the jobs an interrupted submission could have created.
-        """
-        return _portal.run_async(
-            lambda: self._async.find_by_key(key, backend=backend, max_pages=max_pages)
-        )
-
-    def probabilities(
-        self, job: Job | str, sharpen: bool | None = None, **params: Any
-    ) -> dict[str, Any]:
-        """The raw probabilities IonQ returns for a job (decimal-string keys over qubits).
-
-        A multi-circuit job returns ``{child_id: {key: p}}``. ``sharpen`` and any extra query
-        parameters are passed through.
-        """
-        return _portal.run_async(lambda: self._async.probabilities(job, sharpen, **params))
-
-    def batch_status(self, job: Job | str) -> BatchStatus:
-        """The parent and every child of a multi-circuit job, fetched now.
-
-        One ``GET /jobs/{id}`` for the parent, then the children through the batched
-        ``GET /jobs?ids=`` (``status_batch_size`` ids per request), in circuit order. A job without
-        children is its own single child. See :class:`BatchStatus` for the summary numbers.
-        """
-        return _portal.run_async(lambda: self._async.batch_status(job))
-
-    def artifact(self, job: Job | str, artifact_id: str, **params: Any) -> Any:
-        """One job artifact (``GET /jobs/{id}/artifacts/{artifact_id}``), extra query passed on.
-
-        JSON bodies are decoded; ``text/*`` bodies are returned as ``str`` and anything else
-        (``application/octet-stream``) as ``bytes``.
-        """
-        return _portal.run_async(lambda: self._async.artifact(job, artifact_id, **params))
-
-    def compiled_circuits(self, job: Job | str) -> dict[str, Any]:
-        """What a completed job (typically a ``dry_run``) was compiled to, by format.
-
-        Reads ``output.compilation.compiled_circuits`` of the job (fetched again unless it is
-        final) and downloads each artifact concurrently: ``{"ionq.circuit.v1": {...}}``. A job
-        that is not completed raises :class:`~qjobs.JobError`; a completed one without compiled
-        circuits gives ``{}``.
-        """
-        return _portal.run_async(lambda: self._async.compiled_circuits(job))
-
-    def create_session(
-        self,
-        backend: str,
-        *,
-        job_count_limit: int | None = None,
-        duration_limit_min: int | None = None,
-        cost_limit: float | None = None,
-    ) -> Session:
-        """Open a session on a QPU backend (``POST /sessions``); pass its ``id`` to submit."""
-        return _portal.run_async(
-            lambda: self._async.create_session(
-                backend,
-                job_count_limit=job_count_limit,
-                duration_limit_min=duration_limit_min,
-                cost_limit=cost_limit,
-            )
-        )
-
-    def get_session(self, session_id: str) -> Session:
-        """A session's current state (``GET /sessions/{id}``)."""
-        return _portal.run_async(lambda: self._async.get_session(session_id))
-
-    def end_session(self, session_id: Session | str) -> Session | None:
-        """End a session (``POST /sessions/{id}/end``); queued jobs of it still run."""
-        return _portal.run_async(lambda: self._async.end_session(session_id))
-
-    def session(
-        self,
-        backend: str,
-        *,
-        job_count_limit: int | None = None,
-        duration_limit_min: int | None = None,
-        cost_limit: float | None = None,
-    ) -> AbstractContextManager[Session]:
-        """``with ionq.session("qpu.forte-1") as s: ionq.submit(..., session_id=s.id)``.
-
-        The session is ended on exit. If the block raised, its queued jobs are cancelled first
-        (as qiskit-ionq does), then the session is ended and the error propagates.
-        """
-        return _portal.context(
-            lambda: self._async.session(
-                backend,
-                job_count_limit=job_count_limit,
-                duration_limit_min=duration_limit_min,
-                cost_limit=cost_limit,
-            )
-        )
 
     @property
     def token_source(self) -> Any:
@@ -299,6 +148,50 @@ class IonQClient(ProviderClient):
         """
         return _portal.run_async(lambda: self._async.get_jobs(job_ids))
 
+    def iter_jobs(self, **filters: Any) -> Iterator[Job]:
+        """Iterate over jobs following every page (cursor ``next``).
+
+        Filters: ``status``, ``backend`` (sent as ``target``; a list is comma-joined),
+        ``parent_job_id``, ``session_id``, ``ids`` (a list), ``limit`` (page size, default
+        ``capabilities.page_size``) and ``max_pages`` (stop after that many pages).
+        """
+        return _portal.iterate(lambda: self._async.iter_jobs(**filters))
+
+    def find_by_key(
+        self, key: str, *, backend: str | None = None, max_pages: int = FIND_PAGES
+    ) -> Job | None:
+        """The most recent job whose ``metadata.qjobs_key`` is ``key``, or None.
+
+        Scans at most ``max_pages`` pages of the newest jobs (``backend`` narrows the listing),
+        which covers the jobs an interrupted submission could have created.
+        """
+        return _portal.run_async(
+            lambda: self._async.find_by_key(key, backend=backend, max_pages=max_pages)
+        )
+
+    def batch_status(self, job: Job | str) -> BatchStatus:
+        """The parent and every child of a multi-circuit job, fetched now.
+
+        One ``GET /jobs/{id}`` for the parent, then the children through the batched
+        ``GET /jobs?ids=`` (``status_batch_size`` ids per request), in circuit order. A job without
+        children is its own single child. See :class:`BatchStatus` for the summary numbers.
+        """
+        return _portal.run_async(lambda: self._async.batch_status(job))
+
+    def cancel(self, job: Job | str) -> None:
+        """Cancel a job (``PUT /jobs/{id}/status/cancel``); a final job is left as it is."""
+        _portal.run_async(lambda: self._async.cancel(job))
+
+    def cancel_many(self, jobs: Sequence[Job | str]) -> None:
+        """Cancel many jobs with ``PUT /jobs/status/cancel {"ids"}``, 100 ids per request,
+        the requests concurrent.
+        """
+        _portal.run_async(lambda: self._async.cancel_many(jobs))
+
+    def delete(self, job: Job | str) -> None:
+        """Delete a job and its results (``DELETE /jobs/{id}``)."""
+        _portal.run_async(lambda: self._async.delete(job))
+
     def results(
         self, job: Job | str, *, sharpen: bool | None = None, memory: bool = False, **params: Any
     ) -> list[Result]:
@@ -316,16 +209,123 @@ class IonQClient(ProviderClient):
             lambda: self._async.results(job, sharpen=sharpen, memory=memory, **params)
         )
 
-    def cancel(self, job: Job | str) -> None:
-        """Cancel a job (``PUT /jobs/{id}/status/cancel``); a final job is left as it is."""
-        _portal.run_async(lambda: self._async.cancel(job))
+    def probabilities(
+        self, job: Job | str, sharpen: bool | None = None, **params: Any
+    ) -> dict[str, Any]:
+        """The raw probabilities IonQ returns for a job (decimal-string keys over qubits).
 
-    def cancel_many(self, jobs: Sequence[Job | str]) -> None:
-        """Cancel many jobs with ``PUT /jobs/status/cancel {"ids"}``, 100 ids per request,
-        the requests concurrent.
+        A multi-circuit job returns ``{child_id: {key: p}}``. ``sharpen`` and any extra query
+        parameters are passed through.
         """
-        _portal.run_async(lambda: self._async.cancel_many(jobs))
+        return _portal.run_async(lambda: self._async.probabilities(job, sharpen, **params))
 
-    def delete(self, job: Job | str) -> None:
-        """Delete a job and its results (``DELETE /jobs/{id}``)."""
-        _portal.run_async(lambda: self._async.delete(job))
+    def compiled_circuits(self, job: Job | str) -> dict[str, Any]:
+        """What a completed job (typically a ``dry_run``) was compiled to, by format.
+
+        Reads ``output.compilation.compiled_circuits`` of the job (fetched again unless it is
+        final) and downloads each artifact concurrently: ``{"ionq.circuit.v1": {...}}``. A job
+        that is not completed raises :class:`~qjobs.JobError`; a completed one without compiled
+        circuits gives ``{}``.
+        """
+        return _portal.run_async(lambda: self._async.compiled_circuits(job))
+
+    def artifact(self, job: Job | str, artifact_id: str, **params: Any) -> Any:
+        """One job artifact (``GET /jobs/{id}/artifacts/{artifact_id}``), extra query passed on.
+
+        JSON bodies are decoded; ``text/*`` bodies are returned as ``str`` and anything else
+        (``application/octet-stream``) as ``bytes``.
+        """
+        return _portal.run_async(lambda: self._async.artifact(job, artifact_id, **params))
+
+    def backends(self) -> list[Backend]:
+        """Every backend IonQ offers (``GET /backends``); cached for submit-time checks."""
+        return _portal.run_async(lambda: self._async.backends())
+
+    def backend(self, name: str) -> Backend:
+        """One backend (``GET /backends/{name}``)."""
+        return _portal.run_async(lambda: self._async.backend(name))
+
+    def characterizations(self, backend: str, limit: int | None = None) -> list[Characterization]:
+        """Calibration records of a backend, newest first (``limit`` bounds how many)."""
+        return _portal.run_async(lambda: self._async.characterizations(backend, limit))
+
+    def characterization(self, backend: str) -> Characterization | None:
+        """The latest calibration record of a backend, or None when there is none."""
+        return _portal.run_async(lambda: self._async.characterization(backend))
+
+    def estimate(
+        self,
+        circuits: Circuit | Sequence[Circuit] | None = None,
+        *,
+        backend: str,
+        shots: int,
+        one_qubit_gates: int | None = None,
+        two_qubit_gates: int | None = None,
+        qubits: int | None = None,
+        error_mitigation: bool = False,
+        session: bool = False,
+    ) -> Estimate:
+        """Cost and time estimate (``GET /jobs/estimate``).
+
+        Gate and qubit counts are taken from ``circuits`` (as they would be sent) unless given.
+        """
+        return _portal.run_async(
+            lambda: self._async.estimate(
+                circuits,
+                backend=backend,
+                shots=shots,
+                one_qubit_gates=one_qubit_gates,
+                two_qubit_gates=two_qubit_gates,
+                qubits=qubits,
+                error_mitigation=error_mitigation,
+                session=session,
+            )
+        )
+
+    def create_session(
+        self,
+        backend: str,
+        *,
+        job_count_limit: int | None = None,
+        duration_limit_min: int | None = None,
+        cost_limit: float | None = None,
+    ) -> Session:
+        """Open a session on a QPU backend (``POST /sessions``); pass its ``id`` to submit."""
+        return _portal.run_async(
+            lambda: self._async.create_session(
+                backend,
+                job_count_limit=job_count_limit,
+                duration_limit_min=duration_limit_min,
+                cost_limit=cost_limit,
+            )
+        )
+
+    def get_session(self, session_id: str) -> Session:
+        """A session's current state (``GET /sessions/{id}``)."""
+        return _portal.run_async(lambda: self._async.get_session(session_id))
+
+    def end_session(self, session_id: Session | str) -> Session | None:
+        """End a session (``POST /sessions/{id}/end``); queued jobs of it still run."""
+        return _portal.run_async(lambda: self._async.end_session(session_id))
+
+    def session(
+        self,
+        backend: str,
+        *,
+        job_count_limit: int | None = None,
+        duration_limit_min: int | None = None,
+        cost_limit: float | None = None,
+    ) -> AbstractContextManager[Session]:
+        """``with ionq.session("qpu.forte-1") as s: ionq.submit(..., session_id=s.id)``.
+
+        The session is ended on exit. If the block raised, its queued jobs are cancelled first
+        (as qiskit-ionq does), then the session is ended and the error propagates.
+        """
+        return _portal.context(
+            lambda: self._async.session(
+                backend,
+                job_count_limit=job_count_limit,
+                duration_limit_min=duration_limit_min,
+                cost_limit=cost_limit,
+            )
+        )
