@@ -24,6 +24,7 @@ import numpy as np
 from aiohttp import web
 
 from qjobs._core.errors import InputError
+from qjobs._core.validation import is_int
 from qjobs.circuit._ir import Circuit
 from qjobs.emulators._common import (
     AuthScheme,
@@ -86,7 +87,7 @@ def _bad(message: str, error_type: str = "Bad Request") -> HTTPProblem:
 
 
 def _int_field(value: Any, field: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+    if not is_int(value, low=low, high=high):
         raise _bad(f"{field}: must be an integer from {low} to {high}, got {value!r}")
     return value
 
@@ -266,7 +267,7 @@ class IonQEmulator:
         if model not in NOISE_MODELS:
             raise _bad(f"noise.model: unknown noise model {model!r}; known: {list(NOISE_MODELS)}")
         seed = noise.get("seed")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        if seed is not None and not is_int(seed, low=0):
             raise _bad(f"noise.seed: must be a non-negative integer or null, got {seed!r}")
         return noise
 

@@ -13,6 +13,7 @@ from typing import Any, Final
 import attrs
 
 from qjobs._core.errors import InputError
+from qjobs._core.validation import is_int, is_number
 from qjobs.circuit._ir import Circuit, Instruction
 from qjobs.emulators._common import HTTPProblem
 
@@ -96,13 +97,13 @@ def _bad(field: str, message: str) -> HTTPProblem:
 
 
 def _number(value: Any, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if not is_number(value) or not math.isfinite(value):
         raise _bad(field, f"must be a finite number, got {value!r}")
     return float(value)
 
 
 def _qubit(value: Any, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if not is_int(value, low=0):
         raise _bad(field, f"must be a qubit index (int >= 0), got {value!r}")
     return value
 

@@ -26,6 +26,7 @@ from typing import Any, Final, TypeVar
 
 from aiohttp import web
 
+from qjobs._core.validation import is_int
 from qjobs.emulators._common import (
     AuthScheme,
     EmulatorContext,
@@ -337,11 +338,7 @@ class KipuEmulator:
         if spec is None:
             raise HTTPProblem(404, f"Backend {bid} not found")
         shots = body.get("shots")
-        if (
-            isinstance(shots, bool)
-            or not isinstance(shots, int)
-            or not 1 <= shots <= spec.max_shots
-        ):
+        if not is_int(shots, low=1, high=spec.max_shots):
             raise _bad(f"shots: must be an integer from 1 to {spec.max_shots}, got {shots!r}")
         if "input" not in body:
             raise _bad("input: required")
@@ -527,7 +524,7 @@ class KipuEmulator:
         if provider.upper() != spec.provider:
             raise _bad(f"provider: backend {bid} belongs to {spec.provider}")
         ttl = body.get("ttl")
-        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 1):
+        if ttl is not None and not is_int(ttl, low=1):
             raise _bad("ttl: must be a positive integer (seconds)")
         metadata = body.get("metadata")
         if metadata is not None and not isinstance(metadata, dict):

@@ -20,6 +20,7 @@ import numpy as np
 import orjson
 
 from qjobs._core.errors import QJobsError
+from qjobs._core.validation import is_int
 from qjobs.circuit._ir import Circuit
 from qjobs.emulators._common import HTTPProblem
 from qjobs.emulators._common.clock import Clock, Lifecycle, Phase
@@ -99,7 +100,7 @@ def _ionq(data: Any, params: dict[str, Any]) -> list[Program]:
             entry["gate"] = entry.pop("type")
         renamed.append(entry)
     qubits = data.get("qubits")
-    if qubits is not None and (isinstance(qubits, bool) or not isinstance(qubits, int)):
+    if qubits is not None and not is_int(qubits):
         raise _bad(f"input.qubits: must be an integer, got {qubits!r}")
     circuit = decode_circuit(renamed, str(data.get("gateset", "qis")), qubits, "input.circuit")
     meas: list[int | None] | None = None

@@ -34,6 +34,7 @@ import orjson
 from aiohttp import web
 
 from qjobs._core.errors import InputError
+from qjobs._core.validation import is_int
 from qjobs.circuit._ir import Circuit
 from qjobs.emulators._common import (
     AuthScheme,
@@ -188,7 +189,7 @@ def _wanted_requests(name: str | None, tags: dict[str, Any]) -> tuple[bool, bool
     hold = "qjobs_hold" in tags or "qjobs_hold" in text
     lag = 0
     raw = tags.get("qjobs_result_lag")
-    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+    if is_int(raw, low=0):
         lag = raw
     else:
         m = _LAG.search(text)
@@ -439,9 +440,7 @@ class QbraidEmulator:
         if not isinstance(qrn, str):
             raise _unprocessable(["deviceQrn"], "field required")
         shots = body.get("shots")
-        if shots is not None and (
-            isinstance(shots, bool) or not isinstance(shots, int) or shots < 1
-        ):
+        if shots is not None and (not is_int(shots, low=1)):
             raise _unprocessable(["shots"], "shots must be an integer greater than 0")
         name, tags = _name_and_tags(body)
         options = body.get("runtimeOptions") or {}
@@ -736,7 +735,7 @@ class QbraidEmulator:
         ttl = body.get("maxTTL")
         if ttl is None:
             ttl = DEFAULT_TTL
-        elif isinstance(ttl, bool) or not isinstance(ttl, int) or not 1 <= ttl <= MAX_TTL:
+        elif not is_int(ttl, low=1, high=MAX_TTL):
             raise _unprocessable(["maxTTL"], f"maxTTL must be an integer from 1 to {MAX_TTL}")
         self._seq += 1
         group = QbraidGroup(

@@ -28,6 +28,7 @@ from typing import Any, Final
 import attrs
 from aiohttp import web
 
+from qjobs._core.validation import is_int
 from qjobs.emulators._common import (
     AuthScheme,
     EmulatorContext,
@@ -211,7 +212,7 @@ class QiboEmulator:
         nshots = body.get("nshots")
         if nshots is None:
             nshots = DEFAULT_SHOTS
-        if isinstance(nshots, bool) or not isinstance(nshots, int) or not 1 <= nshots <= MAX_SHOTS:
+        if not is_int(nshots, low=1, high=MAX_SHOTS):
             raise HTTPProblem(400, f"nshots: must be an integer from 1 to {MAX_SHOTS}.")
         verbatim = body.get("verbatim", False)
         if not isinstance(verbatim, bool):

@@ -17,6 +17,7 @@ from typing import Any, Final
 import attrs
 
 from qjobs._core.errors import InputError
+from qjobs._core.validation import is_int, is_number
 from qjobs.circuit._ir import Circuit, Instruction
 from qjobs.emulators._common import HTTPProblem
 
@@ -81,9 +82,7 @@ def _bad(message: str) -> HTTPProblem:
 
 
 def _qubits(value: Any, where: str, nqubits: int) -> list[int]:
-    if not isinstance(value, list) or not all(
-        isinstance(q, int) and not isinstance(q, bool) for q in value
-    ):
+    if not isinstance(value, list) or not all(is_int(q) for q in value):
         raise _bad(f"{where}: must be a list of qubit indices")
     for q in value:
         if not 0 <= q < nqubits:
@@ -95,7 +94,7 @@ def _number(kwargs: Mapping[str, Any], name: str, where: str) -> float:
     value = kwargs.get(name)
     if name == "theta" and value is None and "phi0" in kwargs:
         value = math.pi / 2  # MS default
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if not is_number(value) or not math.isfinite(value):
         raise _bad(f"{where}.init_kwargs.{name}: must be a number, got {value!r}")
     return float(value)
 
@@ -112,7 +111,7 @@ def decode_circuit(raw: Any, where: str = "circuit") -> DecodedCircuit:
     if not isinstance(raw, Mapping):
         raise _bad(f"{where}: must be a qibo circuit object")
     nqubits = raw.get("nqubits")
-    if isinstance(nqubits, bool) or not isinstance(nqubits, int) or not 1 <= nqubits <= _MAX_QUBITS:
+    if not is_int(nqubits, low=1, high=_MAX_QUBITS):
         raise _bad(f"{where}.nqubits: must be an integer from 1 to {_MAX_QUBITS}")
     if raw.get("density_matrix"):
         raise _bad(f"{where}.density_matrix: density-matrix circuits are not supported")

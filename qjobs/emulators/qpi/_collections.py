@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from qjobs._core.validation import is_number
 from qjobs.emulators._common import json_response, read_json
 from qjobs.emulators.qpi.app import Auth, parse_time, problem, query_int, sort_records
 from qjobs.emulators.qpi.state import QPIState, UserRec, pb_time
@@ -312,7 +313,7 @@ class Collections:
         ):
             raise problem(400, _CREATE_FAILED)
         seconds = body.get("seconds")
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+        if not is_number(seconds) or seconds <= 0:
             raise _field_error("seconds", "Must be a number greater than 0.")
         reason = body.get("requested_reason") or ""
         if not isinstance(reason, str):
@@ -373,7 +374,7 @@ class Collections:
             if not user.superuser:
                 raise problem(403, "Only administrators can allocate QPU time.")
             seconds = body["qpu_seconds"]
-            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+            if not is_number(seconds) or seconds < 0:
                 raise problem(
                     400,
                     "Failed to update record.",

@@ -24,6 +24,7 @@ from typing import Any, Final
 import orjson
 from aiohttp import web
 
+from qjobs._core.validation import is_int
 from qjobs.emulators._common import (
     AuthScheme,
     EmulatorContext,
@@ -320,7 +321,7 @@ class QPIEmulator:
 
 
 def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return is_int(value, low=0)
 
 
 def _public(_method: str, _template: str) -> bool:
