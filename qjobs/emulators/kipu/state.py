@@ -24,7 +24,7 @@ from qjobs._core.validation import is_int
 from qjobs.circuit._ir import Circuit
 from qjobs.emulators._common import HTTPProblem
 from qjobs.emulators._common.clock import Clock, Lifecycle, Phase
-from qjobs.emulators.ionq.wire import decode_circuit
+from qjobs.emulators._common.ionq_circuits import decode_circuit
 from qjobs.emulators.kipu.wire import BackendSpec
 
 __all__ = [
