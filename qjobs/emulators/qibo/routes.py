@@ -102,7 +102,7 @@ class QiboEmulator:
         """Test hook: serve ``data`` as the download of job ``pid`` (e.g. a hostile archive)."""
         self._replaced[pid] = data
 
-    # -- routes --------------------------------------------------------------------------------
+    # -- handlers ------------------------------------------------------------------------------
 
     async def version(self, request: web.Request) -> web.Response:
         """``GET /api/qibo_version/``."""
