@@ -16,7 +16,7 @@ import pytest
 from qjobs import Circuit, Instruction, sim
 from qjobs.emulators import Clock, Server, serve
 from qjobs.emulators._common import HTTPProblem
-from qjobs.emulators.ionq.wire import decode_circuit
+from qjobs.emulators._common.ionq_circuits import decode_circuit
 
 AUTH = {"Authorization": "apiKey test-token"}
 BELL = [{"gate": "h", "targets": [0]}, {"gate": "x", "targets": [1], "controls": [0]}]
@@ -876,7 +876,7 @@ async def test_request_record_keeps_headers_but_never_the_token(
 
 
 def test_request_record_is_bounded_and_redacts_secret_looking_headers() -> None:
-    from qjobs.emulators.ionq._requests import MAX_RECORDED, RequestLog, redact_headers
+    from qjobs.emulators.ionq.state import MAX_RECORDED, RequestLog, redact_headers
 
     log = RequestLog()
     for i in range(MAX_RECORDED + 5):

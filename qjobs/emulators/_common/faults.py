@@ -27,6 +27,8 @@ from typing import Any, Final
 
 import attrs
 
+from qjobs._core.validation import is_int, is_number
+
 __all__ = ["FAULT_KINDS", "Fault", "FaultInjector", "FaultSpec", "parse_faults"]
 
 #: The fault kinds understood by every emulator.
@@ -88,15 +90,13 @@ class Fault:
         if unknown:
             raise ValueError(f"unknown fault field(s): {sorted(unknown)}")
         kwargs = dict(data)
-        for name, typ in (("status", int), ("count", int), ("skip", int)):
+        for name in ("status", "count", "skip"):
             value = kwargs.get(name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, typ)):
+            if value is not None and not is_int(value):
                 raise ValueError(f"{name}={value!r}: must be an integer")
         for name in ("rate", "retry_after", "delay_ms"):
             value = kwargs.get(name)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int | float)
-            ):
+            if value is not None and not is_number(value):
                 raise ValueError(f"{name}={value!r}: must be a number")
         for name in ("kind", "route"):
             if name in kwargs and not isinstance(kwargs[name], str):

@@ -1,4 +1,5 @@
-"""The IonQ v0.4 REST emulator: jobs, results, backends, characterizations and sessions.
+"""The handlers of the IonQ v0.4 REST emulator: jobs, results, backends, characterizations,
+sessions, and the reserved request log.
 
 Every route lives under ``/v0.4`` and speaks the wire protocol described in
 ``shared/specs/ionq.md``: ``Authorization: apiKey <token>``, statuses ``submitted -> ready ->
@@ -19,35 +20,49 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import attrs
 import numpy as np
 from aiohttp import web
 
 from qjobs._core.errors import InputError
+from qjobs._core.validation import is_int
 from qjobs.circuit._ir import Circuit
 from qjobs.emulators._common import (
-    AuthScheme,
     EmulatorContext,
     HTTPProblem,
     json_response,
     local_path,
-    make_app,
     owner_key,
     query_int,
     read_json,
-    status_phrase,
 )
 from qjobs.emulators._common.clock import Phase
-from qjobs.emulators.ionq._requests import RequestLog
-from qjobs.emulators.ionq.state import MAX_SIM_QUBITS, SHOTS_ARTIFACT, IonQJob, status_of
-from qjobs.emulators.ionq.wire import BACKENDS, NOISE_MODELS, BackendInfo, decode_circuit
+from qjobs.emulators._common.ionq_circuits import decode_circuit
+from qjobs.emulators.ionq.state import (
+    MAX_SIM_QUBITS,
+    SHOTS_ARTIFACT,
+    IonQJob,
+    IonQSession,
+    RequestLog,
+    status_of,
+)
+from qjobs.emulators.ionq.wire import (
+    BACKENDS,
+    CHARACTERIZATIONS,
+    NOISE_MODELS,
+    PREFIX,
+    QIS_GATES,
+    QIS_GATES_2Q,
+    RATES,
+    BackendInfo,
+    characterization,
+    characterization_id,
+    register_shots,
+    requested_failure,
+    token_of,
+)
 
-__all__ = ["EMULATOR_KEY", "PREFIX", "REQUESTS_ROUTE", "IonQEmulator", "create_app"]
+__all__ = ["IonQEmulator"]
 
-#: The URL prefix of every IonQ route.
-PREFIX: Final = "/v0.4"
-#: Reserved route listing the recent requests (headers redacted); ``DELETE`` clears the list.
-REQUESTS_ROUTE: Final = "/_qjobs/ionq/requests"
 
 _TYPES: Final = ("ionq.circuit.v1", "ionq.multi-circuit.v1", "ionq.qasm3.v1")
 _MAX_SHOTS: Final = 1_000_000
@@ -58,27 +73,9 @@ _STATUSES: Final = frozenset({"submitted", "ready", "started", "completed", "fai
 _STATUS_ALIASES: Final = {"queued": {"submitted", "ready"}, "running": {"started"}}
 
 
-def _error(status: int, message: str, error_type: str | None = None) -> web.Response:
-    """IonQ's error shape: ``{"statusCode", "error", "message"}`` (``error`` is the type)."""
-    body = {"statusCode": status, "error": error_type or status_phrase(status), "message": message}
-    return json_response(body, status=status)
-
-
-def _token_of(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "apikey":
-        return None
-    return token.strip() or None
-
-
-def _is_public(method: str, template: str) -> bool:
-    return method in ("GET", "HEAD") and template in ("/backends", "/backends/{backend}")
-
-
 def _owner(request: web.Request) -> str:
     """The owner key of the request's token: jobs and sessions belong to their creator."""
-    return owner_key(_token_of(request))
+    return owner_key(token_of(request))
 
 
 def _bad(message: str, error_type: str = "Bad Request") -> HTTPProblem:
@@ -86,7 +83,7 @@ def _bad(message: str, error_type: str = "Bad Request") -> HTTPProblem:
 
 
 def _int_field(value: Any, field: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+    if not is_int(value, low=low, high=high):
         raise _bad(f"{field}: must be an integer from {low} to {high}, got {value!r}")
     return value
 
@@ -107,24 +104,13 @@ def _query_bool(request: web.Request, name: str) -> bool | None:
     raise _bad(f"{name}: must be true or false, got {raw!r}")
 
 
-@attrs.define
-class _Session:
-    id: str
-    backend: str
-    settings: dict[str, Any]
-    created: float
-    owner: str
-    ended: float | None = None
-    job_ids: list[str] = attrs.Factory(list)
-
-
 class IonQEmulator:
     """The state and handlers of one IonQ emulator app."""
 
     def __init__(self, ctx: EmulatorContext) -> None:
         self.ctx = ctx
         self.jobs: dict[str, IonQJob] = {}
-        self.sessions: dict[str, _Session] = {}
+        self.sessions: dict[str, IonQSession] = {}
         #: The recent requests (credentials redacted), for tests: ``.last.headers``.
         self.requests = RequestLog()
         self._seq = 0
@@ -215,7 +201,7 @@ class IonQEmulator:
                 **common,
             )
             if fails:
-                parent.failure = _requested_failure()
+                parent.failure = requested_failure()
             for index, circuit in enumerate(circuits):
                 child = self._new_job(
                     stream=index,
@@ -240,7 +226,7 @@ class IonQEmulator:
                 **common,
             )
             if fails:
-                job.failure = _requested_failure()
+                job.failure = requested_failure()
             self._check_size(job)
             if job_type == "ionq.qasm3.v1":
                 job.artifacts[self.ctx.new_uuid()] = {"kind": SHOTS_ARTIFACT}
@@ -266,11 +252,11 @@ class IonQEmulator:
         if model not in NOISE_MODELS:
             raise _bad(f"noise.model: unknown noise model {model!r}; known: {list(NOISE_MODELS)}")
         seed = noise.get("seed")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        if seed is not None and not is_int(seed, low=0):
             raise _bad(f"noise.seed: must be a non-negative integer or null, got {seed!r}")
         return noise
 
-    def _session_for(self, session_id: Any, backend: BackendInfo, owner: str) -> _Session | None:
+    def _session_for(self, session_id: Any, backend: BackendInfo, owner: str) -> IonQSession | None:
         if session_id is None:
             return None
         session = self.sessions.get(session_id) if isinstance(session_id, str) else None
@@ -493,7 +479,7 @@ class IonQEmulator:
         self._completed(job)
         assert job.outcomes is not None
         assert job.circuit is not None
-        return json_response({"shots": _register_shots(job.circuit, job.outcomes.samples)})
+        return json_response({"shots": register_shots(job.circuit, job.outcomes.samples)})
 
     def _completed_or_dry(self, job: IonQJob) -> None:
         if job.phase(self.ctx.clock.now()) is not Phase.DONE:
@@ -554,7 +540,7 @@ class IonQEmulator:
         shots = _query_int(request, "shots", _DEFAULT_SHOTS, 1, _MAX_SHOTS)
         mitigation = bool(_query_bool(request, "error_mitigation"))
         session = bool(_query_bool(request, "session"))
-        rate_1q, rate_2q, minimum = _RATES.get(backend.name, (0.0, 0.0, 0.0))
+        rate_1q, rate_2q, minimum = RATES.get(backend.name, (0.0, 0.0, 0.0))
         cost = shots * (one_q * rate_1q + two_q * rate_2q)
         if cost > 0 or not backend.is_simulator:
             cost = max(cost, minimum * (2.5 if mitigation else 1.0))
@@ -594,10 +580,10 @@ class IonQEmulator:
             "qubits": b.qubits,
             "average_queue_time": round(self.ctx.options.queue_time * 1000),
             "last_updated": now,
-            "characterization_id": None if b.is_simulator else _char_id(b.name, 0),
+            "characterization_id": None if b.is_simulator else characterization_id(b.name, 0),
             "degraded": False,
             "noise_models": list(NOISE_MODELS) if b.is_simulator else [],
-            "supported_gates": [*_QIS_GATES, *_QIS_GATES_2Q],
+            "supported_gates": [*QIS_GATES, *QIS_GATES_2Q],
             "supported_native_gates": ["gpi", "gpi2", "ms", "zz"],
             "supported_error_mitigations": [] if b.is_simulator else ["debiasing"],
         }
@@ -620,12 +606,12 @@ class IonQEmulator:
             raise HTTPProblem(404, f"backend {name} not found", "Not Found")
         limit = _query_int(request, "limit", 10, 1, 100)
         b = BACKENDS[name]
-        items = [_characterization(b, i) for i in range(min(limit, _CHARACTERIZATIONS))]
+        items = [characterization(b, i) for i in range(min(limit, CHARACTERIZATIONS))]
         return json_response({"characterizations": items, "pages": 0})
 
     # -- sessions ------------------------------------------------------------------------------
 
-    def _session_json(self, s: _Session) -> dict[str, Any]:
+    def _session_json(self, s: IonQSession) -> dict[str, Any]:
         clock = self.ctx.clock
         end = s.ended if s.ended is not None else clock.now()
         return {
@@ -653,13 +639,13 @@ class IonQEmulator:
         limit = settings.get("job_count_limit")
         if limit is not None:
             _int_field(limit, "settings.job_count_limit", 1, 10**6)
-        session = _Session(
+        session = IonQSession(
             self.ctx.new_uuid(), backend.name, settings, self.ctx.clock.now(), _owner(request)
         )
         self.sessions[session.id] = session
         return json_response(self._session_json(session), status=201)
 
-    def _session(self, request: web.Request) -> _Session:
+    def _session(self, request: web.Request) -> IonQSession:
         sid = request.match_info["sid"]
         session = self.sessions.get(sid)
         if session is None or session.owner != _owner(request):
@@ -699,119 +685,3 @@ class IonQEmulator:
         """``DELETE /_qjobs/ionq/requests``: forget the recorded requests."""
         self.requests.clear()
         return json_response({"requests": []})
-
-    def routes(self) -> list[web.RouteDef]:
-        """Every IonQ route, under :data:`PREFIX` (fixed paths before ``{id}`` paths)."""
-        p = PREFIX
-        return [
-            web.post(f"{p}/jobs", self.create_job),
-            web.get(f"{p}/jobs", self.list_jobs, allow_head=False),
-            web.get(f"{p}/jobs/estimate", self.estimate, allow_head=False),
-            web.put(f"{p}/jobs/status/cancel", self.cancel_many),
-            web.get(f"{p}/jobs/{{id}}", self.get_job, allow_head=False),
-            web.delete(f"{p}/jobs/{{id}}", self.delete),
-            web.put(f"{p}/jobs/{{id}}/status/cancel", self.cancel),
-            web.get(f"{p}/jobs/{{id}}/results/probabilities", self.probabilities, allow_head=False),
-            web.get(
-                f"{p}/jobs/{{id}}/results/probabilities/aggregated",
-                self.aggregated,
-                allow_head=False,
-            ),
-            web.get(f"{p}/jobs/{{id}}/results/shots", self.shots, allow_head=False),
-            web.get(f"{p}/jobs/{{id}}/results/histogram", self.histogram, allow_head=False),
-            web.get(f"{p}/jobs/{{id}}/artifacts/{{artifact_id}}", self.artifact, allow_head=False),
-            web.get(f"{p}/backends", self.list_backends, allow_head=False),
-            web.get(f"{p}/backends/{{backend}}", self.get_backend, allow_head=False),
-            web.get(
-                f"{p}/backends/{{backend}}/characterizations",
-                self.characterizations,
-                allow_head=False,
-            ),
-            web.post(f"{p}/sessions", self.create_session),
-            web.get(f"{p}/sessions/{{sid}}", self.get_session, allow_head=False),
-            web.post(f"{p}/sessions/{{sid}}/end", self.end_session),
-        ]
-
-
-#: The app key under which :func:`create_app` stores its :class:`IonQEmulator`
-#: (``server.app[EMULATOR_KEY].requests.last.headers`` in tests).
-EMULATOR_KEY: Final = web.AppKey("qjobs.emulators.ionq", IonQEmulator)
-
-# (1q gate-shot rate, 2q gate-shot rate, minimum per job) in USD; illustrative list prices.
-_RATES: Final[dict[str, tuple[float, float, float]]] = {
-    "simulator": (0.0, 0.0, 0.0),
-    "qpu.aria-1": (0.0002205, 0.000975, 97.5),
-    "qpu.aria-2": (0.0002205, 0.000975, 97.5),
-    "qpu.forte-1": (0.0001645, 0.0011, 97.5),
-    "qpu.forte-enterprise-1": (0.0001645, 0.0011, 97.5),
-    "qpu.qpu": (0.0002205, 0.000975, 97.5),
-}
-_CHARACTERIZATIONS: Final = 3
-_QIS_GATES: Final = ("x", "y", "z", "h", "s", "si", "t", "ti", "v", "vi", "rx", "ry", "rz")
-_QIS_GATES_2Q: Final = ("swap", "xx", "yy", "zz")
-
-
-def _requested_failure() -> dict[str, str]:
-    return {"code": "QJobsRequestedFailure", "error": "the job asked to fail (qjobs_fail)"}
-
-
-def _char_id(backend: str, age: int) -> str:
-    digest = sum((i + 1) * ord(ch) for i, ch in enumerate(backend))
-    return f"00000000-0000-4000-8000-{digest:06x}{age:06x}"
-
-
-def _characterization(b: BackendInfo, age: int) -> dict[str, Any]:
-    """A deterministic calibration snapshot; ``age`` 0 is the newest (one per day)."""
-    drift = 0.001 * age
-    return {
-        "id": _char_id(b.name, age),
-        "backend": b.name,
-        "date": f"2026-01-{28 - age:02d}T00:00:00Z",
-        "status": "available",
-        "qubits": b.qubits,
-        "connectivity": [[i, j] for i in range(b.qubits) for j in range(i + 1, b.qubits)],
-        "fidelity": {
-            "spam": {"median": round(0.995 - drift, 6), "stderr": 0.0005},
-            "1q": {"median": round(0.9998 - drift / 10, 6), "stderr": 0.00002},
-            "2q": {"median": round(0.993 - drift, 6), "stderr": 0.0004},
-        },
-        "timing": {
-            "t1": 10.0,
-            "t2": 1.0,
-            "1q": 0.000135,
-            "2q": 0.0006,
-            "readout": 0.0003,
-            "reset": 0.00002,
-        },
-    }
-
-
-def _register_shots(circuit: Circuit, samples: Any) -> list[dict[str, Any]]:
-    """Per-shot classical registers (``ionq.result.shots.json.v2``): bit j of each register."""
-    regs = [(r.name, r.start, r.size) for r in circuit.cregs]
-    if not regs:
-        regs = [("c", 0, circuit.num_clbits or circuit.num_qubits)]
-    out = []
-    for s in samples:
-        value = int(s)
-        out.append(
-            {
-                "registers": {
-                    name: [(value >> (start + j)) & 1 for j in range(size)]
-                    for name, start, size in regs
-                }
-            }
-        )
-    return out
-
-
-def create_app(ctx: EmulatorContext) -> web.Application:
-    """The IonQ v0.4 emulator app for :func:`qjobs.emulators.serve`."""
-    app = make_app(ctx, prefix=PREFIX, auth=AuthScheme(_token_of, _is_public), errors=_error)
-    emulator = IonQEmulator(ctx)
-    app[EMULATOR_KEY] = emulator
-    app.router.add_routes(emulator.routes())
-    app.router.add_get(REQUESTS_ROUTE, emulator.recorded_requests, allow_head=False)
-    app.router.add_delete(REQUESTS_ROUTE, emulator.clear_requests)
-    app.on_response_prepare.append(emulator.on_response_prepare)
-    return app

@@ -1,7 +1,16 @@
-"""Job records of the IonQ emulator: lifecycle, simulation and the v0.4 job object."""
+"""In-memory records of the IonQ emulator: jobs (lifecycle, simulation, the v0.4 job object),
+sessions, and the bounded log of answered requests.
+
+The request log keeps each request's method, path, query string, response status and headers,
+with credentials redacted: ``Authorization`` keeps only its scheme (``apiKey ***``), and any
+other header whose name mentions a key, token, secret, cookie or auth is ``***``. The token
+itself is never stored, so the log can be served as is from ``GET /_qjobs/ionq/requests``.
+"""
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Mapping
 from typing import Any, Final
 
 import attrs
@@ -11,15 +20,26 @@ from qjobs._core.errors import QJobsError
 from qjobs.circuit._ir import Circuit
 from qjobs.emulators._common.circuits import drop_idle_qubits
 from qjobs.emulators._common.clock import Clock, Lifecycle, Phase
-from qjobs.emulators.ionq.wire import gate_counts
+from qjobs.emulators.ionq.wire import PREFIX, gate_counts
 
-__all__ = ["MAX_SIM_QUBITS", "IonQJob", "Outcomes", "status_of"]
+__all__ = [
+    "MAX_RECORDED",
+    "MAX_SIM_QUBITS",
+    "SHOTS_ARTIFACT",
+    "IonQJob",
+    "IonQSession",
+    "Outcomes",
+    "RecordedRequest",
+    "RequestLog",
+    "redact_headers",
+    "status_of",
+]
 
 #: Widest register (after dropping idle qubits) the emulator simulates; wider jobs fail.
 MAX_SIM_QUBITS: Final = 24
 
+#: The artifact kind of per-shot registers (``ionq.qasm3.v1`` jobs).
 SHOTS_ARTIFACT: Final = "ionq.result.shots.json.v2"
-_PREFIX: Final = "/v0.4"
 
 
 def status_of(job: IonQJob, now: float) -> str:
@@ -149,7 +169,7 @@ class IonQJob:
             return False
         return True
 
-    def result_urls(self, prefix: str = _PREFIX) -> dict[str, Any]:
+    def result_urls(self, prefix: str = PREFIX) -> dict[str, Any]:
         """The ``results`` object of a completed job: server-relative URLs under ``prefix``.
 
         ``prefix`` is where the v0.4 API lives on the server (``/v0.4``, or ``/ionq/v0.4`` on a
@@ -171,7 +191,7 @@ class IonQJob:
                 out[SHOTS_ARTIFACT] = {"id": artifact_id, "media_type": "application/json"}
         return out
 
-    def to_json(self, clock: Clock, prefix: str = _PREFIX) -> dict[str, Any]:
+    def to_json(self, clock: Clock, prefix: str = PREFIX) -> dict[str, Any]:
         """The v0.4 job object at the clock's current reading (result URLs under ``prefix``)."""
         now = clock.now()
         lc = self.lifecycle
@@ -244,3 +264,94 @@ class IonQJob:
             "output": output,
         }
         return body
+
+
+@attrs.define
+class IonQSession:
+    """One session: its backend and settings, owner, and the jobs submitted in it."""
+
+    id: str
+    backend: str
+    settings: dict[str, Any]
+    created: float
+    owner: str
+    ended: float | None = None
+    job_ids: list[str] = attrs.Factory(list)
+
+
+#: How many recent requests the log keeps.
+MAX_RECORDED: Final = 64
+_REDACTED: Final = "***"
+_SECRET_WORDS: Final = ("auth", "token", "key", "secret", "cookie", "password")
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """A copy of ``headers`` with every credential replaced by ``***``.
+
+    ``Authorization: apiKey abc`` becomes ``apiKey ***`` (the scheme is kept so tests can check
+    the form); every other header whose lower-cased name contains a secret-looking word is
+    replaced entirely.
+    """
+    out: dict[str, str] = {}
+    for key, value in headers.items():
+        name = str(key)  # aiohttp's istr is not a plain str (orjson refuses it)
+        low = name.lower()
+        if low == "authorization":
+            scheme, sep, _rest = value.strip().partition(" ")
+            out[name] = f"{scheme} {_REDACTED}" if sep else _REDACTED
+        elif any(word in low for word in _SECRET_WORDS):
+            out[name] = _REDACTED
+        else:
+            out[name] = value
+    return out
+
+
+@attrs.frozen
+class RecordedRequest:
+    """One answered request: what the client sent (headers redacted) and the status returned."""
+
+    method: str
+    path: str
+    query: str
+    status: int
+    headers: Mapping[str, str]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form served by ``GET /_qjobs/ionq/requests``."""
+        return {
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "status": self.status,
+            "headers": dict(self.headers),
+        }
+
+
+class RequestLog:
+    """The last :data:`MAX_RECORDED` requests, oldest first."""
+
+    def __init__(self, size: int = MAX_RECORDED) -> None:
+        self._entries: deque[RecordedRequest] = deque(maxlen=size)
+
+    def record(
+        self, method: str, path: str, query: str, status: int, headers: Mapping[str, str]
+    ) -> None:
+        """Add one request (its headers are redacted here, before anything is stored)."""
+        self._entries.append(RecordedRequest(method, path, query, status, redact_headers(headers)))
+
+    @property
+    def entries(self) -> list[RecordedRequest]:
+        """The recorded requests, oldest first."""
+        return list(self._entries)
+
+    @property
+    def last(self) -> RecordedRequest | None:
+        """The most recent request, or None."""
+        return self._entries[-1] if self._entries else None
+
+    def clear(self) -> None:
+        """Forget every recorded request."""
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -1,22 +1,41 @@
-"""IonQ wire input for the emulator: circuit JSON to :class:`qjobs.Circuit`, and the backends.
+"""IonQ v0.4 wire pieces of the emulator: backends, credentials, error bodies, result shapes.
 
-An independent reading of the IonQ ``ionq.circuit.v1`` format (the client's codec lives in
-``qjobs.providers.ionq.circuits`` and is deliberately not used here): both meet only in tests.
+Pure functions and constants: the ``Authorization: apiKey`` header read, the
+``{"statusCode", "error", "message"}`` error body, characterization snapshots, per-shot
+registers, list prices. The ``ionq.circuit.v1`` gate list is read by
+:mod:`qjobs.emulators._common.ionq_circuits` (Kipu's hub speaks it too).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from typing import Any, Final
 
 import attrs
+from aiohttp import web
 
-from qjobs._core.errors import InputError
-from qjobs.circuit._ir import Circuit, Instruction
-from qjobs.emulators._common import HTTPProblem
+from qjobs.circuit._ir import Circuit
+from qjobs.emulators._common import json_response, status_phrase
 
-__all__ = ["BACKENDS", "NOISE_MODELS", "BackendInfo", "decode_circuit", "gate_counts"]
+__all__ = [
+    "BACKENDS",
+    "CHARACTERIZATIONS",
+    "NOISE_MODELS",
+    "PREFIX",
+    "QIS_GATES",
+    "QIS_GATES_2Q",
+    "RATES",
+    "BackendInfo",
+    "characterization",
+    "characterization_id",
+    "error_response",
+    "gate_counts",
+    "register_shots",
+    "requested_failure",
+    "token_of",
+]
+
+#: The URL prefix of every IonQ route.
+PREFIX: Final = "/v0.4"
 
 
 @attrs.frozen
@@ -51,161 +70,20 @@ NOISE_MODELS: Final[tuple[str, ...]] = (
     "forte-enterprise-1",
 )
 
-# QIS name -> (canonical name without controls, takes a rotation)
-_QIS: Final[dict[str, tuple[str, bool]]] = {
-    "x": ("x", False),
-    "not": ("x", False),
-    "cnot": ("x", False),
-    "y": ("y", False),
-    "z": ("z", False),
-    "h": ("h", False),
-    "s": ("s", False),
-    "si": ("sdg", False),
-    "t": ("t", False),
-    "ti": ("tdg", False),
-    "v": ("sx", False),
-    "vi": ("sxdg", False),
-    "rx": ("rx", True),
-    "ry": ("ry", True),
-    "rz": ("rz", True),
-    "swap": ("swap", False),
-    "xx": ("rxx", True),
-    "yy": ("ryy", True),
-    "zz": ("rzz", True),
-}
 
-# (base gate, number of controls) -> canonical controlled gate
-_CONTROLLED: Final[dict[tuple[str, int], str]] = {
-    ("x", 1): "cx",
-    ("x", 2): "ccx",
-    ("y", 1): "cy",
-    ("z", 1): "cz",
-    ("p", 1): "cp",
-    ("h", 1): "ch",
-    ("rx", 1): "crx",
-    ("ry", 1): "cry",
-    ("rz", 1): "crz",
-    ("swap", 1): "cswap",
-}
-
-_NATIVE: Final[frozenset[str]] = frozenset({"gpi", "gpi2", "ms", "zz"})
+def error_response(status: int, message: str, error_type: str | None = None) -> web.Response:
+    """IonQ's error shape: ``{"statusCode", "error", "message"}`` (``error`` is the type)."""
+    body = {"statusCode": status, "error": error_type or status_phrase(status), "message": message}
+    return json_response(body, status=status)
 
 
-def _bad(field: str, message: str) -> HTTPProblem:
-    return HTTPProblem(400, f"{field}: {message}", "InvalidCircuit")
-
-
-def _number(value: Any, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _bad(field, f"must be a finite number, got {value!r}")
-    return float(value)
-
-
-def _qubit(value: Any, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _bad(field, f"must be a qubit index (int >= 0), got {value!r}")
-    return value
-
-
-def _qubit_list(gate: Mapping[str, Any], plural: str, singular: str, field: str) -> list[int]:
-    if plural in gate:
-        raw = gate[plural]
-        if not isinstance(raw, list):
-            raise _bad(f"{field}.{plural}", f"must be a list, got {raw!r}")
-        return [_qubit(q, f"{field}.{plural}[{i}]") for i, q in enumerate(raw)]
-    if singular in gate:
-        return [_qubit(gate[singular], f"{field}.{singular}")]
-    return []
-
-
-def _decode_qis(gate: Mapping[str, Any], name: str, field: str) -> Instruction:
-    if name not in _QIS:
-        raise _bad(f"{field}.gate", f"unknown gate {name!r} for the qis gateset")
-    base, rotates = _QIS[name]
-    targets = _qubit_list(gate, "targets", "target", field)
-    controls = _qubit_list(gate, "controls", "control", field)
-    params: tuple[float, ...] = ()
-    if "rotation" in gate:
-        rotation = _number(gate["rotation"], f"{field}.rotation")
-        if base == "z":
-            base = "p"
-        elif not rotates:
-            raise _bad(f"{field}.rotation", f"gate {name!r} takes no rotation")
-        params = (rotation,)
-    elif rotates:
-        raise _bad(f"{field}.rotation", f"gate {name!r} needs a rotation")
-    want = 2 if base in ("swap", "rxx", "ryy", "rzz") else 1
-    if len(targets) != want:
-        raise _bad(f"{field}.targets", f"gate {name!r} takes {want} target(s), got {targets}")
-    canonical = base
-    if controls:
-        controlled = _CONTROLLED.get((base, len(controls)))
-        if controlled is None:
-            raise _bad(
-                f"{field}.controls",
-                f"gate {name!r} with {len(controls)} control(s) is not supported",
-            )
-        canonical = controlled
-    return Instruction(canonical, (*controls, *targets), params)
-
-
-def _decode_native(gate: Mapping[str, Any], name: str, field: str) -> Instruction:
-    if name not in _NATIVE:
-        raise _bad(f"{field}.gate", f"unknown gate {name!r} for the native gateset")
-    if "controls" in gate:
-        raise _bad(f"{field}.controls", "native gates take no controls")
-    targets = _qubit_list(gate, "targets", "target", field)
-    if name in ("gpi", "gpi2"):
-        if len(targets) != 1:
-            raise _bad(f"{field}.target", f"gate {name!r} takes one target, got {targets}")
-        phase = _number(gate.get("phase", 0.0), f"{field}.phase")
-        return Instruction(name, tuple(targets), (phase,))
-    if len(targets) != 2:
-        raise _bad(f"{field}.targets", f"gate {name!r} takes two targets, got {targets}")
-    if name == "zz":
-        if "angle" not in gate:
-            raise _bad(f"{field}.angle", "gate 'zz' needs an angle")
-        return Instruction("zz", tuple(targets), (_number(gate["angle"], f"{field}.angle"),))
-    phases = gate.get("phases", [0.0, 0.0])
-    if not isinstance(phases, list) or len(phases) != 2:
-        raise _bad(f"{field}.phases", f"must be a list of two numbers, got {phases!r}")
-    p0 = _number(phases[0], f"{field}.phases[0]")
-    p1 = _number(phases[1], f"{field}.phases[1]")
-    angle = _number(gate.get("angle", 0.25), f"{field}.angle")
-    return Instruction("ms", tuple(targets), (p0, p1, angle))
-
-
-def decode_circuit(
-    gates: Any, gateset: str, qubits: int | None, field: str, name: str | None = None
-) -> Circuit:
-    """Read an IonQ gate list; ``qubits`` is the declared width (None: inferred from the gates).
-
-    Raises :class:`HTTPProblem` 400 naming the offending field.
-    """
-    if not isinstance(gates, list):
-        raise _bad(field, f"must be a list of gates, got {type(gates).__name__}")
-    if gateset not in ("qis", "native"):
-        raise _bad("input.gateset", f"must be 'qis' or 'native', got {gateset!r}")
-    decode = _decode_qis if gateset == "qis" else _decode_native
-    instructions: list[Instruction] = []
-    for i, gate in enumerate(gates):
-        where = f"{field}[{i}]"
-        if not isinstance(gate, dict):
-            raise _bad(where, f"must be a gate object, got {gate!r}")
-        gname = gate.get("gate")
-        if not isinstance(gname, str):
-            raise _bad(f"{where}.gate", f"must be a gate name, got {gname!r}")
-        instructions.append(decode(gate, gname.lower(), where))
-    used = max((q for ins in instructions for q in ins.qubits), default=-1) + 1
-    width = used if qubits is None else qubits
-    if width < used:
-        raise _bad("input.qubits", f"{width} is less than the {used} qubits the circuit uses")
-    if width < 1:
-        raise _bad("input.qubits", f"must be at least 1, got {width}")
-    try:
-        return Circuit(width, 0, tuple(instructions), name=name)
-    except InputError as exc:
-        raise _bad(field, str(exc)) from exc
+def token_of(request: web.Request) -> str | None:
+    """The token of ``Authorization: apiKey <token>``; None when missing or in another form."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "apikey":
+        return None
+    return token.strip() or None
 
 
 def gate_counts(circuit: Circuit) -> dict[str, int]:
@@ -216,3 +94,75 @@ def gate_counts(circuit: Circuit) -> dict[str, int]:
             key = f"{len(ins.qubits)}q"
             counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+#: (1q gate-shot rate, 2q gate-shot rate, minimum per job) in USD; illustrative list prices.
+RATES: Final[dict[str, tuple[float, float, float]]] = {
+    "simulator": (0.0, 0.0, 0.0),
+    "qpu.aria-1": (0.0002205, 0.000975, 97.5),
+    "qpu.aria-2": (0.0002205, 0.000975, 97.5),
+    "qpu.forte-1": (0.0001645, 0.0011, 97.5),
+    "qpu.forte-enterprise-1": (0.0001645, 0.0011, 97.5),
+    "qpu.qpu": (0.0002205, 0.000975, 97.5),
+}
+#: How many daily characterizations each backend has.
+CHARACTERIZATIONS: Final = 3
+#: The QIS gates every backend lists as supported (one-qubit, then two-qubit).
+QIS_GATES: Final = ("x", "y", "z", "h", "s", "si", "t", "ti", "v", "vi", "rx", "ry", "rz")
+QIS_GATES_2Q: Final = ("swap", "xx", "yy", "zz")
+
+
+def requested_failure() -> dict[str, str]:
+    """The ``failure`` of a job that asked to fail (``qjobs_fail``)."""
+    return {"code": "QJobsRequestedFailure", "error": "the job asked to fail (qjobs_fail)"}
+
+
+def characterization_id(backend: str, age: int) -> str:
+    """The deterministic id of ``backend``'s characterization ``age`` days old."""
+    digest = sum((i + 1) * ord(ch) for i, ch in enumerate(backend))
+    return f"00000000-0000-4000-8000-{digest:06x}{age:06x}"
+
+
+def characterization(b: BackendInfo, age: int) -> dict[str, Any]:
+    """A deterministic calibration snapshot; ``age`` 0 is the newest (one per day)."""
+    drift = 0.001 * age
+    return {
+        "id": characterization_id(b.name, age),
+        "backend": b.name,
+        "date": f"2026-01-{28 - age:02d}T00:00:00Z",
+        "status": "available",
+        "qubits": b.qubits,
+        "connectivity": [[i, j] for i in range(b.qubits) for j in range(i + 1, b.qubits)],
+        "fidelity": {
+            "spam": {"median": round(0.995 - drift, 6), "stderr": 0.0005},
+            "1q": {"median": round(0.9998 - drift / 10, 6), "stderr": 0.00002},
+            "2q": {"median": round(0.993 - drift, 6), "stderr": 0.0004},
+        },
+        "timing": {
+            "t1": 10.0,
+            "t2": 1.0,
+            "1q": 0.000135,
+            "2q": 0.0006,
+            "readout": 0.0003,
+            "reset": 0.00002,
+        },
+    }
+
+
+def register_shots(circuit: Circuit, samples: Any) -> list[dict[str, Any]]:
+    """Per-shot classical registers (``ionq.result.shots.json.v2``): bit j of each register."""
+    regs = [(r.name, r.start, r.size) for r in circuit.cregs]
+    if not regs:
+        regs = [("c", 0, circuit.num_clbits or circuit.num_qubits)]
+    out = []
+    for s in samples:
+        value = int(s)
+        out.append(
+            {
+                "registers": {
+                    name: [(value >> (start + j)) & 1 for j in range(size)]
+                    for name, start, size in regs
+                }
+            }
+        )
+    return out

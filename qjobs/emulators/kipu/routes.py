@@ -1,4 +1,4 @@
-"""The Kipu Quantum Hub quantum API emulator: backends, jobs, sessions, workloads, runtime minutes.
+"""The handlers of the Kipu Quantum Hub emulator: backends, jobs, sessions, workloads, minutes.
 
 Every route lives under ``/quantum`` and speaks the wire protocol of ``shared/specs/kipu.md``:
 ``X-Auth-Token`` (``GET /backends`` is public), snake_case bodies, camelCase query keys, pages
@@ -26,31 +26,28 @@ from typing import Any, Final, TypeVar
 
 from aiohttp import web
 
+from qjobs._core.validation import is_int
 from qjobs.emulators._common import (
-    AuthScheme,
     EmulatorContext,
     HTTPProblem,
-    header_token,
     json_response,
-    make_app,
     owner_key,
     query_int,
     read_json,
-    status_phrase,
 )
-from qjobs.emulators.kipu.state import KipuJob, KipuSession, decode_programs
+from qjobs.emulators.kipu.state import KipuJob, KipuSession
 from qjobs.emulators.kipu.wire import (
     BACKENDS,
     BackendSpec,
     backend_json,
     calibration_json,
     calibration_times,
+    decode_programs,
+    token_of,
 )
 
-__all__ = ["PREFIX", "create_app"]
+__all__ = ["KipuEmulator"]
 
-#: The URL prefix of every Hub route.
-PREFIX: Final = "/quantum"
 _DEFAULT_SIZE: Final = 20
 _MAX_SIZE: Final = 1000
 _STREAM_PIECE: Final = 16 * 1024
@@ -61,26 +58,6 @@ _JOB_SORT: Final = frozenset(
 _WORKLOAD_SORT: Final = _JOB_SORT | {"type", "provider"}
 _ALLOWANCE_SECONDS: Final = 3600
 _Owned = TypeVar("_Owned", KipuJob, KipuSession)
-
-
-def _error(status: int, message: str, error_type: str | None = None) -> web.Response:
-    """RFC 7807 problem JSON."""
-    body = {
-        "type": "about:blank",
-        "title": error_type or status_phrase(status),
-        "status": status,
-        "detail": message,
-    }
-    resp = json_response(body, status=status)
-    resp.content_type = "application/problem+json"
-    return resp
-
-
-_token_of = header_token("X-Auth-Token")
-
-
-def _is_public(method: str, template: str) -> bool:
-    return method in ("GET", "HEAD") and template == "/backends"
 
 
 def _bad(detail: str) -> HTTPProblem:
@@ -169,7 +146,7 @@ class KipuEmulator:
 
     @staticmethod
     def _service_execution(request: web.Request) -> str | None:
-        token = _token_of(request) or ""
+        token = token_of(request) or ""
         if token.startswith("se."):
             parts = token.split(".", 2)
             if len(parts) == 3 and parts[1]:
@@ -179,7 +156,7 @@ class KipuEmulator:
     @staticmethod
     def _owner(request: web.Request) -> str:
         """The owner key of the request's token: what a token creates is reachable by it only."""
-        return owner_key(_token_of(request))
+        return owner_key(token_of(request))
 
     def _mine(self, request: web.Request, record: KipuJob | KipuSession) -> bool:
         """Whether ``record`` is the caller's and in the request's context or service execution."""
@@ -234,7 +211,7 @@ class KipuEmulator:
     async def list_backends(self, request: web.Request) -> web.Response:
         """``GET backends`` (public): ``provider`` filter, ``onlyPlanqkSdk``."""
         provider = request.query.get("provider")
-        anonymous = _token_of(request) is None
+        anonymous = token_of(request) is None
         now_iso = self.ctx.clock.iso(self._now())
         out = [
             backend_json(s, queue_size=None if anonymous else self._queue(s), now_iso=now_iso)
@@ -337,11 +314,7 @@ class KipuEmulator:
         if spec is None:
             raise HTTPProblem(404, f"Backend {bid} not found")
         shots = body.get("shots")
-        if (
-            isinstance(shots, bool)
-            or not isinstance(shots, int)
-            or not 1 <= shots <= spec.max_shots
-        ):
+        if not is_int(shots, low=1, high=spec.max_shots):
             raise _bad(f"shots: must be an integer from 1 to {spec.max_shots}, got {shots!r}")
         if "input" not in body:
             raise _bad("input: required")
@@ -527,7 +500,7 @@ class KipuEmulator:
         if provider.upper() != spec.provider:
             raise _bad(f"provider: backend {bid} belongs to {spec.provider}")
         ttl = body.get("ttl")
-        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 1):
+        if ttl is not None and not is_int(ttl, low=1):
             raise _bad("ttl: must be a positive integer (seconds)")
         metadata = body.get("metadata")
         if metadata is not None and not isinstance(metadata, dict):
@@ -705,68 +678,3 @@ class KipuEmulator:
                 }
             )
         return json_response({"allowances": out})
-
-    # -- routes ---------------------------------------------------------------------------
-    def routes(self) -> list[web.RouteDef]:
-        """Every Hub route under :data:`PREFIX` (fixed paths before ``{id}`` paths)."""
-        p = PREFIX
-        s = f"{p}/service-executions/{{se}}"
-        return [
-            web.get(f"{p}/backends", self.list_backends, allow_head=False),
-            web.get(f"{p}/backends/least-busy", self.least_busy, allow_head=False),
-            web.get(f"{p}/backends/{{id}}", self.get_backend, allow_head=False),
-            web.get(f"{p}/backends/{{id}}/status", self.backend_status, allow_head=False),
-            web.get(f"{p}/backends/{{id}}/config", self.backend_config, allow_head=False),
-            web.get(f"{p}/backends/{{id}}/calibration", self.backend_calibration, allow_head=False),
-            web.get(
-                f"{p}/backends/{{id}}/calibration-history",
-                self.calibration_history,
-                allow_head=False,
-            ),
-            web.get(f"{p}/jobs", self.search_jobs, allow_head=False),
-            web.post(f"{p}/jobs", self.create_job),
-            web.get(f"{p}/jobs/{{id}}", self.get_job, allow_head=False),
-            web.delete(f"{p}/jobs/{{id}}", self.cancel_job),
-            web.get(f"{p}/jobs/{{id}}/status", self.job_status, allow_head=False),
-            web.get(f"{p}/jobs/{{id}}/result", self.job_result, allow_head=False),
-            web.get(f"{p}/jobs/{{id}}/result/normalized", self.normalized_result, allow_head=False),
-            web.get(
-                f"{p}/jobs/{{id}}/result/normalized/memory",
-                self.normalized_memory,
-                allow_head=False,
-            ),
-            web.get(f"{p}/jobs/{{id}}/result-stream", self.result_stream, allow_head=False),
-            web.get(f"{p}/jobs/{{id}}/input", self.job_input, allow_head=False),
-            web.get(f"{p}/jobs/{{id}}/input/normalized", self.normalized_input, allow_head=False),
-            web.get(f"{p}/jobs/{{id}}/calibration", self.job_calibration, allow_head=False),
-            web.post(f"{p}/sessions", self.create_session),
-            web.get(f"{p}/sessions/{{id}}", self.get_session, allow_head=False),
-            web.patch(f"{p}/sessions/{{id}}", self.update_session),
-            web.delete(f"{p}/sessions/{{id}}", self.close_session),
-            web.get(f"{p}/sessions/{{id}}/status", self.session_status, allow_head=False),
-            web.get(f"{p}/sessions/{{id}}/jobs", self.session_jobs, allow_head=False),
-            web.get(f"{p}/workloads", self.workloads, allow_head=False),
-            web.get(f"{p}/runtime-minutes", self.runtime_minutes, allow_head=False),
-            # service-execution twins
-            web.get(f"{s}/sessions/{{id}}", self.get_session, allow_head=False),
-            web.patch(f"{s}/sessions/{{id}}", self.update_session),
-            web.delete(f"{s}/sessions/{{id}}", self.close_session),
-            web.get(f"{s}/sessions/{{id}}/status", self.session_status, allow_head=False),
-            web.get(f"{s}/sessions/{{id}}/jobs", self.session_jobs, allow_head=False),
-            web.get(f"{s}/workloads", self.workloads, allow_head=False),
-            web.get(f"{s}/jobs/{{id}}", self.get_job, allow_head=False),
-            web.delete(f"{s}/jobs/{{id}}", self.cancel_job),
-            web.get(f"{s}/jobs/{{id}}/status", self.job_status, allow_head=False),
-            web.get(f"{s}/jobs/{{id}}/result/normalized", self.normalized_result, allow_head=False),
-            web.get(f"{s}/jobs/{{id}}/result-stream", self.result_stream, allow_head=False),
-            web.get(f"{s}/jobs/{{id}}/input", self.job_input, allow_head=False),
-            web.get(f"{s}/jobs/{{id}}/input/normalized", self.normalized_input, allow_head=False),
-            web.get(f"{s}/jobs/{{id}}/calibration", self.job_calibration, allow_head=False),
-        ]
-
-
-def create_app(ctx: EmulatorContext) -> web.Application:
-    """The Kipu Quantum Hub emulator app for :func:`qjobs.emulators.serve`."""
-    app = make_app(ctx, prefix=PREFIX, auth=AuthScheme(_token_of, _is_public), errors=_error)
-    app.router.add_routes(KipuEmulator(ctx).routes())
-    return app

@@ -1,4 +1,8 @@
-"""The Kipu Quantum Hub emulator's backend catalogue and calibration snapshots.
+"""Kipu Quantum Hub wire pieces of the emulator: credentials, problem JSON, job inputs, backends.
+
+Job inputs are read independently of the client's codec (never imported): IonQ circuit JSON
+(gate name under ``type`` or ``gate``, ``input_params.meas_map``), OpenQASM strings or lists
+(``input.qasm`` or a bare string), IBM PUBs holding QASM or the body's ``qasm`` rendering.
 
 Backends cover every input kind the emulator reads: IonQ circuit JSON (``azure.ionq.simulator``),
 Braket OpenQASM 3 (``aws.*`` gate devices), OpenQASM 2/3 (``kipu.sim.qsim``, ``qudora.sim.xg1``),
@@ -14,15 +18,31 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import attrs
+import orjson
+from aiohttp import web
+
+from qjobs._core.errors import QJobsError
+from qjobs._core.validation import is_int
+from qjobs.circuit._ir import Circuit
+from qjobs.emulators._common import HTTPProblem, header_token, json_response, status_phrase
+from qjobs.emulators._common.ionq_circuits import decode_circuit
 
 __all__ = [
     "BACKENDS",
     "CALIBRATION_DAYS",
+    "PREFIX",
     "BackendSpec",
+    "Program",
     "backend_json",
     "calibration_json",
     "calibration_times",
+    "decode_programs",
+    "error_response",
+    "token_of",
 ]
+
+#: The URL prefix of every Hub route.
+PREFIX: Final = "/quantum"
 
 #: Daily calibration snapshots kept per calibrated backend (newest first).
 CALIBRATION_DAYS: Final = 7
@@ -293,3 +313,155 @@ def calibration_json(spec: BackendSpec, when: datetime, age: int) -> dict[str, A
             ],
         }
     return {"backend_id": spec.id, "calibrated_at": _iso(when), "calibration": body}
+
+
+def error_response(status: int, message: str, error_type: str | None = None) -> web.Response:
+    """RFC 7807 problem JSON."""
+    body = {
+        "type": "about:blank",
+        "title": error_type or status_phrase(status),
+        "status": status,
+        "detail": message,
+    }
+    resp = json_response(body, status=status)
+    resp.content_type = "application/problem+json"
+    return resp
+
+
+#: The token of a request: its ``X-Auth-Token`` header.
+token_of = header_token("X-Auth-Token")
+
+
+def _bad(detail: str) -> HTTPProblem:
+    return HTTPProblem(400, detail)
+
+
+@attrs.define
+class Program:
+    """One circuit of a job: the circuit, its name, and (IonQ JSON) the measurement map."""
+
+    circuit: Circuit
+    name: str | None = None
+    meas_map: list[int | None] | None = None
+    source: str | None = None
+
+    @property
+    def width(self) -> int:
+        """Bits per outcome."""
+        if self.meas_map is not None:
+            return len(self.meas_map)
+        measured = any(i.name == "measure" for i in self.circuit.instructions)
+        return self.circuit.num_clbits if measured else self.circuit.num_qubits
+
+
+def _parse_qasm(text: Any, field: str, name: str | None = None) -> Program:
+    if not isinstance(text, str) or not text.strip():
+        raise _bad(f"{field}: must be an OpenQASM string")
+    try:
+        return Program(Circuit.from_qasm(text), name=name, source=text)
+    except QJobsError as exc:
+        raise _bad(f"{field}: {exc}") from None
+
+
+def _qasm_list(value: Any, field: str) -> list[Program]:
+    if isinstance(value, list):
+        if not value:
+            raise _bad(f"{field}: must not be empty")
+        return [_parse_qasm(t, f"{field}[{i}]") for i, t in enumerate(value)]
+    return [_parse_qasm(value, field)]
+
+
+def _ionq(data: Any, params: dict[str, Any]) -> list[Program]:
+    if not isinstance(data, dict):
+        raise _bad("input: must be an IonQ circuit object")
+    gates = data.get("circuit")
+    if not isinstance(gates, list):
+        raise _bad("input.circuit: must be a list of gates")
+    renamed = []
+    for i, gate in enumerate(gates):
+        if not isinstance(gate, dict):
+            raise _bad(f"input.circuit[{i}]: must be a gate object")
+        entry = dict(gate)
+        if "gate" not in entry and "type" in entry:
+            entry["gate"] = entry.pop("type")
+        renamed.append(entry)
+    qubits = data.get("qubits")
+    if qubits is not None and not is_int(qubits):
+        raise _bad(f"input.qubits: must be an integer, got {qubits!r}")
+    circuit = decode_circuit(renamed, str(data.get("gateset", "qis")), qubits, "input.circuit")
+    meas: list[int | None] | None = None
+    raw = params.get("meas_map")
+    if raw is not None:
+        try:
+            parsed = orjson.loads(raw) if isinstance(raw, str) else raw
+        except orjson.JSONDecodeError:
+            raise _bad("input_params.meas_map: must be a JSON list") from None
+        if not isinstance(parsed, list) or not all(
+            q is None or (isinstance(q, int) and 0 <= q < circuit.num_qubits) for q in parsed
+        ):
+            raise _bad("input_params.meas_map: must list qubit indices (or null)")
+        meas = parsed
+    return [Program(circuit, meas_map=meas)]
+
+
+def _ibm(data: Any, rendering: Any) -> list[Program] | None:
+    if isinstance(rendering, dict):
+        programs = rendering.get("programs")
+        if rendering.get("format") not in ("openqasm.v2", "openqasm.v3") or not isinstance(
+            programs, list
+        ):
+            raise _bad("qasm: needs format openqasm.v2|v3 and a programs list")
+        out = []
+        for i, p in enumerate(programs):
+            if not isinstance(p, dict):
+                raise _bad(f"qasm.programs[{i}]: must be an object")
+            name = p.get("name")
+            out.append(
+                _parse_qasm(
+                    p.get("qasm"),
+                    f"qasm.programs[{i}].qasm",
+                    name if isinstance(name, str) else None,
+                )
+            )
+        return out
+    pubs = data.get("pubs") if isinstance(data, dict) else None
+    if (
+        isinstance(pubs, list)
+        and pubs
+        and all(
+            isinstance(p, list)
+            and p
+            and isinstance(p[0], str)
+            and p[0].lstrip().startswith("OPENQASM")
+            for p in pubs
+        )
+    ):
+        return [_parse_qasm(p[0], f"input.pubs[{i}][0]") for i, p in enumerate(pubs)]
+    return None  # QPY or other content the emulator cannot read: the job will fail
+
+
+def decode_programs(
+    spec: BackendSpec, data: Any, params: dict[str, Any], rendering: Any
+) -> list[Program] | None:
+    """The job's circuits; None when the emulator accepts the input but cannot execute it.
+
+    Raises :class:`HTTPProblem` 400 naming the field for malformed input.
+    """
+    if spec.kind == "ionq":
+        return _ionq(data, params)
+    if spec.kind in ("braket", "qasm"):
+        if isinstance(data, str):
+            return [_parse_qasm(data, "input")]
+        if not isinstance(data, dict) or "qasm" not in data:
+            raise _bad("input: must hold 'qasm' (a string or a list) or be a QASM string")
+        programs = _qasm_list(data["qasm"], "input.qasm")
+        if spec.id == "kipu.sim.qsim" and len(programs) > 1:
+            raise _bad("input.qasm: kipu.sim.qsim takes one program")
+        return programs
+    if spec.kind == "ibm":
+        if not isinstance(data, dict):
+            raise _bad("input: must be an object")
+        return _ibm(data, rendering)
+    if not isinstance(data, dict):
+        raise _bad("input: must be an object")
+    return None

@@ -1,8 +1,9 @@
 """The qBraid Quantum Runtime API emulator (``/api/v1``): user, devices, jobs, results, programs.
 
-The names of this package are defined in :mod:`qjobs.emulators.qbraid.routes`.
+Its parts: ``app`` (the aiohttp app: auth, route table), ``routes`` (the handlers), ``state``
+(devices, jobs, groups), ``wire`` (credentials, error bodies).
 """
 
-from qjobs.emulators.qbraid.routes import PREFIX, create_app
+from qjobs.emulators.qbraid.app import PREFIX, create_app
 
 __all__ = ["PREFIX", "create_app"]

@@ -1,4 +1,5 @@
-"""The qBraid Quantum Runtime API emulator (``/api/v1``): user, devices, jobs, results, programs.
+"""The handlers of the qBraid Quantum Runtime API emulator (``/api/v1``): user, devices, jobs,
+results, programs.
 
 Every route lives under ``/api/v1`` and speaks the wire protocol of ``shared/specs/qbraid.md``:
 ``X-API-Key`` (or ``X-Access-Token``) authentication, the ``{"success": true, "data": ...}``
@@ -15,10 +16,11 @@ On request (tags or the job name): ``qjobs_fail`` ends the job ``FAILED``, ``qjo
 ``HOLD`` (terminal, results withheld), and ``qjobs_result_lag=N`` makes the first N result requests
 after completion answer 409 as the real platform does while results are being stored.
 
-Also served: job groups (``/jobs/group...``, see :mod:`qjobs.emulators.qbraid._groups`), the credit
-balance (10 000 credits less what final jobs cost), ``/users/context``, ``/providers``,
-``/access-tokens/refresh`` (access tokens only), cost estimates, status options, calibrations of
-QPUs, and compiled programs of QPU jobs once they have started.
+Also served: job groups (``/jobs/group...``, see
+:class:`~qjobs.emulators.qbraid.state.QbraidGroup`), the credit balance (10 000 credits less what
+final jobs cost), ``/users/context``, ``/providers``, ``/access-tokens/refresh`` (access tokens
+only), cost estimates, status options, calibrations of QPUs, and compiled programs of QPU jobs once
+they have started.
 """
 
 from __future__ import annotations
@@ -27,47 +29,41 @@ import math
 import re
 import zlib
 from collections.abc import Iterable
-from http import HTTPStatus
 from typing import Any, Final
 
 import orjson
 from aiohttp import web
 
 from qjobs._core.errors import InputError
+from qjobs._core.validation import is_int
 from qjobs.circuit._ir import Circuit
 from qjobs.emulators._common import (
-    AuthScheme,
     EmulatorContext,
     HTTPProblem,
-    header_token,
     json_response,
-    make_app,
     owner_key,
     query_int,
     read_json,
 )
-from qjobs.emulators.qbraid._groups import (
-    DEFAULT_TTL,
-    GROUP_FINAL,
-    GROUP_STATUSES,
-    MAX_TTL,
-    QbraidGroup,
-)
 from qjobs.emulators.qbraid.state import (
+    DEFAULT_TTL,
     DEVICES,
     FINAL_STATUSES,
+    GROUP_FINAL,
+    GROUP_STATUSES,
     MAX_SIM_QUBITS,
+    MAX_TTL,
     ORG_USER_ID,
     STATUSES,
     DeviceInfo,
+    QbraidGroup,
     QbraidJob,
     result_data,
 )
+from qjobs.emulators.qbraid.wire import DetailedError, token_of, unprocessable
 
-__all__ = ["PREFIX", "create_app"]
+__all__ = ["QbraidEmulator"]
 
-#: The URL prefix of every qBraid route.
-PREFIX: Final = "/api/v1"
 
 _MAX_PROGRAMS: Final = 100
 _DEFAULT_SHOTS: Final = 1000
@@ -80,60 +76,11 @@ _ORG_ID: Final = "6650a0b1c2d3e4f5a6b7c800"
 _USER_ID: Final = "6650a0b1c2d3e4f5a6b7c8d9"
 _TOKEN_LIFETIME: Final = 24 * 3600.0
 _LAG = re.compile(r"qjobs_result_lag=(\d+)")
-_CODES: Final = {
-    400: "BAD_REQUEST",
-    401: "UNAUTHORIZED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    409: "CONFLICT",
-    422: "VALIDATION_ERROR",
-    429: "RATE_LIMITED",
-}
-
-
-def _error(status: int, message: str, error_type: str | None = None) -> web.Response:
-    """qBraid's error shape: ``{"success": false, "message", "error": {"message", "code"}}``."""
-    # The shared machinery names types in CamelCase ("Unauthorized"); qBraid codes are upper case.
-    code = error_type if error_type and error_type.isupper() else _CODES.get(status)
-    if code is None:
-        try:
-            code = HTTPStatus(status).name
-        except ValueError:
-            code = "ERROR"
-    body = {"success": False, "message": message, "error": {"message": message, "code": code}}
-    return json_response(body, status=status)
-
-
-class _Detailed(Exception):
-    """An error answered with extra fields: FastAPI ``detail`` lists, or ``error`` details."""
-
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        super().__init__(status)
-        self.status = status
-        self.body = body
-
-
-def _unprocessable(loc: list[str | int], msg: str) -> _Detailed:
-    detail = [{"loc": ["body", *loc], "msg": msg, "type": "value_error"}]
-    return _Detailed(422, {"detail": detail})
-
-
-@web.middleware
-async def _detailed_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    try:
-        response: web.StreamResponse = await handler(request)
-    except _Detailed as exc:
-        return json_response(exc.body, status=exc.status)
-    return response
-
-
-_token_of = header_token("X-Access-Token", "X-API-Key")
 
 
 def _owner(request: web.Request) -> str:
     """The owner key of the request's credential: jobs and groups belong to their creator."""
-    return owner_key(_token_of(request))
+    return owner_key(token_of(request))
 
 
 def _ok(data: Any, status: int = 200, **extra: Any) -> web.Response:
@@ -172,12 +119,12 @@ def _name_and_tags(body: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
     """The ``name`` and ``tags`` of a job or group body (422 when mistyped)."""
     name = body.get("name")
     if name is not None and not isinstance(name, str):
-        raise _unprocessable(["name"], "name must be a string")
+        raise unprocessable(["name"], "name must be a string")
     tags = body.get("tags") or {}
     if not isinstance(tags, dict) or not all(
         isinstance(v, str | int | bool) for v in tags.values()
     ):
-        raise _unprocessable(["tags"], "tags must map strings to str, int or bool")
+        raise unprocessable(["tags"], "tags must map strings to str, int or bool")
     return name, tags
 
 
@@ -188,7 +135,7 @@ def _wanted_requests(name: str | None, tags: dict[str, Any]) -> tuple[bool, bool
     hold = "qjobs_hold" in tags or "qjobs_hold" in text
     lag = 0
     raw = tags.get("qjobs_result_lag")
-    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+    if is_int(raw, low=0):
         lag = raw
     else:
         m = _LAG.search(text)
@@ -391,7 +338,7 @@ class QbraidEmulator:
         program = body.get("program")
         items = program if isinstance(program, list) else [program]
         if program is None or (isinstance(program, list) and not program):
-            raise _unprocessable(["program"], "program must be an object or a non-empty list")
+            raise unprocessable(["program"], "program must be an object or a non-empty list")
         if len(items) > _MAX_PROGRAMS:
             raise _bad(f"a batch job holds at most {_MAX_PROGRAMS} programs, got {len(items)}")
         if isinstance(program, list) and not device.batch:
@@ -400,10 +347,10 @@ class QbraidEmulator:
         for i, item in enumerate(items):
             loc: list[str | int] = ["program", i] if isinstance(program, list) else ["program"]
             if not isinstance(item, dict):
-                raise _unprocessable(loc, "program must be an object with format and data")
+                raise unprocessable(loc, "program must be an object with format and data")
             fmt = item.get("format")
             if fmt not in _FORMATS_ALL:
-                raise _unprocessable([*loc, "format"], f"unknown program format {fmt!r}")
+                raise unprocessable([*loc, "format"], f"unknown program format {fmt!r}")
             if fmt not in device.run_input_types:
                 raise _bad(
                     f"Device '{device.qrn}' does not accept {fmt} programs; it takes "
@@ -414,7 +361,7 @@ class QbraidEmulator:
                 raise _bad(f"the emulator runs OpenQASM programs only, not {fmt}", "UNSUPPORTED")
             data = item.get("data")
             if not isinstance(data, str) or not data.strip():
-                raise _unprocessable([*loc, "data"], "data must be an OpenQASM string")
+                raise unprocessable([*loc, "data"], "data must be an OpenQASM string")
             try:
                 circuit = Circuit.from_qasm(data)
             except InputError as exc:
@@ -434,22 +381,20 @@ class QbraidEmulator:
         """``POST /jobs``: validate, store and answer the full job object (201, INITIALIZING)."""
         body = await read_json(request)
         if not isinstance(body, dict):
-            raise _unprocessable([], "request body must be a JSON object")
+            raise unprocessable([], "request body must be a JSON object")
         qrn = body.get("deviceQrn")
         if not isinstance(qrn, str):
-            raise _unprocessable(["deviceQrn"], "field required")
+            raise unprocessable(["deviceQrn"], "field required")
         shots = body.get("shots")
-        if shots is not None and (
-            isinstance(shots, bool) or not isinstance(shots, int) or shots < 1
-        ):
-            raise _unprocessable(["shots"], "shots must be an integer greater than 0")
+        if shots is not None and (not is_int(shots, low=1)):
+            raise unprocessable(["shots"], "shots must be an integer greater than 0")
         name, tags = _name_and_tags(body)
         options = body.get("runtimeOptions") or {}
         if not isinstance(options, dict):
-            raise _unprocessable(["runtimeOptions"], "runtimeOptions must be an object")
+            raise unprocessable(["runtimeOptions"], "runtimeOptions must be an object")
         group = body.get("groupJobQrn")
         if group is not None and not isinstance(group, str):
-            raise _unprocessable(["groupJobQrn"], "groupJobQrn must be a string")
+            raise unprocessable(["groupJobQrn"], "groupJobQrn must be a string")
         device = self._device(qrn)
         if group is not None:
             joined = self._group(request, group)
@@ -474,7 +419,7 @@ class QbraidEmulator:
         owner = _owner(request)
         balance = self._balance(owner)
         if estimated > balance:
-            raise _Detailed(
+            raise DetailedError(
                 403,
                 {
                     "success": False,
@@ -728,16 +673,16 @@ class QbraidEmulator:
         if body is None:
             body = {}
         if not isinstance(body, dict):
-            raise _unprocessable([], "request body must be a JSON object")
+            raise unprocessable([], "request body must be a JSON object")
         name, tags = _name_and_tags(body)
         metadata = body.get("metadata") or {}
         if not isinstance(metadata, dict):
-            raise _unprocessable(["metadata"], "metadata must be an object")
+            raise unprocessable(["metadata"], "metadata must be an object")
         ttl = body.get("maxTTL")
         if ttl is None:
             ttl = DEFAULT_TTL
-        elif isinstance(ttl, bool) or not isinstance(ttl, int) or not 1 <= ttl <= MAX_TTL:
-            raise _unprocessable(["maxTTL"], f"maxTTL must be an integer from 1 to {MAX_TTL}")
+        elif not is_int(ttl, low=1, high=MAX_TTL):
+            raise unprocessable(["maxTTL"], f"maxTTL must be an integer from 1 to {MAX_TTL}")
         self._seq += 1
         group = QbraidGroup(
             qrn=f"qbraid-{ORG_USER_ID[-4:]}-qgroup-{self.ctx.rng.getrandbits(96):024x}",
@@ -807,47 +752,6 @@ class QbraidEmulator:
         self.groups.pop(group.qrn, None)
         return _ok({"message": "Group job deleted", "groupJobQrn": group.qrn})
 
-    def routes(self) -> list[web.RouteDef]:
-        """Every qBraid route, under :data:`PREFIX` (fixed paths before ``{qrn}`` paths)."""
-        p = PREFIX
-        return [
-            web.get(f"{p}/users/verify", self.verify, allow_head=False),
-            web.get(f"{p}/users/context", self.user_context, allow_head=False),
-            web.post(f"{p}/access-tokens/refresh", self.refresh_token),
-            web.get(f"{p}/billing/credits/balance", self.credits, allow_head=False),
-            web.get(f"{p}/providers", self.providers, allow_head=False),
-            web.get(f"{p}/devices", self.list_devices, allow_head=False),
-            web.get(f"{p}/devices/{{qrn}}", self.get_device, allow_head=False),
-            web.get(f"{p}/devices/{{qrn}}/calibrations", self.calibrations, allow_head=False),
-            web.post(f"{p}/jobs", self.create_job),
-            web.get(f"{p}/jobs", self.list_jobs, allow_head=False),
-            web.delete(f"{p}/jobs", self.delete_many),
-            web.get(f"{p}/jobs/statuses", self.statuses, allow_head=False),
-            web.get(f"{p}/jobs/cost-estimate", self.cost_estimate, allow_head=False),
-            web.post(f"{p}/jobs/group", self.create_group),
-            web.get(f"{p}/jobs/group", self.list_groups, allow_head=False),
-            web.get(f"{p}/jobs/group/{{qrn}}", self.get_group, allow_head=False),
-            web.delete(f"{p}/jobs/group/{{qrn}}", self.delete_group),
-            web.get(f"{p}/jobs/group/{{qrn}}/jobs", self.group_jobs, allow_head=False),
-            web.post(f"{p}/jobs/group/{{qrn}}/close", self.close_group),
-            web.post(f"{p}/jobs/group/{{qrn}}/cancel", self.cancel_group),
-            web.get(f"{p}/jobs/{{qrn}}", self.get_job, allow_head=False),
-            web.delete(f"{p}/jobs/{{qrn}}", self.delete),
-            web.post(f"{p}/jobs/{{qrn}}/cancel", self.cancel),
-            web.get(f"{p}/jobs/{{qrn}}/result", self.result, allow_head=False),
-            web.get(f"{p}/jobs/{{qrn}}/program", self.program, allow_head=False),
-            web.get(f"{p}/jobs/{{qrn}}/compiled-program", self.compiled_program, allow_head=False),
-        ]
-
 
 def _unfinished(jobs: Iterable[QbraidJob], now: float) -> list[QbraidJob]:
     return [j for j in jobs if j.status(now) not in FINAL_STATUSES]
-
-
-def create_app(ctx: EmulatorContext) -> web.Application:
-    """The qBraid ``/api/v1`` emulator app for :func:`qjobs.emulators.serve`."""
-    app = make_app(ctx, prefix=PREFIX, auth=AuthScheme(_token_of), errors=_error)
-    # qBraid alone answers some errors with extra fields (FastAPI 422 ``detail`` lists).
-    app.middlewares.append(_detailed_middleware)
-    app.router.add_routes(QbraidEmulator(ctx).routes())
-    return app

@@ -1,4 +1,4 @@
-"""The Qibo cloud REST emulator (the protocol of qibo-client 0.2.x).
+"""The handlers of the Qibo cloud REST emulator (the protocol of qibo-client 0.2.x).
 
 Every route is under ``/api/`` and ends with ``/`` (Django REST framework style); the base URL
 handed to clients is the server root (``Client(token, "http://127.0.0.1:PORT")``). Requests
@@ -21,108 +21,33 @@ whose ``server_version``/``minimum_client_version`` can be changed and whose
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
-import attrs
 from aiohttp import web
 
+from qjobs._core.validation import is_int
 from qjobs.emulators._common import (
-    AuthScheme,
     EmulatorContext,
     HTTPProblem,
-    header_token,
     json_response,
-    make_app,
+    owner_key,
     read_json,
 )
 from qjobs.emulators._common.clock import Phase
-from qjobs.emulators.qibo.state import QIBO_VERSION, Partition, QiboJob, build_archive, status_of
-from qjobs.emulators.qibo.wire import decode_circuit
+from qjobs.emulators.qibo.state import (
+    DISK_KB,
+    PROJECTS,
+    QIBO_VERSION,
+    QiboJob,
+    QiboUser,
+    Quota,
+    build_archive,
+    status_of,
+)
+from qjobs.emulators.qibo.wire import DEFAULT_SHOTS, MAX_SHOTS, decode_circuit, token_of
 
-__all__ = ["EMULATOR_KEY", "PREFIX", "PROJECTS", "QiboEmulator", "create_app"]
-
-#: Routes live at the server root under ``/api/``.
-PREFIX: Final = ""
-TOKEN_HEADER: Final = "x-api-token"
-DEFAULT_SHOTS: Final = 1000
-MAX_SHOTS: Final = 1_000_000
-
-_SIM = Partition("sim", 30, "simulator", "state-vector simulator")
-#: Project name -> the partitions (devices) its quota covers.
-PROJECTS: Final[dict[str, tuple[Partition, ...]]] = {
-    "personal": (
-        _SIM,
-        Partition("qw5q", 5, "hardware", "5-qubit chip (emulated)"),
-        Partition("qjobs_fail", 30, "simulator", "every job ends in error", always_fails=True),
-    ),
-    "team": (_SIM,),
-}
-_QUOTA_LIMITS: Final = {"seconds": 36_000, "shots": 10_000_000, "jobs": 100_000}
-_DISK_KB: Final = 1_000_000
-
-
-def _error(status: int, message: str, error_type: str | None = None) -> web.Response:
-    """DRF's error shape: ``{"detail": "..."}``."""
-    if status == 401:
-        message = (
-            "Authentication credentials were not provided."
-            if message.startswith("missing")
-            else "Invalid token."
-        )
-    elif status == 404 and message == "Not Found":
-        message = "Not found."
-    elif status == 405:
-        message = "Method not allowed."
-    return json_response({"detail": message}, status=status)
-
-
-_token_of = header_token(TOKEN_HEADER)
-
-
-def _is_public(method: str, template: str) -> bool:
-    return method == "GET" and template == "/api/qibo_version/"
-
-
-def _user_key(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-@attrs.define
-class _Quota:
-    id: int
-    project: str
-    partition: Partition
-    seconds_left: float = _QUOTA_LIMITS["seconds"]
-    shots_left: int = _QUOTA_LIMITS["shots"]
-    jobs_left: int = _QUOTA_LIMITS["jobs"]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "project": self.project,
-            "partition": self.partition.to_json(),
-            "max_num_shots": MAX_SHOTS,
-            "max_walltime_seconds": 3600,
-            "seconds_left": round(self.seconds_left, 3),
-            "seconds_max": _QUOTA_LIMITS["seconds"],
-            "shots_left": self.shots_left,
-            "shots_max": _QUOTA_LIMITS["shots"],
-            "jobs_left": self.jobs_left,
-            "jobs_max": _QUOTA_LIMITS["jobs"],
-            "prealloc_seconds": 0,
-            "prealloc_shots": 0,
-            "prealloc_jobs": 0,
-        }
-
-
-@attrs.define
-class _User:
-    key: str
-    email: str
-    quotas: list[_Quota]
-    kbs_left: float = float(_DISK_KB)
+__all__ = ["QiboEmulator"]
 
 
 class QiboEmulator:
@@ -131,7 +56,7 @@ class QiboEmulator:
     def __init__(self, ctx: EmulatorContext) -> None:
         self.ctx = ctx
         self.jobs: dict[str, QiboJob] = {}
-        self.users: dict[str, _User] = {}
+        self.users: dict[str, QiboUser] = {}
         self.server_version = QIBO_VERSION
         self.minimum_client_version = "0.3.0"
         self._replaced: dict[str, bytes] = {}
@@ -139,20 +64,19 @@ class QiboEmulator:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _user(self, request: web.Request) -> _User:
-        token = _token_of(request) or ""
-        key = _user_key(token)
+    def _user(self, request: web.Request) -> QiboUser:
+        key = owner_key(token_of(request))
         user = self.users.get(key)
         if user is None:
-            quotas: list[_Quota] = []
+            quotas: list[Quota] = []
             for project, parts in PROJECTS.items():
                 for part in parts:
-                    quotas.append(_Quota(len(quotas) + 1, project, part))
-            user = _User(key, f"user-{key[:8]}@qibo.emulator", quotas)
+                    quotas.append(Quota(len(quotas) + 1, project, part))
+            user = QiboUser(key, f"user-{key[:8]}@qibo.emulator", quotas)
             self.users[key] = user
         return user
 
-    def _job(self, request: web.Request, user: _User) -> QiboJob:
+    def _job(self, request: web.Request, user: QiboUser) -> QiboJob:
         pid = request.match_info["pid"]
         job = self.jobs.get(pid)
         if job is None or job.owner != user.key:
@@ -178,7 +102,7 @@ class QiboEmulator:
         """Test hook: serve ``data`` as the download of job ``pid`` (e.g. a hostile archive)."""
         self._replaced[pid] = data
 
-    # -- routes --------------------------------------------------------------------------------
+    # -- handlers ------------------------------------------------------------------------------
 
     async def version(self, request: web.Request) -> web.Response:
         """``GET /api/qibo_version/``."""
@@ -211,7 +135,7 @@ class QiboEmulator:
         nshots = body.get("nshots")
         if nshots is None:
             nshots = DEFAULT_SHOTS
-        if isinstance(nshots, bool) or not isinstance(nshots, int) or not 1 <= nshots <= MAX_SHOTS:
+        if not is_int(nshots, low=1, high=MAX_SHOTS):
             raise HTTPProblem(400, f"nshots: must be an integer from 1 to {MAX_SHOTS}.")
         verbatim = body.get("verbatim", False)
         if not isinstance(verbatim, bool):
@@ -322,7 +246,7 @@ class QiboEmulator:
                 {
                     "user": {"email": user.email},
                     "kbs_left": round(user.kbs_left, 3),
-                    "kbs_max": _DISK_KB,
+                    "kbs_max": DISK_KB,
                 }
             ]
         )
@@ -331,31 +255,3 @@ class QiboEmulator:
         """``GET /api/projectquotas/``: one entry per (project, partition)."""
         user = self._user(request)
         return json_response([q.to_json() for q in user.quotas])
-
-    def routes(self) -> list[web.RouteDef]:
-        """Every route (fixed paths before ``{pid}`` paths)."""
-        p = PREFIX
-        return [
-            web.get(f"{p}/api/qibo_version/", self.version, allow_head=False),
-            web.post(f"{p}/api/jobs/", self.create_job),
-            web.get(f"{p}/api/jobs/", self.list_jobs, allow_head=False),
-            web.delete(f"{p}/api/jobs/bulk_delete/", self.bulk_delete),
-            web.get(f"{p}/api/jobs/{{pid}}/", self.get_job, allow_head=False),
-            web.delete(f"{p}/api/jobs/{{pid}}/", self.delete_job),
-            web.get(f"{p}/api/jobs/{{pid}}/download/", self.download, allow_head=False),
-            web.get(f"{p}/api/disk_quota/", self.disk_quota, allow_head=False),
-            web.get(f"{p}/api/projectquotas/", self.project_quotas, allow_head=False),
-        ]
-
-
-#: The :class:`QiboEmulator` behind an app (tests change versions or archives through it).
-EMULATOR_KEY = web.AppKey("qjobs_qibo_emulator", QiboEmulator)
-
-
-def create_app(ctx: EmulatorContext) -> web.Application:
-    """The Qibo cloud emulator app for :func:`qjobs.emulators.serve`."""
-    app = make_app(ctx, prefix=PREFIX, auth=AuthScheme(_token_of, _is_public), errors=_error)
-    emulator = QiboEmulator(ctx)
-    app[EMULATOR_KEY] = emulator
-    app.router.add_routes(emulator.routes())
-    return app

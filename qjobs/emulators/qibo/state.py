@@ -1,4 +1,5 @@
-"""Job records of the Qibo cloud emulator: lifecycle, simulation, result archives, job JSON."""
+"""In-memory records of the Qibo cloud emulator: projects and quotas, users, and jobs
+(lifecycle, simulation, result archives, job JSON)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,18 @@ from qjobs._core.errors import QJobsError
 from qjobs.circuit._ir import Circuit
 from qjobs.emulators._common.circuits import drop_idle_qubits
 from qjobs.emulators._common.clock import Clock, Lifecycle, Phase
-from qjobs.emulators.qibo.wire import DecodedCircuit
+from qjobs.emulators.qibo.wire import MAX_SHOTS, DecodedCircuit
 
 __all__ = [
+    "DISK_KB",
     "MAX_SIM_QUBITS",
+    "PROJECTS",
     "QIBO_VERSION",
+    "QUOTA_LIMITS",
     "Partition",
     "QiboJob",
+    "QiboUser",
+    "Quota",
     "build_archive",
     "status_of",
 ]
@@ -241,3 +247,64 @@ def build_archive(job: QiboJob) -> bytes:
             info.mode = 0o644
             tar.addfile(info, io.BytesIO(data))
     return out.getvalue()
+
+
+_SIM = Partition("sim", 30, "simulator", "state-vector simulator")
+
+
+#: Project name -> the partitions (devices) its quota covers.
+PROJECTS: Final[dict[str, tuple[Partition, ...]]] = {
+    "personal": (
+        _SIM,
+        Partition("qw5q", 5, "hardware", "5-qubit chip (emulated)"),
+        Partition("qjobs_fail", 30, "simulator", "every job ends in error", always_fails=True),
+    ),
+    "team": (_SIM,),
+}
+
+
+#: Each quota's allowance when a user is first seen.
+QUOTA_LIMITS: Final = {"seconds": 36_000, "shots": 10_000_000, "jobs": 100_000}
+#: Each user's disk allowance (kB).
+DISK_KB: Final = 1_000_000
+
+
+@attrs.define
+class Quota:
+    """A user's allowance on one (project, partition)."""
+
+    id: int
+    project: str
+    partition: Partition
+    seconds_left: float = QUOTA_LIMITS["seconds"]
+    shots_left: int = QUOTA_LIMITS["shots"]
+    jobs_left: int = QUOTA_LIMITS["jobs"]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``/api/projectquotas/`` entry."""
+        return {
+            "id": self.id,
+            "project": self.project,
+            "partition": self.partition.to_json(),
+            "max_num_shots": MAX_SHOTS,
+            "max_walltime_seconds": 3600,
+            "seconds_left": round(self.seconds_left, 3),
+            "seconds_max": QUOTA_LIMITS["seconds"],
+            "shots_left": self.shots_left,
+            "shots_max": QUOTA_LIMITS["shots"],
+            "jobs_left": self.jobs_left,
+            "jobs_max": QUOTA_LIMITS["jobs"],
+            "prealloc_seconds": 0,
+            "prealloc_shots": 0,
+            "prealloc_jobs": 0,
+        }
+
+
+@attrs.define
+class QiboUser:
+    """One token's user: its (hashed) key, email, quotas and disk allowance."""
+
+    key: str
+    email: str
+    quotas: list[Quota]
+    kbs_left: float = float(DISK_KB)

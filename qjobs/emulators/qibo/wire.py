@@ -1,4 +1,6 @@
-"""Qibo wire input for the emulator: circuit JSON (``qibo.Circuit.raw``) to :class:`qjobs.Circuit`.
+"""Qibo cloud wire pieces of the emulator: credentials, DRF error bodies, circuit JSON.
+
+Circuit JSON (``qibo.Circuit.raw``) is read into a :class:`qjobs.Circuit`.
 
 An independent reading of qibo's gate dicts (the client's codec in ``qjobs.providers.qibo.circuits``
 is deliberately not used): ``_class`` names the gate, ``init_kwargs`` holds its parameters in
@@ -15,12 +17,50 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import attrs
+from aiohttp import web
 
 from qjobs._core.errors import InputError
+from qjobs._core.validation import is_int, is_number
 from qjobs.circuit._ir import Circuit, Instruction
-from qjobs.emulators._common import HTTPProblem
+from qjobs.emulators._common import HTTPProblem, header_token, json_response
 
-__all__ = ["DecodedCircuit", "decode_circuit"]
+__all__ = [
+    "DEFAULT_SHOTS",
+    "MAX_SHOTS",
+    "PREFIX",
+    "TOKEN_HEADER",
+    "DecodedCircuit",
+    "decode_circuit",
+    "error_response",
+    "token_of",
+]
+
+#: Routes live at the server root under ``/api/``.
+PREFIX: Final = ""
+#: The header carrying the API token.
+TOKEN_HEADER: Final = "x-api-token"
+#: Shots of a job that gives none; the most a job may ask for.
+DEFAULT_SHOTS: Final = 1000
+MAX_SHOTS: Final = 1_000_000
+
+
+def error_response(status: int, message: str, error_type: str | None = None) -> web.Response:
+    """DRF's error shape: ``{"detail": "..."}``."""
+    if status == 401:
+        message = (
+            "Authentication credentials were not provided."
+            if message.startswith("missing")
+            else "Invalid token."
+        )
+    elif status == 404 and message == "Not Found":
+        message = "Not found."
+    elif status == 405:
+        message = "Method not allowed."
+    return json_response({"detail": message}, status=status)
+
+
+#: The token of a request: its ``x-api-token`` header.
+token_of = header_token(TOKEN_HEADER)
 
 # qibo class -> (IR name, parameter names in init_kwargs, controls expected, scale to IR units)
 _SIMPLE: Final[dict[str, tuple[str, tuple[str, ...], int, float]]] = {
@@ -81,9 +121,7 @@ def _bad(message: str) -> HTTPProblem:
 
 
 def _qubits(value: Any, where: str, nqubits: int) -> list[int]:
-    if not isinstance(value, list) or not all(
-        isinstance(q, int) and not isinstance(q, bool) for q in value
-    ):
+    if not isinstance(value, list) or not all(is_int(q) for q in value):
         raise _bad(f"{where}: must be a list of qubit indices")
     for q in value:
         if not 0 <= q < nqubits:
@@ -95,7 +133,7 @@ def _number(kwargs: Mapping[str, Any], name: str, where: str) -> float:
     value = kwargs.get(name)
     if name == "theta" and value is None and "phi0" in kwargs:
         value = math.pi / 2  # MS default
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if not is_number(value) or not math.isfinite(value):
         raise _bad(f"{where}.init_kwargs.{name}: must be a number, got {value!r}")
     return float(value)
 
@@ -112,7 +150,7 @@ def decode_circuit(raw: Any, where: str = "circuit") -> DecodedCircuit:
     if not isinstance(raw, Mapping):
         raise _bad(f"{where}: must be a qibo circuit object")
     nqubits = raw.get("nqubits")
-    if isinstance(nqubits, bool) or not isinstance(nqubits, int) or not 1 <= nqubits <= _MAX_QUBITS:
+    if not is_int(nqubits, low=1, high=_MAX_QUBITS):
         raise _bad(f"{where}.nqubits: must be an integer from 1 to {_MAX_QUBITS}")
     if raw.get("density_matrix"):
         raise _bad(f"{where}.density_matrix: density-matrix circuits are not supported")

@@ -1,105 +1,73 @@
-"""Caller resolution, errors and small helpers shared by the QPI emulator's route modules."""
+"""The QPI emulator app: PocketBase error bodies and the route tables (custom and collection).
+
+Routes live at the server root (no prefix). Authentication differs per route family (API tokens
+vs PocketBase JWTs): the handlers resolve the caller themselves, so the shared auth middleware
+lets every request through.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import Final
 
-import orjson
 from aiohttp import web
 
-from qjobs.emulators._common import HTTPProblem
-from qjobs.emulators.qpi.state import QPIState, UserRec
+from qjobs.emulators._common import AuthScheme, EmulatorContext, make_app
+from qjobs.emulators.qpi.routes import Collections, QPIEmulator
+from qjobs.emulators.qpi.state import QPIState
+from qjobs.emulators.qpi.wire import error_response
 
-__all__ = ["Auth", "parse_time", "problem", "query_int", "sort_records"]
+__all__ = ["STATE_KEY", "create_app"]
 
-
-def problem(status: int, message: str, data: dict[str, Any] | None = None) -> HTTPProblem:
-    """An error answer; ``data`` holds PocketBase field errors ``{field: {code, message}}``."""
-    return HTTPProblem(status, message, orjson.dumps(data).decode() if data else None)
-
-
-def _jwt_of(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "").strip()
-    if header.lower().startswith("bearer "):
-        header = header[7:].strip()
-    return header or None
+#: Where the app keeps its :class:`QPIState` (tests reach users, balances and QPUs through it).
+STATE_KEY: Final = web.AppKey("qjobs_qpi_state", QPIState)
 
 
-class Auth:
-    """Resolves the caller the way qpi-ui does."""
-
-    def __init__(self, state: QPIState) -> None:
-        self.state = state
-
-    def jwt_user(self, request: web.Request) -> UserRec | None:
-        """The user or superuser of a PocketBase JWT in ``Authorization`` (Bearer optional)."""
-        token = _jwt_of(request)
-        found = self.state.jwts.get(token) if token else None
-        if found is None:
-            return None
-        collection, user_id = found
-        pool = self.state.superusers if collection == "_superusers" else self.state.users
-        return pool.get(user_id)
-
-    def api_user(self, request: web.Request) -> UserRec:
-        """The caller of a custom route: JWT, then ``X-API-Token``, then Bearer API token."""
-        user = self.jwt_user(request)
-        if user is not None:
-            return user
-        state = self.state
-        presented = request.headers.get("X-API-Token", "").strip() or _jwt_of(request)
-        if presented:
-            found = state.token_user(presented)
-            if found is not None:
-                return found
-            if state.ctx.options.tokens is None and not presented.startswith("eyJ"):
-                return state.default_user  # open mode: any non-empty token
-        raise problem(401, "Authentication required.")
-
-    def superuser(self, request: web.Request) -> UserRec:
-        """The caller, who must hold a superuser JWT."""
-        user = self.jwt_user(request)
-        if user is None:
-            try:
-                self.api_user(request)
-            except HTTPProblem:
-                raise problem(401, "Authentication required.") from None
-        if user is None or not user.superuser:
-            raise problem(403, "Admin access required.")
-        return user
+def _public(_method: str, _template: str) -> bool:
+    # Authentication differs per route family (API tokens vs PocketBase JWTs): the handlers
+    # resolve the caller themselves, so the shared middleware lets every request through.
+    return True
 
 
-def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    """An integer query parameter clamped to ``[low, high]``; 400 when not an integer."""
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise problem(400, f"Invalid {name} parameter.") from None
-    return min(max(value, low), high)
+def _custom_routes(e: QPIEmulator) -> list[web.RouteDef]:
+    """Every custom route."""
+    return [
+        web.post("/api/jobs", e.create_job),
+        web.get("/api/jobs", e.list_jobs, allow_head=False),
+        web.get("/api/jobs/{id}", e.get_job, allow_head=False),
+        web.post("/api/jobs/{id}/cancel", e.cancel_job),
+        web.get("/api/qpus", e.list_qpus, allow_head=False),
+        web.get("/api/qpus/{name}", e.get_qpu, allow_head=False),
+        web.post("/api/op/qpus/create", e.create_qpu),
+        web.post("/api/op/qpus/connect", e.connect_qpu),
+        web.post("/api/op/qpu/toggle", e.toggle_qpu),
+        web.get("/api/op/version", e.version, allow_head=False),
+        web.post("/api/notifications/{id}/dismiss", e.dismiss),
+        web.post("/api/tokens", e.create_token),
+        web.get("/api/tokens", e.list_tokens, allow_head=False),
+        web.delete("/api/tokens/{id}", e.delete_token),
+    ]
 
 
-def sort_records(
-    items: list[dict[str, Any]], sort: str, default: str = "-created"
-) -> list[dict[str, Any]]:
-    """Sort records by PocketBase sort fields (``-created,+name``); stable, last key first."""
-    fields = [f.strip() for f in (sort or default).split(",") if f.strip()]
-    for spec in reversed(fields):
-        desc = spec.startswith("-")
-        name = spec.lstrip("+-")
-        items = sorted(items, key=lambda r: (r.get(name) is None, str(r.get(name))), reverse=desc)
-    return items
+def _collection_routes(e: Collections) -> list[web.RouteDef]:
+    """Every collection route."""
+    base = "/api/collections/{collection}"
+    return [
+        web.post(f"{base}/auth-with-password", e.auth_with_password),
+        web.get(f"{base}/records", e.list_records, allow_head=False),
+        web.post(f"{base}/records", e.create_record),
+        web.get(f"{base}/records/{{id}}", e.view_record, allow_head=False),
+        web.patch(f"{base}/records/{{id}}", e.update_record),
+        web.delete(f"{base}/records/{{id}}", e.delete_record),
+    ]
 
 
-def parse_time(value: Any) -> datetime | None:
-    """An RFC 3339 / PocketBase time with a zone; None otherwise."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
+def create_app(ctx: EmulatorContext) -> web.Application:
+    """The QPI emulator app for :func:`qjobs.emulators.serve` (routes at the server root)."""
+    app = make_app(ctx, prefix="", auth=AuthScheme(lambda _r: None, _public), errors=error_response)
+    state = QPIState(ctx)
+    app[STATE_KEY] = state
+    custom = QPIEmulator(state)
+    collections = Collections(state, custom.auth)
+    app.router.add_routes(_custom_routes(custom))
+    app.router.add_routes(_collection_routes(collections))
+    return app
