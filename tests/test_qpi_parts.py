@@ -242,3 +242,11 @@ def test_credentials_carry_the_token_and_the_login_jwt() -> None:
     creds = config.credentials("http://127.0.0.1:8090", "tok", "jwt")
     assert creds.auth_headers == {"X-API-Token": "tok", "Authorization": "Bearer jwt"}
     assert config.credentials("http://h", None, None).auth_headers == {}
+
+
+def test_a_created_job_starts_pending_on_its_target() -> None:
+    body = {"circuits": [{"circuit": BELL.to_qasm3()}], "shots": 8, "qpu_target": "aer"}
+    job = models.created_job_from_wire({"id": "j9"}, body)
+    assert (job.id, job.status, job.backend, job.shots) == ("j9", qjobs.JobStatus.QUEUED, "aer", 8)
+    with pytest.raises(qjobs.MalformedResponseError, match="no id"):
+        models.created_job_from_wire({"ok": True}, body)

@@ -104,6 +104,63 @@ def _parameter_sets(circuit: Circuit, sets: Any, field: str) -> list[list[float]
     return out
 
 
+def _check_settings(
+    options: Mapping[str, Any] | None,
+    name: Any,
+    backend: Any,
+    shots: Any,
+    meas_level: Any,
+    meas_return: Any,
+    key: Any,
+) -> None:
+    """Check a submission's settings, in the order the errors are reported."""
+    if options:
+        raise InputError(next(iter(options)), "...", "unknown submit option for QPI")
+    if name is not None and not isinstance(name, str):
+        raise InputError("name", name, "must be a string")
+    if backend is not None:
+        record_id(backend, "backend")
+    if not is_int(shots, low=1, high=MAX_SHOTS):
+        raise InputError("shots", shots, f"must be an int from 1 to {MAX_SHOTS}")
+    if meas_level not in (1, 2) or isinstance(meas_level, bool):
+        raise InputError("meas_level", meas_level, "must be 1 (IQ memory) or 2 (counts)")
+    if meas_return not in _MEAS_RETURNS:
+        raise InputError("meas_return", meas_return, f"must be one of {list(_MEAS_RETURNS)}")
+    if key is not None and (
+        not isinstance(key, str) or not key or len(key) > _MAX_KEY_LENGTH or not key.isprintable()
+    ):
+        raise InputError("key", key, f"must be a printable string of 1..{_MAX_KEY_LENGTH}")
+
+
+def _circuit_list(circuits: Any, limit: int) -> list[Any]:
+    """The circuits of a submission as a non-empty list of at most ``limit`` entries."""
+    if isinstance(circuits, Circuit):
+        return [circuits]
+    if isinstance(circuits, str) or not isinstance(circuits, Sequence):
+        raise InputError("circuits", type(circuits).__name__, "must be a Circuit or a list of them")
+    items = list(circuits)
+    if not items:
+        raise InputError("circuits", [], "must hold at least one circuit")
+    if len(items) > limit:
+        raise InputError("circuits", f"{len(items)} circuits", f"at most {limit} per job")
+    return items
+
+
+def _per_circuit(parameter_values: Any, count: int, single: bool) -> list[Any]:
+    """The parameter sets of each circuit (None for a circuit without any)."""
+    if parameter_values is None:
+        return [None] * count
+    if single:
+        return [parameter_values]
+    if (
+        isinstance(parameter_values, str | Mapping)
+        or not isinstance(parameter_values, Sequence)
+        or len(parameter_values) != count
+    ):
+        raise InputError("parameter_values", "...", "must hold one entry (or None) per circuit")
+    return list(parameter_values)
+
+
 def build_body(
     capabilities: Capabilities,
     circuits: Circuit | Sequence[Circuit],
@@ -123,44 +180,10 @@ def build_body(
     must be a string (QPI jobs have no name: it is never sent) and ``backend`` a record id.
     The QPU target is added by the caller once it knows the online QPUs.
     """
-    if options:
-        raise InputError(next(iter(options)), "...", "unknown submit option for QPI")
-    if name is not None and not isinstance(name, str):
-        raise InputError("name", name, "must be a string")
-    if backend is not None:
-        record_id(backend, "backend")
-    if not is_int(shots, low=1, high=MAX_SHOTS):
-        raise InputError("shots", shots, f"must be an int from 1 to {MAX_SHOTS}")
-    if meas_level not in (1, 2) or isinstance(meas_level, bool):
-        raise InputError("meas_level", meas_level, "must be 1 (IQ memory) or 2 (counts)")
-    if meas_return not in _MEAS_RETURNS:
-        raise InputError("meas_return", meas_return, f"must be one of {list(_MEAS_RETURNS)}")
-    if key is not None and (
-        not isinstance(key, str) or not key or len(key) > _MAX_KEY_LENGTH or not key.isprintable()
-    ):
-        raise InputError("key", key, f"must be a printable string of 1..{_MAX_KEY_LENGTH}")
+    _check_settings(options, name, backend, shots, meas_level, meas_return, key)
     single = isinstance(circuits, Circuit)
-    obj: object = circuits
-    if not single and (isinstance(obj, str) or not isinstance(obj, Sequence)):
-        raise InputError("circuits", type(obj).__name__, "must be a Circuit or a list of them")
-    items: list[Circuit] = [circuits] if isinstance(circuits, Circuit) else list(circuits)
-    if not items:
-        raise InputError("circuits", [], "must hold at least one circuit")
-    limit = capabilities.max_circuits_per_job
-    if len(items) > limit:
-        raise InputError("circuits", f"{len(items)} circuits", f"at most {limit} per job")
-    if parameter_values is None:
-        per_circuit: list[Any] = [None] * len(items)
-    elif single:
-        per_circuit = [parameter_values]
-    else:
-        if (
-            isinstance(parameter_values, str | Mapping)
-            or not isinstance(parameter_values, Sequence)
-            or len(parameter_values) != len(items)
-        ):
-            raise InputError("parameter_values", "...", "must hold one entry (or None) per circuit")
-        per_circuit = list(parameter_values)
+    items = _circuit_list(circuits, capabilities.max_circuits_per_job)
+    per_circuit = _per_circuit(parameter_values, len(items), single)
     wire: list[dict[str, Any]] = []
     for i, (circuit, sets) in enumerate(zip(items, per_circuit, strict=True)):
         if not isinstance(circuit, Circuit):

@@ -64,6 +64,7 @@ from qjobs.providers.qpi.models import (
     TimeSlot,
     User,
     backend_from_wire,
+    created_job_from_wire,
     error_of,
     job_from_wire,
     qpu_connection_from_wire,
@@ -191,14 +192,7 @@ class QPIClient(ProviderClient):
         )
         if isinstance(created, Job):
             return created
-        data = created.json()
-        if not isinstance(data, Mapping) or not (data.get("id") or data.get("job_id")):
-            raise MalformedResponseError(
-                "job creation answer has no id", provider=PROVIDER, method="POST", path="/api/jobs"
-            )
-        job = job_from_wire(
-            {"status": "pending", "qpu_target": target.name, "payload": body, **data}
-        )
+        job = created_job_from_wire(created.json(), body)
         logger.debug(
             "qpi: submitted job %s (%d circuit(s), %d shots, QPU %s)",
             job.id,

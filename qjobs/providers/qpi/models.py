@@ -33,6 +33,7 @@ __all__ = [
     "User",
     "backend_from_wire",
     "converter",
+    "created_job_from_wire",
     "error_of",
     "format_time",
     "job_from_wire",
@@ -327,6 +328,20 @@ def job_from_wire(data: Any) -> Job:
         failure=failure,
         details=dict(data),
     )
+
+
+def created_job_from_wire(data: Any, body: Mapping[str, Any]) -> Job:
+    """The job ``POST /api/jobs`` created from ``body`` (which names its ``qpu_target``).
+
+    The answer carries little more than the id: the job starts ``pending`` with the submitted
+    body as its payload, the answer's own keys taking precedence.
+    """
+    if not isinstance(data, Mapping) or not (data.get("id") or data.get("job_id")):
+        raise MalformedResponseError(
+            "job creation answer has no id", provider=PROVIDER, method="POST", path="/api/jobs"
+        )
+    target = body.get("qpu_target")
+    return job_from_wire({"status": "pending", "qpu_target": target, "payload": body, **data})
 
 
 def backend_from_wire(data: Any) -> Backend:
