@@ -1,14 +1,15 @@
 """The async QPI client (qpi-ui server, PocketBase-based).
 
-The names of this package are defined in :mod:`qjobs.providers.qpi.client`.
+:class:`QPIClient` is defined in :mod:`qjobs.providers.qpi.client`, the records it returns in
+:mod:`qjobs.providers.qpi.models` and the environment variables it reads in
+:mod:`qjobs.providers.qpi.config`.
 """
 
-from qjobs.providers.qpi.client import (
-    TOKEN_VARIABLES,
-    URL_VARIABLES,
+from qjobs.providers.qpi.client import QPIClient
+from qjobs.providers.qpi.config import TOKEN_VARIABLES, URL_VARIABLES
+from qjobs.providers.qpi.models import (
     ApiToken,
     Notification,
-    QPIClient,
     QPUConnection,
     QPUCreated,
     TimeRequest,

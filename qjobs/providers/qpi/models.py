@@ -1,4 +1,4 @@
-"""QPI wire <-> model mapping: status table, typed records, the cattrs converter, error bodies.
+"""QPI wire <-> model mapping: status table, typed records, times, the converter, error bodies.
 
 Everything here is pure (no I/O). Responses are read leniently: unknown keys are ignored, an
 unknown job status becomes :attr:`JobStatus.UNKNOWN` with the raw string kept in
@@ -20,10 +20,9 @@ import cattrs
 from qjobs._core.errors import InputError, MalformedResponseError
 from qjobs._core.models import Backend, Job, JobFailure, JobStatus
 from qjobs.providers._wire import json_body, lenient_converter, lookup_status, opt_int, structure
-from qjobs.transport import default_error_parser
+from qjobs.providers.qpi.config import PROVIDER
 
 __all__ = [
-    "PROVIDER",
     "STATUS_MAP",
     "ApiToken",
     "Notification",
@@ -34,17 +33,19 @@ __all__ = [
     "User",
     "backend_from_wire",
     "converter",
-    "error_parser",
+    "created_job_from_wire",
+    "error_of",
     "format_time",
     "job_from_wire",
     "parse_time",
+    "qpu_connection_from_wire",
+    "qpu_created_from_wire",
     "rfc3339",
     "structure_record",
+    "token_from_wire",
 ]
 
 T = TypeVar("T")
-
-PROVIDER: Final = "qpi"
 
 #: QPI job status -> unified status (British ``cancelled``; ``queued`` is accepted as the
 #: official client does, though no server sends it).
@@ -229,6 +230,62 @@ def structure_record(data: Any, cls: type[T], what: str) -> T:
     return structure(converter, data, cls, what, provider=PROVIDER, renames=_RENAMES)
 
 
+def _opt_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def token_from_wire(data: Any) -> ApiToken:
+    """An API token record (``/api/tokens``); ``token`` is kept only when it is a string."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("id"), str):
+        raise MalformedResponseError("token record without an id", provider=PROVIDER)
+    token = data.get("token")
+    return ApiToken(
+        id=data["id"],
+        name=_opt_text(data.get("name")),
+        expires_at=parse_time(data.get("expires_at")),
+        created_at=parse_time(data.get("created")),
+        token=token if isinstance(token, str) else None,
+    )
+
+
+def qpu_created_from_wire(data: Any, name: str) -> QPUCreated:
+    """The answer to ``POST /api/op/qpus/create`` for the QPU ``name``; the token stays secret.
+
+    ``details`` keeps the answer without its ``access_token``.
+    """
+    if not isinstance(data, Mapping):
+        raise MalformedResponseError("QPU creation answer is not an object", provider=PROVIDER)
+    token = data.get("access_token")
+    return QPUCreated(
+        id=str(data.get("id") or data.get("name") or name),
+        name=str(data.get("name") or name),
+        status=_opt_text(data.get("status")),
+        enabled=data.get("enabled") if isinstance(data.get("enabled"), bool) else None,
+        access_token=token if isinstance(token, str) else None,
+        details={k: v for k, v in data.items() if k != "access_token"},
+    )
+
+
+def qpu_connection_from_wire(data: Any) -> QPUConnection:
+    """The answer to ``POST /api/op/qpus/connect``; ``details`` omits the ``auth_token``."""
+    if not isinstance(data, Mapping):
+        raise MalformedResponseError("connect answer is not an object", provider=PROVIDER)
+    command, result, auth = (
+        data.get("nng_command_port"),
+        data.get("nng_result_port"),
+        data.get("auth_token"),
+    )
+    return QPUConnection(
+        status=_opt_text(data.get("status")),
+        nng_host=_opt_text(data.get("nng_host")),
+        nng_command_port=command if isinstance(command, int) else None,
+        nng_result_port=result if isinstance(result, int) else None,
+        tls_hash=_opt_text(data.get("tls_hash")),
+        auth_token=auth if isinstance(auth, str) else None,
+        details={k: v for k, v in data.items() if k != "auth_token"},
+    )
+
+
 # ---------------------------------------------------------------------------------- jobs
 def _failure_of(results: Any) -> str | None:
     if isinstance(results, Mapping) and "error" in results:
@@ -273,6 +330,20 @@ def job_from_wire(data: Any) -> Job:
     )
 
 
+def created_job_from_wire(data: Any, body: Mapping[str, Any]) -> Job:
+    """The job ``POST /api/jobs`` created from ``body`` (which names its ``qpu_target``).
+
+    The answer carries little more than the id: the job starts ``pending`` with the submitted
+    body as its payload, the answer's own keys taking precedence.
+    """
+    if not isinstance(data, Mapping) or not (data.get("id") or data.get("job_id")):
+        raise MalformedResponseError(
+            "job creation answer has no id", provider=PROVIDER, method="POST", path="/api/jobs"
+        )
+    target = body.get("qpu_target")
+    return job_from_wire({"status": "pending", "qpu_target": target, "payload": body, **data})
+
+
 def backend_from_wire(data: Any) -> Backend:
     """Map a QPU record (``{"id", "name", "num_qubits", "status", "enabled", ...}``)."""
     if not isinstance(data, Mapping):
@@ -296,12 +367,13 @@ def backend_from_wire(data: Any) -> Backend:
     )
 
 
-def error_parser(status: int, body: bytes) -> tuple[str, str | None]:
-    """Read PocketBase's ``{"data": {...}, "message", "status"}`` error body.
+def error_of(status: int, body: bytes) -> tuple[str, str | None] | None:
+    """Read PocketBase's ``{"data": {...}, "message", "status"}`` error body; None otherwise.
 
     Field errors in ``data`` (``{"field": {"code", "message"}}``) are appended to the message
     (``"Failed to create record. start_time: Cannot be blank."``); the first field's code is the
-    error code. Other shapes fall back to the transport's default reading.
+    error code. An empty body reads as ``"No error details provided."``. Other shapes give None:
+    the client's error parser falls back to the transport's default reading.
     """
     data = json_body(body)
     if isinstance(data, Mapping) and isinstance(data.get("message"), str) and data["message"]:
@@ -321,4 +393,4 @@ def error_parser(status: int, body: bytes) -> tuple[str, str | None]:
         return message, code
     if not body:
         return "No error details provided.", None
-    return default_error_parser(status, body)
+    return None

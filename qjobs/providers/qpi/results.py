@@ -2,79 +2,37 @@
 
 Pure functions (no I/O). QPI drivers write counts keyed by binary strings in Qiskit order
 (classical bit 0 rightmost, the qjobs convention) or ``0x`` hex; measurement level 1 gives IQ
-``memory`` instead. Widths come from the OpenQASM the job carries, so leading zeros survive.
+``memory`` instead. Widths come from the OpenQASM the job carries
+(:func:`~qjobs.providers.qpi.circuits.payload_widths`), so leading zeros survive.
+:func:`results_of` and :func:`iq_memory_of` read a whole completed job.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from qjobs._core.errors import MalformedResponseError, QJobsError
-from qjobs._core.models import Job, OutcomeCheck
+from qjobs._core.errors import JobError, MalformedResponseError
+from qjobs._core.models import Job, OutcomeCheck, Result
 from qjobs._core.validation import is_int
-from qjobs.circuit._ir import Circuit
-from qjobs.providers.qpi.models import PROVIDER
+from qjobs.providers.qpi.circuits import payload_widths
+from qjobs.providers.qpi.config import PROVIDER
 
 __all__ = [
-    "KEY_COMMENT",
     "entries_of",
+    "iq_memory_of",
     "iq_of",
     "is_payload_copy",
     "outcome_of",
-    "payload_widths",
-    "width_of_qasm",
+    "results_of",
 ]
-
-#: The OpenQASM comment that carries a qjobs submit key inside the job's first circuit.
-KEY_COMMENT: Final = "// qjobs-key: "
-_BIT_DECL: Final = re.compile(
-    r"^\s*(?:bit\s*\[\s*(\d+)\s*\]|bit)\s+\w+\s*;|^\s*creg\s+\w+\s*\[\s*(\d+)"
-)
-_QUBIT_DECL: Final = re.compile(
-    r"^\s*(?:qubit\s*\[\s*(\d+)\s*\]|qubit)\s+\w+\s*;|^\s*qreg\s+\w+\s*\[\s*(\d+)"
-)
 
 
 def _malformed(message: str) -> MalformedResponseError:
     return MalformedResponseError(message, provider=PROVIDER)
-
-
-def width_of_qasm(source: str) -> int | None:
-    """Outcome width of an OpenQASM circuit: its classical bits when it measures, else qubits."""
-    try:
-        circuit = Circuit.from_qasm(source)
-    except QJobsError:
-        circuit = None
-    if circuit is not None:
-        return circuit.num_clbits if circuit.measured_clbits else circuit.num_qubits
-    bits = qubits = 0
-    for line in source.splitlines():
-        if m := _BIT_DECL.match(line):
-            bits += int(m.group(1) or m.group(2) or 1)
-        elif m := _QUBIT_DECL.match(line):
-            qubits += int(m.group(1) or m.group(2) or 1)
-    return bits or qubits or None
-
-
-def payload_widths(job: Job) -> list[int | None]:
-    """Expected outcome width of every result entry: per circuit, repeated per parameter set."""
-    payload = job.details.get("payload")
-    circuits = payload.get("circuits") if isinstance(payload, Mapping) else None
-    if not isinstance(circuits, list):
-        return []
-    out: list[int | None] = []
-    for item in circuits:
-        if not isinstance(item, Mapping) or not isinstance(item.get("circuit"), str):
-            return []
-        width = width_of_qasm(item["circuit"])
-        sets = item.get("parameter_values")
-        out.extend([width] * (len(sets) if isinstance(sets, list) and sets else 1))
-    return out
 
 
 def is_payload_copy(results: Any) -> bool:
@@ -175,3 +133,34 @@ def iq_of(entry: Mapping[str, Any], where: str) -> npt.NDArray[np.float64]:
     if arr.ndim not in (2, 3) or arr.shape[-1] != 2:
         raise _malformed(f"{where}: IQ memory has shape {arr.shape}, expected (..., 2)")
     return arr
+
+
+def results_of(job: Job) -> list[Result]:
+    """The results of a completed job: one per circuit and per parameter set, in order.
+
+    An entry holding only IQ memory (measurement level 1) raises :class:`~qjobs.JobError`
+    pointing at ``iq_memory()``; counts are checked against the job's shots.
+    """
+    entries = entries_of(job.details.get("results"))
+    widths = payload_widths(job)
+    if len(widths) != len(entries):
+        widths = [None] * len(entries)
+    out: list[Result] = []
+    for i, (entry, width) in enumerate(zip(entries, widths, strict=True)):
+        if "counts" not in entry and "hex_counts" not in entry and "memory" in entry:
+            raise JobError(
+                f"qpi job {job.id} holds IQ memory (meas_level=1): use iq_memory()",
+                job_id=job.id,
+                provider=PROVIDER,
+            )
+        counts, n_bits, memory = outcome_of(entry, width, f"job {job.id} result {i}", job.shots)
+        out.append(
+            Result.from_outcomes(counts, n_bits, memory=memory, job_id=job.id, index=i, job=job)
+        )
+    return out
+
+
+def iq_memory_of(job: Job) -> list[npt.NDArray[np.float64]]:
+    """The measurement-level-1 memory of a completed job, per circuit and parameter set."""
+    entries = entries_of(job.details.get("results"))
+    return [iq_of(e, f"job {job.id} result {i}") for i, e in enumerate(entries)]

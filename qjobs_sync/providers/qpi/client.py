@@ -5,11 +5,12 @@
 :class:`~qjobs.transport.Transport`: jobs (OpenQASM 3 circuits with parameter values, shots,
 measurement level and return mode, always with an explicit QPU target), paged job listing,
 results per circuit and per parameter set, cancellation, QPUs, and the account surface
-(password login, notifications, time slots, QPU time requests, users, QPU administration and
-API tokens). Wire <-> model mapping lives in :mod:`qjobs.providers.qpi.models`; the job body
-in ``_qpi_body``, results decoding in ``_qpi_results``, request plumbing and paging in
-``_qpi_requests``, and the account, time and administration parts in ``_qpi_account``,
-``_qpi_time`` and ``_qpi_admin``.
+(password login, notifications, API tokens, time slots, QPU time requests, users and QPU
+administration). The client sends requests; everything else is pure functions of its parts:
+settings in :mod:`~qjobs.providers.qpi.config`, wire <-> model mapping in
+:mod:`~qjobs.providers.qpi.models`, OpenQASM in :mod:`~qjobs.providers.qpi.circuits`, request
+bodies in :mod:`~qjobs.providers.qpi.bodies`, paging in :mod:`~qjobs.providers.qpi.pages` and
+results decoding in :mod:`~qjobs.providers.qpi.results`.
 
 Use it through :func:`qjobs.connect`::
 
@@ -24,7 +25,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from qjobs.providers.qpi.client import (
-    _FIND_PAGES,
     TOKEN_VARIABLES,
     URL_VARIABLES,
     ApiToken,
@@ -36,6 +36,7 @@ from qjobs.providers.qpi.client import (
     User,
 )
 from qjobs.providers.qpi.client import QPIClient as _AsyncQPIClient
+from qjobs.providers.qpi.pages import FIND_PAGES
 from qjobs_sync import _portal
 from qjobs_sync.providers._base import ProviderClient
 
@@ -80,51 +81,174 @@ class QPIClient(ProviderClient):
 
     _async: _AsyncQPIClient
 
-    def users(self) -> list[User]:
-        """Users (a superuser sees all, a user only themself), every page."""
-        return _portal.run_async(lambda: self._async.users())
+    @property
+    def token_source(self) -> Any:
+        """The ``token_source`` of the async object (read through)."""
+        return self._async.token_source
 
-    def allocate_qpu_time(self, user: User | str, seconds: float) -> User:
-        """Set a user's QPU-seconds balance (an absolute value, not an increment; superuser)."""
-        return _portal.run_async(lambda: self._async.allocate_qpu_time(user, seconds))
+    @property
+    def user(self) -> User | None:
+        """The ``user`` of the async object (read through)."""
+        return self._async.user
 
-    def create_qpu(
+    def __init__(
         self,
-        name: str,
         *,
-        executor_type: str | None = None,
-        num_qubits: int | None = None,
-        enabled: bool | None = None,
-    ) -> QPUCreated:
-        """Create a QPU (superuser). The returned ``access_token`` is shown once, never logged."""
+        token: str | None = None,
+        base_url: str | None = None,
+        **options: Unpack[ClientOptions],
+    ) -> None:
+        self._bind(
+            _portal.run_sync(lambda: _AsyncQPIClient(token=token, base_url=base_url, **options))
+        )
+
+    @property
+    def is_superuser(self) -> bool:
+        """True after a superuser :meth:`login`."""
+        return self._async.is_superuser
+
+    def submit(
+        self,
+        circuits: Circuit | Sequence[Circuit],
+        *,
+        shots: int,
+        backend: str | None = None,
+        name: str | None = None,
+        key: str | None = None,
+        meas_level: int = 2,
+        meas_return: str = "single",
+        parameter_values: Any = None,
+        **options: Any,
+    ) -> Job:
+        """Submit one circuit, or several as one job, as OpenQASM 3 (``POST /api/jobs``).
+
+        ``backend`` is the QPU target, always sent (default: the first online QPU); it is
+        checked against the online QPUs, whose list is fetched once and cached, as is the
+        circuits' width. ``parameter_values`` gives parameter sets for circuits with free
+        parameters: for one circuit a list of sets, for a list of circuits one list (or None)
+        per circuit; a set is a ``{name: value}`` mapping or values in ``circuit.parameters``
+        order. Each set yields one result. ``meas_level=1`` asks for IQ memory (read it with
+        :meth:`iq_memory`), with ``meas_return`` ``"single"`` or ``"avg"``. QPI jobs have no
+        name: ``name`` is accepted for the common interface and not sent.
+
+        With ``key``, the first circuit carries the comment ``// qjobs-key: <key>`` and a
+        submission that fails ambiguously looks the key up (:meth:`find_by_key`) before trying
+        again, so one call never creates two jobs; without a key such failures are raised.
+        """
         return _portal.run_async(
-            lambda: self._async.create_qpu(
-                name, executor_type=executor_type, num_qubits=num_qubits, enabled=enabled
+            lambda: self._async.submit(
+                circuits,
+                shots=shots,
+                backend=backend,
+                name=name,
+                key=key,
+                meas_level=meas_level,
+                meas_return=meas_return,
+                parameter_values=parameter_values,
+                **options,
             )
         )
 
-    def connect_qpu(
-        self,
-        name: str,
-        access_token: str,
-        *,
-        executor_type: str | None = None,
-        device_config: Mapping[str, Any] | None = None,
-    ) -> QPUConnection:
-        """Connect a QPU driver with its access token (``POST /api/op/qpus/connect``)."""
-        return _portal.run_async(
-            lambda: self._async.connect_qpu(
-                name, access_token, executor_type=executor_type, device_config=device_config
-            )
-        )
+    def get_job(self, job_id: str) -> Job:
+        """One job's current state (``GET /api/jobs/{id}``)."""
+        return _portal.run_async(lambda: self._async.get_job(job_id))
 
-    def set_qpu_enabled(self, qpu: str, enabled: bool) -> Backend:
-        """Enable or disable a QPU (``POST /api/op/qpu/toggle``, superuser)."""
-        return _portal.run_async(lambda: self._async.set_qpu_enabled(qpu, enabled))
+    def get_jobs(self, job_ids: Sequence[str]) -> list[Job]:
+        """Many jobs in the order given, from the newest-first job list.
 
-    def server_version(self) -> str:
-        """The server's version (``GET /api/op/version``, superuser)."""
-        return _portal.run_async(lambda: self._async.server_version())
+        Pages of ``status_batch_size`` jobs are read until every id was seen (at most one page
+        per id, plus one); ids not found that way are fetched one by one, so an unknown id
+        raises :class:`~qjobs.NotFoundError`.
+        """
+        return _portal.run_async(lambda: self._async.get_jobs(job_ids))
+
+    def iter_jobs(self, **filters: Any) -> Iterator[Job]:
+        """The caller's jobs, newest first, following every page (``skip``/``limit``).
+
+        Filters: ``status`` (a QPI status or a list of them), ``backend`` (QPU target),
+        ``sort`` (default ``-created``), ``limit`` (page size, default
+        ``capabilities.page_size``) and ``max_pages``. QPI filters nothing server-side: status
+        and backend are applied to each page.
+        """
+        return _portal.iterate(lambda: self._async.iter_jobs(**filters))
+
+    def find_by_key(self, key: str, *, max_pages: int = FIND_PAGES) -> Job | None:
+        """The newest job whose first circuit carries ``// qjobs-key: <key>``, or None."""
+        return _portal.run_async(lambda: self._async.find_by_key(key, max_pages=max_pages))
+
+    def job_record(self, job: Job | str) -> Job:
+        """A job read from the ``quantum_jobs`` collection (needs :meth:`login`).
+
+        qpi-ui v0.1.x's ``/api/jobs*`` routes return the submitted payload as ``results``; the
+        collection record holds the real ones. :meth:`results` falls back to this on its own.
+        """
+        return _portal.run_async(lambda: self._async.job_record(job))
+
+    def cancel(self, job: Job | str) -> None:
+        """Cancel a pending or running job (``POST /api/jobs/{id}/cancel``).
+
+        QPI answers 404 for a job that is already final; the job is then read to tell that
+        apart from a job that does not exist (which raises :class:`~qjobs.NotFoundError`).
+        """
+        _portal.run_async(lambda: self._async.cancel(job))
+
+    def results(self, job: Job | str) -> list[Result]:
+        """The results of a completed job: one per circuit and per parameter set, in order.
+
+        Counts are keyed by fixed-width bitstrings (bit 0 rightmost; the width is the circuit's
+        classical bits, or its qubits when it measures nothing); per-shot ``memory`` is kept
+        when the driver sent it. A failed job raises :class:`~qjobs.JobFailedError` with the
+        server's message; a measurement-level-1 job raises :class:`~qjobs.JobError` (use
+        :meth:`iq_memory`).
+        """
+        return _portal.run_async(lambda: self._async.results(job))
+
+    def iq_memory(self, job: Job | str) -> list[npt.NDArray[np.float64]]:
+        """Measurement-level-1 memory per circuit and parameter set.
+
+        Each array is ``(shots, clbits, 2)`` (I, Q) for ``meas_return="single"``, or
+        ``(clbits, 2)`` for ``"avg"``.
+        """
+        return _portal.run_async(lambda: self._async.iq_memory(job))
+
+    def backends(self) -> list[Backend]:
+        """Every online QPU (``GET /api/qpus``, all pages); cached for submit-time checks."""
+        return _portal.run_async(lambda: self._async.backends())
+
+    def backend(self, name: str) -> Backend:
+        """One QPU (``GET /api/qpus/{name}``)."""
+        return _portal.run_async(lambda: self._async.backend(name))
+
+    def login(self, identity: str, password: str, *, superuser: bool = False) -> User:
+        """Password login (``auth-with-password``); later requests also send the JWT as Bearer.
+
+        ``superuser=True`` logs into PocketBase's ``_superusers`` (needed for QPU
+        administration, approving time requests and allocating QPU time). Returns the record.
+        Do this before starting concurrent requests: the client's connection is replaced.
+        """
+        return _portal.run_async(lambda: self._async.login(identity, password, superuser=superuser))
+
+    def notifications(self) -> list[Notification]:
+        """Notifications for the logged-in user, every page (needs :meth:`login`)."""
+        return _portal.run_async(lambda: self._async.notifications())
+
+    def dismiss_notification(self, notification: Notification | str) -> None:
+        """Dismiss a notification (``POST /api/notifications/{id}/dismiss``)."""
+        _portal.run_async(lambda: self._async.dismiss_notification(notification))
+
+    def create_api_token(
+        self, name: str | None = None, *, expires_at: datetime | str | None = None
+    ) -> ApiToken:
+        """Create an API token (``POST /api/tokens``); its value is in ``.token``, shown once."""
+        return _portal.run_async(lambda: self._async.create_api_token(name, expires_at=expires_at))
+
+    def api_tokens(self) -> list[ApiToken]:
+        """The caller's API tokens (``GET /api/tokens``; values are never listed)."""
+        return _portal.run_async(lambda: self._async.api_tokens())
+
+    def delete_api_token(self, token: ApiToken | str) -> None:
+        """Revoke an API token (``DELETE /api/tokens/{id}``)."""
+        _portal.run_async(lambda: self._async.delete_api_token(token))
 
     def time_slots(self) -> list[TimeSlot]:
         """Every booked time slot, every page (needs :meth:`login`)."""
@@ -174,171 +298,48 @@ class QPIClient(ProviderClient):
         """Reject a request (superuser), optionally saying why."""
         return _portal.run_async(lambda: self._async.reject_time_request(request, reason))
 
-    def login(self, identity: str, password: str, *, superuser: bool = False) -> User:
-        """Password login (``auth-with-password``); later requests also send the JWT as Bearer.
+    def users(self) -> list[User]:
+        """Users (a superuser sees all, a user only themself), every page."""
+        return _portal.run_async(lambda: self._async.users())
 
-        ``superuser=True`` logs into PocketBase's ``_superusers`` (needed for QPU
-        administration, approving time requests and allocating QPU time). Returns the record.
-        Do this before starting concurrent requests: the client's connection is replaced.
-        """
-        return _portal.run_async(lambda: self._async.login(identity, password, superuser=superuser))
+    def allocate_qpu_time(self, user: User | str, seconds: float) -> User:
+        """Set a user's QPU-seconds balance (an absolute value, not an increment; superuser)."""
+        return _portal.run_async(lambda: self._async.allocate_qpu_time(user, seconds))
 
-    def notifications(self) -> list[Notification]:
-        """Notifications for the logged-in user, every page (needs :meth:`login`)."""
-        return _portal.run_async(lambda: self._async.notifications())
-
-    def dismiss_notification(self, notification: Notification | str) -> None:
-        """Dismiss a notification (``POST /api/notifications/{id}/dismiss``)."""
-        _portal.run_async(lambda: self._async.dismiss_notification(notification))
-
-    def create_api_token(
-        self, name: str | None = None, *, expires_at: datetime | str | None = None
-    ) -> ApiToken:
-        """Create an API token (``POST /api/tokens``); its value is in ``.token``, shown once."""
-        return _portal.run_async(lambda: self._async.create_api_token(name, expires_at=expires_at))
-
-    def api_tokens(self) -> list[ApiToken]:
-        """The caller's API tokens (``GET /api/tokens``; values are never listed)."""
-        return _portal.run_async(lambda: self._async.api_tokens())
-
-    def delete_api_token(self, token: ApiToken | str) -> None:
-        """Revoke an API token (``DELETE /api/tokens/{id}``)."""
-        _portal.run_async(lambda: self._async.delete_api_token(token))
-
-    @property
-    def token_source(self) -> Any:
-        """The ``token_source`` of the async object (read through)."""
-        return self._async.token_source
-
-    @property
-    def user(self) -> User | None:
-        """The ``user`` of the async object (read through)."""
-        return self._async.user
-
-    def __init__(
+    def create_qpu(
         self,
+        name: str,
         *,
-        token: str | None = None,
-        base_url: str | None = None,
-        **options: Unpack[ClientOptions],
-    ) -> None:
-        self._bind(
-            _portal.run_sync(lambda: _AsyncQPIClient(token=token, base_url=base_url, **options))
-        )
-
-    @property
-    def is_superuser(self) -> bool:
-        """True after a superuser :meth:`login`."""
-        return self._async.is_superuser
-
-    def backends(self) -> list[Backend]:
-        """Every online QPU (``GET /api/qpus``, all pages); cached for submit-time checks."""
-        return _portal.run_async(lambda: self._async.backends())
-
-    def backend(self, name: str) -> Backend:
-        """One QPU (``GET /api/qpus/{name}``)."""
-        return _portal.run_async(lambda: self._async.backend(name))
-
-    def submit(
-        self,
-        circuits: Circuit | Sequence[Circuit],
-        *,
-        shots: int,
-        backend: str | None = None,
-        name: str | None = None,
-        key: str | None = None,
-        meas_level: int = 2,
-        meas_return: str = "single",
-        parameter_values: Any = None,
-        **options: Any,
-    ) -> Job:
-        """Submit one circuit, or several as one job, as OpenQASM 3 (``POST /api/jobs``).
-
-        ``backend`` is the QPU target, always sent (default: the first online QPU); it is
-        checked against the online QPUs, whose list is fetched once and cached, as is the
-        circuits' width. ``parameter_values`` gives parameter sets for circuits with free
-        parameters: for one circuit a list of sets, for a list of circuits one list (or None)
-        per circuit; a set is a ``{name: value}`` mapping or values in ``circuit.parameters``
-        order. Each set yields one result. ``meas_level=1`` asks for IQ memory (read it with
-        :meth:`iq_memory`), with ``meas_return`` ``"single"`` or ``"avg"``. QPI jobs have no
-        name: ``name`` is accepted for the common interface and not sent.
-
-        With ``key``, the first circuit carries the comment ``// qjobs-key: <key>`` and a
-        submission that fails ambiguously looks the key up (:meth:`find_by_key`) before trying
-        again, so one call never creates two jobs; without a key such failures are raised.
-        """
+        executor_type: str | None = None,
+        num_qubits: int | None = None,
+        enabled: bool | None = None,
+    ) -> QPUCreated:
+        """Create a QPU (superuser). The returned ``access_token`` is shown once, never logged."""
         return _portal.run_async(
-            lambda: self._async.submit(
-                circuits,
-                shots=shots,
-                backend=backend,
-                name=name,
-                key=key,
-                meas_level=meas_level,
-                meas_return=meas_return,
-                parameter_values=parameter_values,
-                **options,
+            lambda: self._async.create_qpu(
+                name, executor_type=executor_type, num_qubits=num_qubits, enabled=enabled
             )
         )
 
-    def get_job(self, job_id: str) -> Job:
-        """One job's current state (``GET /api/jobs/{id}``)."""
-        return _portal.run_async(lambda: self._async.get_job(job_id))
+    def connect_qpu(
+        self,
+        name: str,
+        access_token: str,
+        *,
+        executor_type: str | None = None,
+        device_config: Mapping[str, Any] | None = None,
+    ) -> QPUConnection:
+        """Connect a QPU driver with its access token (``POST /api/op/qpus/connect``)."""
+        return _portal.run_async(
+            lambda: self._async.connect_qpu(
+                name, access_token, executor_type=executor_type, device_config=device_config
+            )
+        )
 
-    def job_record(self, job: Job | str) -> Job:
-        """A job read from the ``quantum_jobs`` collection (needs :meth:`login`).
+    def set_qpu_enabled(self, qpu: str, enabled: bool) -> Backend:
+        """Enable or disable a QPU (``POST /api/op/qpu/toggle``, superuser)."""
+        return _portal.run_async(lambda: self._async.set_qpu_enabled(qpu, enabled))
 
-        qpi-ui v0.1.x's ``/api/jobs*`` routes return the submitted payload as ``results``; the
-        collection record holds the real ones. :meth:`results` falls back to this on its own.
-        """
-        return _portal.run_async(lambda: self._async.job_record(job))
-
-    def get_jobs(self, job_ids: Sequence[str]) -> list[Job]:
-        """Many jobs in the order given, from the newest-first job list.
-
-        Pages of ``status_batch_size`` jobs are read until every id was seen (at most one page
-        per id, plus one); ids not found that way are fetched one by one, so an unknown id
-        raises :class:`~qjobs.NotFoundError`.
-        """
-        return _portal.run_async(lambda: self._async.get_jobs(job_ids))
-
-    def iter_jobs(self, **filters: Any) -> Iterator[Job]:
-        """The caller's jobs, newest first, following every page (``skip``/``limit``).
-
-        Filters: ``status`` (a QPI status or a list of them), ``backend`` (QPU target),
-        ``sort`` (default ``-created``), ``limit`` (page size, default
-        ``capabilities.page_size``) and ``max_pages``. QPI filters nothing server-side: status
-        and backend are applied to each page.
-        """
-        return _portal.iterate(lambda: self._async.iter_jobs(**filters))
-
-    def find_by_key(self, key: str, *, max_pages: int = _FIND_PAGES) -> Job | None:
-        """The newest job whose first circuit carries ``// qjobs-key: <key>``, or None."""
-        return _portal.run_async(lambda: self._async.find_by_key(key, max_pages=max_pages))
-
-    def cancel(self, job: Job | str) -> None:
-        """Cancel a pending or running job (``POST /api/jobs/{id}/cancel``).
-
-        QPI answers 404 for a job that is already final; the job is then read to tell that
-        apart from a job that does not exist (which raises :class:`~qjobs.NotFoundError`).
-        """
-        _portal.run_async(lambda: self._async.cancel(job))
-
-    def results(self, job: Job | str) -> list[Result]:
-        """The results of a completed job: one per circuit and per parameter set, in order.
-
-        Counts are keyed by fixed-width bitstrings (bit 0 rightmost; the width is the circuit's
-        classical bits, or its qubits when it measures nothing); per-shot ``memory`` is kept
-        when the driver sent it. A failed job raises :class:`~qjobs.JobFailedError` with the
-        server's message; a measurement-level-1 job raises :class:`~qjobs.JobError` (use
-        :meth:`iq_memory`).
-        """
-        return _portal.run_async(lambda: self._async.results(job))
-
-    def iq_memory(self, job: Job | str) -> list[npt.NDArray[np.float64]]:
-        """Measurement-level-1 memory per circuit and parameter set.
-
-        Each array is ``(shots, clbits, 2)`` (I, Q) for ``meas_return="single"``, or
-        ``(clbits, 2)`` for ``"avg"``.
-        """
-        return _portal.run_async(lambda: self._async.iq_memory(job))
+    def server_version(self) -> str:
+        """The server's version (``GET /api/op/version``, superuser)."""
+        return _portal.run_async(lambda: self._async.server_version())
