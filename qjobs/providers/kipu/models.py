@@ -41,7 +41,6 @@ __all__ = [
     "NormalizedInput",
     "NormalizedMemory",
     "NormalizedResult",
-    "Page",
     "Pub",
     "Session",
     "Workload",
@@ -250,16 +249,6 @@ class NormalizedInput:
     def programs(self) -> list[str]:
         """The QASM source of every PUB."""
         return [str(p["qasm"]) for p in self.pubs if isinstance(p.get("qasm"), str)]
-
-
-@attrs.frozen(slots=True)
-class Page:
-    """A page wrapper's numbers (``page`` is zero-based)."""
-
-    page: int = 0
-    size: int = 0
-    total_elements: int = 0
-    total_pages: int = 0
 
 
 # ----------------------------------------------------------------------------- converter

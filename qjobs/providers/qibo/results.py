@@ -549,11 +549,7 @@ def parse_results(payload: Mapping[str, Any]) -> QiboResults:
             )
         prob_array = parr.astype(np.float64)
     nshots = payload.get("nshots")
-    shots = (
-        int(nshots)
-        if isinstance(nshots, int | np.integer) and not isinstance(nshots, bool)
-        else None
-    )
+    shots = int(nshots) if is_int(nshots) or isinstance(nshots, np.integer) else None
     version = payload.get("qibo")
     return QiboResults(
         dtype=str(dtype),
