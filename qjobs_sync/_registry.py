@@ -9,22 +9,18 @@ __all__ = ["TWINS"]
 TWINS: dict[str, tuple[str, ...]] = {
     "qjobs.providers._base": ("ProviderClient",),
     "qjobs.providers.ionq.client": ("IonQClient",),
-    "qjobs.providers.kipu._api": (
+    "qjobs.providers.kipu.client": ("KipuClient",),
+    "qjobs.providers.kipu.resources": (
         "BackendsAPI",
+        "JobsAPI",
         "KipuHTTP",
         "RuntimeMinutesAPI",
-        "ServiceExecutionWorkloadsAPI",
-        "WorkloadsAPI",
-    ),
-    "qjobs.providers.kipu.client": (
-        "KipuClient",
         "ServiceExecution",
-    ),
-    "qjobs.providers.kipu.resources": (
-        "JobsAPI",
         "ServiceExecutionJobsAPI",
         "ServiceExecutionSessionsAPI",
+        "ServiceExecutionWorkloadsAPI",
         "SessionsAPI",
+        "WorkloadsAPI",
     ),
     "qjobs.providers.qbraid.client": ("QbraidClient",),
     "qjobs.providers.qibo.client": ("QiboClient",),

@@ -16,7 +16,7 @@ import qjobs
 from qjobs import Circuit, Instruction, MalformedResponseError
 from qjobs.emulators.qibo import EMULATOR_KEY
 from qjobs.providers.qibo import QiboClient
-from qjobs.providers.qibo.archive import (
+from qjobs.providers.qibo.results import (
     ArchiveLimits,
     UnsafeArchiveError,
     UnsafePickleError,

@@ -25,7 +25,7 @@ from qjobs import Job, JobStatus, MalformedResponseError
 from qjobs._core.models import MAX_RESULT_CLBITS, OutcomeCheck
 from qjobs.emulators.qibo import EMULATOR_KEY
 from qjobs.providers.qibo import QiboClient
-from qjobs.providers.qibo.archive import (
+from qjobs.providers.qibo.results import (
     ArchiveLimits,
     UnsafeArchiveError,
     UnsafePickleError,

@@ -1,28 +1,30 @@
 """The async Kipu Quantum Hub client (the Hub's quantum API, formerly PlanQK).
 
-The names of this package are defined in :mod:`qjobs.providers.kipu.client`.
+:class:`KipuClient` is defined in :mod:`qjobs.providers.kipu.client`, its namespaces in
+:mod:`~qjobs.providers.kipu.resources`, the settings in :mod:`~qjobs.providers.kipu.config` and
+the models in :mod:`~qjobs.providers.kipu.models`.
 """
 
-from qjobs.providers.kipu.client import (
-    DEFAULT_BACKEND,
-    DEFAULT_BASE_URL,
-    KEY_TAG,
+from qjobs.providers.kipu.client import KipuClient
+from qjobs.providers.kipu.config import DEFAULT_BACKEND, DEFAULT_BASE_URL, KEY_TAG
+from qjobs.providers.kipu.models import (
     Allowance,
-    BackendsAPI,
     BackendState,
     Calibration,
-    JobsAPI,
     JobState,
-    KipuClient,
     NormalizedInput,
     NormalizedMemory,
     NormalizedResult,
     Pub,
+    Session,
+    Workload,
+)
+from qjobs.providers.kipu.resources import (
+    BackendsAPI,
+    JobsAPI,
     RuntimeMinutesAPI,
     ServiceExecution,
-    Session,
     SessionsAPI,
-    Workload,
     WorkloadsAPI,
 )
 

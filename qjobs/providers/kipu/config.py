@@ -26,14 +26,27 @@ import orjson
 
 from qjobs._core.config import Setting, resolve_setting
 from qjobs._core.errors import CredentialsError
+from qjobs.providers._base import Capabilities, Credentials
 
 __all__ = [
+    "CAPABILITIES",
+    "CHUNK_BYTES",
     "CONFIG_PATH_VARIABLES",
+    "DEFAULT_BACKEND",
     "DEFAULT_BASE_URL",
+    "INPUT_FORMATS",
+    "KEY_TAG",
+    "MAX_KEY_LENGTH",
     "ORGANIZATION_VARIABLES",
+    "QASM_FORMATS",
+    "SDK_PROVIDERS",
+    "SESSION_MODES",
     "TOKEN_VARIABLES",
     "URL_VARIABLES",
+    "WORKLOAD_ORIGINS",
+    "WORKLOAD_TYPES",
     "config_paths",
+    "credentials",
     "read_config",
     "resolve",
 ]
@@ -50,6 +63,61 @@ TOKEN_VARIABLES: Final = (
 ORGANIZATION_VARIABLES: Final = ("KQH_ORGANIZATION_ID", "PLANQK_ORGANIZATION_ID")
 URL_VARIABLES: Final = ("QHUB_QUANTUM_BASE_URL", "PLANQK_QUANTUM_BASE_URL")
 CONFIG_PATH_VARIABLES: Final = ("KQH_CONFIG_FILE_PATH", "PLANQK_CONFIG_FILE_PATH")
+
+#: The backend :meth:`KipuClient.submit` uses when none is given: Kipu's own simulator.
+DEFAULT_BACKEND: Final = "kipu.sim.qsim"
+#: The tag prefix carrying a client key (``qjobs_key:<key>``), found with ``GET workloads?tag=``.
+KEY_TAG: Final = "qjobs_key"
+#: The longest client key a job may carry.
+MAX_KEY_LENGTH: Final = 128
+#: The default chunk size (bytes) of a streamed result download.
+CHUNK_BYTES: Final = 64 * 1024
+#: ``input_format`` values the Hub knows (spec §6).
+INPUT_FORMATS: Final = frozenset(
+    {
+        "OPEN_QASM_V1",
+        "OPEN_QASM_V2",
+        "OPEN_QASM_V3",
+        "QIR_V1",
+        "BRAKET_OPEN_QASM_V3",
+        "BRAKET_AHS_PROGRAM",
+        "IONQ_CIRCUIT_V1",
+        "QISKIT_QPY",
+        "QOQO",
+        "PERCEVAL",
+        "IQM_JOB_INPUT_V1",
+        "AQT_JOB_INPUT_V1",
+    }
+)
+#: ``sdk_provider`` values of a job or session.
+SDK_PROVIDERS: Final = frozenset({"QISKIT", "BRAKET", "PERCEVAL", "CLIENT"})
+#: Session modes.
+SESSION_MODES: Final = frozenset({"batch", "dedicated"})
+#: ``format`` values of a job's ``qasm`` rendering.
+QASM_FORMATS: Final = frozenset({"openqasm.v2", "openqasm.v3"})
+#: Workload ``type`` filter values.
+WORKLOAD_TYPES: Final = frozenset({"JOB", "SESSION"})
+#: Workload ``origin`` filter values.
+WORKLOAD_ORIGINS: Final = frozenset({"STANDALONE", "SERVICE_EXECUTION"})
+
+#: One circuit per job by default: most Hub backends take one program per job (Braket
+#: program sets, Qudora and IBM take lists; raise ``max_circuits_per_job`` for those).
+#: Status polling pages through ``GET jobs`` (newest first, ``page_size`` per request);
+#: jobs carry a ``qjobs_key:<key>`` tag found with ``GET workloads?tag=``.
+CAPABILITIES: Final = Capabilities(
+    max_circuits_per_job=1,
+    max_payload_bytes=10_000_000,
+    status_batch_size=100,
+    poll_initial=1.0,
+    poll_max=30.0,
+    poll_factor=1.5,
+    requests_per_second=10.0,
+    max_concurrent_requests=8,
+    max_in_flight_jobs=500,
+    page_size=100,
+    submit_key=True,
+    cancel_batch=False,
+)
 
 
 def config_paths(environ: Mapping[str, str] | None = None) -> list[Path]:
@@ -152,3 +220,15 @@ def resolve(
         "base_url", base_url, URL_VARIABLES, dotenv=False, default=DEFAULT_BASE_URL
     )
     return secret, org, url
+
+
+def credentials(secret: Setting, org: Setting, url: Setting) -> Credentials:
+    """The transport's credentials: ``X-Auth-Token`` and, with an organization,
+    ``X-OrganizationId``."""
+    assert secret.value is not None
+    assert url.value is not None
+    return Credentials(
+        url.value,
+        {"X-Auth-Token": secret.value},
+        {} if org.value is None else {"X-OrganizationId": org.value},
+    )

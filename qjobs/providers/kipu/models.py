@@ -8,7 +8,7 @@ required) raises :class:`~qjobs.MalformedResponseError`. Bodies are snake_case.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final, TypeVar
 
@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from qjobs._core.errors import MalformedResponseError
 from qjobs._core.models import Backend, Job, JobFailure, JobStatus
+from qjobs._core.validation import is_int
 from qjobs.providers._wire import (
     json_body,
     lenient_converter,
@@ -27,7 +28,6 @@ from qjobs.providers._wire import (
     parse_time,
     structure,
 )
-from qjobs.transport import default_error_parser
 
 __all__ = [
     "FINAL_JOB_STATUSES",
@@ -41,14 +41,21 @@ __all__ = [
     "NormalizedInput",
     "NormalizedMemory",
     "NormalizedResult",
-    "Page",
     "Pub",
     "Session",
     "Workload",
+    "allowances_from_wire",
     "backend_from_wire",
+    "backends_from_wire",
     "converter",
+    "created_job",
     "error_parser",
     "job_from_wire",
+    "job_state_from_wire",
+    "session_from_wire",
+    "session_status_from_wire",
+    "session_jobs_from_wire",
+    "workload_from_wire",
     "parse_time",
     "structure_model",
 ]
@@ -244,16 +251,6 @@ class NormalizedInput:
         return [str(p["qasm"]) for p in self.pubs if isinstance(p.get("qasm"), str)]
 
 
-@attrs.frozen(slots=True)
-class Page:
-    """A page wrapper's numbers (``page`` is zero-based)."""
-
-    page: int = 0
-    size: int = 0
-    total_elements: int = 0
-    total_pages: int = 0
-
-
 # ----------------------------------------------------------------------------- converter
 def _make_converter() -> cattrs.Converter:
     conv = lenient_converter(parse_time)
@@ -351,7 +348,7 @@ def job_from_wire(data: Any, *, failure: JobFailure | None = None) -> Job:
         status=status,
         provider_status=raw,
         backend=_text("backend_id"),
-        shots=shots if isinstance(shots, int) and not isinstance(shots, bool) else None,
+        shots=shots if is_int(shots) else None,
         name=_text("name"),
         created_at=parse_time(data.get("created_at")),
         started_at=parse_time(data.get("started_at")),
@@ -380,7 +377,7 @@ def backend_from_wire(data: Any) -> Backend:
     return Backend(
         name=name,
         provider=PROVIDER,
-        qubits=qubits if isinstance(qubits, int) and not isinstance(qubits, bool) else None,
+        qubits=qubits if is_int(qubits) else None,
         simulator=str(data.get("type") or "").upper() == "SIMULATOR",
         status=None if status is None else str(status),
         available=status is None or str(status).upper() == "ONLINE",
@@ -390,9 +387,89 @@ def backend_from_wire(data: Any) -> Backend:
     )
 
 
-def error_parser(status: int, body: bytes) -> tuple[str, str | None]:
+def backends_from_wire(data: Any) -> list[Backend]:
+    """The ``GET backends`` answer: a list of backends."""
+    if not isinstance(data, list):
+        raise MalformedResponseError("backend list is not a list", provider=PROVIDER)
+    return [backend_from_wire(item) for item in data]
+
+
+def job_state_from_wire(data: Any) -> JobState:
+    """The ``GET jobs/{id}/status`` answer (an unknown or missing status is UNKNOWN)."""
+    if not isinstance(data, Mapping):
+        raise MalformedResponseError("job status is not an object", provider=PROVIDER)
+    raw = data.get("status")
+    text = raw if isinstance(raw, str) else ""
+    return JobState(STATUS_MAP.get(text.upper(), JobStatus.UNKNOWN), text)
+
+
+def created_job(body: Mapping[str, Any], data: Any) -> Job:
+    """The job a ``POST jobs`` of ``body`` created: the answer (``id`` required) over what was
+    sent (name, backend, shots, tags, session), PENDING until the answer says otherwise."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("id"), str):
+        raise MalformedResponseError(
+            "job creation answer has no id", provider=PROVIDER, method="POST", path="/jobs"
+        )
+    sent = {k: body[k] for k in ("name", "backend_id", "shots", "tags", "session_id") if k in body}
+    return job_from_wire(
+        {"status": "PENDING", **sent, **{k: v for k, v in data.items() if v is not None}}
+    )
+
+
+def session_from_wire(data: Any) -> Session:
+    """A Session object (``id`` required)."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("id"), str):
+        raise MalformedResponseError("session object without an id", provider=PROVIDER)
+    return structure_model(data, Session, "session")
+
+
+def session_status_from_wire(data: Any) -> str:
+    """The raw status of a ``GET sessions/{id}/status`` answer (UNKNOWN when absent)."""
+    if not isinstance(data, Mapping):
+        raise MalformedResponseError("session status is not an object", provider=PROVIDER)
+    raw = data.get("status")
+    return raw if isinstance(raw, str) and raw else "UNKNOWN"
+
+
+def session_jobs_from_wire(data: Any) -> list[Job]:
+    """The ``GET sessions/{id}/jobs`` answer. The Hub documents a list but types one Job: a
+    list, a page ``{content: [...]}`` and a single job object are all read."""
+    if isinstance(data, list):
+        items = data
+    elif isinstance(data, Mapping) and isinstance(data.get("content"), list):
+        items = data["content"]
+    elif isinstance(data, Mapping) and isinstance(data.get("id"), str):
+        items = [data]
+    elif isinstance(data, Mapping):
+        items = []
+    else:
+        raise MalformedResponseError("session jobs are not a list", provider=PROVIDER)
+    return [job_from_wire(item) for item in items]
+
+
+def workload_from_wire(item: Any) -> Workload:
+    """A Workload object (``id`` required)."""
+    if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
+        raise MalformedResponseError("workload without an id", provider=PROVIDER)
+    return structure_model(item, Workload, "workload")
+
+
+def allowances_from_wire(data: Any) -> list[Allowance]:
+    """The ``GET runtime-minutes`` answer's allowances (none when absent)."""
+    items = data.get("allowances") if isinstance(data, Mapping) else None
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise MalformedResponseError("allowances is not a list", provider=PROVIDER)
+    return [structure_model(a, Allowance, "allowance") for a in items]
+
+
+def error_parser(
+    status: int, body: bytes, *, fallback: Callable[[int, bytes], tuple[str, str | None]]
+) -> tuple[str, str | None]:
     """Read the Hub's error bodies: RFC 7807 problem JSON (``detail``, else ``title``), with
-    ``type`` (unless ``about:blank``) as the code; any other shape by the transport default."""
+    ``type`` (unless ``about:blank``) as the code; any other shape by ``fallback`` (the client
+    passes the transport's default reading)."""
     data = json_body(body)
     if isinstance(data, Mapping):
         detail = data.get("detail")
@@ -407,4 +484,4 @@ def error_parser(status: int, body: bytes) -> tuple[str, str | None]:
             return title.strip(), code
     if not body:
         return f"HTTP {status} (empty body)", None
-    return default_error_parser(status, body)
+    return fallback(status, body)

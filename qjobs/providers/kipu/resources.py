@@ -1,8 +1,13 @@
-"""Kipu Quantum Hub jobs and sessions namespaces (and their service-execution twins).
+"""Kipu Quantum Hub namespaces: ``client.backends``, ``.jobs``, ``.sessions``, ``.workloads``,
+``.runtime_minutes`` and ``client.service_execution(id)`` with its twins.
 
-``client.jobs`` and ``client.sessions`` hold the user's own endpoints;
-``client.service_execution(id).jobs`` / ``.sessions`` the ``service-executions/{id}/`` twins,
-which have no job or session creation, no plain ``result`` and no memory (spec §4).
+Every namespace is composed around one :class:`KipuHTTP`, the one place that turns Hub answers
+into data: JSON bodies, 204/empty bodies on optional endpoints (``None``), page wrappers followed
+to the last page (:mod:`qjobs.providers.kipu.pages`). The ``service-executions/{id}/`` twins
+(:class:`ServiceExecution`) use the same HTTP object with a path prefix; they have no job or
+session creation, no plain ``result`` and no memory (spec §4). The job and session endpoints both
+contexts share are module functions here, which both namespaces call. Every argument is
+validated before a request is sent (:mod:`qjobs.providers.kipu.bodies`).
 """
 
 from __future__ import annotations
@@ -10,239 +15,343 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
-from typing import IO, Any, Final
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime
+from typing import IO, Any
 
 import anyio
-import orjson
 
 from qjobs._core.errors import InputError, MalformedResponseError
-from qjobs._core.models import Job
+from qjobs._core.models import Backend, Job
 from qjobs._core.validation import is_int
 from qjobs.circuit._ir import Circuit
-from qjobs.providers._base import segment
-from qjobs.providers.kipu import circuits as codec
-from qjobs.providers.kipu._api import (
-    KipuHTTP,
-    Query,
-    check_id,
-    check_max_pages,
-    check_page_size,
-    sort_params,
-)
+from qjobs.providers._base import check_id, segment
+from qjobs.providers.kipu import pages
+from qjobs.providers.kipu.bodies import iso, job_body, job_ref, session_body, session_ref
+from qjobs.providers.kipu.config import CHUNK_BYTES
 from qjobs.providers.kipu.models import (
     PROVIDER,
-    STATUS_MAP,
+    Allowance,
+    BackendState,
     Calibration,
     JobState,
     NormalizedInput,
     NormalizedMemory,
     NormalizedResult,
     Session,
+    Workload,
+    allowances_from_wire,
+    backend_from_wire,
+    backends_from_wire,
     calibration_from_wire,
+    created_job,
     job_from_wire,
+    job_state_from_wire,
     normalized_result_from_wire,
+    session_from_wire,
+    session_jobs_from_wire,
+    session_status_from_wire,
     structure_model,
+    workload_from_wire,
 )
-from qjobs.transport import RequestKind
+from qjobs.transport import RequestKind, Transport
 
 __all__ = [
-    "INPUT_FORMATS",
-    "SDK_PROVIDERS",
+    "BackendsAPI",
     "JobsAPI",
+    "KipuHTTP",
+    "RuntimeMinutesAPI",
+    "ServiceExecution",
     "ServiceExecutionJobsAPI",
     "ServiceExecutionSessionsAPI",
+    "ServiceExecutionWorkloadsAPI",
     "SessionsAPI",
-    "job_ref",
+    "WorkloadsAPI",
 ]
 
-#: ``input_format`` values the Hub knows (spec §6).
-INPUT_FORMATS: Final = frozenset(
-    {
-        "OPEN_QASM_V1",
-        "OPEN_QASM_V2",
-        "OPEN_QASM_V3",
-        "QIR_V1",
-        "BRAKET_OPEN_QASM_V3",
-        "BRAKET_AHS_PROGRAM",
-        "IONQ_CIRCUIT_V1",
-        "QISKIT_QPY",
-        "QOQO",
-        "PERCEVAL",
-        "IQM_JOB_INPUT_V1",
-        "AQT_JOB_INPUT_V1",
-    }
-)
-SDK_PROVIDERS: Final = frozenset({"QISKIT", "BRAKET", "PERCEVAL", "CLIENT"})
-SESSION_MODES: Final = frozenset({"batch", "dedicated"})
-QASM_FORMATS: Final = frozenset({"openqasm.v2", "openqasm.v3"})
-_CHUNK: Final = 64 * 1024
+
+class KipuHTTP:
+    """The client's requests, shared by every namespace: one transport, one service prefix.
+
+    ``prefix`` is ``""`` for the user's own context or ``"service-executions/{id}/"`` for the
+    service-execution twins.
+    """
+
+    def __init__(self, transport: Transport, prefix: str = "") -> None:
+        self.transport = transport
+        self.prefix = prefix
+
+    def scoped(self, prefix: str) -> KipuHTTP:
+        """A helper on the same transport with another path prefix."""
+        return KipuHTTP(self.transport, prefix)
+
+    def _route(self, method: str, template: str) -> str:
+        scope = "/service-executions/{se}" if self.prefix else ""
+        return f"{method} {scope}/{template}"
+
+    async def get(
+        self, path: str, template: str, *, params: pages.Query | None = None, optional: bool = False
+    ) -> Any:
+        """GET ``path`` and return its JSON; with ``optional``, 204 or an empty body is None."""
+        resp = await self.transport.request(
+            "GET", self.prefix + path, params=params, route=self._route("GET", template)
+        )
+        if optional and (resp.status == 204 or not resp.content.strip()):
+            return None
+        if not resp.content.strip():
+            raise MalformedResponseError(
+                f"empty {resp.status} answer", provider=PROVIDER, method="GET", path=path
+            )
+        return resp.json()
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        template: str,
+        *,
+        json: Any = None,
+        kind: RequestKind = RequestKind.READ,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """A request with an optional JSON body; returns the JSON answer or None when empty."""
+        options: dict[str, Any] = {"kind": kind, "route": self._route(method, template)}
+        if json is not None:
+            options["json"] = json
+        if headers:
+            options["headers"] = headers
+        resp = await self.transport.request(method, self.prefix + path, **options)
+        if resp.status == 204 or not resp.content.strip():
+            return None
+        return resp.json()
+
+    def stream(
+        self, path: str, template: str, *, chunk_size: int
+    ) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        """GET ``path`` as a stream of chunks of at most ``chunk_size`` bytes."""
+        return self.transport.stream(
+            "GET", self.prefix + path, route=self._route("GET", template), chunk_size=chunk_size
+        )
+
+    async def pages(
+        self,
+        path: str,
+        template: str,
+        params: pages.Query,
+        *,
+        size: int,
+        start: int = 0,
+        max_pages: int | None = None,
+    ) -> AsyncGenerator[Any, None]:
+        """Yield every item of a paged listing, page after page, up to the last page."""
+        page = start
+        fetched = 0
+        while True:
+            query = [*params, ("page", page), ("size", size)]
+            data = await self.get(path, template, params=query)
+            content = pages.page_content(data, path)
+            for item in content:
+                yield item
+            fetched += 1
+            if pages.is_last_page(data, content, page, size):
+                return
+            if max_pages is not None and fetched >= max_pages:
+                return
+            page += 1
 
 
-def job_ref(job: Job | str, field: str = "job") -> str:
-    """The id of a Job or an id string, checked as a path segment."""
-    return check_id(job.id if isinstance(job, Job) else job, field)
+# ----------------------------------------------------------------------------- backends
+class BackendsAPI:
+    """``client.backends``: the backend catalogue, states, configurations and calibrations."""
 
+    def __init__(self, http: KipuHTTP) -> None:
+        self._http = http
 
-def session_ref(session: Session | str, field: str = "session") -> str:
-    """The id of a Session or an id string, checked as a path segment."""
-    return check_id(session.id if isinstance(session, Session) else session, field)
+    async def __call__(self) -> list[Backend]:
+        """``await client.backends()``: every backend, as the provider interface has it."""
+        return await self.list()
 
+    async def list(
+        self, *, provider: str | None = None, only_planqk_sdk: bool | None = None
+    ) -> list[Backend]:
+        """Every backend (``GET backends``), optionally of one ``provider`` (e.g. ``"AWS"``)."""
+        params: pages.Query = []
+        if provider is not None:
+            params.append(("provider", pages.choices(provider, "provider")[0]))
+        if only_planqk_sdk is not None:
+            if not isinstance(only_planqk_sdk, bool):
+                raise InputError("only_planqk_sdk", only_planqk_sdk, "must be a bool or None")
+            params.append(("onlyPlanqkSdk", only_planqk_sdk))
+        return backends_from_wire(await self._http.get("backends", "backends", params=params))
 
-def _json_object(value: Any, field: str) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        raise InputError(field, value, "must be a mapping")
-    try:
-        orjson.dumps(value)
-    except TypeError as exc:
-        raise InputError(field, "<mapping>", f"not JSON-serializable: {exc}") from None
-    return dict(value)
+    async def get(self, backend_id: str) -> Backend:
+        """One backend (``GET backends/{id}``)."""
+        bid = check_id(backend_id, "backend_id")
+        return backend_from_wire(await self._http.get(f"backends/{segment(bid)}", "backends/{id}"))
 
+    async def status(self, backend_id: str) -> BackendState:
+        """Status and queue of a backend (``GET backends/{id}/status``)."""
+        bid = check_id(backend_id, "backend_id")
+        data = await self._http.get(f"backends/{segment(bid)}/status", "backends/{id}/status")
+        return structure_model(data, BackendState, "backend status")
 
-def _tags(value: Any) -> list[str]:
-    if isinstance(value, str) or not isinstance(value, Sequence):
-        raise InputError("tags", value, "must be a list of strings")
-    for tag in value:
-        if not isinstance(tag, str) or not tag:
-            raise InputError("tags", value, "must hold non-empty strings")
-    return list(value)
-
-
-def _qasm_rendering(value: Any) -> dict[str, Any]:
-    """The body's ``qasm`` key from a mapping, a Circuit or a list of Circuits."""
-    if isinstance(value, Mapping):
-        data = _json_object(value, "qasm")
-        if data.get("format") not in QASM_FORMATS or not isinstance(data.get("programs"), list):
-            raise InputError("qasm", value, "needs format openqasm.v2|v3 and a programs list")
+    async def config(self, backend_id: str) -> dict[str, Any]:
+        """A backend's free-form configuration object (``GET backends/{id}/config``)."""
+        bid = check_id(backend_id, "backend_id")
+        data = await self._http.get(f"backends/{segment(bid)}/config", "backends/{id}/config")
+        if not isinstance(data, dict):
+            raise MalformedResponseError("backend config is not an object", provider=PROVIDER)
         return data
-    circuits = [value] if isinstance(value, Circuit) else value
-    if not isinstance(circuits, Sequence) or not circuits:
-        raise InputError("qasm", value, "must be a mapping, a Circuit or a list of Circuits")
-    programs = []
-    for i, c in enumerate(circuits):
-        if not isinstance(c, Circuit):
-            raise InputError(f"qasm[{i}]", type(c).__name__, "not a qjobs.Circuit")
-        if c.parameters:
-            raise InputError(f"qasm[{i}].parameters", list(c.parameters), "unbound parameters")
-        programs.append({"qasm": c.to_qasm3(), "name": c.name or f"circuit-{i}"})
-    return {"format": "openqasm.v3", "programs": programs}
+
+    async def calibration(
+        self, backend_id: str, *, effective_at: datetime | None = None
+    ) -> Calibration | None:
+        """The calibration in force (at ``effective_at``, default now); None when there is
+        none (simulators, or before the first one)."""
+        bid = check_id(backend_id, "backend_id")
+        params: pages.Query = []
+        if effective_at is not None:
+            params.append(("effectiveAt", iso(effective_at, "effective_at")))
+        data = await self._http.get(
+            f"backends/{segment(bid)}/calibration",
+            "backends/{id}/calibration",
+            params=params,
+            optional=True,
+        )
+        return None if data is None else calibration_from_wire(data)
+
+    async def calibration_history(
+        self,
+        backend_id: str,
+        *,
+        start: datetime,
+        end: datetime,
+        size: int = 100,
+        sort: str | Sequence[str] | None = None,
+        max_pages: int | None = None,
+    ) -> AsyncGenerator[Calibration, None]:
+        """Calibrations between ``start`` and ``end`` (``from``/``to``), newest first, every
+        page followed (``max_pages`` stops earlier)."""
+        bid = check_id(backend_id, "backend_id")
+        params: pages.Query = [("from", iso(start, "start")), ("to", iso(end, "end"))]
+        if end < start:
+            raise InputError("end", end, "must not be before start")
+        params += pages.sort_params(sort)
+        size = pages.check_page_size(size)
+        limit = pages.check_max_pages(max_pages)
+        async for item in self._http.pages(
+            f"backends/{segment(bid)}/calibration-history",
+            "backends/{id}/calibration-history",
+            params,
+            size=size,
+            max_pages=limit,
+        ):
+            yield calibration_from_wire(item)
+
+    async def least_busy(self, provider: str, *, min_qubits: int | None = None) -> Backend:
+        """The least busy backend of ``provider`` (the Hub supports ``"IBM"`` only)."""
+        params: pages.Query = [("provider", pages.choices(provider, "provider")[0])]
+        if min_qubits is not None:
+            if not is_int(min_qubits, low=1):
+                raise InputError("min_qubits", min_qubits, "must be an int >= 1 or None")
+            params.append(("minQubits", min_qubits))
+        data = await self._http.get("backends/least-busy", "backends/least-busy", params=params)
+        return backend_from_wire(data)
 
 
 # ----------------------------------------------------------------------------------- jobs
-class _JobReads:
-    """Job endpoints shared by ``client.jobs`` and the service-execution twin."""
+# The job endpoints of both contexts (``client.jobs`` and the service-execution twin).
+async def _get_job(http: KipuHTTP, job: Job | str) -> Job:
+    jid = job_ref(job)
+    return job_from_wire(await http.get(f"jobs/{segment(jid)}", "jobs/{id}"))
+
+
+async def _job_status(http: KipuHTTP, job: Job | str) -> JobState:
+    jid = job_ref(job)
+    return job_state_from_wire(await http.get(f"jobs/{segment(jid)}/status", "jobs/{id}/status"))
+
+
+async def _normalized_result(http: KipuHTTP, job: Job | str) -> NormalizedResult | None:
+    jid = job_ref(job)
+    data = await http.get(
+        f"jobs/{segment(jid)}/result/normalized", "jobs/{id}/result/normalized", optional=True
+    )
+    return None if data is None else normalized_result_from_wire(data)
+
+
+async def _stream_result(
+    http: KipuHTTP,
+    job: Job | str,
+    destination: str | os.PathLike[str] | IO[bytes],
+    chunk_size: int,
+) -> int:
+    jid = job_ref(job)
+    if not is_int(chunk_size, low=1):
+        raise InputError("chunk_size", chunk_size, "must be an int >= 1")
+    is_path = isinstance(destination, str | os.PathLike)
+    if not is_path and not callable(getattr(destination, "write", None)):
+        raise InputError("destination", destination, "must be a path or a binary file")
+    written = 0
+    stream = http.stream(
+        f"jobs/{segment(jid)}/result-stream", "jobs/{id}/result-stream", chunk_size=chunk_size
+    )
+    if not is_path:
+        sink: IO[bytes] = destination  # type: ignore[assignment]
+        async with stream as chunks:
+            async for chunk in chunks:
+                sink.write(chunk)
+                written += len(chunk)
+        return written
+    target = anyio.Path(os.fspath(destination))  # type: ignore[arg-type]
+    # Written beside the target and moved into place once complete: a failed download
+    # leaves neither a partial file nor a damaged copy of a file already at the path.
+    part = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
+    try:
+        async with stream as chunks, await anyio.open_file(part, "xb") as out:
+            async for chunk in chunks:
+                await out.write(chunk)
+                written += len(chunk)
+        await part.replace(target)
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await part.unlink(missing_ok=True)
+        raise
+    return written
+
+
+async def _job_input(http: KipuHTTP, job: Job | str) -> dict[str, Any]:
+    jid = job_ref(job)
+    data = await http.get(f"jobs/{segment(jid)}/input", "jobs/{id}/input")
+    if not isinstance(data, dict):
+        raise MalformedResponseError("job input is not an object", provider=PROVIDER)
+    return data
+
+
+async def _normalized_input(http: KipuHTTP, job: Job | str) -> NormalizedInput:
+    jid = job_ref(job)
+    data = await http.get(f"jobs/{segment(jid)}/input/normalized", "jobs/{id}/input/normalized")
+    return structure_model(data, NormalizedInput, "normalized input")
+
+
+async def _job_calibration(http: KipuHTTP, job: Job | str) -> Calibration | None:
+    jid = job_ref(job)
+    data = await http.get(
+        f"jobs/{segment(jid)}/calibration", "jobs/{id}/calibration", optional=True
+    )
+    return None if data is None else calibration_from_wire(data)
+
+
+async def _cancel_job(http: KipuHTTP, job: Job | str) -> None:
+    jid = job_ref(job)
+    await http.send("DELETE", f"jobs/{segment(jid)}", "jobs/{id}")
+
+
+class JobsAPI:
+    """``client.jobs``: search, create, read, results, cancel."""
 
     def __init__(self, http: KipuHTTP, page_size: int) -> None:
         self._http = http
         self._page_size = page_size
-
-    async def get(self, job: Job | str) -> Job:
-        """A job's current state (``GET jobs/{id}``)."""
-        jid = job_ref(job)
-        return job_from_wire(await self._http.get(f"jobs/{segment(jid)}", "jobs/{id}"))
-
-    async def status(self, job: Job | str) -> JobState:
-        """A job's status alone (``GET jobs/{id}/status``)."""
-        jid = job_ref(job)
-        data = await self._http.get(f"jobs/{segment(jid)}/status", "jobs/{id}/status")
-        if not isinstance(data, Mapping):
-            raise MalformedResponseError("job status is not an object", provider=PROVIDER)
-        raw = data.get("status")
-        text = raw if isinstance(raw, str) else ""
-        from qjobs._core.models import JobStatus
-
-        return JobState(STATUS_MAP.get(text.upper(), JobStatus.UNKNOWN), text)
-
-    async def normalized_result(self, job: Job | str) -> NormalizedResult | None:
-        """The provider-independent result (Qiskit bit order); None (204) when the backend's
-        results cannot be normalized (photonic, neutral-atom)."""
-        jid = job_ref(job)
-        data = await self._http.get(
-            f"jobs/{segment(jid)}/result/normalized", "jobs/{id}/result/normalized", optional=True
-        )
-        return None if data is None else normalized_result_from_wire(data)
-
-    async def stream_result(
-        self,
-        job: Job | str,
-        destination: str | os.PathLike[str] | IO[bytes],
-        *,
-        chunk_size: int = _CHUNK,
-    ) -> int:
-        """Download the result file (``GET jobs/{id}/result-stream``) chunk by chunk into
-        ``destination`` (a path, replaced once the download is complete, or a binary file
-        object) and return the number of bytes written. The result is never held in memory
-        whole; a failed download leaves no partial file and keeps a file already at the path."""
-        jid = job_ref(job)
-        if not is_int(chunk_size, low=1):
-            raise InputError("chunk_size", chunk_size, "must be an int >= 1")
-        is_path = isinstance(destination, str | os.PathLike)
-        if not is_path and not callable(getattr(destination, "write", None)):
-            raise InputError("destination", destination, "must be a path or a binary file")
-        route = self._http._route("GET", "jobs/{id}/result-stream")
-        written = 0
-        stream = self._http.transport.stream(
-            "GET",
-            f"{self._http.prefix}jobs/{segment(jid)}/result-stream",
-            route=route,
-            chunk_size=chunk_size,
-        )
-        if not is_path:
-            sink: IO[bytes] = destination  # type: ignore[assignment]
-            async with stream as chunks:
-                async for chunk in chunks:
-                    sink.write(chunk)
-                    written += len(chunk)
-            return written
-        target = anyio.Path(os.fspath(destination))  # type: ignore[arg-type]
-        # Written beside the target and moved into place once complete: a failed download
-        # leaves neither a partial file nor a damaged copy of a file already at the path.
-        part = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
-        try:
-            async with stream as chunks, await anyio.open_file(part, "xb") as out:
-                async for chunk in chunks:
-                    await out.write(chunk)
-                    written += len(chunk)
-            await part.replace(target)
-        except BaseException:
-            with anyio.CancelScope(shield=True):
-                await part.unlink(missing_ok=True)
-            raise
-        return written
-
-    async def input(self, job: Job | str) -> dict[str, Any]:
-        """The job's provider-native input (``GET jobs/{id}/input``)."""
-        jid = job_ref(job)
-        data = await self._http.get(f"jobs/{segment(jid)}/input", "jobs/{id}/input")
-        if not isinstance(data, dict):
-            raise MalformedResponseError("job input is not an object", provider=PROVIDER)
-        return data
-
-    async def normalized_input(self, job: Job | str) -> NormalizedInput:
-        """The input as OpenQASM PUBs; :class:`~qjobs.ValidationError` (422) when the Hub
-        cannot render it as QASM."""
-        jid = job_ref(job)
-        data = await self._http.get(
-            f"jobs/{segment(jid)}/input/normalized", "jobs/{id}/input/normalized"
-        )
-        return structure_model(data, NormalizedInput, "normalized input")
-
-    async def calibration(self, job: Job | str) -> Calibration | None:
-        """The calibration the job ran under; None when there is none (simulators)."""
-        jid = job_ref(job)
-        data = await self._http.get(
-            f"jobs/{segment(jid)}/calibration", "jobs/{id}/calibration", optional=True
-        )
-        return None if data is None else calibration_from_wire(data)
-
-    async def cancel(self, job: Job | str) -> None:
-        """Cancel a job (``DELETE jobs/{id}``); it passes through CANCELLING to CANCELLED."""
-        jid = job_ref(job)
-        await self._http.send("DELETE", f"jobs/{segment(jid)}", "jobs/{id}")
-
-
-class JobsAPI(_JobReads):
-    """``client.jobs``: search, create, read, results, cancel."""
 
     async def search(
         self,
@@ -254,15 +363,15 @@ class JobsAPI(_JobReads):
         max_pages: int | None = None,
     ) -> AsyncGenerator[Job, None]:
         """Every job, newest first by default, from zero-based ``page`` to the last page."""
-        params: Query = sort_params(sort)
+        params: pages.Query = pages.sort_params(sort)
         if service_execution_id is not None:
             params.append(
                 ("serviceExecutionId", check_id(service_execution_id, "service_execution_id"))
             )
         if not is_int(page, low=0):
             raise InputError("page", page, "must be an int >= 0")
-        page_size = check_page_size(self._page_size if size is None else size)
-        limit = check_max_pages(max_pages)
+        page_size = pages.check_page_size(self._page_size if size is None else size)
+        limit = pages.check_max_pages(max_pages)
         async for item in self._http.pages(
             "jobs", "jobs", params, size=page_size, start=page, max_pages=limit
         ):
@@ -283,62 +392,18 @@ class JobsAPI(_JobReads):
         sdk_provider: str | None = "CLIENT",
     ) -> tuple[dict[str, Any], tuple[int, ...]]:
         """The ``POST jobs`` body (validated) and the clbit count of each encoded circuit."""
-        backend_id = check_id(backend_id, "backend_id")
-        if not is_int(shots, low=1):
-            raise InputError("shots", shots, "must be an int >= 1")
-        widths: tuple[int, ...] = ()
-        params: dict[str, Any] = {}
-        rendering: dict[str, Any] | None = None
-        fmt = input_format
-        if isinstance(input, Circuit) or (
-            isinstance(input, Sequence)
-            and not isinstance(input, str)
-            and input
-            and all(isinstance(c, Circuit) for c in input)
-        ):
-            encoded = codec.encode(input, backend_id)
-            wire_input: Any = encoded.input
-            params.update(encoded.input_params)
-            fmt = fmt or encoded.input_format
-            rendering = encoded.qasm
-            widths = encoded.num_clbits
-        elif isinstance(input, Mapping):
-            wire_input = _json_object(input, "input")
-        elif isinstance(input, str) and input.strip():
-            wire_input = input  # a bare OpenQASM 3 string (Braket)
-        else:
-            raise InputError(
-                "input", input, "must be a Circuit, a list of Circuits, a dict or a QASM string"
-            )
-        if fmt is not None and fmt not in INPUT_FORMATS:
-            raise InputError("input_format", fmt, f"must be one of {sorted(INPUT_FORMATS)}")
-        if input_params is not None:
-            params.update(_json_object(input_params, "input_params"))
-        if qasm is not None:
-            rendering = _qasm_rendering(qasm)
-        body: dict[str, Any] = {}
-        if name is not None:
-            if not isinstance(name, str) or not name:
-                raise InputError("name", name, "must be a non-empty string")
-            body["name"] = name
-        body.update({"backend_id": backend_id, "shots": shots, "input": wire_input})
-        if fmt is not None:
-            body["input_format"] = fmt
-        if params:
-            body["input_params"] = params
-        if rendering is not None:
-            body["qasm"] = rendering
-        if tags is not None:
-            body["tags"] = _tags(tags)
-        if session_id is not None:
-            body["session_id"] = check_id(session_id, "session_id")
-        if sdk_provider is not None:
-            if sdk_provider not in SDK_PROVIDERS:
-                raise InputError(
-                    "sdk_provider", sdk_provider, f"must be one of {sorted(SDK_PROVIDERS)}"
-                )
-            body["sdk_provider"] = sdk_provider
-        return body, widths
+        return job_body(
+            backend_id,
+            shots=shots,
+            input=input,
+            name=name,
+            input_format=input_format,
+            input_params=input_params,
+            qasm=qasm,
+            tags=tags,
+            session_id=session_id,
+            sdk_provider=sdk_provider,
+        )
 
     async def create(
         self,
@@ -379,16 +444,15 @@ class JobsAPI(_JobReads):
     async def post(self, body: Mapping[str, Any]) -> Job:
         """Send a prepared ``POST jobs`` body and return the job (never resent blindly)."""
         data = await self._http.send("POST", "jobs", "jobs", json=body, kind=RequestKind.CREATE)
-        if not isinstance(data, Mapping) or not isinstance(data.get("id"), str):
-            raise MalformedResponseError(
-                "job creation answer has no id", provider=PROVIDER, method="POST", path="/jobs"
-            )
-        sent = {
-            k: body[k] for k in ("name", "backend_id", "shots", "tags", "session_id") if k in body
-        }
-        return job_from_wire(
-            {"status": "PENDING", **sent, **{k: v for k, v in data.items() if v is not None}}
-        )
+        return created_job(body, data)
+
+    async def get(self, job: Job | str) -> Job:
+        """A job's current state (``GET jobs/{id}``)."""
+        return await _get_job(self._http, job)
+
+    async def status(self, job: Job | str) -> JobState:
+        """A job's status alone (``GET jobs/{id}/status``)."""
+        return await _job_status(self._http, job)
 
     async def result(self, job: Job | str) -> Any:
         """The provider-native result JSON (``GET jobs/{id}/result``), None when empty. A
@@ -397,6 +461,11 @@ class JobsAPI(_JobReads):
         return await self._http.get(
             f"jobs/{segment(jid)}/result", "jobs/{id}/result", optional=True
         )
+
+    async def normalized_result(self, job: Job | str) -> NormalizedResult | None:
+        """The provider-independent result (Qiskit bit order); None (204) when the backend's
+        results cannot be normalized (photonic, neutral-atom)."""
+        return await _normalized_result(self._http, job)
 
     async def normalized_memory(self, job: Job | str) -> NormalizedMemory | None:
         """Per-shot outcomes as Qiskit hex strings; None (204) without per-shot data."""
@@ -410,80 +479,126 @@ class JobsAPI(_JobReads):
             return None
         return structure_model(data, NormalizedMemory, "memory")
 
+    async def stream_result(
+        self,
+        job: Job | str,
+        destination: str | os.PathLike[str] | IO[bytes],
+        *,
+        chunk_size: int = CHUNK_BYTES,
+    ) -> int:
+        """Download the result file (``GET jobs/{id}/result-stream``) chunk by chunk into
+        ``destination`` (a path, replaced once the download is complete, or a binary file
+        object) and return the number of bytes written. The result is never held in memory
+        whole; a failed download leaves no partial file and keeps a file already at the path."""
+        return await _stream_result(self._http, job, destination, chunk_size)
 
-class ServiceExecutionJobsAPI(_JobReads):
-    """``client.service_execution(id).jobs``: the service execution's job twins."""
+    async def input(self, job: Job | str) -> dict[str, Any]:
+        """The job's provider-native input (``GET jobs/{id}/input``)."""
+        return await _job_input(self._http, job)
+
+    async def normalized_input(self, job: Job | str) -> NormalizedInput:
+        """The input as OpenQASM PUBs; :class:`~qjobs.ValidationError` (422) when the Hub
+        cannot render it as QASM."""
+        return await _normalized_input(self._http, job)
+
+    async def calibration(self, job: Job | str) -> Calibration | None:
+        """The calibration the job ran under; None when there is none (simulators)."""
+        return await _job_calibration(self._http, job)
+
+    async def cancel(self, job: Job | str) -> None:
+        """Cancel a job (``DELETE jobs/{id}``); it passes through CANCELLING to CANCELLED."""
+        await _cancel_job(self._http, job)
+
+
+class ServiceExecutionJobsAPI:
+    """``client.service_execution(id).jobs``: the service execution's job twins (reads and
+    cancel; no creation, no plain result, no memory)."""
+
+    def __init__(self, http: KipuHTTP, page_size: int) -> None:
+        self._http = http
+        self._page_size = page_size
+
+    async def get(self, job: Job | str) -> Job:
+        """A job's current state (``GET jobs/{id}``)."""
+        return await _get_job(self._http, job)
+
+    async def status(self, job: Job | str) -> JobState:
+        """A job's status alone (``GET jobs/{id}/status``)."""
+        return await _job_status(self._http, job)
+
+    async def normalized_result(self, job: Job | str) -> NormalizedResult | None:
+        """The provider-independent result (Qiskit bit order); None (204) when the backend's
+        results cannot be normalized (photonic, neutral-atom)."""
+        return await _normalized_result(self._http, job)
+
+    async def stream_result(
+        self,
+        job: Job | str,
+        destination: str | os.PathLike[str] | IO[bytes],
+        *,
+        chunk_size: int = CHUNK_BYTES,
+    ) -> int:
+        """Download the result file (``GET jobs/{id}/result-stream``) chunk by chunk into
+        ``destination`` (a path, replaced once the download is complete, or a binary file
+        object) and return the number of bytes written. The result is never held in memory
+        whole; a failed download leaves no partial file and keeps a file already at the path."""
+        return await _stream_result(self._http, job, destination, chunk_size)
+
+    async def input(self, job: Job | str) -> dict[str, Any]:
+        """The job's provider-native input (``GET jobs/{id}/input``)."""
+        return await _job_input(self._http, job)
+
+    async def normalized_input(self, job: Job | str) -> NormalizedInput:
+        """The input as OpenQASM PUBs; :class:`~qjobs.ValidationError` (422) when the Hub
+        cannot render it as QASM."""
+        return await _normalized_input(self._http, job)
+
+    async def calibration(self, job: Job | str) -> Calibration | None:
+        """The calibration the job ran under; None when there is none (simulators)."""
+        return await _job_calibration(self._http, job)
+
+    async def cancel(self, job: Job | str) -> None:
+        """Cancel a job (``DELETE jobs/{id}``); it passes through CANCELLING to CANCELLED."""
+        await _cancel_job(self._http, job)
 
 
 # ------------------------------------------------------------------------------- sessions
-def _session(data: Any) -> Session:
-    if not isinstance(data, Mapping) or not isinstance(data.get("id"), str):
-        raise MalformedResponseError("session object without an id", provider=PROVIDER)
-    return structure_model(data, Session, "session")
+# The session endpoints of both contexts (``client.sessions`` and the service-execution twin).
+async def _get_session(http: KipuHTTP, session: Session | str) -> Session:
+    sid = session_ref(session)
+    return session_from_wire(await http.get(f"sessions/{segment(sid)}", "sessions/{id}"))
 
 
-class _SessionOps:
-    """Session endpoints shared by ``client.sessions`` and the service-execution twin."""
+async def _session_status(http: KipuHTTP, session: Session | str) -> str:
+    sid = session_ref(session)
+    data = await http.get(f"sessions/{segment(sid)}/status", "sessions/{id}/status")
+    return session_status_from_wire(data)
+
+
+async def _session_jobs(http: KipuHTTP, session: Session | str) -> list[Job]:
+    sid = session_ref(session)
+    data = await http.get(f"sessions/{segment(sid)}/jobs", "sessions/{id}/jobs")
+    return session_jobs_from_wire(data)
+
+
+async def _accept(http: KipuHTTP, session: Session | str, accept: bool) -> Session:
+    sid = session_ref(session)
+    data = await http.send(
+        "PATCH", f"sessions/{segment(sid)}", "sessions/{id}", json={"accept_jobs": accept}
+    )
+    return session_from_wire(data) if data is not None else await _get_session(http, sid)
+
+
+async def _close_session(http: KipuHTTP, session: Session | str) -> None:
+    sid = session_ref(session)
+    await http.send("DELETE", f"sessions/{segment(sid)}", "sessions/{id}")
+
+
+class SessionsAPI:
+    """``client.sessions``: create, read, drain, close; :meth:`open` closes on exit."""
 
     def __init__(self, http: KipuHTTP) -> None:
         self._http = http
-
-    async def get(self, session: Session | str) -> Session:
-        """A session (``GET sessions/{id}``)."""
-        sid = session_ref(session)
-        return _session(await self._http.get(f"sessions/{segment(sid)}", "sessions/{id}"))
-
-    async def status(self, session: Session | str) -> str:
-        """The raw session status (OPEN, ACTIVE, INACTIVE, DRAINING, CLOSED, ABORTED,
-        DETACHED; UNKNOWN when absent)."""
-        sid = session_ref(session)
-        data = await self._http.get(f"sessions/{segment(sid)}/status", "sessions/{id}/status")
-        if not isinstance(data, Mapping):
-            raise MalformedResponseError("session status is not an object", provider=PROVIDER)
-        raw = data.get("status")
-        return raw if isinstance(raw, str) and raw else "UNKNOWN"
-
-    async def jobs(self, session: Session | str) -> list[Job]:
-        """The session's jobs. The Hub documents a list but types one Job: a list, a page
-        ``{content: [...]}`` and a single job object are all read."""
-        sid = session_ref(session)
-        data = await self._http.get(f"sessions/{segment(sid)}/jobs", "sessions/{id}/jobs")
-        if isinstance(data, list):
-            items = data
-        elif isinstance(data, Mapping) and isinstance(data.get("content"), list):
-            items = data["content"]
-        elif isinstance(data, Mapping) and isinstance(data.get("id"), str):
-            items = [data]
-        elif isinstance(data, Mapping):
-            items = []
-        else:
-            raise MalformedResponseError("session jobs are not a list", provider=PROVIDER)
-        return [job_from_wire(item) for item in items]
-
-    async def _accept(self, session: Session | str, accept: bool) -> Session:
-        sid = session_ref(session)
-        data = await self._http.send(
-            "PATCH", f"sessions/{segment(sid)}", "sessions/{id}", json={"accept_jobs": accept}
-        )
-        return _session(data) if data is not None else await self.get(sid)
-
-    async def accept_jobs(self, session: Session | str) -> Session:
-        """Let the session take new jobs again (``PATCH {"accept_jobs": true}`` -> ACTIVE)."""
-        return await self._accept(session, True)
-
-    async def stop_accepting(self, session: Session | str) -> Session:
-        """Refuse new jobs, finish in-flight ones (``PATCH {"accept_jobs": false}`` ->
-        DRAINING)."""
-        return await self._accept(session, False)
-
-    async def close(self, session: Session | str) -> None:
-        """Close the session (``DELETE sessions/{id}``; idempotent; in-flight jobs complete)."""
-        sid = session_ref(session)
-        await self._http.send("DELETE", f"sessions/{segment(sid)}", "sessions/{id}")
-
-
-class SessionsAPI(_SessionOps):
-    """``client.sessions``: create, read, drain, close; :meth:`open` closes on exit."""
 
     async def create(
         self,
@@ -498,30 +613,18 @@ class SessionsAPI(_SessionOps):
         """Open a session (``POST sessions``). ``mode`` is ``batch`` or ``dedicated``;
         ``provider`` defaults to the backend id's first segment upper-cased (``ibm`` -> IBM);
         ``ttl`` is in seconds."""
-        backend_id = check_id(backend_id, "backend_id")
-        if mode not in SESSION_MODES:
-            raise InputError("mode", mode, f"must be one of {sorted(SESSION_MODES)}")
-        if provider is None:
-            provider = backend_id.split(".", 1)[0].upper()
-        elif not isinstance(provider, str) or not provider:
-            raise InputError("provider", provider, "must be a non-empty string")
-        body: dict[str, Any] = {"backend_id": backend_id, "mode": mode, "provider": provider}
-        if ttl is not None:
-            if not is_int(ttl, low=1):
-                raise InputError("ttl", ttl, "must be an int >= 1 (seconds)")
-            body["ttl"] = ttl
-        if metadata is not None:
-            body["metadata"] = _json_object(metadata, "metadata")
-        if sdk_provider is not None:
-            if sdk_provider not in SDK_PROVIDERS:
-                raise InputError(
-                    "sdk_provider", sdk_provider, f"must be one of {sorted(SDK_PROVIDERS)}"
-                )
-            body["sdk_provider"] = sdk_provider
+        body = session_body(
+            backend_id,
+            mode=mode,
+            provider=provider,
+            ttl=ttl,
+            metadata=metadata,
+            sdk_provider=sdk_provider,
+        )
         data = await self._http.send(
             "POST", "sessions", "sessions", json=body, kind=RequestKind.WRITE
         )
-        return _session(data)
+        return session_from_wire(data)
 
     @asynccontextmanager
     async def open(
@@ -544,6 +647,159 @@ class SessionsAPI(_SessionOps):
             with anyio.CancelScope(shield=True):
                 await self.close(session.id)
 
+    async def get(self, session: Session | str) -> Session:
+        """A session (``GET sessions/{id}``)."""
+        return await _get_session(self._http, session)
 
-class ServiceExecutionSessionsAPI(_SessionOps):
-    """``client.service_execution(id).sessions``: the service execution's session twins."""
+    async def status(self, session: Session | str) -> str:
+        """The raw session status (OPEN, ACTIVE, INACTIVE, DRAINING, CLOSED, ABORTED,
+        DETACHED; UNKNOWN when absent)."""
+        return await _session_status(self._http, session)
+
+    async def jobs(self, session: Session | str) -> list[Job]:
+        """The session's jobs. The Hub documents a list but types one Job: a list, a page
+        ``{content: [...]}`` and a single job object are all read."""
+        return await _session_jobs(self._http, session)
+
+    async def accept_jobs(self, session: Session | str) -> Session:
+        """Let the session take new jobs again (``PATCH {"accept_jobs": true}`` -> ACTIVE)."""
+        return await _accept(self._http, session, True)
+
+    async def stop_accepting(self, session: Session | str) -> Session:
+        """Refuse new jobs, finish in-flight ones (``PATCH {"accept_jobs": false}`` ->
+        DRAINING)."""
+        return await _accept(self._http, session, False)
+
+    async def close(self, session: Session | str) -> None:
+        """Close the session (``DELETE sessions/{id}``; idempotent; in-flight jobs complete)."""
+        await _close_session(self._http, session)
+
+
+class ServiceExecutionSessionsAPI:
+    """``client.service_execution(id).sessions``: the service execution's session twins (no
+    creation)."""
+
+    def __init__(self, http: KipuHTTP) -> None:
+        self._http = http
+
+    async def get(self, session: Session | str) -> Session:
+        """A session (``GET sessions/{id}``)."""
+        return await _get_session(self._http, session)
+
+    async def status(self, session: Session | str) -> str:
+        """The raw session status (OPEN, ACTIVE, INACTIVE, DRAINING, CLOSED, ABORTED,
+        DETACHED; UNKNOWN when absent)."""
+        return await _session_status(self._http, session)
+
+    async def jobs(self, session: Session | str) -> list[Job]:
+        """The session's jobs. The Hub documents a list but types one Job: a list, a page
+        ``{content: [...]}`` and a single job object are all read."""
+        return await _session_jobs(self._http, session)
+
+    async def accept_jobs(self, session: Session | str) -> Session:
+        """Let the session take new jobs again (``PATCH {"accept_jobs": true}`` -> ACTIVE)."""
+        return await _accept(self._http, session, True)
+
+    async def stop_accepting(self, session: Session | str) -> Session:
+        """Refuse new jobs, finish in-flight ones (``PATCH {"accept_jobs": false}`` ->
+        DRAINING)."""
+        return await _accept(self._http, session, False)
+
+    async def close(self, session: Session | str) -> None:
+        """Close the session (``DELETE sessions/{id}``; idempotent; in-flight jobs complete)."""
+        await _close_session(self._http, session)
+
+
+# ---------------------------------------------------------------------------- workloads
+class WorkloadsAPI:
+    """``client.workloads``: jobs and sessions as workloads, with every filter of the Hub."""
+
+    def __init__(self, http: KipuHTTP, page_size: int) -> None:
+        self._http = http
+        self._page_size = page_size
+
+    async def search(
+        self,
+        *,
+        type: str | Sequence[str] | None = None,
+        status: str | Sequence[str] | None = None,
+        provider: str | Sequence[str] | None = None,
+        backend_id: str | Sequence[str] | None = None,
+        tag: str | Sequence[str] | None = None,
+        origin: str | Sequence[str] | None = None,
+        service_execution_id: str | Sequence[str] | None = None,
+        sort: str | Sequence[str] | None = None,
+        size: int | None = None,
+        max_pages: int | None = None,
+    ) -> AsyncGenerator[Workload, None]:
+        """Workloads matching every given filter (a list means any of its values), newest
+        first unless ``sort`` says otherwise; all pages followed."""
+        params = pages.workload_params(
+            {
+                "type": type,
+                "status": status,
+                "provider": provider,
+                "backend_id": backend_id,
+                "tag": tag,
+                "origin": origin,
+                "service_execution_id": service_execution_id,
+            }
+        )
+        params += pages.sort_params(sort)
+        page_size = pages.check_page_size(self._page_size if size is None else size)
+        limit = pages.check_max_pages(max_pages)
+        async for item in self._http.pages(
+            "workloads", "workloads", params, size=page_size, max_pages=limit
+        ):
+            yield workload_from_wire(item)
+
+
+class ServiceExecutionWorkloadsAPI:
+    """``client.service_execution(id).workloads``: the service execution's workloads."""
+
+    def __init__(self, http: KipuHTTP, page_size: int) -> None:
+        self._http = http
+        self._page_size = page_size
+
+    async def search(
+        self,
+        *,
+        sort: str | Sequence[str] | None = None,
+        size: int | None = None,
+        max_pages: int | None = None,
+    ) -> AsyncGenerator[Workload, None]:
+        """The service execution's workloads (page, size and sort only), all pages followed."""
+        params = pages.sort_params(sort)
+        page_size = pages.check_page_size(self._page_size if size is None else size)
+        limit = pages.check_max_pages(max_pages)
+        async for item in self._http.pages(
+            "workloads", "workloads", params, size=page_size, max_pages=limit
+        ):
+            yield workload_from_wire(item)
+
+
+# ------------------------------------------------------------------------ runtime minutes
+class RuntimeMinutesAPI:
+    """``client.runtime_minutes``: QPU time allowances."""
+
+    def __init__(self, http: KipuHTTP) -> None:
+        self._http = http
+
+    async def get(self) -> list[Allowance]:
+        """Every allowance (``GET runtime-minutes``)."""
+        return allowances_from_wire(await self._http.get("runtime-minutes", "runtime-minutes"))
+
+
+# ---------------------------------------------------------------------- service executions
+class ServiceExecution:
+    """The ``service-executions/{id}/`` twins: ``.jobs``, ``.sessions`` and ``.workloads``."""
+
+    def __init__(self, http: KipuHTTP, service_execution_id: str, page_size: int) -> None:
+        self.id = service_execution_id
+        scoped = http.scoped(f"service-executions/{segment(service_execution_id)}/")
+        self.jobs = ServiceExecutionJobsAPI(scoped, page_size)
+        self.sessions = ServiceExecutionSessionsAPI(scoped)
+        self.workloads = ServiceExecutionWorkloadsAPI(scoped, page_size)
+
+    def __repr__(self) -> str:
+        return f"<ServiceExecution {self.id}>"

@@ -16,6 +16,7 @@ import cattrs
 
 from qjobs._core.errors import MalformedResponseError, QJobsError
 from qjobs._core.models import Backend, Job, JobFailure, JobStatus
+from qjobs._core.validation import is_number
 from qjobs.providers._wire import json_body, lenient_converter, lookup_status
 from qjobs.providers._wire import structure as _structure
 
@@ -30,9 +31,14 @@ __all__ = [
     "ServerVersion",
     "backend_from_quota",
     "converter",
+    "created_pid",
+    "disk_quota_from_wire",
     "error_parser",
     "job_from_wire",
+    "quotas_from_wire",
     "require_keys",
+    "server_version_from_wire",
+    "submitted_job",
 ]
 
 T = TypeVar("T")
@@ -289,6 +295,71 @@ def job_from_wire(data: Any) -> Job:
         circuit_count=1,
         failure=failure,
         details=details,
+    )
+
+
+def server_version_from_wire(data: Any) -> ServerVersion:
+    """The ``GET /api/qibo_version/`` answer; missing keys raise MalformedResponseError (as
+    qibo-client does)."""
+    found = require_keys(
+        data,
+        ("server_qibo_version", "minimum_client_qibo_version"),
+        "version answer",
+        "/api/qibo_version/",
+    )
+    return ServerVersion(
+        server_qibo_version=str(found["server_qibo_version"]),
+        minimum_client_qibo_version=str(found["minimum_client_qibo_version"]),
+    )
+
+
+def quotas_from_wire(data: Any) -> list[ProjectQuota]:
+    """The ``GET /api/projectquotas/`` answer: a list of project quotas."""
+    if not isinstance(data, list):
+        raise MalformedResponseError("project quotas are not a list", provider=PROVIDER)
+    return [quota_from_wire(item) for item in data]
+
+
+def disk_quota_from_wire(data: Any) -> DiskQuota:
+    """The ``GET /api/disk_quota/`` answer (an object, or a list whose first item is one)."""
+    first = data[0] if isinstance(data, list) and data else data
+    if not isinstance(first, Mapping):
+        raise MalformedResponseError("disk quota is not an object", provider=PROVIDER)
+    user = first.get("user")
+    email = user.get("email") if isinstance(user, Mapping) else None
+
+    def number(key: str) -> float | None:
+        value = first.get(key)
+        return float(value) if is_number(value) else None
+
+    return DiskQuota(
+        email=email if isinstance(email, str) else None,
+        kbs_left=number("kbs_left"),
+        kbs_max=number("kbs_max"),
+    )
+
+
+def created_pid(data: Any) -> str:
+    """The ``pid`` of a ``POST /api/jobs/`` answer; :class:`JobPostServerError` with the
+    server's ``detail`` when there is none."""
+    pid = data.get("pid") if isinstance(data, Mapping) else None
+    if not isinstance(pid, str) or not pid:
+        detail = data.get("detail") if isinstance(data, Mapping) else None
+        raise JobPostServerError(detail if isinstance(detail, str) else None)
+    return pid
+
+
+def submitted_job(pid: str, body: Mapping[str, Any]) -> Job:
+    """The queued job a ``POST /api/jobs/`` of ``body`` created, before its first read."""
+    return job_from_wire(
+        {
+            "pid": pid,
+            "status": "queueing",
+            "nshots": body["nshots"],
+            "circuit": body["circuit"],
+            "projectquota": {"partition": {"name": body["device"]}},
+            "project": body["project"],
+        }
     )
 
 

@@ -1,4 +1,5 @@
-"""Qibo cloud result archives, read as untrusted input.
+"""Qibo cloud results (pure, no network): the result archive read as untrusted input, and the
+conversion of frequencies, samples and probabilities into :class:`~qjobs.Result`.
 
 The server answers ``GET /api/jobs/{pid}/download/`` with a gzip tar holding ``results.npy`` (a
 pickled dict written by ``np.save(..., allow_pickle=True)``) and log files. The official client
@@ -13,6 +14,10 @@ run code on the user's machine. Here:
   pickle is loaded by :class:`RestrictedUnpickler`, whose ``find_class`` admits only the numpy
   array reconstruction callables and a few plain builtins. Anything else raises
   :class:`UnsafePickleError` before it is called.
+
+Qibo's bitstrings put the first measured qubit leftmost; :func:`from_frequencies` and
+:func:`from_archive` map them through the submitted circuit's
+:class:`~qjobs.providers.qibo.circuits.MeasurementMap` into qjobs' convention (bit 0 rightmost).
 """
 
 from __future__ import annotations
@@ -24,27 +29,42 @@ import tarfile
 import zlib
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import IO, Any, Final
+from typing import IO, Any, Final, Literal
 
 import attrs
 import numpy as np
 import numpy.typing as npt
+import orjson
 
-from qjobs._core.errors import MalformedResponseError
+from qjobs._core.errors import InputError, MalformedResponseError
+from qjobs._core.models import Job, OutcomeCheck, Result, counts_from_probabilities
+from qjobs._core.validation import is_int
+from qjobs.providers.qibo.circuits import MeasurementMap, map_from_gates
 
 __all__ = [
+    "RESULTS_FILE",
+    "RESULT_SOURCES",
     "ArchiveLimits",
     "QiboResults",
     "RestrictedUnpickler",
+    "ResultSource",
     "UnsafeArchiveError",
     "UnsafePickleError",
+    "check_result_options",
     "extract_archive",
+    "from_archive",
+    "from_frequencies",
     "load_npy_dict",
+    "logs_of",
     "parse_results",
     "read_archive",
+    "results_of",
 ]
 
 PROVIDER: Final = "qibo"
+#: Where :meth:`QiboClient.results` reads a result from.
+ResultSource = Literal["auto", "frequencies", "archive"]
+RESULT_SOURCES: Final = ("auto", "frequencies", "archive")
 RESULTS_FILE: Final = "results.npy"
 #: Archive members read into memory by :func:`read_archive` (others are skipped unread).
 KNOWN_FILES: Final = frozenset({RESULTS_FILE, "stdout.txt", "stderr.txt"})
@@ -119,7 +139,7 @@ class _CheckedArray(np.ndarray):
         shape, dtype, _fortran, data = state[-4:]
         if not isinstance(dtype, np.dtype) or not isinstance(shape, tuple):
             raise UnsafePickleError("results.npy holds an array without a shape and dtype")
-        if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
+        if not all(is_int(d, low=0) for d in shape):
             raise UnsafePickleError(f"results.npy holds an array of shape {shape!r:.80}")
         count = 1
         for dim in shape:
@@ -529,11 +549,7 @@ def parse_results(payload: Mapping[str, Any]) -> QiboResults:
             )
         prob_array = parr.astype(np.float64)
     nshots = payload.get("nshots")
-    shots = (
-        int(nshots)
-        if isinstance(nshots, int | np.integer) and not isinstance(nshots, bool)
-        else None
-    )
+    shots = int(nshots) if is_int(nshots) or isinstance(nshots, np.integer) else None
     version = payload.get("qibo")
     return QiboResults(
         dtype=str(dtype),
@@ -542,4 +558,124 @@ def parse_results(payload: Mapping[str, Any]) -> QiboResults:
         probabilities=prob_array,
         nshots=shots,
         qibo_version=version if isinstance(version, str) else None,
+    )
+
+
+def results_of(members: Mapping[str, bytes], pid: str) -> QiboResults:
+    """The validated ``results.npy`` of an archive read by :func:`read_archive`."""
+    data = members.get(RESULTS_FILE)
+    if data is None:
+        raise MalformedResponseError(
+            f"the result archive of job {pid} has no {RESULTS_FILE}", provider=PROVIDER
+        )
+    return parse_results(load_npy_dict(data))
+
+
+def logs_of(members: Mapping[str, bytes]) -> dict[str, str]:
+    """The log files (``stdout.txt``, ``stderr.txt``) of an archive read by
+    :func:`read_archive`, decoded (bad bytes replaced)."""
+    return {
+        name: data.decode("utf-8", errors="replace")
+        for name, data in members.items()
+        if name != RESULTS_FILE
+    }
+
+
+def check_result_options(source: Any, memory: Any) -> None:
+    """InputError for an unknown ``source``, a non-bool ``memory`` or memory without archive."""
+    if source not in RESULT_SOURCES:
+        raise InputError("source", source, "must be 'auto', 'frequencies' or 'archive'")
+    if not isinstance(memory, bool):
+        raise InputError("memory", memory, "must be a bool")
+    if memory and source == "frequencies":
+        raise InputError("memory", memory, "per-shot outcomes come from the archive only")
+
+
+def _map_of(job: Job) -> MeasurementMap | None:
+    """The measurement map of the circuit the job carries (None for a job without one)."""
+    circuit = job.details.get("circuit")
+    if isinstance(circuit, str):
+        try:
+            circuit = orjson.loads(circuit)
+        except orjson.JSONDecodeError:
+            return None
+    if not isinstance(circuit, Mapping) or not isinstance(circuit.get("queue"), list):
+        return None
+    gates = [g for g in circuit["queue"] if isinstance(g, Mapping)]
+    return map_from_gates(gates)
+
+
+def _checked_map(job: Job, mmap: MeasurementMap) -> tuple[MeasurementMap, OutcomeCheck]:
+    """The map, once its widths are readable; the check for Qibo's column bitstrings."""
+    OutcomeCheck.for_result(mmap.num_clbits, PROVIDER, f"job {job.id} result")
+    return mmap, OutcomeCheck.for_result(len(mmap.columns), PROVIDER, f"job {job.id} result")
+
+
+def from_frequencies(job: Job, freqs: Mapping[str, Any]) -> Result:
+    """Counts from the job's ``frequencies``, checked against the submitted circuit."""
+    mmap = _map_of(job)
+    if mmap is None:  # a job qjobs did not submit: one column per bitstring character
+        widths = {len(k) if isinstance(k, str) else -1 for k in freqs}
+        mmap = MeasurementMap.identity(widths.pop() if len(widths) == 1 else -1)
+    mmap, check = _checked_map(job, mmap)
+    counts = check.counts(freqs, shots=job.shots)
+    width = len(mmap.columns)
+    outcomes: dict[int, int] = {}
+    for k, n in counts.items():
+        out = mmap.outcome_of(format(k, f"0{width}b") if width else "")
+        outcomes[out] = outcomes.get(out, 0) + n
+    return Result.from_outcomes(outcomes, mmap.num_clbits, job_id=job.id, job=job)
+
+
+def _archive_map(job: Job, raw: QiboResults) -> MeasurementMap:
+    """The submitted circuit's map; for a job qjobs did not submit, the archive's own."""
+    width = raw.samples.shape[1] if raw.samples is not None else None
+    submitted = _map_of(job)
+    if submitted is not None:
+        if width is not None and width != len(submitted.columns):
+            raise MalformedResponseError(
+                f"job {job.id} returned samples of {width} columns for a circuit measuring "
+                f"{len(submitted.columns)} qubits",
+                provider=PROVIDER,
+            )
+        return submitted
+    mmap = map_from_gates(raw.measurements) if raw.measurements else None
+    if mmap is None or (width is not None and width != len(mmap.columns)):
+        if width is None and raw.probabilities is not None:
+            width = max(int(raw.probabilities.size).bit_length() - 1, 0)
+        mmap = MeasurementMap.identity(width or 0)
+    return mmap
+
+
+def from_archive(job: Job, raw: QiboResults, memory: bool) -> Result:
+    """The result from the archive's samples (with per-shot ``memory`` when asked) or, without
+    samples, its probabilities (counts for the job's shots)."""
+    if raw.samples is None and raw.probabilities is None:
+        raise MalformedResponseError(
+            f"job {job.id} returned a {raw.dtype} without measurements", provider=PROVIDER
+        )
+    mmap, check = _checked_map(job, _archive_map(job, raw))
+    n = mmap.num_clbits
+    if raw.samples is not None:
+        outcomes = mmap.apply_samples(raw.samples)
+        counts = np.bincount(outcomes, minlength=1 << n)
+        shots = int(outcomes.size)
+        probs = counts / shots if shots else counts.astype(np.float64)
+        mem = outcomes if memory else None
+    else:
+        assert raw.probabilities is not None
+        probs = mmap.apply_probabilities(check.dense(raw.probabilities))
+        shots = raw.nshots or job.shots or 0
+        counts = counts_from_probabilities(probs, shots)
+        mem = None
+    return Result(
+        counts={
+            format(int(k), f"0{n}b") if n else "": int(counts[k]) for k in np.flatnonzero(counts)
+        },
+        probabilities=probs,
+        shots=shots,
+        num_clbits=n,
+        memory=mem,
+        job_id=job.id,
+        job=job,
     )
