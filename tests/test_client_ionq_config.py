@@ -11,8 +11,7 @@ import pytest
 import qjobs
 from qjobs import Circuit, Instruction, JobStatus
 from qjobs.providers.ionq import DEFAULT_BASE_URL, TOKEN_VARIABLES, IonQClient
-from qjobs.providers.ionq.client import error_parser
-from qjobs.providers.ionq.models import job_from_wire
+from qjobs.providers.ionq.models import error_parser, job_from_wire
 from qjobs.providers.ionq.results import resolve_url
 from qjobs.transport import RateLimit, RetryPolicy
 

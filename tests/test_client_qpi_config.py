@@ -13,8 +13,7 @@ from qjobs import Circuit
 from qjobs.emulators.qpi import STATE_KEY
 from qjobs.emulators.qpi.state import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD
 from qjobs.providers.qpi import TOKEN_VARIABLES, URL_VARIABLES, QPIClient
-from qjobs.providers.qpi.client import error_parser
-from qjobs.providers.qpi.models import job_from_wire
+from qjobs.providers.qpi.models import error_parser, job_from_wire
 from qjobs.transport import RateLimit, RetryPolicy
 
 ALL_VARS = (*TOKEN_VARIABLES, *URL_VARIABLES)

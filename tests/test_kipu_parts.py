@@ -23,6 +23,7 @@ from qjobs import (
     MalformedResponseError,
 )
 from qjobs._core.config import Setting
+from qjobs._core.error_bodies import default_error_parser
 from qjobs.providers._base import ProviderClient
 from qjobs.providers.kipu import bodies, config, pages, resources, results
 from qjobs.providers.kipu.models import (
@@ -328,14 +329,9 @@ def test_failure_from_result() -> None:
 
 
 def test_error_parser_reads_problem_json_and_falls_back() -> None:
-    def fallback(status: int, body: bytes) -> tuple[str, str | None]:
-        return f"fallback {status}", None
-
     problem = b'{"type": "urn:quota", "title": "Quota", "detail": "over quota"}'
-    assert error_parser(429, problem, fallback=fallback) == ("over quota", "urn:quota")
-    assert error_parser(404, b'{"title": "Not Found"}', fallback=fallback) == (
-        "Not Found",
-        "Not Found",
-    )
-    assert error_parser(502, b"", fallback=fallback) == ("HTTP 502 (empty body)", None)
-    assert error_parser(500, b"<html>", fallback=fallback) == ("fallback 500", None)
+    assert error_parser(429, problem) == ("over quota", "urn:quota")
+    assert error_parser(404, b'{"title": "Not Found"}') == ("Not Found", "Not Found")
+    assert error_parser(502, b"") == ("HTTP 502 (empty body)", None)
+    assert error_parser(500, b'{"message": "boom", "code": "E1"}') == ("boom", "E1")
+    assert error_parser(500, b"<html>") == default_error_parser(500, b"<html>") == ("<html>", None)

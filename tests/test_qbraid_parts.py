@@ -21,11 +21,10 @@ from qjobs.providers.qbraid.models import Device, DeviceStatus, GroupJob, Pagina
 FOLDER = Path(package.__file__).parent
 PARTS = {"__init__", "client", "config", "models", "circuits", "bodies", "pages", "results"}
 PURE = ("bodies", "pages", "results", "circuits", "models", "config")
-#: The only names a pure part takes from the transport package: value types and a pure parser
-#: (config maps qBraid's retry knobs onto the transport's policy; models parses error bodies).
+#: The only names a pure part takes from the transport package: value types (config maps
+#: qBraid's retry knobs onto the transport's policy).
 TRANSPORT_VALUES = {
     "config": {"qjobs.transport.RetryPolicy", "qjobs.transport.Retrier"},
-    "models": {"qjobs.transport.default_error_parser"},
 }
 BELL = Circuit(2, 2, (Instruction("h", (0,)), Instruction("cx", (0, 1))), name="bell")
 SIM = "qbraid:qbraid:sim:qasm-sim"

@@ -47,7 +47,6 @@ from qjobs.providers._base import (
 )
 from qjobs.providers._base import gather as _gather
 from qjobs.providers._base import job_id as _job_id
-from qjobs.providers._wire import json_body
 from qjobs.providers.ionq import bodies, pages, results
 from qjobs.providers.ionq.bodies import check_name
 from qjobs.providers.ionq.config import (
@@ -65,12 +64,13 @@ from qjobs.providers.ionq.models import (
     Estimate,
     Session,
     backend_from_wire,
+    error_parser,
     job_from_wire,
     structure_model,
     submitted_job,
 )
 from qjobs.providers.ionq.pages import FIND_PAGES
-from qjobs.transport import RequestKind, default_error_parser
+from qjobs.transport import RequestKind
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -90,34 +90,6 @@ logger = logging.getLogger("qjobs.providers.ionq")
 _QUEUED_RAW: Final = frozenset({"submitted", "ready", "queued"})
 #: How many ``results()`` answers the client keeps.
 _RESULTS_CACHED: Final = 1024
-
-
-def error_parser(status: int, body: bytes) -> tuple[str, str | None]:
-    """Read IonQ's error bodies (spec §10), tolerating every shape (and non-JSON).
-
-    ``{"statusCode", "error", "message"}`` -> (message, error);
-    ``{"error": {"type", "message"}}`` -> (message, type); ``{"code", "message"}`` ->
-    (message, None); ``{"error": "<text>"}`` -> (text, None); anything else -> the transport's
-    default reading.
-    """
-    data = json_body(body)
-    if isinstance(data, Mapping):
-        message = data.get("message")
-        error = data.get("error")
-        if isinstance(error, Mapping):
-            text = error.get("message") or message
-            kind = error.get("type") or error.get("code")
-            if isinstance(text, str) and text:
-                return text, None if kind is None else str(kind)
-        if "statusCode" in data and isinstance(message, str) and message:
-            return message, None if error is None else str(error)
-        if isinstance(message, str) and message:
-            return message, None
-        if isinstance(error, str) and error:
-            return error, None
-    if not body or data is not None:
-        return default_error_parser(status, body) if body else ("No error details provided.", None)
-    return default_error_parser(status, body)
 
 
 class IonQClient(ProviderClient):

@@ -15,10 +15,11 @@ from typing import Any, Final, TypeVar
 import attrs
 import cattrs
 
+from qjobs._core.error_bodies import default_error_parser
 from qjobs._core.errors import MalformedResponseError
 from qjobs._core.models import Backend, Job, JobFailure, JobStatus
 from qjobs._core.validation import is_int
-from qjobs.providers._wire import lenient_converter, lookup_status, parse_time, structure
+from qjobs.providers._wire import json_body, lenient_converter, lookup_status, parse_time, structure
 from qjobs.providers.ionq.config import PROVIDER
 
 __all__ = [
@@ -310,3 +311,31 @@ def backend_from_wire(data: Any, *, max_shots: int) -> Backend:
         max_shots=limit if isinstance(limit, int) and limit > 0 else max_shots,
         details=dict(data),
     )
+
+
+def error_parser(status: int, body: bytes) -> tuple[str, str | None]:
+    """Read IonQ's error bodies (spec §10), tolerating every shape (and non-JSON).
+
+    ``{"statusCode", "error", "message"}`` -> (message, error);
+    ``{"error": {"type", "message"}}`` -> (message, type); ``{"code", "message"}`` ->
+    (message, None); ``{"error": "<text>"}`` -> (text, None); anything else -> the default
+    reading (:func:`qjobs._core.error_bodies.default_error_parser`).
+    """
+    data = json_body(body)
+    if isinstance(data, Mapping):
+        message = data.get("message")
+        error = data.get("error")
+        if isinstance(error, Mapping):
+            text = error.get("message") or message
+            kind = error.get("type") or error.get("code")
+            if isinstance(text, str) and text:
+                return text, None if kind is None else str(kind)
+        if "statusCode" in data and isinstance(message, str) and message:
+            return message, None if error is None else str(error)
+        if isinstance(message, str) and message:
+            return message, None
+        if isinstance(error, str) and error:
+            return error, None
+    if not body or data is not None:
+        return default_error_parser(status, body) if body else ("No error details provided.", None)
+    return default_error_parser(status, body)

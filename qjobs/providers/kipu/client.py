@@ -49,7 +49,6 @@ from qjobs.providers.kipu.resources import (
     SessionsAPI,
     WorkloadsAPI,
 )
-from qjobs.transport import default_error_parser
 
 __all__ = ["KipuClient"]
 
@@ -83,8 +82,7 @@ class KipuClient(ProviderClient):
     ) -> None:
         secret, org, url = config.resolve(token, organization_id, base_url)
         credentials = config.credentials(secret, org, url)
-        parser = partial(error_parser, fallback=default_error_parser)
-        transport, caps = open_transport(type(self), credentials, options, parser)
+        transport, caps = open_transport(type(self), credentials, options, error_parser)
         super().__init__(transport, capabilities=caps)
         self.token_source = secret.source
         self.organization_id = org.value

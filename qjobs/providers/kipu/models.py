@@ -8,7 +8,7 @@ required) raises :class:`~qjobs.MalformedResponseError`. Bodies are snake_case.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final, TypeVar
 
@@ -17,6 +17,7 @@ import cattrs
 import numpy as np
 import numpy.typing as npt
 
+from qjobs._core.error_bodies import default_error_parser
 from qjobs._core.errors import MalformedResponseError
 from qjobs._core.models import Backend, Job, JobFailure, JobStatus
 from qjobs._core.validation import is_int
@@ -464,12 +465,10 @@ def allowances_from_wire(data: Any) -> list[Allowance]:
     return [structure_model(a, Allowance, "allowance") for a in items]
 
 
-def error_parser(
-    status: int, body: bytes, *, fallback: Callable[[int, bytes], tuple[str, str | None]]
-) -> tuple[str, str | None]:
+def error_parser(status: int, body: bytes) -> tuple[str, str | None]:
     """Read the Hub's error bodies: RFC 7807 problem JSON (``detail``, else ``title``), with
-    ``type`` (unless ``about:blank``) as the code; any other shape by ``fallback`` (the client
-    passes the transport's default reading)."""
+    ``type`` (unless ``about:blank``) as the code; any other shape by
+    :func:`qjobs._core.error_bodies.default_error_parser`."""
     data = json_body(body)
     if isinstance(data, Mapping):
         detail = data.get("detail")
@@ -484,4 +483,4 @@ def error_parser(
             return title.strip(), code
     if not body:
         return f"HTTP {status} (empty body)", None
-    return fallback(status, body)
+    return default_error_parser(status, body)

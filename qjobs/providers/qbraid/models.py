@@ -15,6 +15,7 @@ from typing import Any, Final, TypeVar
 import attrs
 import cattrs
 
+from qjobs._core.error_bodies import default_error_parser
 from qjobs._core.errors import MalformedResponseError
 from qjobs._core.models import Backend, Job, JobFailure, JobStatus
 from qjobs.providers._wire import (
@@ -25,7 +26,6 @@ from qjobs.providers._wire import (
     parse_time,
     structure,
 )
-from qjobs.transport import default_error_parser
 
 __all__ = [
     "GROUP_FINAL",

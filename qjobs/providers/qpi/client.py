@@ -65,7 +65,7 @@ from qjobs.providers.qpi.models import (
     User,
     backend_from_wire,
     created_job_from_wire,
-    error_of,
+    error_parser,
     job_from_wire,
     qpu_connection_from_wire,
     qpu_created_from_wire,
@@ -74,7 +74,7 @@ from qjobs.providers.qpi.models import (
 )
 from qjobs.providers.qpi.pages import FIND_PAGES
 from qjobs.providers.qpi.results import iq_memory_of, is_payload_copy, results_of
-from qjobs.transport import RequestKind, Transport, default_error_parser
+from qjobs.transport import RequestKind, Transport
 
 __all__ = [
     "TOKEN_VARIABLES",
@@ -90,11 +90,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("qjobs.providers.qpi")
-
-
-def error_parser(status: int, body: bytes) -> tuple[str, str | None]:
-    """Read a QPI error body: PocketBase's shape (:func:`~.models.error_of`), else the default."""
-    return error_of(status, body) or default_error_parser(status, body)
 
 
 class QPIClient(ProviderClient):

@@ -17,6 +17,7 @@ from typing import Any, Final, TypeVar
 import attrs
 import cattrs
 
+from qjobs._core.error_bodies import default_error_parser
 from qjobs._core.errors import InputError, MalformedResponseError
 from qjobs._core.models import Backend, Job, JobFailure, JobStatus
 from qjobs.providers._wire import json_body, lenient_converter, lookup_status, opt_int, structure
@@ -394,3 +395,8 @@ def error_of(status: int, body: bytes) -> tuple[str, str | None] | None:
     if not body:
         return "No error details provided.", None
     return None
+
+
+def error_parser(status: int, body: bytes) -> tuple[str, str | None]:
+    """Read a QPI error body: PocketBase's shape (:func:`error_of`), else the default reading."""
+    return error_of(status, body) or default_error_parser(status, body)
