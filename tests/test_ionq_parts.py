@@ -15,7 +15,7 @@ import pytest
 
 from qjobs import Circuit, InputError, Instruction, JobError, MalformedResponseError
 from qjobs._core.models import Backend
-from qjobs.providers._base import ProviderClient
+from qjobs.providers._base import ProviderClient, require_completed
 from qjobs.providers.ionq import IonQClient, bodies, config, pages, results
 from qjobs.providers.ionq.circuits import MeasurementMap
 from qjobs.providers.ionq.models import job_from_wire, submitted_job
@@ -288,9 +288,9 @@ def test_result_urls_stay_on_the_origin() -> None:
 def test_result_readiness_and_compiled_artifacts() -> None:
     running = job_from_wire({"id": "j", "status": "running"})
     with pytest.raises(JobError, match="not completed"):
-        results.check_completed(running)
+        require_completed(running, "ionq")
     dry = job_from_wire({"id": "j", "status": "completed", "dry_run": True})
-    results.check_completed(dry)
+    require_completed(dry, "ionq")
     with pytest.raises(JobError, match="dry run"):
         results.check_has_results(dry)
     compiled = job_from_wire(

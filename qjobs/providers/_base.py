@@ -33,6 +33,7 @@ from qjobs._core.durations import factor, rate, seconds_or_none, seconds_validat
 from qjobs._core.errors import (
     InputError,
     JobCancelledError,
+    JobError,
     JobFailedError,
     JobTimeoutError,
     QJobsError,
@@ -265,6 +266,23 @@ def open_transport(
         **dict(options.get("transport_options") or {}),
     )
     return transport, caps
+
+
+def require_completed(job: Job, provider: str) -> None:
+    """Raise unless ``job`` completed: :class:`~qjobs.JobFailedError` for a failed job,
+    :class:`~qjobs.JobCancelledError` for a cancelled one, :class:`~qjobs.JobError` otherwise."""
+    if job.status is JobStatus.FAILED:
+        raise JobFailedError.from_job(job, provider)
+    if job.status is JobStatus.CANCELLED:
+        raise JobCancelledError(
+            f"{provider} job {job.id} was cancelled", job_id=job.id, provider=provider
+        )
+    if job.status is not JobStatus.COMPLETED:
+        raise JobError(
+            f"{provider} job {job.id} is {job.provider_status or job.status.value}, not completed",
+            job_id=job.id,
+            provider=provider,
+        )
 
 
 class ProviderClient(abc.ABC):
@@ -548,9 +566,5 @@ class ProviderClient(abc.ABC):
 
     def raise_for_job(self, job: Job) -> None:
         """Raise the matching error for a failed or cancelled job; do nothing otherwise."""
-        if job.status is JobStatus.FAILED:
-            raise JobFailedError.from_job(job, self.provider)
-        if job.status is JobStatus.CANCELLED:
-            raise JobCancelledError(
-                f"{self.provider} job {job.id} was cancelled", job_id=job.id, provider=self.provider
-            )
+        if job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+            require_completed(job, self.provider)

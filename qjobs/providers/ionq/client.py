@@ -43,6 +43,7 @@ from qjobs.providers._base import (
     ClientOptions,
     ProviderClient,
     open_transport,
+    require_completed,
     segment,
 )
 from qjobs.providers._base import gather as _gather
@@ -345,8 +346,7 @@ class IonQClient(ProviderClient):
         current = job if isinstance(job, Job) else await self.get_job(_job_id(job))
         if not current.is_final:
             current = await self.get_job(current.id)
-        self.raise_for_job(current)
-        results.check_completed(current)
+        require_completed(current, PROVIDER)
         results.check_has_results(current)
         key = results.cache_key(current.id, sharpen, memory, params)
         cached = self._results_cache.get(key)
@@ -394,8 +394,7 @@ class IonQClient(ProviderClient):
         circuits gives ``{}``.
         """
         current = job if isinstance(job, Job) and job.is_final else await self.get_job(_job_id(job))
-        self.raise_for_job(current)
-        results.check_completed(current)
+        require_completed(current, PROVIDER)
         wanted = results.compiled_artifact_ids(current)
         out: dict[str, Any] = {}
 

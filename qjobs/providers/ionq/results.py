@@ -15,7 +15,7 @@ import numpy.typing as npt
 from yarl import URL
 
 from qjobs._core.errors import InputError, JobError, MalformedResponseError
-from qjobs._core.models import Job, JobStatus, OutcomeCheck, Result
+from qjobs._core.models import Job, OutcomeCheck, Result
 from qjobs._core.validation import is_int
 from qjobs.providers._base import segment
 from qjobs.providers.ionq.circuits import MeasurementMap
@@ -24,7 +24,6 @@ from qjobs.providers.ionq.config import META_MAPS, META_SHOTS, PROVIDER
 __all__ = [
     "build_results",
     "cache_key",
-    "check_completed",
     "check_has_results",
     "compiled_artifact_ids",
     "decode_maps",
@@ -146,16 +145,6 @@ def shots_target(base_url: str, job_id: str, url: str | None) -> str:
 
 
 # ------------------------------------------------------------------------ what may be read
-def check_completed(job: Job) -> None:
-    """:class:`~qjobs.JobError` unless ``job`` completed (call ``raise_for_job`` first)."""
-    if job.status is not JobStatus.COMPLETED:
-        raise JobError(
-            f"ionq job {job.id} is {job.provider_status or job.status.value}, not completed",
-            job_id=job.id,
-            provider=PROVIDER,
-        )
-
-
 def check_has_results(job: Job) -> None:
     """:class:`~qjobs.JobError` for a dry run (a completed job that has no results)."""
     if job.details.get("dry_run") is True or job.details.get("results", 0) is None:

@@ -25,7 +25,7 @@ from typing import Any, ClassVar, Unpack
 import anyio
 import attrs
 
-from qjobs._core.errors import InputError, JobError, MalformedResponseError, NotFoundError
+from qjobs._core.errors import InputError, MalformedResponseError, NotFoundError
 from qjobs._core.models import Backend, Job, JobFailure, JobStatus, Result
 from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import (
@@ -35,6 +35,7 @@ from qjobs.providers._base import (
     check_id,
     gather,
     open_transport,
+    require_completed,
 )
 from qjobs.providers.kipu import bodies, config, pages
 from qjobs.providers.kipu import results as parts
@@ -239,14 +240,7 @@ class KipuClient(ProviderClient):
             current = await self.get_job(current.id)
         if current.status is JobStatus.FAILED and current.failure is None:
             current = await self._with_failure(current)
-        self.raise_for_job(current)
-        if current.status is not JobStatus.COMPLETED:
-            raise JobError(
-                f"kipu job {current.id} is {current.provider_status or current.status.value}, "
-                "not completed",
-                job_id=current.id,
-                provider=PROVIDER,
-            )
+        require_completed(current, PROVIDER)
         cached = self._results_cache.get((current.id, memory))
         if cached is not None:
             return list(cached)

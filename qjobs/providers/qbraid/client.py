@@ -38,13 +38,12 @@ from qjobs._core.errors import (
     ConflictError,
     CredentialsError,
     InputError,
-    JobError,
     JobTimeoutError,
     MalformedResponseError,
     NotFoundError,
     ValidationError,
 )
-from qjobs._core.models import Backend, Job, JobStatus, Result
+from qjobs._core.models import Backend, Job, Result
 from qjobs._core.validation import check_int
 from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import (
@@ -53,6 +52,7 @@ from qjobs.providers._base import (
     Credentials,
     ProviderClient,
     open_transport,
+    require_completed,
     segment,
 )
 from qjobs.providers.qbraid.bodies import (
@@ -450,14 +450,7 @@ class QbraidClient(ProviderClient):
         current = job if isinstance(job, Job) else await self.get_job(job_ref(job))
         if not current.is_final:
             current = await self.get_job(current.id)
-        self.raise_for_job(current)
-        if current.status is not JobStatus.COMPLETED:
-            raise JobError(
-                f"qbraid job {current.id} is {current.provider_status or current.status.value}, "
-                "not completed",
-                job_id=current.id,
-                provider=PROVIDER,
-            )
+        require_completed(current, PROVIDER)
         cached = self._results_cache.get(current.id)
         if cached is not None and (not memory or all(r.memory is not None for r in cached)):
             return list(cached)

@@ -28,8 +28,8 @@ from typing import IO, Any, ClassVar, Unpack
 
 import anyio
 
-from qjobs._core.errors import InputError, JobError, MalformedResponseError, NotFoundError
-from qjobs._core.models import Backend, Job, JobStatus, Result
+from qjobs._core.errors import InputError, MalformedResponseError, NotFoundError
+from qjobs._core.models import Backend, Job, Result
 from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import (
     Capabilities,
@@ -37,6 +37,7 @@ from qjobs.providers._base import (
     ProviderClient,
     job_id,
     open_transport,
+    require_completed,
     segment,
 )
 from qjobs.providers.qibo import bodies, config, pages
@@ -350,14 +351,7 @@ class QiboClient(ProviderClient):
         """
         parts.check_result_options(source, memory)
         current = job if isinstance(job, Job) and job.is_final else await self.get_job(_job_id(job))
-        self.raise_for_job(current)
-        if current.status is not JobStatus.COMPLETED:
-            raise JobError(
-                f"qibo job {current.id} is {current.provider_status or current.status.value}, "
-                "not completed",
-                job_id=current.id,
-                provider=PROVIDER,
-            )
+        require_completed(current, PROVIDER)
         cache_key = (current.id, source, memory)
         cached = self._results_cache.get(cache_key)
         if cached is not None:

@@ -31,17 +31,17 @@ import numpy.typing as npt
 from qjobs._core.errors import (
     CredentialsError,
     InputError,
-    JobError,
     MalformedResponseError,
     NotFoundError,
 )
-from qjobs._core.models import Backend, Job, JobStatus, Result
+from qjobs._core.models import Backend, Job, Result
 from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import (
     Capabilities,
     ClientOptions,
     ProviderClient,
     open_transport,
+    require_completed,
     segment,
 )
 from qjobs.providers._base import job_id as _job_id
@@ -677,14 +677,7 @@ class QPIClient(ProviderClient):
             # qpi-ui v0.1.x answers the payload as "results" on /api/jobs*; the stored
             # results are only on the collection route, which needs the login token.
             current = await self.job_record(current.id)
-        self.raise_for_job(current)
-        if current.status is not JobStatus.COMPLETED:
-            raise JobError(
-                f"qpi job {current.id} is {current.provider_status or current.status.value}, "
-                "not completed",
-                job_id=current.id,
-                provider=PROVIDER,
-            )
+        require_completed(current, PROVIDER)
         return current
 
     async def _review(self, request: TimeRequest | str, body: dict[str, Any]) -> TimeRequest:
