@@ -3,6 +3,7 @@
 The names of this package are defined in :mod:`qjobs.providers.kipu.client`.
 """
 
+from qjobs._core.public import publish as _publish
 from qjobs.providers.kipu.client import (
     DEFAULT_BACKEND,
     DEFAULT_BASE_URL,
@@ -48,3 +49,5 @@ __all__ = [
     "Workload",
     "WorkloadsAPI",
 ]
+
+_publish(globals())

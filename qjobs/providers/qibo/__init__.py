@@ -3,6 +3,7 @@
 The names of this package are defined in :mod:`qjobs.providers.qibo.client`.
 """
 
+from qjobs._core.public import publish as _publish
 from qjobs.providers.qibo.client import (
     CLIENT_VERSION,
     DEFAULT_BASE_URL,
@@ -36,3 +37,5 @@ __all__ = [
     "UnsafeArchiveError",
     "UnsafePickleError",
 ]
+
+_publish(globals())

@@ -3,6 +3,7 @@
 The names of this package are defined in :mod:`qjobs.providers.qpi.client`.
 """
 
+from qjobs._core.public import publish as _publish
 from qjobs.providers.qpi.client import (
     TOKEN_VARIABLES,
     URL_VARIABLES,
@@ -28,3 +29,5 @@ __all__ = [
     "TimeSlot",
     "User",
 ]
+
+_publish(globals())
