@@ -95,7 +95,7 @@ def _reachable(value: Any, path: str, seen: set[int]) -> Iterator[tuple[str, Any
             static = inspect.getattr_static(type(value), name)
             if not name.startswith("_") and isinstance(static, property):
                 yield from _reachable(getattr(value, name), f"{path}.{name}", seen)
-    elif type(value).__module__.startswith("qjobs.") and not isinstance(
+    elif type(value).__module__.partition(".")[0] == "qjobs" and not isinstance(
         value, qjobs.transport.Transport
     ):
         for name, item in getattr(value, "__dict__", {}).items():

@@ -21,8 +21,8 @@ __all__ = ["publish"]
 PUBLISHED: set[str] = set()
 
 
-def _is_ours(module: object) -> bool:
-    return isinstance(module, str) and (module == "qjobs" or module.startswith("qjobs."))
+def _is_ours(module: str) -> bool:
+    return module == "qjobs" or module.startswith("qjobs.")
 
 
 def _keeps(current: str, namespace: str) -> bool:
@@ -39,7 +39,7 @@ def publish(namespace: Mapping[str, Any]) -> None:
         if not (isinstance(obj, type) or callable(obj)) or not hasattr(obj, "__qualname__"):
             continue
         current = getattr(obj, "__module__", None)
-        if not _is_ours(current) or _keeps(current, name):
+        if not isinstance(current, str) or not _is_ours(current) or _keeps(current, name):
             continue
         if isinstance(obj, type) and attrs.has(obj):
             # string annotations are resolved in the defining module, before it is renamed
