@@ -618,10 +618,10 @@ def function_def(fn: Any) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
 
 
 def signature_of(fn: Any) -> Signature:
-    """The signature of ``fn`` as written in its source (or from ``inspect`` without source)."""
+    """The signature of ``fn`` as written in its source."""
     node = function_def(fn)
     if node is None:
-        return signature_from_inspect(fn)
+        raise GenerationError(f"{fn.__qualname__}: no source to read its signature from")
     a = node.args
     params: list[Param] = []
     positional = [*a.posonlyargs, *a.args]
@@ -652,29 +652,6 @@ def literal(value: Any, written: ast.expr) -> ast.expr:
     except (SyntaxError, ValueError):
         return written
     return node if type(back) is type(value) and back == value else written
-
-
-def signature_from_inspect(fn: Any) -> Signature:
-    kinds = {
-        inspect.Parameter.POSITIONAL_ONLY: "posonly",
-        inspect.Parameter.POSITIONAL_OR_KEYWORD: "normal",
-        inspect.Parameter.VAR_POSITIONAL: "vararg",
-        inspect.Parameter.KEYWORD_ONLY: "kwonly",
-        inspect.Parameter.VAR_KEYWORD: "kwarg",
-    }
-    sig = inspect.signature(fn)
-    params = []
-    for p in sig.parameters.values():
-        ann = None if p.annotation is p.empty else annotation_node(str(p.annotation))
-        default = None
-        if p.default is not p.empty:
-            default = annotation_node(repr(p.default))
-            if not isinstance(default, ast.Constant):
-                raise GenerationError(f"{fn.__qualname__}: cannot render default of {p.name}")
-        params.append(Param(p.name, kinds[p.kind], ann, default))
-    ret = sig.return_annotation
-    returns = None if ret is sig.empty else annotation_node(str(ret))
-    return Signature(params, returns, [])
 
 
 def render_params(params: list[Param], tr: Translator) -> str:
@@ -819,8 +796,14 @@ class ModuleWriter:
         if self.module_name == ASYNC_PKG:
             self.body.append(self.twin_homes())
 
-        doc = sync_doc(self.module.__doc__) or f"Blocking twins of ``{self.module_name}``."
-        doc += f"\n\nGenerated from ``{self.module_name}``; see ``docs/sync.md``."
+        summary = sync_doc(self.module.__doc__).split("\n\n")[0]
+        note = (
+            f"The blocking twin of ``{self.module_name}``: the same names; every call that is"
+            " async there blocks here until it completes on one background event loop. Value"
+            f" types are the very same objects. Generated from ``{self.module_name}``; see"
+            " ``docs/sync.md``."
+        )
+        doc = f"{summary}\n\n{textwrap.fill(note, 96)}"
         all_list = "__all__ = [" + ", ".join(repr(n) for n in self.all) + "]\n"
         return (
             f"{BANNER} from {self.module_name} — do not edit\n"
@@ -1085,12 +1068,9 @@ class ModuleWriter:
             deco, first, call = ["classmethod"], "cls", f"{async_local}.{name}"
         elif isinstance(member, staticmethod):
             deco, first, call = ["staticmethod"], None, f"{async_local}.{name}"
-        text = self.callable_text(
+        return self.callable_text(
             fn, tr, name=RENAMES.get(name, name), call=call, indent=ind, first=first, deco=deco
         )
-        if first is None:
-            return text
-        return text
 
     def iter_item(self, cls: type, sig: Signature, tr: Translator) -> str:
         returns = sig.returns

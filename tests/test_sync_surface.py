@@ -420,8 +420,9 @@ def test_generator_follows_namespace_objects(tmp_path: Path) -> None:
 
 
 #: Public async modules deliberately without a sync twin: the transport is the clients' plumbing
-#: (PASSED_THROUGH), the emulator apps are served through ``qjobs_sync.emulators.serve``, and
-#: ``qjobs.testing`` fakes serve async tests. Anything else async must be mirrored.
+#: (in no table of scripts/gen_sync.py), the emulator apps are served through
+#: ``qjobs_sync.emulators.serve``, and ``qjobs.testing`` fakes serve async tests. Anything else
+#: async must be mirrored.
 NOT_MIRRORED = ("qjobs.transport", "qjobs.emulators.", "qjobs.testing")
 
 
