@@ -768,23 +768,7 @@ class ModuleWriter:
         self.all = names + [
             o.__name__ for o in [*own_classes, *own_functions] if o.__name__ not in names
         ]
-        lazy: dict[str, str] = {}
-        for name in names:
-            obj = getattr(self.module, name)
-            if isinstance(obj, types.ModuleType):
-                target = obj.__name__
-                if target in self.surface.namespaces:
-                    target = sync_name(target)
-                lazy[name] = target
-            elif canonical(obj) in self.surface.classes or canonical(obj) in self.surface.functions:
-                if self.surface.namespace_of(obj) != self.module_name:
-                    self.imports.add(
-                        Ref(sync_name(self.surface.namespace_of(obj)), obj.__name__),
-                        runtime=True,
-                        key=f"twin:{canonical(obj)}",
-                    )
-            else:
-                self.imports.add(Ref(self.module_name, name), prefer=name, runtime=True)
+        lazy = self.reexports(names)
 
         # bases first, then source order: the output does not depend on discovery order
         for cls in sorted(own_classes, key=lambda c: (len(c.__mro__), source_order(c))):
@@ -815,6 +799,27 @@ class ModuleWriter:
             + "\n\n"
             + "\n\n".join(self.body)
         )
+
+    def reexports(self, names: list[str]) -> dict[str, str]:
+        """Import what the namespace exports (twins from their sync module); the lazy modules."""
+        lazy: dict[str, str] = {}
+        for name in names:
+            obj = getattr(self.module, name)
+            if isinstance(obj, types.ModuleType):
+                target = obj.__name__
+                if target in self.surface.namespaces:
+                    target = sync_name(target)
+                lazy[name] = target
+            elif canonical(obj) in self.surface.classes or canonical(obj) in self.surface.functions:
+                if self.surface.namespace_of(obj) != self.module_name:
+                    self.imports.add(
+                        Ref(sync_name(self.surface.namespace_of(obj)), obj.__name__),
+                        runtime=True,
+                        key=f"twin:{canonical(obj)}",
+                    )
+            else:
+                self.imports.add(Ref(self.module_name, name), prefer=name, runtime=True)
+        return lazy
 
     def lazy_modules(self, lazy: dict[str, str]) -> str:
         for name, target in lazy.items():
@@ -995,7 +1000,6 @@ class ModuleWriter:
         self, cls: type, name: str, owner: type, member: Any, tr: Translator, async_local: str
     ) -> str:
         ind = "    "
-        portal = self.portal()
         if isinstance(member, tuple):  # a plain attribute
             _, text = member
             ann = "Any" if text is None else tr.text(annotation_node(text))
@@ -1016,6 +1020,23 @@ class ModuleWriter:
                 setter=isinstance(member, property) and member.fset is not None,
             )
         fn = unwrap_member(member)
+        if name in ("__init__", "__aenter__", "__aexit__", "__aiter__"):
+            return self.protocol_text(cls, name, fn, tr, async_local)
+        deco: list[str] = []
+        first: str | None = "self"
+        call = f"self._async.{name}"
+        if isinstance(member, classmethod):
+            deco, first, call = ["classmethod"], "cls", f"{async_local}.{name}"
+        elif isinstance(member, staticmethod):
+            deco, first, call = ["staticmethod"], None, f"{async_local}.{name}"
+        return self.callable_text(
+            fn, tr, name=RENAMES.get(name, name), call=call, indent=ind, first=first, deco=deco
+        )
+
+    def protocol_text(self, cls: type, name: str, fn: Any, tr: Translator, async_local: str) -> str:
+        """The constructor and the context manager and iterator protocols."""
+        ind = "    "
+        portal = self.portal()
         if name == "__init__":
             sig = signature_of(fn)
             params = sig.params[1:]
@@ -1061,16 +1082,7 @@ class ModuleWriter:
                 f"{ind}def __iter__(self) -> {item}:\n"
                 f"{ind * 2}return {portal}.iterate(lambda: self._async)\n"
             )
-        deco: list[str] = []
-        first: str | None = "self"
-        call = f"self._async.{name}"
-        if isinstance(member, classmethod):
-            deco, first, call = ["classmethod"], "cls", f"{async_local}.{name}"
-        elif isinstance(member, staticmethod):
-            deco, first, call = ["staticmethod"], None, f"{async_local}.{name}"
-        return self.callable_text(
-            fn, tr, name=RENAMES.get(name, name), call=call, indent=ind, first=first, deco=deco
-        )
+        raise GenerationError(f"{cls.__qualname__}.{name}: not a protocol member")
 
     def iter_item(self, cls: type, sig: Signature, tr: Translator) -> str:
         returns = sig.returns
