@@ -402,8 +402,7 @@ def public_ref(obj: Any, name: str) -> Ref | None:
 class Imports:
     """The imports of one generated module; names are deduplicated by the object they denote."""
 
-    def __init__(self, sync_module: str) -> None:
-        self.sync_module = sync_module
+    def __init__(self) -> None:
         self.taken: dict[str, str] = {}  # local name -> key
         self.by_key: dict[str, str] = {}  # key -> local name
         self.lines: dict[str, tuple[str, bool]] = {}  # key -> (import statement, runtime)
@@ -603,7 +602,6 @@ class Param:
 class Signature:
     params: list[Param]
     returns: ast.expr | None
-    decorators: list[str]
 
 
 def function_def(fn: Any) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
@@ -640,8 +638,7 @@ def signature_of(fn: Any) -> Signature:
     for p in params:
         if p.default is not None:
             p.default = literal(values[p.name].default, p.default)
-    decorators = [ast.unparse(d) for d in node.decorator_list]
-    return Signature(params, node.returns, decorators)
+    return Signature(params, node.returns)
 
 
 def literal(value: Any, written: ast.expr) -> ast.expr:
@@ -731,7 +728,7 @@ class ModuleWriter:
         self.surface = surface
         self.module_name = module_name
         self.module = importlib.import_module(module_name)
-        self.imports = Imports(sync_name(module_name))
+        self.imports = Imports()
         self.body: list[str] = []
         self.all: list[str] = []
         self.untyped = False  # the twin being written holds an ``Any``: cast what it returns
