@@ -33,6 +33,7 @@ from qjobs._core.errors import (
     ValidationError,
 )
 from qjobs._core.models import Backend, Job, JobFailure, JobStatus, Result
+from qjobs._core.public import publish as _publish
 from qjobs.circuit._expr import Expr
 from qjobs.circuit._ir import Circuit, Instruction
 from qjobs.providers import Capabilities, ProviderClient, connect
@@ -101,3 +102,6 @@ def __getattr__(name: str) -> Any:
 
         return importlib.import_module(f"qjobs.{name}")
     raise AttributeError(f"module 'qjobs' has no attribute {name!r}")
+
+
+_publish(globals())

@@ -284,7 +284,7 @@ def run_async(fn: Callable[[], Awaitable[T]]) -> T:
     except KeyboardInterrupt:
         with contextlib.suppress(RuntimeError):  # the loop is closed: nothing left to cancel
             st.loop.call_soon_threadsafe(call.cancel)
-            _acquire(st, call.lock, _CANCEL_GRACE)
+            _acquire(st, call.lock, timeout=_CANCEL_GRACE)
         raise
     if call.error is not None:
         if isinstance(call.error, asyncio.CancelledError):
@@ -508,14 +508,11 @@ def _twin_class(cls: type) -> type[Twin] | None:
         return _twin_class_for[cls]
     except KeyError:
         pass
-    from qjobs_sync._registry import TWINS
-
+    homes: dict[str, str] = importlib.import_module("qjobs_sync").__dict__["_TWIN_HOMES"]
     found: type[Twin] | None = None
     for klass in cls.__mro__:
-        module_name = klass.__module__
-        if klass.__qualname__ in TWINS.get(module_name, ()):
-            sync_module = "qjobs_sync" + module_name[len("qjobs") :]
-            found = getattr(importlib.import_module(sync_module), klass.__qualname__)
+        if klass.__module__.partition(".")[0] == "qjobs" and klass.__qualname__ in homes:
+            found = getattr(importlib.import_module(homes[klass.__qualname__]), klass.__qualname__)
             break
     _twin_class_for[cls] = found
     return found

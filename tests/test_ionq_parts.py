@@ -6,12 +6,12 @@ import abc
 import ast
 import enum
 import importlib
-import inspect
 from pathlib import Path
 
 import attrs
 import numpy as np
 import pytest
+from source_tree import defined_classes
 
 from qjobs import Circuit, InputError, Instruction, JobError, MalformedResponseError
 from qjobs._core.models import Backend
@@ -45,9 +45,7 @@ def test_no_class_has_a_mixin() -> None:
     classes = []
     for part in PARTS:
         module = importlib.import_module(f"qjobs.providers.ionq.{part}")
-        for _, cls in inspect.getmembers(module, inspect.isclass):
-            if cls.__module__ == module.__name__:
-                classes.append(cls)
+        classes.extend(defined_classes(module))
     assert IonQClient in classes
     assert IonQClient.__bases__ == (ProviderClient,)
     for cls in classes:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import ast
 import enum
 import importlib
-import inspect
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from source_tree import defined_classes
 
 import qjobs.providers.kipu as package
 from qjobs import (
@@ -61,9 +61,7 @@ def test_the_package_holds_exactly_the_parts() -> None:
 def test_no_class_is_a_mixin() -> None:
     for stem in PARTS:
         module = importlib.import_module(f"qjobs.providers.kipu.{stem}")
-        for _, cls in inspect.getmembers(module, inspect.isclass):
-            if cls.__module__ != module.__name__:
-                continue
+        for cls in defined_classes(module):
             for base in cls.__mro__[1:]:
                 if base is object:
                     continue

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import ast
 import importlib
-import inspect
 from pathlib import Path
 
 import pytest
+from source_tree import defined_classes
 
 import qjobs.providers
 from qjobs.providers._base import ProviderClient
@@ -70,11 +70,7 @@ def test_each_provider_has_the_same_parts(provider: str) -> None:
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_one_client_class_without_mixins(provider: str) -> None:
     module = importlib.import_module(f"qjobs.providers.{provider}.client")
-    clients = [
-        cls
-        for cls in vars(module).values()
-        if inspect.isclass(cls) and cls.__module__ == module.__name__
-    ]
+    clients = defined_classes(module)
     assert len(clients) == 1, clients
     (client,) = clients
     assert client.__bases__ == (ProviderClient,)

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
+from source_tree import defined_classes
 
 import qjobs.providers.qbraid as package
 from qjobs import Circuit, InputError, Instruction, Job, JobStatus, MalformedResponseError
@@ -48,9 +49,7 @@ def test_the_package_holds_exactly_the_parts() -> None:
 def test_no_class_is_a_mixin() -> None:
     for stem in PARTS:
         module = importlib.import_module(f"qjobs.providers.qbraid.{stem}")
-        for _, cls in inspect.getmembers(module, inspect.isclass):
-            if cls.__module__ != module.__name__:
-                continue
+        for cls in defined_classes(module):
             for base in cls.__mro__[1:]:
                 if base is object:
                     continue

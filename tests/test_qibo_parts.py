@@ -12,6 +12,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 import pytest
+from source_tree import defined_classes
 
 import qjobs.providers.qibo as package
 from qjobs import Circuit, InputError, Instruction, Job, JobStatus, MalformedResponseError
@@ -46,9 +47,7 @@ def test_the_package_holds_exactly_the_parts() -> None:
 def test_no_class_is_a_mixin() -> None:
     for stem in PARTS:
         module = importlib.import_module(f"qjobs.providers.qibo.{stem}")
-        for _, cls in inspect.getmembers(module, inspect.isclass):
-            if cls.__module__ != module.__name__:
-                continue
+        for cls in defined_classes(module):
             for base in cls.__mro__[1:]:
                 if base is object:
                     continue

@@ -6,12 +6,12 @@ import abc
 import ast
 import enum
 import importlib
-import inspect
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from source_tree import defined_classes
 
 import qjobs
 from qjobs import Circuit
@@ -37,9 +37,7 @@ def test_the_package_holds_exactly_the_common_parts() -> None:
 def test_no_class_has_a_mixin_base(part: str) -> None:
     module = importlib.import_module(f"qjobs.providers.qpi.{part}".removesuffix(".__init__"))
     allowed = {object, ProviderClient, abc.ABC, enum.Enum, BaseException, Exception}
-    for _, cls in inspect.getmembers(module, inspect.isclass):
-        if cls.__module__ != module.__name__:
-            continue
+    for cls in defined_classes(module):
         extra = [
             k
             for k in cls.__mro__[1:]
@@ -51,12 +49,7 @@ def test_no_class_has_a_mixin_base(part: str) -> None:
 def test_the_client_is_one_class_over_provider_client() -> None:
     assert QPIClient.__bases__ == (ProviderClient,)
     assert QPIClient.__mro__ == (QPIClient, ProviderClient, abc.ABC, object)
-    classes = [
-        c
-        for _, c in inspect.getmembers(importlib.import_module(QPIClient.__module__))
-        if inspect.isclass(c) and c.__module__ == QPIClient.__module__
-    ]
-    assert classes == [QPIClient]
+    assert defined_classes(importlib.import_module("qjobs.providers.qpi.client")) == [QPIClient]
 
 
 @pytest.mark.parametrize("part", PURE)

@@ -1,5 +1,6 @@
 """The circuit IR, its OpenQASM reader and writers, parameter expressions and binding."""
 
+from qjobs._core.public import publish as _publish
 from qjobs.circuit._binding import bind, bind_many
 from qjobs.circuit._expr import Expr
 from qjobs.circuit._ir import Circuit, Instruction, Register
@@ -17,3 +18,5 @@ __all__ = [
     "bind",
     "bind_many",
 ]
+
+_publish(globals())

@@ -29,6 +29,7 @@ from typing import Any, Final
 import attrs
 from aiohttp import web
 
+from qjobs._core.public import publish as _publish
 from qjobs.emulators._common import MAX_BODY, EmulatorContext, EmulatorOptions, Server
 from qjobs.emulators._common.clock import Clock
 from qjobs.emulators._common.faults import Fault, FaultSpec, parse_faults
@@ -193,3 +194,6 @@ def _bound_port(runner: web.AppRunner) -> int:
     if addresses:
         return int(addresses[0][1])
     raise RuntimeError("the emulator is not listening")
+
+
+_publish(globals())

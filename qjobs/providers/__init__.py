@@ -6,6 +6,7 @@ import importlib
 from typing import Any
 
 from qjobs._core.errors import InputError
+from qjobs._core.public import publish as _publish
 from qjobs.providers._base import Capabilities, ClientOptions, Credentials, ProviderClient
 
 __all__ = [
@@ -48,3 +49,6 @@ def connect(provider: str, **options: Any) -> ProviderClient:
     files. Use the client as an async context manager.
     """
     return client_class(provider)(**options)
+
+
+_publish(globals())

@@ -6,8 +6,11 @@ See ``docs/scheduler.md``. Public names: :class:`Scheduler`, :class:`JobFuture`,
 
 from __future__ import annotations
 
+from qjobs._core.public import publish as _publish
 from qjobs.scheduler._events import CancelReport, EventKind, Progress, SchedulerEvent
 from qjobs.scheduler._future import JobFuture
 from qjobs.scheduler._scheduler import Scheduler
 
 __all__ = ["CancelReport", "EventKind", "JobFuture", "Progress", "Scheduler", "SchedulerEvent"]
+
+_publish(globals())

@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qjobs._core.errors import InputError
+from qjobs._core.public import publish as _publish
 from qjobs.circuit._ir import Circuit
 from qjobs.sim._engine import (
     MAX_OUTCOME_BITS,
@@ -172,3 +173,6 @@ def counts(circuit: Circuit, shots: int, seed: Seed = None) -> dict[str, int]:
     else:
         values, freq = np.unique(outcomes, return_counts=True)
     return {format(int(v), f"0{width}b"): int(f) for v, f in zip(values, freq, strict=True)}
+
+
+_publish(globals())

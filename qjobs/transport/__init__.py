@@ -8,6 +8,7 @@ per-transport :class:`TransportStats`.
 
 from __future__ import annotations
 
+from qjobs._core.public import publish as _publish
 from qjobs.transport._errormap import default_error_parser, parse_retry_after
 from qjobs.transport._ratelimit import RateLimiter
 from qjobs.transport._redact import Redactor
@@ -34,3 +35,5 @@ __all__ = [
     "is_retryable",
     "parse_retry_after",
 ]
+
+_publish(globals())

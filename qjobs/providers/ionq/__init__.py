@@ -3,6 +3,7 @@
 The names of this package are defined in :mod:`qjobs.providers.ionq.client`.
 """
 
+from qjobs._core.public import publish as _publish
 from qjobs.providers.ionq.client import (
     DEFAULT_BASE_URL,
     TOKEN_VARIABLES,
@@ -24,3 +25,5 @@ __all__ = [
     "IonQClient",
     "Session",
 ]
+
+_publish(globals())

@@ -5,6 +5,7 @@
 the models in :mod:`~qjobs.providers.kipu.models`.
 """
 
+from qjobs._core.public import publish as _publish
 from qjobs.providers.kipu.client import KipuClient
 from qjobs.providers.kipu.config import DEFAULT_BACKEND, DEFAULT_BASE_URL, KEY_TAG
 from qjobs.providers.kipu.models import (
@@ -50,3 +51,5 @@ __all__ = [
     "Workload",
     "WorkloadsAPI",
 ]
+
+_publish(globals())

@@ -3,6 +3,7 @@
 The names of this package are defined in :mod:`qjobs.providers.qbraid.client`.
 """
 
+from qjobs._core.public import publish as _publish
 from qjobs.providers.qbraid.client import (
     DEFAULT_BASE_URL,
     DEFAULT_DEVICE,
@@ -44,3 +45,5 @@ __all__ = [
     "User",
     "UserContext",
 ]
+
+_publish(globals())

@@ -5,6 +5,7 @@
 and the archive reading in :mod:`~qjobs.providers.qibo.results`.
 """
 
+from qjobs._core.public import publish as _publish
 from qjobs.providers.qibo.client import QiboClient
 from qjobs.providers.qibo.config import (
     CLIENT_VERSION,
@@ -38,3 +39,5 @@ __all__ = [
     "UnsafeArchiveError",
     "UnsafePickleError",
 ]
+
+_publish(globals())

@@ -5,6 +5,7 @@
 :mod:`qjobs.providers.qpi.config`.
 """
 
+from qjobs._core.public import publish as _publish
 from qjobs.providers.qpi.client import QPIClient
 from qjobs.providers.qpi.config import TOKEN_VARIABLES, URL_VARIABLES
 from qjobs.providers.qpi.models import (
@@ -29,3 +30,5 @@ __all__ = [
     "TimeSlot",
     "User",
 ]
+
+_publish(globals())
