@@ -19,22 +19,23 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from qjobs._core.errors import JobCancelledError
 from qjobs._core.models import Job, Result
 from qjobs.circuit._ir import Circuit
-from qjobs.scheduler._batcher import DONE, Batch, Group
+from qjobs.scheduler._batches import Batch, Group
 from qjobs.scheduler._events import EventKind, SchedulerEvent
-from qjobs.scheduler._future import CANCELLED, COMPLETED, FAILED, JobFuture
+from qjobs.scheduler._future import JobFuture
 from qjobs.scheduler._keys import payload_estimate
 from qjobs.scheduler._ledger import Ledger, LedgerBatch, LedgerRow
-from qjobs.scheduler._poller import Backoff, PollQueue
+from qjobs.scheduler._polling import Backoff, PollQueue
+from qjobs.scheduler._states import BatchState, FutureState, move
 
 if TYPE_CHECKING:
     from qjobs.providers._base import Capabilities, ProviderClient
 
 log = logging.getLogger("qjobs.scheduler")
 
-_FINAL_KINDS: dict[int, EventKind] = {
-    COMPLETED: "completed",
-    FAILED: "failed",
-    CANCELLED: "cancelled",
+_FINAL_KINDS: dict[FutureState, EventKind] = {
+    FutureState.COMPLETED: "completed",
+    FutureState.FAILED: "failed",
+    FutureState.CANCELLED: "cancelled",
 }
 
 
@@ -91,7 +92,7 @@ class Bookkeeping:
         self._futures: list[JobFuture] = []
         self._groups: dict[tuple[int, str | None, bytes], Group] = {}
         self._ready: dict[Group, None] = {}
-        self._counts = [0] * 6
+        self._counts = dict.fromkeys(FutureState, 0)
         self._retried = 0
         self._from_ledger = 0
         self._jobs_submitted = 0
@@ -145,11 +146,11 @@ class Bookkeeping:
         except Exception:
             log.exception("on_event callback failed")
 
-    def _move(self, f: JobFuture, state: int) -> None:
-        if f._state < COMPLETED and f._state != state:
+    def _move(self, f: JobFuture, state: FutureState) -> None:
+        if not f._state.final and f._state is not state:
             self._counts[f._state] -= 1
             self._counts[state] += 1
-            f._state = state
+            f._go(state)
 
     def _finish(
         self,
@@ -159,18 +160,18 @@ class Bookkeeping:
         *,
         from_ledger: bool = False,
     ) -> None:
-        if f._state >= COMPLETED:
+        if f._state.final:
             return
         state = (
-            COMPLETED
+            FutureState.COMPLETED
             if exc is None
-            else CANCELLED
+            else FutureState.CANCELLED
             if isinstance(exc, JobCancelledError)
-            else FAILED
+            else FutureState.FAILED
         )
         self._counts[f._state] -= 1
         self._counts[state] += 1
-        f._state = state
+        f._go(state)
         f._result = result
         f._exc = exc
         f._circuit = None
@@ -197,8 +198,8 @@ class Bookkeeping:
         self._batch_wake.set()
 
     def _release(self, b: Batch) -> None:
-        if b.state != DONE:
-            b.state = DONE
+        if b.state is not BatchState.DONE:
+            move(b, BatchState.DONE)
             self._in_flight -= 1
             self._live.discard(b)
             if self._suspects:

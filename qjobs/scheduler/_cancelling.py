@@ -8,10 +8,11 @@ import anyio
 
 from qjobs._core.errors import JobCancelledError
 from qjobs._core.models import JobStatus
-from qjobs.scheduler._batcher import LOOKUP, SUBMITTING, TRACKED, Batch
+from qjobs.scheduler._batches import Batch
 from qjobs.scheduler._bookkeeping import Bookkeeping
 from qjobs.scheduler._events import CancelReport
 from qjobs.scheduler._future import JobFuture
+from qjobs.scheduler._states import BatchState, move
 
 log = logging.getLogger("qjobs.scheduler")
 
@@ -46,7 +47,7 @@ class Cancelling(Bookkeeping):
         self._finish(f, None, self._cancelled_error(f))
         if b is None or b.live_futures():
             return
-        if b.state == TRACKED:
+        if b.state is BatchState.TRACKED:
             with anyio.CancelScope(shield=True):
                 await self._cancel_job(b)
 
@@ -56,12 +57,18 @@ class Cancelling(Bookkeeping):
         failed: list[str] = []
         targets: list[Batch] = []
         with anyio.move_on_after(self._cancel_timeout) as scope:
-            uncertain = [b for b in self._live if b.state in (SUBMITTING, LOOKUP) and b.posted]
+            uncertain = [
+                b
+                for b in self._live
+                if b.state in (BatchState.SUBMITTING, BatchState.LOOKUP) and b.posted
+            ]
             if uncertain:
                 async with anyio.create_task_group() as tg:
                     for b in uncertain:
                         tg.start_soon(self._find_for_cancel, b)
-            targets = [b for b in self._live if b.state == TRACKED and b.job_id is not None]
+            targets = [
+                b for b in self._live if b.state is BatchState.TRACKED and b.job_id is not None
+            ]
             ids = [b.job_id for b in targets if b.job_id is not None]
             if ids:
                 try:
@@ -113,8 +120,8 @@ class Cancelling(Bookkeeping):
             b.status = job.status
             if self._ledger is not None:
                 self._ledger.job(b.key, job.id, job.status.value)
-            if not job.is_final:
-                b.state = TRACKED
+            if not job.is_final and b.state in (BatchState.SUBMITTING, BatchState.LOOKUP):
+                move(b, BatchState.TRACKED)
 
     async def _cancel_one(self, job_id: str, ok: list[str], bad: list[str]) -> None:
         try:

@@ -9,9 +9,9 @@ import anyio
 
 from qjobs._core.errors import JobError, MalformedResponseError, NotFoundError
 from qjobs._core.models import Job, JobStatus, Result
-from qjobs.scheduler._batcher import FETCHING, TRACKED, Batch
-from qjobs.scheduler._future import COMPLETED
+from qjobs.scheduler._batches import Batch
 from qjobs.scheduler._ledger import pack_result
+from qjobs.scheduler._states import BatchState, move
 from qjobs.scheduler._tracking import Tracking
 
 
@@ -20,7 +20,7 @@ class Fetching(Tracking):
 
     async def _fetch_worker(self) -> None:
         async for b, job in self._fetch_rx:
-            if b.state != FETCHING:
+            if b.state is not BatchState.FETCHING:
                 continue
             if job.status is JobStatus.COMPLETED:
                 await self._fetch(b, job)
@@ -40,7 +40,7 @@ class Fetching(Tracking):
             try:
                 return await call()
             except NotFoundError:
-                if b.state != FETCHING:
+                if b.state is not BatchState.FETCHING:
                     return None
                 not_found += 1
                 if not_found >= self._lost_reads:
@@ -48,7 +48,7 @@ class Fetching(Tracking):
                     return None
                 await anyio.sleep(self._lost_delay * 2 ** (not_found - 1))
             except Exception as exc:
-                if b.state != FETCHING:
+                if b.state is not BatchState.FETCHING:
                     return None
                 waited = anyio.current_time() - start
                 if waited >= self._unknown_timeout:
@@ -70,7 +70,7 @@ class Fetching(Tracking):
         results: list[Result] | None = await self._retrying(
             b, "fetching the results", lambda: self._client.results(job)
         )
-        if results is None or b.state != FETCHING:
+        if results is None or b.state is not BatchState.FETCHING:
             return
         if len(results) != len(b.futures):
             self._fail_batch(
@@ -95,7 +95,7 @@ class Fetching(Tracking):
                     if row is not None:
                         row.result = blob
             f = members[pos]
-            if f is not None and f._state < COMPLETED:
+            if f is not None and not f.done():
                 self._finish(f, res, None)
         if ledger is not None:
             ledger.status(b.key, JobStatus.COMPLETED.value)
@@ -106,12 +106,12 @@ class Fetching(Tracking):
         job: Job | None = await self._retrying(
             b, "confirming the failure", lambda: self._client.get_job(job_id)
         )
-        if job is None or b.state != FETCHING:
+        if job is None or b.state is not BatchState.FETCHING:
             return
         if job.status is JobStatus.FAILED:
             self._failed(b, job)
         elif job.is_final:
-            self._on_final(b, job)
+            self._fetch_final(b, job)
         else:
-            b.state = TRACKED
+            move(b, BatchState.TRACKED)
             self._observe(b, job, anyio.current_time())

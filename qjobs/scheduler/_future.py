@@ -9,16 +9,14 @@ import anyio
 
 from qjobs._core.errors import JobCancelledError
 from qjobs._core.models import JobStatus, Result
+from qjobs.scheduler._states import FUTURE_TRANSITIONS, FutureState, check
 
 if TYPE_CHECKING:
     from qjobs.circuit._ir import Circuit
-    from qjobs.scheduler._batcher import Batch, Group
+    from qjobs.scheduler._batches import Batch, Group
     from qjobs.scheduler._scheduler import Scheduler
 
 __all__ = ["JobFuture"]
-
-# Per-circuit states, used for progress counts.
-PENDING, SUBMITTED, RUNNING, COMPLETED, FAILED, CANCELLED = range(6)
 
 
 class JobFuture:
@@ -58,7 +56,8 @@ class JobFuture:
         self._gen = 0
         self._retries = 0
         self._batch: Batch | None = None
-        self._state = PENDING
+        self._state: FutureState
+        self._go(FutureState.PENDING)
         self._result: Result | None = None
         self._exc: BaseException | None = None
         self._event: anyio.Event | None = None
@@ -83,7 +82,7 @@ class JobFuture:
 
     def done(self) -> bool:
         """True once a result or an error is set."""
-        return self._state >= COMPLETED
+        return self._state.final
 
     def exception(self) -> BaseException | None:
         """The error the future ended with; ``None`` when it succeeded or is not done yet."""
@@ -91,7 +90,7 @@ class JobFuture:
 
     async def result(self) -> Result:
         """Wait for and return the circuit's result, or raise the error it ended with."""
-        if self._state < COMPLETED:
+        if not self._state.final:
             if self._event is None:
                 self._event = anyio.Event()
             await self._event.wait()
@@ -114,5 +113,10 @@ class JobFuture:
         return self.result().__await__()
 
     def __repr__(self) -> str:
-        state = ("pending", "submitted", "running", "completed", "failed", "cancelled")[self._state]
-        return f"<JobFuture #{self.index} {state} job={self.job_id}>"
+        state = getattr(self, "_state", None)  # unset while a creation move is refused
+        where = "new" if state is None else state.name.lower()
+        return f"<JobFuture #{self.index} {where} job={self.job_id}>"
+
+    def _go(self, to: FutureState) -> None:
+        """Move to state ``to`` (checked against the table): the one place ``_state`` is set."""
+        self._state = check(FUTURE_TRANSITIONS, self, getattr(self, "_state", None), to)

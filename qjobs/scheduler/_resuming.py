@@ -12,9 +12,10 @@ import anyio
 from qjobs._core.errors import JobError
 from qjobs._core.models import JobStatus
 from qjobs.circuit._ir import Circuit
-from qjobs.scheduler._batcher import DONE, LOOKUP, SUBMITTING, TRACKED, Batch
-from qjobs.scheduler._future import RUNNING, SUBMITTED, JobFuture
+from qjobs.scheduler._batches import Batch
+from qjobs.scheduler._future import JobFuture
 from qjobs.scheduler._ledger import ABSENT, LOST, REJECTED, LedgerBatch, unpack_result
+from qjobs.scheduler._states import BatchState, FutureState, move
 from qjobs.scheduler._tracking import Tracking
 
 _LEDGER_FLUSH_INTERVAL = 0.2
@@ -52,7 +53,7 @@ class Resuming(Tracking):
                 [None] * lb.size,
                 list(lb.members),
                 [None] * lb.size,
-                state=LOOKUP if lb.job_id is None else TRACKED,
+                state=BatchState.LOOKUP if lb.job_id is None else BatchState.TRACKED,
             )
             self._attached[lb.key] = b
             self._in_flight += 1
@@ -68,14 +69,16 @@ class Resuming(Tracking):
                 now = anyio.current_time()
                 self._track(b, lb.job_id, status, now)
                 self._schedule(b, now, 0.0)
-        elif b.state == DONE:
+        elif b.state is BatchState.DONE:
             return False
         b.futures[row.pos] = f
         b.circuits[row.pos] = circuit
         f._batch = b
         f._circuit = None
         if b.job_id is not None:
-            self._move(f, RUNNING if b.status is JobStatus.RUNNING else SUBMITTED)
+            self._move(
+                f, FutureState.RUNNING if b.status is JobStatus.RUNNING else FutureState.SUBMITTED
+            )
             self._emit("submitted", f)
         return True
 
@@ -89,13 +92,13 @@ class Resuming(Tracking):
 
     async def _resume_lookup(self, b: Batch) -> None:
         """A ledger intent without job id: find the job by key before anything is resubmitted."""
-        b.state = SUBMITTING
+        move(b, BatchState.SUBMITTING)
         try:
             job = await self._lookup(b)
         except JobError as exc:
             self._fail_batch(b, exc)
             return
-        if b.state != SUBMITTING:
+        if b.state is not BatchState.SUBMITTING:
             return
         if job is not None:
             self._attach(b, job)

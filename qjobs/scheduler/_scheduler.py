@@ -3,7 +3,7 @@
 Structure: ``__aenter__`` opens a task group holding one runner task; the runner owns an inner
 task group with the batcher, the poller and three small pools of workers (submit, poll, fetch),
 each as large as the provider's ``max_concurrent_requests``. No task exists per job: jobs are
-plain records (:class:`~qjobs.scheduler._batcher.Batch`) moved between queues. ``__aexit__``
+plain records (:class:`~qjobs.scheduler._batches.Batch`) moved between queues. ``__aexit__``
 waits for every future, or on an error cancels every unfinished job at the provider, then stops
 the runner; nothing outlives the ``async with``.
 """
@@ -26,22 +26,15 @@ from qjobs._core.models import Job, Result
 from qjobs._core.validation import is_int
 from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import ProviderClient
-from qjobs.scheduler._batcher import Batch, Group
+from qjobs.scheduler._batches import Batch, Group
 from qjobs.scheduler._events import CancelReport, Progress, SchedulerEvent
 from qjobs.scheduler._fetching import Fetching
-from qjobs.scheduler._future import (
-    CANCELLED,
-    COMPLETED,
-    FAILED,
-    PENDING,
-    RUNNING,
-    SUBMITTED,
-    JobFuture,
-)
+from qjobs.scheduler._future import JobFuture
 from qjobs.scheduler._groups import collapse
 from qjobs.scheduler._keys import circuit_key, options_json, target_id
 from qjobs.scheduler._ledger import Ledger
-from qjobs.scheduler._poller import Backoff
+from qjobs.scheduler._polling import Backoff
+from qjobs.scheduler._states import FutureState
 from qjobs.scheduler._submitting import Submitting
 
 __all__ = ["Scheduler"]
@@ -349,7 +342,7 @@ class Scheduler(Submitting, Fetching):
         fut = JobFuture(self, index, key, circuit, group)
         self._futures.append(fut)
         self._unfinished += 1
-        self._counts[PENDING] += 1
+        self._counts[FutureState.PENDING] += 1
         self._draining = False
         if self._rows is not None and self._resume(fut, circuit):
             return fut
@@ -413,12 +406,12 @@ class Scheduler(Submitting, Fetching):
         waits = [*(retrying() if retrying is not None else ()), *self._own_retrying()]
         return Progress(
             total=len(self._futures),
-            pending=c[PENDING],
-            submitted=c[SUBMITTED],
-            running=c[RUNNING],
-            completed=c[COMPLETED],
-            failed=c[FAILED],
-            cancelled=c[CANCELLED],
+            pending=c[FutureState.PENDING],
+            submitted=c[FutureState.SUBMITTED],
+            running=c[FutureState.RUNNING],
+            completed=c[FutureState.COMPLETED],
+            failed=c[FutureState.FAILED],
+            cancelled=c[FutureState.CANCELLED],
             retried=self._retried,
             from_ledger=self._from_ledger,
             jobs_in_flight=self._in_flight,

@@ -19,11 +19,12 @@ import anyio
 from qjobs._core.errors import APIError, ConnectError, InputError, JobError
 from qjobs._core.models import Job
 from qjobs.circuit._ir import Circuit
-from qjobs.scheduler._batcher import LOOKUP, QUEUED_LOCAL, SUBMITTING, TRACKED, Batch, take_batch
+from qjobs.scheduler._batches import Batch, take_batch
 from qjobs.scheduler._cancelling import Cancelling
 from qjobs.scheduler._events import Progress
 from qjobs.scheduler._ledger import ABSENT, REJECTED
 from qjobs.scheduler._resuming import Resuming
+from qjobs.scheduler._states import BatchState, move
 from qjobs.transport import RetryWait
 
 log = logging.getLogger("qjobs.scheduler")
@@ -127,12 +128,12 @@ class Submitting(Resuming, Cancelling):
 
     async def _submit_worker(self) -> None:
         async for b in self._submit_rx:
-            if b.state == LOOKUP:
+            if b.state is BatchState.LOOKUP:
                 try:
                     await self._resume_lookup(b)
                 except ConnectError as exc:
                     self._fail_batch(b, exc)  # the ledger keeps the intent: a rerun looks again
-            elif b.state == QUEUED_LOCAL:
+            elif b.state is BatchState.QUEUED_LOCAL:
                 await self._submit(b)
 
     async def _submit(self, b: Batch) -> None:
@@ -140,7 +141,7 @@ class Submitting(Resuming, Cancelling):
         if not live or self._closing:
             self._release(b)
             return
-        b.state = SUBMITTING
+        move(b, BatchState.SUBMITTING)
         # Every job a circuit joins bumps its generation, so a later job holding the same
         # circuits (a retry, a resubmission after a crash) gets a different key.
         gen = b.gen + 1
@@ -154,17 +155,17 @@ class Submitting(Resuming, Cancelling):
             await self._ledger.flush()
         circuits = [c for c in b.circuits if c is not None]
         job = await self._post(b, circuits[0] if len(circuits) == 1 else circuits)
-        if job is None or b.state != SUBMITTING:
+        if job is None or b.state is not BatchState.SUBMITTING:
             return
         self._attach(b, job)
-        if not b.live_futures() and b.state == TRACKED:
+        if not b.live_futures() and b.tracked:  # cancelled meanwhile
             await self._cancel_job(b)
 
     async def _post(self, b: Batch, payload: Circuit | list[Circuit]) -> Job | None:
         """Create ``b``'s job; None when the batch failed (or left SUBMITTING) meanwhile."""
         g = b.group
         attempts = 0
-        while b.state == SUBMITTING:
+        while b.state is BatchState.SUBMITTING:
             b.posted = True
             try:
                 return await self._client.submit(

@@ -29,10 +29,11 @@ from qjobs._core.errors import (
     NotFoundError,
 )
 from qjobs._core.models import Job, JobStatus
-from qjobs.scheduler._batcher import FETCHING, TRACKED, Batch
+from qjobs.scheduler._batches import Batch
 from qjobs.scheduler._bookkeeping import Bookkeeping
-from qjobs.scheduler._future import PENDING, RUNNING, SUBMITTED, JobFuture
+from qjobs.scheduler._future import JobFuture
 from qjobs.scheduler._ledger import LOST
+from qjobs.scheduler._states import BatchState, FutureState, move
 
 if TYPE_CHECKING:
     from qjobs.providers._base import ProviderClient
@@ -162,7 +163,7 @@ class Tracking(Bookkeeping):
 
     def _not_found(self, b: Batch, now: float) -> None:
         """A poll of ``b``'s job answered 404: read it again later, or give it up as lost."""
-        if b.state != TRACKED:
+        if b.state is not BatchState.TRACKED:
             return
         reads = self._suspects.get(b, 0) + 1
         if reads >= self._lost_reads:
@@ -198,7 +199,7 @@ class Tracking(Bookkeeping):
         if not self._resubmit_lost or self._losses.get(f.key, 0) > 1:
             return False
         self._retried += 1
-        self._move(f, PENDING)
+        self._move(f, FutureState.PENDING)
         self._emit("retried", f, f"job lost: {why}")
         return True
 
@@ -230,17 +231,17 @@ class Tracking(Bookkeeping):
         b.interval = self._backoff.initial
         if self._job_timeout is not None:
             b.deadline = now + self._job_timeout
-        b.state = TRACKED
 
     def _attach(self, b: Batch, job: Job) -> None:
         """The job of ``b`` exists at the provider: record it and start polling it."""
         now = anyio.current_time()
+        move(b, BatchState.TRACKED)
         self._track(b, job.id, job.status, now)
         b.provider_status = job.provider_status
         self._jobs_submitted += 1
         if self._ledger is not None:
             self._ledger.job(b.key, job.id, job.status.value)
-        state = RUNNING if job.status is JobStatus.RUNNING else SUBMITTED
+        state = FutureState.RUNNING if job.status is JobStatus.RUNNING else FutureState.SUBMITTED
         for f in b.futures:
             if f is not None and not f.done():
                 self._move(f, state)
@@ -252,7 +253,7 @@ class Tracking(Bookkeeping):
 
     def _observe(self, b: Batch, job: Job, now: float) -> None:
         """A poll learned the state of ``b``'s job."""
-        if b.state != TRACKED:
+        if b.state is not BatchState.TRACKED:
             return
         if self._suspects:
             self._suspects.pop(b, None)
@@ -268,8 +269,8 @@ class Tracking(Bookkeeping):
                 self._ledger.status(b.key, job.status.value)
             if job.status is JobStatus.RUNNING:
                 for f in b.futures:
-                    if f is not None and f._state == SUBMITTED:
-                        self._move(f, RUNNING)
+                    if f is not None and f._state is FutureState.SUBMITTED:
+                        self._move(f, FutureState.RUNNING)
                         self._emit("running", f)
         else:
             b.interval = self._backoff.grow(b.interval)
@@ -280,7 +281,7 @@ class Tracking(Bookkeeping):
 
     def _unlearned(self, b: Batch, now: float, reason: str) -> None:
         """A poll could not learn the state of ``b``'s job."""
-        if b.state != TRACKED:
+        if b.state is not BatchState.TRACKED:
             return
         if now - b.last_seen >= self._unknown_timeout:
             self._fail_batch(
@@ -322,7 +323,12 @@ class Tracking(Bookkeeping):
                 delay = min(delay * 2, self._backoff.maximum)
 
     def _on_final(self, b: Batch, job: Job) -> None:
-        b.state = FETCHING
+        """A poll saw ``b``'s job final: fetch its results, confirm or report its end."""
+        move(b, BatchState.FETCHING)
+        self._fetch_final(b, job)
+
+    def _fetch_final(self, b: Batch, job: Job) -> None:
+        """``b`` is FETCHING and its job is final: hand it to the fetch workers or finish it."""
         if job.status is JobStatus.COMPLETED:
             self._fetch_tx.send_nowait((b, job))
         elif job.status is JobStatus.FAILED:
@@ -353,7 +359,7 @@ class Tracking(Bookkeeping):
             if circ is not None and f._retries < self._retry_failed:
                 f._retries += 1
                 self._retried += 1
-                self._move(f, PENDING)
+                self._move(f, FutureState.PENDING)
                 self._emit("retried", f, err.message)
                 self._enqueue(f, circ, front=True)
             else:

@@ -14,7 +14,7 @@ from qjobs_sync import _portal
 if TYPE_CHECKING:
     from qjobs._core.models import JobStatus, Result
     from qjobs.circuit._ir import Circuit
-    from qjobs.scheduler._batcher import Group
+    from qjobs.scheduler._batches import Group
     from qjobs_sync.scheduler._scheduler import Scheduler
 
 __all__ = ["JobFuture"]

@@ -13,10 +13,10 @@ import itertools
 import random
 from typing import TYPE_CHECKING
 
-from qjobs.scheduler._batcher import TRACKED
+from qjobs.scheduler._states import BatchState
 
 if TYPE_CHECKING:
-    from qjobs.scheduler._batcher import Batch
+    from qjobs.scheduler._batches import Batch
 
 __all__ = ["Backoff", "PollQueue"]
 
@@ -76,7 +76,7 @@ class PollQueue:
             due, _, b = heap[i]
             if due > until:
                 continue
-            if b.state == TRACKED:
+            if b.state is BatchState.TRACKED:
                 found += 1
             for child in (2 * i + 1, 2 * i + 2):
                 if child < len(heap):
@@ -89,6 +89,6 @@ class PollQueue:
         heap = self._heap
         while heap and len(out) < limit and heap[0][0] <= until:
             _, _, b = heapq.heappop(heap)
-            if b.state == TRACKED:
+            if b.state is BatchState.TRACKED:
                 out.append(b)
         return out

@@ -12,20 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from qjobs._core.models import JobStatus
 from qjobs.scheduler._keys import batch_key, payload_estimate
+from qjobs.scheduler._states import BatchState, move
 
 if TYPE_CHECKING:
     from qjobs.circuit._ir import Circuit
     from qjobs.scheduler._future import JobFuture
 
 __all__ = ["Batch", "Group", "take_batch"]
-
-# Batch states.
-QUEUED_LOCAL = 0  # formed, waiting for a submit worker
-LOOKUP = 1  # recovered from the ledger as an intent without job id: look the key up first
-SUBMITTING = 2  # intent committed; the POST may be in progress
-TRACKED = 3  # the job exists; polled
-FETCHING = 4  # final at the provider; results or confirmation being fetched
-DONE = 5  # no longer tracked
 
 
 class Group:
@@ -77,7 +70,7 @@ class Batch:
         circuits: list[Circuit | None],
         *,
         retries: int = 0,
-        state: int = QUEUED_LOCAL,
+        state: BatchState = BatchState.QUEUED_LOCAL,
     ) -> None:
         self.key = key
         self.gen = gen
@@ -86,7 +79,6 @@ class Batch:
         self.member_keys = member_keys
         self.circuits = circuits
         self.retries = retries
-        self.state = state
         self.job_id: str | None = None
         self.status: JobStatus | None = None
         self.provider_status = ""
@@ -95,13 +87,22 @@ class Batch:
         self.interval = 0.0
         self.deadline: float | None = None
         self.posted = False
+        self.state: BatchState
+        move(self, state)
+
+    @property
+    def tracked(self) -> bool:
+        """True while the job exists and is polled (state TRACKED)."""
+        return self.state is BatchState.TRACKED
 
     def live_futures(self) -> list[JobFuture]:
         """Members whose futures are not done yet."""
         return [f for f in self.futures if f is not None and not f.done()]
 
     def __repr__(self) -> str:
-        return f"<Batch {self.key} job={self.job_id} size={len(self.futures)} state={self.state}>"
+        state = getattr(self, "state", None)  # unset while a creation move is refused
+        where = "new" if state is None else state.name
+        return f"<Batch {self.key} job={self.job_id} size={len(self.futures)} state={where}>"
 
 
 def take_batch(group: Group, batch_size: int, payload_limit: int) -> Batch | None:
