@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from qjobs._core.errors import JobCancelledError
+from qjobs._core.models import JobStatus, Result
 from qjobs.scheduler._batches import Batch, Group
+from qjobs.scheduler._circuits import CircuitRecord
 from qjobs.scheduler._future import JobFuture
 from qjobs.scheduler._states import (
     BATCH_TRANSITIONS,
@@ -134,14 +137,66 @@ def test_every_listed_batch_move_is_allowed() -> None:
             assert b.state is dst
 
 
-def test_illegal_future_moves_raise() -> None:
-    f = JobFuture(None, 0, "k", None, Group(1, None, {}, b"{}"))  # type: ignore[arg-type]
-    assert "pending" in repr(f)
-    f._go(FutureState.RUNNING)
+class _Owner:
+    def __init__(self) -> None:
+        self.cancelled: list[CircuitRecord] = []
+
+    async def cancel_circuit(self, record: CircuitRecord) -> None:
+        self.cancelled.append(record)
+
+
+def _record(index: int = 0) -> CircuitRecord:
+    return CircuitRecord(index, f"k{index}", Group(1, None, {}, b"{}"), None)
+
+
+def test_illegal_circuit_moves_raise() -> None:
+    r = _record()
+    assert "PENDING" in repr(r)
+    assert r.set_state(FutureState.RUNNING) is FutureState.PENDING
+    assert "RUNNING" in repr(r)
     with pytest.raises(IllegalTransition, match="from RUNNING to SUBMITTED"):
-        f._go(FutureState.SUBMITTED)
-    f._go(FutureState.FAILED)
-    assert f.done()
+        r.set_state(FutureState.SUBMITTED)
+    with pytest.raises(ValueError, match="final"):
+        r.set_state(FutureState.COMPLETED)
+    assert r.set_exception(RuntimeError("boom")) is FutureState.RUNNING
+    assert r.done()
     for to in FutureState:
-        with pytest.raises(IllegalTransition, match=f"from FAILED to {to.name}"):
-            f._go(to)
+        if not to.final:
+            with pytest.raises(IllegalTransition, match=f"from FAILED to {to.name}"):
+                r.set_state(to)
+    with pytest.raises(IllegalTransition, match="from FAILED to COMPLETED"):
+        r.set_result(Result.from_counts({"0": 1}, 1))
+    assert isinstance(r.outcome(), RuntimeError)
+
+
+def _status(f: JobFuture) -> JobStatus | None:
+    return f.status  # read afresh each time (mypy would keep a narrowed property)
+
+
+@pytest.mark.anyio
+async def test_future_reads_its_record_and_asks_its_owner() -> None:
+    owner = _Owner()
+    r = _record(3)
+    f = r.future = JobFuture(owner, r)
+    assert (f.index, f.key) == (3, "k3")
+    with pytest.raises(RuntimeError, match="not finished"):
+        r.outcome()
+    assert repr(f) == "<JobFuture #3 pending job=None>"
+    await f.cancel()
+    assert owner.cancelled == [r]  # the future only asks its owner; it changes nothing itself
+    assert not f.done()
+    assert f.job_id is None
+    assert _status(f) is None
+    cancelled = JobCancelledError("circuit #3 was cancelled", job_id=None, provider="fake")
+    assert r.set_exception(cancelled) is FutureState.PENDING
+    assert f.done()
+    assert f.exception() is cancelled
+    assert _status(f) is JobStatus.CANCELLED
+    with pytest.raises(JobCancelledError):
+        await f
+    done = _record(4)
+    g = JobFuture(owner, done)
+    result = Result.from_counts({"0": 1}, 1)
+    done.set_result(result)
+    assert await g is result
+    assert g.status is JobStatus.COMPLETED

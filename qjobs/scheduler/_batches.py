@@ -16,7 +16,7 @@ from qjobs.scheduler._states import BatchState, move
 
 if TYPE_CHECKING:
     from qjobs.circuit._ir import Circuit
-    from qjobs.scheduler._future import JobFuture
+    from qjobs.scheduler._circuits import CircuitRecord
 
 __all__ = ["Batch", "Group", "take_batch"]
 
@@ -33,19 +33,18 @@ class Group:
         self.backend = backend
         self.options = options
         self.options_json = options_json
-        self.pending: deque[JobFuture] = deque()
+        self.pending: deque[CircuitRecord] = deque()
         self.bytes = 0
         self.since = 0.0
 
 
 class Batch:
-    """One provider job: its members by position, key, job id and polling state."""
+    """One provider job: its members (circuit records) by position, key, job id and state."""
 
     __slots__ = (
         "circuits",
         "created",
         "deadline",
-        "futures",
         "gen",
         "group",
         "interval",
@@ -53,6 +52,7 @@ class Batch:
         "key",
         "last_seen",
         "member_keys",
+        "members",
         "posted",
         "provider_status",
         "retries",
@@ -65,7 +65,7 @@ class Batch:
         key: str,
         gen: int,
         group: Group,
-        futures: list[JobFuture | None],
+        members: list[CircuitRecord | None],
         member_keys: list[str | None],
         circuits: list[Circuit | None],
         *,
@@ -75,7 +75,7 @@ class Batch:
         self.key = key
         self.gen = gen
         self.group = group
-        self.futures = futures
+        self.members = members
         self.member_keys = member_keys
         self.circuits = circuits
         self.retries = retries
@@ -95,19 +95,19 @@ class Batch:
         """True while the job exists and is polled (state TRACKED)."""
         return self.state is BatchState.TRACKED
 
-    def live_futures(self) -> list[JobFuture]:
-        """Members whose futures are not done yet."""
-        return [f for f in self.futures if f is not None and not f.done()]
+    def live_members(self) -> list[CircuitRecord]:
+        """Members not finished yet."""
+        return [r for r in self.members if r is not None and not r.done()]
 
     def __repr__(self) -> str:
         state = getattr(self, "state", None)  # unset while a creation move is refused
         where = "new" if state is None else state.name
-        return f"<Batch {self.key} job={self.job_id} size={len(self.futures)} state={where}>"
+        return f"<Batch {self.key} job={self.job_id} size={len(self.members)} state={where}>"
 
 
 def take_batch(group: Group, batch_size: int, payload_limit: int) -> Batch | None:
-    """Take the next batch from ``group`` (skipping futures already done), or None if empty."""
-    futs: list[JobFuture | None] = []
+    """Take the next batch from ``group`` (skipping circuits already finished), or None if empty."""
+    futs: list[CircuitRecord | None] = []
     circs: list[Circuit | None] = []
     keys: list[str | None] = []
     size = 0
@@ -115,7 +115,7 @@ def take_batch(group: Group, batch_size: int, payload_limit: int) -> Batch | Non
     pending = group.pending
     while pending and len(futs) < batch_size:
         f = pending[0]
-        circ = f._circuit
+        circ = f.circuit
         assert circ is not None
         est = payload_estimate(circ)
         if f.done():
@@ -130,12 +130,12 @@ def take_batch(group: Group, batch_size: int, payload_limit: int) -> Batch | Non
         futs.append(f)
         circs.append(circ)
         keys.append(f.key)
-        gen = max(gen, f._gen)
+        gen = max(gen, f.gen)
     if not futs:
         return None
     b = Batch(batch_key([k for k in keys if k is not None], gen), gen, group, futs, keys, circs)
     for member in futs:
         assert member is not None
-        member._batch = b
-        member._circuit = None
+        member.batch = b
+        member.circuit = None
     return b

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from qjobs._core.errors import JobCancelledError
 from qjobs._core.models import Job, Result
 from qjobs.circuit._ir import Circuit
 from qjobs.scheduler._batches import Batch, Group
+from qjobs.scheduler._circuits import CircuitRecord
 from qjobs.scheduler._events import EventKind, SchedulerEvent
 from qjobs.scheduler._future import JobFuture
 from qjobs.scheduler._keys import payload_estimate
@@ -89,7 +89,7 @@ class Bookkeeping:
     _ledger: Ledger | None
 
     def __init__(self) -> None:
-        self._futures: list[JobFuture] = []
+        self._records: list[CircuitRecord] = []  # every circuit, in submission order
         self._groups: dict[tuple[int, str | None, bytes], Group] = {}
         self._ready: dict[Group, None] = {}
         self._counts = dict.fromkeys(FutureState, 0)
@@ -136,7 +136,7 @@ class Bookkeeping:
             self._watchers.remove(w)
 
     def _emit(
-        self, kind: EventKind, f: JobFuture, error: str | None = None, ledger: bool = False
+        self, kind: EventKind, f: CircuitRecord, error: str | None = None, ledger: bool = False
     ) -> None:
         cb = self._on_event
         if cb is None:
@@ -146,47 +146,41 @@ class Bookkeeping:
         except Exception:
             log.exception("on_event callback failed")
 
-    def _move(self, f: JobFuture, state: FutureState) -> None:
-        if not f._state.final and f._state is not state:
-            self._counts[f._state] -= 1
+    def _move(self, f: CircuitRecord, state: FutureState) -> None:
+        r = f
+        if not r.state.final and r.state is not state:
+            self._counts[r.set_state(state)] -= 1
             self._counts[state] += 1
-            f._go(state)
 
     def _finish(
         self,
-        f: JobFuture,
+        f: CircuitRecord,
         result: Result | None,
         exc: BaseException | None,
         *,
         from_ledger: bool = False,
     ) -> None:
-        if f._state.final:
+        r = f
+        if r.state.final:
             return
-        state = (
-            FutureState.COMPLETED
-            if exc is None
-            else FutureState.CANCELLED
-            if isinstance(exc, JobCancelledError)
-            else FutureState.FAILED
-        )
-        self._counts[f._state] -= 1
+        if exc is None:
+            assert result is not None
+            before = r.set_result(result)
+        else:
+            before = r.set_exception(exc)
+        state = r.state
+        self._counts[before] -= 1
         self._counts[state] += 1
-        f._go(state)
-        f._result = result
-        f._exc = exc
-        f._circuit = None
-        if f._event is not None:
-            f._event.set()
         self._unfinished -= 1
         for w in self._watchers:
-            w.push(f)
+            w.push(f.future)
         if self._on_event is not None:
             self._emit(_FINAL_KINDS[state], f, None if exc is None else str(exc), from_ledger)
 
-    def _enqueue(self, f: JobFuture, circuit: Circuit, *, front: bool = False) -> None:
-        f._circuit = circuit
-        f._batch = None
-        g = f._group
+    def _enqueue(self, f: CircuitRecord, circuit: Circuit, *, front: bool = False) -> None:
+        f.circuit = circuit
+        f.batch = None
+        g = f.group
         if not g.pending:
             g.since = anyio.current_time()
             self._ready[g] = None
@@ -207,12 +201,12 @@ class Bookkeeping:
             b.circuits = []
             self._batch_wake.set()
 
-    def _take_live(self, b: Batch) -> list[tuple[JobFuture, Circuit | None]]:
+    def _take_live(self, b: Batch) -> list[tuple[CircuitRecord, Circuit | None]]:
         """Release ``b`` and return its unfinished members with their circuits (None if gone)."""
         circuits = b.circuits
         live = [
             (f, circuits[pos] if pos < len(circuits) else None)
-            for pos, f in enumerate(b.futures)
+            for pos, f in enumerate(b.members)
             if f is not None and not f.done()
         ]
         self._release(b)

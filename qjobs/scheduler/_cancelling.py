@@ -10,8 +10,8 @@ from qjobs._core.errors import JobCancelledError
 from qjobs._core.models import JobStatus
 from qjobs.scheduler._batches import Batch
 from qjobs.scheduler._bookkeeping import Bookkeeping
+from qjobs.scheduler._circuits import CircuitRecord
 from qjobs.scheduler._events import CancelReport
-from qjobs.scheduler._future import JobFuture
 from qjobs.scheduler._states import BatchState, move
 
 log = logging.getLogger("qjobs.scheduler")
@@ -20,7 +20,7 @@ log = logging.getLogger("qjobs.scheduler")
 class Cancelling(Bookkeeping):
     """Cancelling futures and their provider jobs, bounded by ``cancel_timeout``."""
 
-    def _cancelled_error(self, f: JobFuture) -> JobCancelledError:
+    def _cancelled_error(self, f: CircuitRecord) -> JobCancelledError:
         job_id = f.job_id
         return JobCancelledError(
             f"circuit #{f.index} was cancelled" + (f" (job {job_id})" if job_id else ""),
@@ -40,12 +40,13 @@ class Cancelling(Bookkeeping):
         if ok and self._ledger is not None:
             self._ledger.status(b.key, JobStatus.CANCELLED.value)
 
-    async def _cancel_future(self, f: JobFuture) -> None:
+    async def cancel_circuit(self, f: CircuitRecord) -> None:
+        """Cancel one circuit: it fails with JobCancelledError; its job once nobody waits for it."""
         if f.done():
             return
-        b = f._batch
+        b = f.batch
         self._finish(f, None, self._cancelled_error(f))
-        if b is None or b.live_futures():
+        if b is None or b.live_members():
             return
         if b.state is BatchState.TRACKED:
             with anyio.CancelScope(shield=True):
@@ -91,7 +92,7 @@ class Cancelling(Bookkeeping):
             self._release(b)
         self._ready.clear()
         n = 0
-        for f in self._futures:
+        for f in self._records:
             if not f.done():
                 n += 1
                 self._finish(f, None, self._cancelled_error(f))

@@ -72,17 +72,17 @@ class Fetching(Tracking):
         )
         if results is None or b.state is not BatchState.FETCHING:
             return
-        if len(results) != len(b.futures):
+        if len(results) != len(b.members):
             self._fail_batch(
                 b,
                 MalformedResponseError(
-                    f"job {job_id} returned {len(results)} results for {len(b.futures)} circuits",
+                    f"job {job_id} returned {len(results)} results for {len(b.members)} circuits",
                     provider=self._provider,
                 ),
             )
             return
         ledger, rows = self._ledger, self._rows
-        members = b.futures
+        members = b.members
         keys = b.member_keys
         self._release(b)
         for pos, res in enumerate(results):

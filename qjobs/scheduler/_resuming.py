@@ -13,7 +13,7 @@ from qjobs._core.errors import JobError
 from qjobs._core.models import JobStatus
 from qjobs.circuit._ir import Circuit
 from qjobs.scheduler._batches import Batch
-from qjobs.scheduler._future import JobFuture
+from qjobs.scheduler._circuits import CircuitRecord
 from qjobs.scheduler._ledger import ABSENT, LOST, REJECTED, LedgerBatch, unpack_result
 from qjobs.scheduler._states import BatchState, FutureState, move
 from qjobs.scheduler._tracking import Tracking
@@ -26,7 +26,7 @@ _FINAL_LEDGER = frozenset({JobStatus.FAILED.value, JobStatus.CANCELLED.value, AB
 class Resuming(Tracking):
     """Attaching newly submitted circuits to what the ledger recorded for them."""
 
-    def _resume(self, f: JobFuture, circuit: Circuit) -> bool:
+    def _resume(self, f: CircuitRecord, circuit: Circuit) -> bool:
         """Attach a circuit to what the ledger knows about it; False when it must be submitted."""
         assert self._rows is not None
         row = self._rows.get(f.key)
@@ -36,7 +36,7 @@ class Resuming(Tracking):
             self._from_ledger += 1
             self._finish(f, unpack_result(row.result), None, from_ledger=True)
             return True
-        f._gen = row.gen
+        f.gen = row.gen
         if row.losses > self._losses.get(f.key, 0):  # this run may have counted more already
             self._losses[f.key] = row.losses
         lb = self._lbatches.get(row.batch) if row.batch is not None else None
@@ -49,7 +49,7 @@ class Resuming(Tracking):
             b = Batch(
                 lb.key,
                 max(row.gen - 1, 0),
-                f._group,
+                f.group,
                 [None] * lb.size,
                 list(lb.members),
                 [None] * lb.size,
@@ -71,10 +71,10 @@ class Resuming(Tracking):
                 self._schedule(b, now, 0.0)
         elif b.state is BatchState.DONE:
             return False
-        b.futures[row.pos] = f
+        b.members[row.pos] = f
         b.circuits[row.pos] = circuit
-        f._batch = b
-        f._circuit = None
+        f.batch = b
+        f.circuit = None
         if b.job_id is not None:
             self._move(
                 f, FutureState.RUNNING if b.status is JobStatus.RUNNING else FutureState.SUBMITTED
@@ -82,7 +82,7 @@ class Resuming(Tracking):
             self._emit("submitted", f)
         return True
 
-    def _resume_lost(self, f: JobFuture, lb: LedgerBatch) -> bool:
+    def _resume_lost(self, f: CircuitRecord, lb: LedgerBatch) -> bool:
         """The ledger records ``f``'s job as lost: resubmit once (False) or fail it (True)."""
         why = "the ledger records that the provider lost it (404 on every read)"
         if self._resubmit_after_loss(f, why):

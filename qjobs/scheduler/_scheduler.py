@@ -27,6 +27,7 @@ from qjobs._core.validation import is_int
 from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import ProviderClient
 from qjobs.scheduler._batches import Batch, Group
+from qjobs.scheduler._circuits import CircuitRecord
 from qjobs.scheduler._events import CancelReport, Progress, SchedulerEvent
 from qjobs.scheduler._fetching import Fetching
 from qjobs.scheduler._future import JobFuture
@@ -335,18 +336,19 @@ class Scheduler(Submitting, Fetching):
         group = self._groups.get(gkey)
         if group is None:
             group = self._groups[gkey] = Group(s, backend, opts, oj)
-        index = len(self._futures)
+        index = len(self._records)
         key = circuit_key(
             circuit, shots=s, backend=backend, options=oj, index=index, target=self._target
         )
-        fut = JobFuture(self, index, key, circuit, group)
-        self._futures.append(fut)
+        rec = CircuitRecord(index, key, group, circuit)
+        fut = rec.future = JobFuture(self, rec)
+        self._records.append(rec)
         self._unfinished += 1
         self._counts[FutureState.PENDING] += 1
         self._draining = False
-        if self._rows is not None and self._resume(fut, circuit):
+        if self._rows is not None and self._resume(rec, circuit):
             return fut
-        self._enqueue(fut, circuit)
+        self._enqueue(rec, circuit)
         return fut
 
     def as_completed(self) -> AsyncIterator[JobFuture]:
@@ -359,7 +361,7 @@ class Scheduler(Submitting, Fetching):
 
     async def _as_completed(self) -> AsyncIterator[JobFuture]:
         with self._watching() as w:
-            for f in [f for f in self._futures if f.done()]:
+            for f in [r.future for r in self._records if r.done()]:
                 yield f
             while True:
                 while w.queue:
@@ -376,16 +378,16 @@ class Scheduler(Submitting, Fetching):
         """
         with self._watching() as w:
             if not return_exceptions:
-                for f in self._futures:
-                    if f._exc is not None:
-                        raise f._exc
+                for r in self._records:
+                    if (exc := r.exception) is not None:
+                        raise exc
             while self._unfinished > 0:
                 await w.wait()
                 while w.queue:
                     f = w.queue.popleft()
-                    if f._exc is not None and not return_exceptions:
-                        raise f._exc
-        return [f._result if f._exc is None else f._exc for f in self._futures]  # type: ignore[misc]
+                    if not return_exceptions and (exc := f.exception()) is not None:
+                        raise exc
+        return [r.outcome() for r in self._records]  # type: ignore[misc]
 
     async def cancel(self) -> CancelReport:
         """Cancel every unfinished job at the provider and every pending circuit; stop.
@@ -405,7 +407,7 @@ class Scheduler(Submitting, Fetching):
         retrying = getattr(getattr(self._client, "transport", None), "retrying", None)
         waits = [*(retrying() if retrying is not None else ()), *self._own_retrying()]
         return Progress(
-            total=len(self._futures),
+            total=len(self._records),
             pending=c[FutureState.PENDING],
             submitted=c[FutureState.SUBMITTED],
             running=c[FutureState.RUNNING],
@@ -423,4 +425,4 @@ class Scheduler(Submitting, Fetching):
     @property
     def futures(self) -> list[JobFuture]:
         """Every future submitted so far, in submission order (a copy)."""
-        return list(self._futures)
+        return [r.future for r in self._records]

@@ -137,7 +137,7 @@ class Submitting(Resuming, Cancelling):
                 await self._submit(b)
 
     async def _submit(self, b: Batch) -> None:
-        live = b.live_futures()
+        live = b.live_members()
         if not live or self._closing:
             self._release(b)
             return
@@ -146,9 +146,9 @@ class Submitting(Resuming, Cancelling):
         # circuits (a retry, a resubmission after a crash) gets a different key.
         gen = b.gen + 1
         members = []
-        for f in b.futures:
+        for f in b.members:
             assert f is not None
-            f._gen = gen
+            f.gen = gen
             members.append((f.key, f.index, gen))
         if self._ledger is not None:
             self._ledger.intent(b.key, members)
@@ -158,7 +158,7 @@ class Submitting(Resuming, Cancelling):
         if job is None or b.state is not BatchState.SUBMITTING:
             return
         self._attach(b, job)
-        if not b.live_futures() and b.tracked:  # cancelled meanwhile
+        if not b.live_members() and b.tracked:  # cancelled meanwhile
             await self._cancel_job(b)
 
     async def _post(self, b: Batch, payload: Circuit | list[Circuit]) -> Job | None:

@@ -31,7 +31,7 @@ from qjobs._core.errors import (
 from qjobs._core.models import Job, JobStatus
 from qjobs.scheduler._batches import Batch
 from qjobs.scheduler._bookkeeping import Bookkeeping
-from qjobs.scheduler._future import JobFuture
+from qjobs.scheduler._circuits import CircuitRecord
 from qjobs.scheduler._ledger import LOST
 from qjobs.scheduler._states import BatchState, FutureState, move
 
@@ -194,7 +194,7 @@ class Tracking(Bookkeeping):
             else:
                 self._finish(f, None, self._lost_error(f, b.job_id, why))
 
-    def _resubmit_after_loss(self, f: JobFuture, why: str) -> bool:
+    def _resubmit_after_loss(self, f: CircuitRecord, why: str) -> bool:
         """With ``resubmit_lost``, True (and ``f`` back to pending) after its first loss only."""
         if not self._resubmit_lost or self._losses.get(f.key, 0) > 1:
             return False
@@ -203,7 +203,7 @@ class Tracking(Bookkeeping):
         self._emit("retried", f, f"job lost: {why}")
         return True
 
-    def _lost_error(self, f: JobFuture, job_id: str | None, why: str) -> JobLostError:
+    def _lost_error(self, f: CircuitRecord, job_id: str | None, why: str) -> JobLostError:
         if self._losses.get(f.key, 0) > 1:
             hint = "its circuits were resubmitted once already and are not resubmitted again"
         elif self._resubmit_lost:
@@ -242,7 +242,7 @@ class Tracking(Bookkeeping):
         if self._ledger is not None:
             self._ledger.job(b.key, job.id, job.status.value)
         state = FutureState.RUNNING if job.status is JobStatus.RUNNING else FutureState.SUBMITTED
-        for f in b.futures:
+        for f in b.members:
             if f is not None and not f.done():
                 self._move(f, state)
                 self._emit("submitted", f)
@@ -268,8 +268,8 @@ class Tracking(Bookkeeping):
             if self._ledger is not None:
                 self._ledger.status(b.key, job.status.value)
             if job.status is JobStatus.RUNNING:
-                for f in b.futures:
-                    if f is not None and f._state is FutureState.SUBMITTED:
+                for f in b.members:
+                    if f is not None and f.state is FutureState.SUBMITTED:
                         self._move(f, FutureState.RUNNING)
                         self._emit("running", f)
         else:
@@ -332,9 +332,7 @@ class Tracking(Bookkeeping):
         if job.status is JobStatus.COMPLETED:
             self._fetch_tx.send_nowait((b, job))
         elif job.status is JobStatus.FAILED:
-            if self._retry_failed and any(
-                f._retries < self._retry_failed for f in b.live_futures()
-            ):
+            if self._retry_failed and any(f.retries < self._retry_failed for f in b.live_members()):
                 self._fetch_tx.send_nowait((b, job))  # confirm the failure, then resubmit
             else:
                 self._failed(b, job)
@@ -356,8 +354,8 @@ class Tracking(Bookkeeping):
         if self._ledger is not None:
             self._ledger.status(b.key, JobStatus.FAILED.value, err.message)
         for f, circ in self._take_live(b):
-            if circ is not None and f._retries < self._retry_failed:
-                f._retries += 1
+            if circ is not None and f.retries < self._retry_failed:
+                f.retries += 1
                 self._retried += 1
                 self._move(f, FutureState.PENDING)
                 self._emit("retried", f, err.message)
