@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
     from qjobs._core.models import Result
     from qjobs.circuit._ir import Circuit
-    from qjobs.scheduler._circuits import CircuitRecord
     from qjobs.scheduler._events import CancelReport, Progress, SchedulerEvent
     from qjobs_sync.providers._base import ProviderClient
     from qjobs_sync.scheduler._future import JobFuture
@@ -102,10 +101,6 @@ class Scheduler(_portal.Twin):
                 )
             )
         )
-
-    def cancel_circuit(self, f: CircuitRecord) -> None:
-        """Cancel one circuit: it fails with JobCancelledError; its job once nobody waits for it."""
-        _portal.run_async(lambda: self._async.cancel_circuit(f))
 
     def __enter__(self) -> Self:
         self._enter()
