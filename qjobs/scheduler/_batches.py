@@ -1,14 +1,17 @@
-"""Groups of compatible circuits and the provider jobs (batches) formed from them.
+"""Groups of compatible circuits, the provider jobs (batches) formed from them, and the batcher.
 
-Circuits with the same shots, backend and job options share a :class:`Group`; the batcher takes
-up to ``batch_size`` of them, within the provider's payload limit (estimated cheaply from the
-instruction count), into one :class:`Batch`, which becomes one provider job.
+Circuits with the same shots, backend and job options share a :class:`Group`; the
+:class:`Batcher` takes up to ``batch_size`` of them, within the provider's payload limit
+(estimated cheaply from the instruction count), into one :class:`Batch`, which becomes one
+provider job, while in-flight slots are free.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from typing import TYPE_CHECKING, Any
+
+import anyio
 
 from qjobs._core.models import JobStatus
 from qjobs.scheduler._keys import batch_key, payload_estimate
@@ -17,8 +20,9 @@ from qjobs.scheduler._states import BatchState, move
 if TYPE_CHECKING:
     from qjobs.circuit._ir import Circuit
     from qjobs.scheduler._circuits import CircuitRecord
+    from qjobs.scheduler._shared import SchedulerState
 
-__all__ = ["Batch", "Group", "take_batch"]
+__all__ = ["Batch", "Batcher", "Group", "take_batch"]
 
 
 class Group:
@@ -139,3 +143,56 @@ def take_batch(group: Group, batch_size: int, payload_limit: int) -> Batch | Non
         member.batch = b
         member.circuit = None
     return b
+
+
+class Batcher:
+    """Forms batches from ready groups while in-flight slots are free; hands them to submission.
+
+    A partial batch waits ``batch_linger`` seconds for more circuits, unless someone waits for
+    results (``draining``).
+    """
+
+    __slots__ = ("cfg", "shared")
+
+    def __init__(self, shared: SchedulerState) -> None:
+        self.shared = shared
+        self.cfg = shared.settings
+
+    async def run(self) -> None:
+        """The batcher task: form batches whenever woken or a linger expires."""
+        while True:
+            self.shared.batch_wake = wake = anyio.Event()
+            delay = self._form_batches(anyio.current_time())
+            if delay is None:
+                await wake.wait()
+            else:
+                with anyio.move_on_after(delay):
+                    await wake.wait()
+
+    def _form_batches(self, now: float) -> float | None:
+        """Form every batch that is ready; the seconds until the next linger expires, or None."""
+        next_delay: float | None = None
+        size, limit = self.cfg.batch_size, self.cfg.payload_limit
+        for g in list(self.shared.ready):
+            while g.pending and self.shared.in_flight < self.cfg.max_in_flight:
+                if (
+                    len(g.pending) >= size
+                    or g.bytes >= limit
+                    or self.shared.draining
+                    or now - g.since >= self.cfg.linger
+                ):
+                    b = take_batch(g, size, limit)
+                    if b is None:
+                        break
+                    self.shared.in_flight += 1
+                    self.shared.live.add(b)
+                    self.shared.submit_tx.send_nowait(b)
+                else:
+                    d = g.since + self.cfg.linger - now
+                    next_delay = d if next_delay is None else min(next_delay, d)
+                    break
+            if not g.pending:
+                del self.shared.ready[g]
+            if self.shared.in_flight >= self.cfg.max_in_flight:
+                return None
+        return next_delay

@@ -25,7 +25,7 @@ from qjobs._core.models import Job, Result
 from qjobs._core.validation import is_int
 from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import ProviderClient
-from qjobs.scheduler._batches import Batch, Group
+from qjobs.scheduler._batches import Batch, Batcher, Group
 from qjobs.scheduler._bookkeeping import Bookkeeper
 from qjobs.scheduler._cancelling import Canceller
 from qjobs.scheduler._circuits import CircuitRecord
@@ -35,7 +35,7 @@ from qjobs.scheduler._future import JobFuture
 from qjobs.scheduler._groups import collapse
 from qjobs.scheduler._keys import circuit_key, options_json, target_id
 from qjobs.scheduler._ledger import Ledger
-from qjobs.scheduler._polling import Backoff
+from qjobs.scheduler._polling import Backoff, Poller
 from qjobs.scheduler._resuming import Resumer
 from qjobs.scheduler._shared import SchedulerState, Settings
 from qjobs.scheduler._states import FutureState
@@ -194,7 +194,9 @@ class Scheduler:
             self._cfg, Ledger(ledger) if ledger is not None else None
         )
         self._book = book = Bookkeeper(shared)
+        self._batcher = Batcher(shared)
         self._tracker = tracker = Tracker(shared, book)
+        self._poller = Poller(shared, tracker)
         self._fetcher = Fetcher(shared, book, tracker)
         self._canceller = canceller = Canceller(shared, book)
         self._resumer = resumer = Resumer(shared, book, tracker)
@@ -278,11 +280,11 @@ class Scheduler:
             with anyio.CancelScope() as scope:
                 self._workers_scope = scope
                 async with anyio.create_task_group() as tg:
-                    tg.start_soon(self._submitter.batcher)
-                    tg.start_soon(self._tracker.poller)
+                    tg.start_soon(self._batcher.run)
+                    tg.start_soon(self._poller.run)
                     for _ in range(self._cfg.workers):
                         tg.start_soon(self._submitter.submit_worker)
-                        tg.start_soon(self._tracker.poll_worker)
+                        tg.start_soon(self._poller.worker)
                         tg.start_soon(self._fetcher.fetch_worker)
                     if self._shared.ledger is not None:
                         tg.start_soon(self._resumer.ledger_flusher)

@@ -1,10 +1,9 @@
-"""Submission: forming batches from pending circuits and creating their provider jobs.
+"""Submission: creating the provider jobs of the batches the batcher formed.
 
-The batcher takes ready groups into batches while in-flight slots are free; submit workers
-commit each batch's intent to the ledger, POST it with its key, and resolve an uncertain
-submission by looking the key up (never a blind resubmission). A submission that cannot connect
-(after the transport's retry policy) certainly created nothing: it fails with ConnectError at once.
-Every wait before trying again is shown in the scheduler's progress.
+Submit workers commit each batch's intent to the ledger, POST it with its key, and resolve an
+uncertain submission by looking the key up (never a blind resubmission). A submission that
+cannot connect (after the transport's retry policy) certainly created nothing: it fails with
+ConnectError at once. Every wait before trying again is shown in the scheduler's progress.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import anyio
 from qjobs._core.errors import APIError, ConnectError, InputError, JobError
 from qjobs._core.models import Job
 from qjobs.circuit._ir import Circuit
-from qjobs.scheduler._batches import Batch, take_batch
+from qjobs.scheduler._batches import Batch
 from qjobs.scheduler._ledger import ABSENT, REJECTED
 from qjobs.scheduler._states import BatchState, move
 
@@ -36,7 +35,7 @@ _MAX_SUBMIT_ATTEMPTS = 6
 
 
 class Submitter:
-    """The batcher and the submit workers."""
+    """The submit workers: intent, keyed POST, lookup of uncertain submissions."""
 
     __slots__ = ("book", "canceller", "cfg", "resumer", "shared", "tracker")
 
@@ -72,44 +71,6 @@ class Submitter:
             await anyio.sleep(delay)
         finally:
             del self.shared.own_waits[token]
-
-    async def batcher(self) -> None:
-        while True:
-            self.shared.batch_wake = wake = anyio.Event()
-            delay = self._form_batches(anyio.current_time())
-            if delay is None:
-                await wake.wait()
-            else:
-                with anyio.move_on_after(delay):
-                    await wake.wait()
-
-    def _form_batches(self, now: float) -> float | None:
-        """Form every batch that is ready; the seconds until the next linger expires, or None."""
-        next_delay: float | None = None
-        size, limit = self.cfg.batch_size, self.cfg.payload_limit
-        for g in list(self.shared.ready):
-            while g.pending and self.shared.in_flight < self.cfg.max_in_flight:
-                if (
-                    len(g.pending) >= size
-                    or g.bytes >= limit
-                    or self.shared.draining
-                    or now - g.since >= self.cfg.linger
-                ):
-                    b = take_batch(g, size, limit)
-                    if b is None:
-                        break
-                    self.shared.in_flight += 1
-                    self.shared.live.add(b)
-                    self.shared.submit_tx.send_nowait(b)
-                else:
-                    d = g.since + self.cfg.linger - now
-                    next_delay = d if next_delay is None else min(next_delay, d)
-                    break
-            if not g.pending:
-                del self.shared.ready[g]
-            if self.shared.in_flight >= self.cfg.max_in_flight:
-                return None
-        return next_delay
 
     async def submit_worker(self) -> None:
         async for b in self.shared.submit_rx:

@@ -1,9 +1,9 @@
-"""Tracking provider jobs: the central poller, its workers, and what each observation means.
+"""Tracking provider jobs: what each observation of a job means.
 
-A job is tracked from its creation (or re-attachment) until it is final; the poller pops due
-jobs from the heap and hands chunks to poll workers (``get_jobs`` when the provider lists
-jobs, else ``get_job``). Observations move futures (submitted, running), reschedule the job
-with backoff, or hand a final job to the fetch workers; failures are retried or reported.
+A job is tracked from its creation (or re-attachment) until it is final; the
+:class:`~qjobs.scheduler._polling.Poller` reports what each poll learned. Observations move
+circuits (submitted, running), reschedule the job with backoff, or hand a final job to the fetch
+workers; failures are retried or reported.
 
 A job qjobs created that the provider answers 404 for is suspect: it is read again on its own
 (``get_job``), ``capabilities.lost_reads`` times in all, spaced by ``lost_read_delay`` seconds
@@ -26,7 +26,6 @@ from qjobs._core.errors import (
     JobFailedError,
     JobLostError,
     JobTimeoutError,
-    NotFoundError,
 )
 from qjobs._core.models import Job, JobStatus
 from qjobs.scheduler._batches import Batch
@@ -35,7 +34,6 @@ from qjobs.scheduler._ledger import LOST
 from qjobs.scheduler._states import BatchState, FutureState, move
 
 if TYPE_CHECKING:
-    from qjobs.providers._base import ProviderClient
     from qjobs.scheduler._bookkeeping import Bookkeeper
     from qjobs.scheduler._shared import SchedulerState
 
@@ -43,7 +41,7 @@ log = logging.getLogger("qjobs.scheduler")
 
 
 class Tracker:
-    """Polling jobs and reacting to their provider status."""
+    """What the scheduler does with what polls learn: moves, reschedules, finals, losses."""
 
     __slots__ = ("book", "cfg", "shared")
 
@@ -52,52 +50,8 @@ class Tracker:
         self.cfg = shared.settings
         self.book = book
 
-    async def poller(self) -> None:
-        heap = self.shared.heap
-        chunk = self.cfg.status_chunk
-        hold = self.cfg.backoff.maximum
-        while True:
-            self.shared.poll_wake = wake = anyio.Event()
-            now = anyio.current_time()
-            # With a list endpoint, at most one partial chunk is on its way at a time (for at
-            # most ``poll_max`` seconds): jobs falling due meanwhile join the next list request,
-            # sent as soon as that one is answered. A full chunk always goes at once.
-            held = (
-                chunk > 1
-                and self.shared.partial_polls > 0
-                and now - self.shared.partial_sent < hold
-            )
-            while True:
-                if held and heap.count_due(now + self.cfg.coalesce, chunk) < chunk:
-                    break
-                due = heap.pop_due(now, chunk)
-                if not due:
-                    break
-                if chunk > 1 and len(due) < chunk:
-                    due += heap.pop_due(now + self.cfg.coalesce, chunk - len(due))
-                live: list[Batch] = []
-                for b in due:
-                    if b.deadline is not None and now >= b.deadline:
-                        self._timed_out(b)
-                    else:
-                        live.append(b)
-                if live:
-                    if len(live) < chunk:
-                        self.shared.partial_polls += 1
-                        self.shared.partial_sent = now
-                        held = chunk > 1
-                    self.shared.poll_tx.send_nowait(live)
-            nxt = heap.next_due()
-            if nxt is None:
-                await wake.wait()
-            else:
-                delay = nxt - now
-                if held and delay <= 0:  # due jobs wait for the partial poll on its way
-                    delay = self.shared.partial_sent + hold - now
-                with anyio.move_on_after(max(delay, 0.0)):
-                    await wake.wait()
-
-    def _timed_out(self, b: Batch) -> None:
+    def timed_out(self, b: Batch) -> None:
+        """``b``'s job is not final at its ``job_timeout``: fail its circuits (not cancelled)."""
         self.book.fail_batch(
             b,
             JobTimeoutError(
@@ -108,72 +62,7 @@ class Tracker:
             ),
         )
 
-    async def poll_worker(self) -> None:
-        client = self.cfg.client
-        async for chunk in self.shared.poll_rx:
-            partial = len(chunk) < self.cfg.status_chunk
-            try:
-                await self._poll(client, chunk)
-            finally:
-                if partial:
-                    self.shared.partial_polls -= 1
-                    self.shared.poll_wake.set()  # jobs held back for this poll may go now
-
-    async def _poll(self, client: ProviderClient, chunk: list[Batch]) -> None:
-        suspects = self.shared.suspects
-        if suspects:  # jobs answered 404 are read one by one until confirmed or seen again
-            alone = [b for b in chunk if b in suspects]
-            if alone:
-                chunk = [b for b in chunk if b not in suspects]
-                await self._poll_each(client, alone)
-        if len(chunk) <= 1:
-            await self._poll_each(client, chunk)
-            return
-        ids = [b.job_id for b in chunk if b.job_id is not None]
-        try:
-            jobs = await client.get_jobs(ids)
-        except NotFoundError:
-            await self._poll_each(client, chunk)  # find which job is gone
-            return
-        except Exception as exc:
-            now = anyio.current_time()
-            log.debug("poll of %d job(s) failed: %s", len(ids), exc)
-            for b in chunk:
-                self._unlearned(b, now, str(exc))
-            return
-        now = anyio.current_time()
-        by_id = {j.id: j for j in jobs}
-        missing: list[Batch] = []
-        for b in chunk:
-            j = by_id.get(b.job_id) if b.job_id is not None else None
-            if j is None:
-                missing.append(b)  # absent from a list is not a 404: ask for the job itself
-            else:
-                self.observe(b, j, now)
-        await self._poll_each(client, missing)
-
-    async def _poll_each(self, client: ProviderClient, chunk: list[Batch]) -> None:
-        """Poll each job of ``chunk`` with its own ``get_job``, concurrently."""
-        if len(chunk) == 1:
-            await self._poll_one(client, chunk[0])
-        elif chunk:
-            async with anyio.create_task_group() as tg:
-                for b in chunk:
-                    tg.start_soon(self._poll_one, client, b)
-
-    async def _poll_one(self, client: ProviderClient, b: Batch) -> None:
-        assert b.job_id is not None
-        try:
-            job = await client.get_job(b.job_id)
-        except NotFoundError:
-            self._not_found(b, anyio.current_time())
-        except Exception as exc:
-            log.debug("poll of job %s failed: %s", b.job_id, exc)
-            self._unlearned(b, anyio.current_time(), str(exc))
-        else:
-            self.observe(b, job, anyio.current_time())
-
-    def _not_found(self, b: Batch, now: float) -> None:
+    def not_found(self, b: Batch, now: float) -> None:
         """A poll of ``b``'s job answered 404: read it again later, or give it up as lost."""
         if b.state is not BatchState.TRACKED:
             return
@@ -272,7 +161,7 @@ class Tracker:
         if self.shared.suspects:
             self.shared.suspects.pop(b, None)
         if job.status is JobStatus.UNKNOWN:
-            self._unlearned(b, now, f"status {job.provider_status!r} not understood")
+            self.unlearned(b, now, f"status {job.provider_status!r} not understood")
             return
         b.last_seen = now
         if job.status is not b.status or job.provider_status != b.provider_status:
@@ -293,7 +182,7 @@ class Tracker:
         else:
             self.schedule(b, now)
 
-    def _unlearned(self, b: Batch, now: float, reason: str) -> None:
+    def unlearned(self, b: Batch, now: float, reason: str) -> None:
         """A poll could not learn the state of ``b``'s job."""
         if b.state is not BatchState.TRACKED:
             return
