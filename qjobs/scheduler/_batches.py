@@ -47,7 +47,6 @@ class Batch:
 
     __slots__ = (
         "circuits",
-        "created",
         "deadline",
         "gen",
         "group",
@@ -59,7 +58,6 @@ class Batch:
         "members",
         "posted",
         "provider_status",
-        "retries",
         "state",
         "status",
     )
@@ -73,7 +71,6 @@ class Batch:
         member_keys: list[str | None],
         circuits: list[Circuit | None],
         *,
-        retries: int = 0,
         state: BatchState = BatchState.QUEUED_LOCAL,
     ) -> None:
         self.key = key
@@ -82,11 +79,9 @@ class Batch:
         self.members = members
         self.member_keys = member_keys
         self.circuits = circuits
-        self.retries = retries
         self.job_id: str | None = None
         self.status: JobStatus | None = None
         self.provider_status = ""
-        self.created = 0.0
         self.last_seen = 0.0
         self.interval = 0.0
         self.deadline: float | None = None

@@ -1,11 +1,14 @@
 """The Scheduler: many circuits in flight, batched, polled centrally, journaled in a ledger.
 
-Structure: ``__aenter__`` opens a task group holding one runner task; the runner owns an inner
-task group with the batcher, the poller and three small pools of workers (submit, poll, fetch),
-each as large as the provider's ``max_concurrent_requests``. No task exists per job: jobs are
-plain records (:class:`~qjobs.scheduler._batches.Batch`) moved between queues. ``__aexit__``
-waits for every future, or on an error cancels every unfinished job at the provider, then stops
-the runner; nothing outlives the ``async with``.
+Structure: the Scheduler owns its steps (bookkeeper, batcher, tracker, poller, fetcher,
+canceller, resumer, submitter), which all share one
+:class:`~qjobs.scheduler._shared.SchedulerState`. ``__aenter__`` opens a task group holding one
+runner task; the runner owns an inner task group with the batcher, the poller and three small
+pools of workers (submit, poll, fetch), each as large as the provider's
+``max_concurrent_requests``. No task exists per job: jobs are plain records
+(:class:`~qjobs.scheduler._batches.Batch`) moved between queues. ``__aexit__`` waits for every
+future, or on an error cancels every unfinished job at the provider, then stops the runner;
+nothing outlives the ``async with``.
 """
 
 from __future__ import annotations

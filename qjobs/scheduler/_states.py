@@ -1,7 +1,7 @@
-"""The scheduler's two state machines: of a batch (one provider job) and of a circuit's future.
+"""The scheduler's two state machines: of a batch (one provider job) and of a circuit.
 
 Each is an enum and ONE table of allowed transitions (``None`` stands for creation). A batch's
-state changes only through :func:`move`, a future's only through its own ``JobFuture._go``; both
+state changes only through :func:`move`, a circuit's only through ``CircuitRecord._go``; both
 check the table (with :func:`check`) and raise :class:`IllegalTransition` on a move it does not
 list. ``docs/scheduler.md`` draws both tables (a test keeps the diagrams equal to them).
 """

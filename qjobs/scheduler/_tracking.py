@@ -130,7 +130,7 @@ class Tracker:
         """Start tracking ``b`` as provider job ``job_id`` (its clocks start ``now``)."""
         b.job_id = job_id
         b.status = status
-        b.created = b.last_seen = now
+        b.last_seen = now
         b.interval = self.cfg.backoff.initial
         if self.cfg.job_timeout is not None:
             b.deadline = now + self.cfg.job_timeout
