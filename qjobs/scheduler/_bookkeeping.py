@@ -103,6 +103,7 @@ class Bookkeeper:
             log.exception("on_event callback failed")
 
     def move_circuit(self, f: CircuitRecord, state: FutureState) -> None:
+        """Move an unfinished circuit to another unfinished state (counted); no-op otherwise."""
         r = f
         if not r.state.final and r.state is not state:
             self.shared.counts[r.set_state(state)] -= 1
@@ -116,6 +117,7 @@ class Bookkeeper:
         *,
         from_ledger: bool = False,
     ) -> None:
+        """Finish a circuit with its result or error: count it, wake watchers, emit its event."""
         r = f
         if r.state.final:
             return
@@ -134,6 +136,7 @@ class Bookkeeper:
             self.emit(_FINAL_KINDS[state], f, None if exc is None else str(exc), from_ledger)
 
     def enqueue(self, f: CircuitRecord, circuit: Circuit, *, front: bool = False) -> None:
+        """Queue a circuit for batching (at the front when it is tried again)."""
         f.circuit = circuit
         f.batch = None
         g = f.group
@@ -148,6 +151,7 @@ class Bookkeeper:
         self.shared.batch_wake.set()
 
     def release(self, b: Batch) -> None:
+        """The batch is done: free its in-flight slot and forget it."""
         if b.state is not BatchState.DONE:
             move(b, BatchState.DONE)
             self.shared.in_flight -= 1
@@ -169,6 +173,7 @@ class Bookkeeper:
         return live
 
     def fail_batch(self, b: Batch, exc: BaseException) -> None:
+        """Release ``b`` and fail each of its unfinished circuits with ``exc``."""
         for f, _ in self.take_live(b):
             self.finish(f, None, exc)
 
@@ -194,6 +199,7 @@ class Bookkeeper:
         )
 
     def progress_changed(self) -> None:
+        """Send a progress snapshot to ``on_progress`` (its errors are logged)."""
         cb = self.cfg.on_progress
         if cb is None:
             return
@@ -203,6 +209,7 @@ class Bookkeeper:
             log.exception("on_progress callback failed")
 
     def on_transport_retry(self, wait: RetryWait) -> None:
+        """The client's transport started waiting to retry a request: count it, report progress."""
         self.shared.retries += 1
         self.progress_changed()
 

@@ -31,6 +31,7 @@ class Fetcher:
         self.tracker = tracker
 
     async def fetch_worker(self) -> None:
+        """A fetch worker: results of completed jobs, confirmation of failed ones."""
         async for b, job in self.shared.fetch_rx:
             if b.state is not BatchState.FETCHING:
                 continue

@@ -127,6 +127,7 @@ class Resumer:
             self.book.enqueue(f, circ, front=True)
 
     async def ledger_flusher(self) -> None:
+        """Commit the ledger's buffered writes every ``_LEDGER_FLUSH_INTERVAL`` seconds."""
         ledger = self.shared.ledger
         assert ledger is not None
         while True:

@@ -73,6 +73,7 @@ class Submitter:
             del self.shared.own_waits[token]
 
     async def submit_worker(self) -> None:
+        """A submit worker: look up recovered intents, submit formed batches."""
         async for b in self.shared.submit_rx:
             if b.state is BatchState.LOOKUP:
                 try:

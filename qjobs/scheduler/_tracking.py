@@ -107,6 +107,7 @@ class Tracker:
         return True
 
     def lost_error(self, f: CircuitRecord, job_id: str | None, why: str) -> JobLostError:
+        """The :class:`~qjobs.JobLostError` of a circuit of a lost job, saying what happens next."""
         if self.shared.losses.get(f.key, 0) > 1:
             hint = "its circuits were resubmitted once already and are not resubmitted again"
         elif self.cfg.resubmit_lost:
@@ -120,6 +121,7 @@ class Tracker:
         )
 
     def schedule(self, b: Batch, now: float, delay: float | None = None) -> None:
+        """Put ``b`` on the poll heap after its jittered interval (or ``delay``), by deadline."""
         due = now + (self.cfg.backoff.delay(b.interval) if delay is None else delay)
         if b.deadline is not None and due > b.deadline:
             due = b.deadline
