@@ -113,11 +113,11 @@ def take_batch(group: Group, batch_size: int, payload_limit: int) -> Batch | Non
     gen = 0
     pending = group.pending
     while pending and len(futs) < batch_size:
-        f = pending[0]
-        circ = f.circuit
+        r = pending[0]
+        circ = r.circuit
         assert circ is not None
         est = payload_estimate(circ)
-        if f.done():
+        if r.done():
             pending.popleft()
             group.bytes -= est
             continue
@@ -126,10 +126,10 @@ def take_batch(group: Group, batch_size: int, payload_limit: int) -> Batch | Non
         pending.popleft()
         group.bytes -= est
         size += est
-        futs.append(f)
+        futs.append(r)
         circs.append(circ)
-        keys.append(f.key)
-        gen = max(gen, f.gen)
+        keys.append(r.key)
+        gen = max(gen, r.gen)
     if not futs:
         return None
     b = Batch(batch_key([k for k in keys if k is not None], gen), gen, group, futs, keys, circs)

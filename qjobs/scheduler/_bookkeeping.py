@@ -86,7 +86,7 @@ class Bookkeeper:
             self.shared.watchers.remove(w)
 
     def emit(
-        self, kind: EventKind, f: CircuitRecord, error: str | None = None, ledger: bool = False
+        self, kind: EventKind, r: CircuitRecord, error: str | None = None, ledger: bool = False
     ) -> None:
         """Report one circuit's event to ``on_event``, then its progress to ``on_progress``."""
         on_event, on_progress = self.cfg.on_event, self.cfg.on_progress
@@ -95,30 +95,28 @@ class Bookkeeper:
         try:
             try:
                 if on_event is not None:
-                    on_event(SchedulerEvent(kind, f.index, f.job_id, f.key, error, ledger))
+                    on_event(SchedulerEvent(kind, r.index, r.job_id, r.key, error, ledger))
             finally:
                 if on_progress is not None:
                     self.progress_changed()
         except Exception:
             log.exception("on_event callback failed")
 
-    def move_circuit(self, f: CircuitRecord, state: FutureState) -> None:
+    def move_circuit(self, r: CircuitRecord, state: FutureState) -> None:
         """Move an unfinished circuit to another unfinished state (counted); no-op otherwise."""
-        r = f
         if not r.state.final and r.state is not state:
             self.shared.counts[r.set_state(state)] -= 1
             self.shared.counts[state] += 1
 
     def finish(
         self,
-        f: CircuitRecord,
+        r: CircuitRecord,
         result: Result | None,
         exc: BaseException | None,
         *,
         from_ledger: bool = False,
     ) -> None:
         """Finish a circuit with its result or error: count it, wake watchers, emit its event."""
-        r = f
         if r.state.final:
             return
         if exc is None:
@@ -131,22 +129,22 @@ class Bookkeeper:
         self.shared.counts[state] += 1
         self.shared.unfinished -= 1
         for w in self.shared.watchers:
-            w.push(f.future)
+            w.push(r.future)
         if self.cfg.on_event is not None or self.cfg.on_progress is not None:
-            self.emit(_FINAL_KINDS[state], f, None if exc is None else str(exc), from_ledger)
+            self.emit(_FINAL_KINDS[state], r, None if exc is None else str(exc), from_ledger)
 
-    def enqueue(self, f: CircuitRecord, circuit: Circuit, *, front: bool = False) -> None:
+    def enqueue(self, r: CircuitRecord, circuit: Circuit, *, front: bool = False) -> None:
         """Queue a circuit for batching (at the front when it is tried again)."""
-        f.circuit = circuit
-        f.batch = None
-        g = f.group
+        r.circuit = circuit
+        r.batch = None
+        g = r.group
         if not g.pending:
             g.since = anyio.current_time()
             self.shared.ready[g] = None
         if front:
-            g.pending.appendleft(f)
+            g.pending.appendleft(r)
         else:
-            g.pending.append(f)
+            g.pending.append(r)
         g.bytes += payload_estimate(circuit)
         self.shared.batch_wake.set()
 
@@ -165,17 +163,17 @@ class Bookkeeper:
         """Release ``b`` and return its unfinished members with their circuits (None if gone)."""
         circuits = b.circuits
         live = [
-            (f, circuits[pos] if pos < len(circuits) else None)
-            for pos, f in enumerate(b.members)
-            if f is not None and not f.done()
+            (r, circuits[pos] if pos < len(circuits) else None)
+            for pos, r in enumerate(b.members)
+            if r is not None and not r.done()
         ]
         self.release(b)
         return live
 
     def fail_batch(self, b: Batch, exc: BaseException) -> None:
         """Release ``b`` and fail each of its unfinished circuits with ``exc``."""
-        for f, _ in self.take_live(b):
-            self.finish(f, None, exc)
+        for r, _ in self.take_live(b):
+            self.finish(r, None, exc)
 
     def progress(self) -> Progress:
         """A snapshot of the counts per state and of the retries in progress."""

@@ -31,10 +31,10 @@ class Canceller:
         self.cfg = shared.settings
         self.book = book
 
-    def _cancelled_error(self, f: CircuitRecord) -> JobCancelledError:
-        job_id = f.job_id
+    def _cancelled_error(self, r: CircuitRecord) -> JobCancelledError:
+        job_id = r.job_id
         return JobCancelledError(
-            f"circuit #{f.index} was cancelled" + (f" (job {job_id})" if job_id else ""),
+            f"circuit #{r.index} was cancelled" + (f" (job {job_id})" if job_id else ""),
             job_id=job_id,
             provider=self.cfg.provider,
         )
@@ -51,12 +51,12 @@ class Canceller:
         if ok and self.shared.ledger is not None:
             self.shared.ledger.status(b.key, JobStatus.CANCELLED.value)
 
-    async def cancel_circuit(self, f: CircuitRecord) -> None:
+    async def cancel_circuit(self, r: CircuitRecord) -> None:
         """Cancel one circuit: it fails with JobCancelledError; its job once nobody waits for it."""
-        if f.done():
+        if r.done():
             return
-        b = f.batch
-        self.book.finish(f, None, self._cancelled_error(f))
+        b = r.batch
+        self.book.finish(r, None, self._cancelled_error(r))
         if b is None or b.live_members():
             return
         if b.state is BatchState.TRACKED:
@@ -105,10 +105,10 @@ class Canceller:
             self.book.release(b)
         self.shared.ready.clear()
         n = 0
-        for f in self.shared.records:
-            if not f.done():
+        for r in self.shared.records:
+            if not r.done():
                 n += 1
-                self.book.finish(f, None, self._cancelled_error(f))
+                self.book.finish(r, None, self._cancelled_error(r))
         report = CancelReport(tuple(cancelled), tuple(failed), n)
         if cancelled or failed or n:
             log.warning(

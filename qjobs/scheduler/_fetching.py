@@ -107,9 +107,9 @@ class Fetcher:
                     row = rows.get(key) if rows is not None else None
                     if row is not None:
                         row.result = blob
-            f = members[pos]
-            if f is not None and not f.done():
-                self.book.finish(f, res, None)
+            r = members[pos]
+            if r is not None and not r.done():
+                self.book.finish(r, res, None)
         if ledger is not None:
             ledger.status(b.key, JobStatus.COMPLETED.value)
 

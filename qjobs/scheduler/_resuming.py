@@ -40,22 +40,22 @@ class Resumer:
         self.book = book
         self.tracker = tracker
 
-    def resume(self, f: CircuitRecord, circuit: Circuit) -> bool:
+    def resume(self, r: CircuitRecord, circuit: Circuit) -> bool:
         """Attach a circuit to what the ledger knows about it; False when it must be submitted."""
         assert self.shared.rows is not None
-        row = self.shared.rows.get(f.key)
+        row = self.shared.rows.get(r.key)
         if row is None:
             return False
         if row.result is not None:
             self.shared.from_ledger += 1
-            self.book.finish(f, unpack_result(row.result), None, from_ledger=True)
+            self.book.finish(r, unpack_result(row.result), None, from_ledger=True)
             return True
-        f.gen = row.gen
-        if row.losses > self.shared.losses.get(f.key, 0):  # this run may have counted more already
-            self.shared.losses[f.key] = row.losses
+        r.gen = row.gen
+        if row.losses > self.shared.losses.get(r.key, 0):  # this run may have counted more already
+            self.shared.losses[r.key] = row.losses
         lb = self.shared.lbatches.get(row.batch) if row.batch is not None else None
         if lb is not None and lb.status == LOST:
-            return self._resume_lost(f, lb)
+            return self._resume_lost(r, lb)
         if lb is None or row.pos is None or lb.status in _FINAL_LEDGER or row.pos >= lb.size:
             return False
         b = self.shared.attached.get(lb.key)
@@ -63,7 +63,7 @@ class Resumer:
             b = Batch(
                 lb.key,
                 max(row.gen - 1, 0),
-                f.group,
+                r.group,
                 [None] * lb.size,
                 list(lb.members),
                 [None] * lb.size,
@@ -85,23 +85,23 @@ class Resumer:
                 self.tracker.schedule(b, now, 0.0)
         elif b.state is BatchState.DONE:
             return False
-        b.members[row.pos] = f
+        b.members[row.pos] = r
         b.circuits[row.pos] = circuit
-        f.batch = b
-        f.circuit = None
+        r.batch = b
+        r.circuit = None
         if b.job_id is not None:
             self.book.move_circuit(
-                f, FutureState.RUNNING if b.status is JobStatus.RUNNING else FutureState.SUBMITTED
+                r, FutureState.RUNNING if b.status is JobStatus.RUNNING else FutureState.SUBMITTED
             )
-            self.book.emit("submitted", f)
+            self.book.emit("submitted", r)
         return True
 
-    def _resume_lost(self, f: CircuitRecord, lb: LedgerBatch) -> bool:
+    def _resume_lost(self, r: CircuitRecord, lb: LedgerBatch) -> bool:
         """The ledger records ``f``'s job as lost: resubmit once (False) or fail it (True)."""
         why = "the ledger records that the provider lost it (404 on every read)"
-        if self.tracker.resubmit_after_loss(f, why):
+        if self.tracker.resubmit_after_loss(r, why):
             return False
-        self.book.finish(f, None, self.tracker.lost_error(f, lb.job_id, why))
+        self.book.finish(r, None, self.tracker.lost_error(r, lb.job_id, why))
         return True
 
     async def resume_lookup(self, b: Batch) -> None:
@@ -122,9 +122,9 @@ class Resumer:
             lb.status = ABSENT
         if self.shared.ledger is not None:
             self.shared.ledger.status(b.key, ABSENT)
-        for f, circ in self.book.take_live(b):
+        for r, circ in self.book.take_live(b):
             assert circ is not None
-            self.book.enqueue(f, circ, front=True)
+            self.book.enqueue(r, circ, front=True)
 
     async def ledger_flusher(self) -> None:
         """Commit the ledger's buffered writes every ``_LEDGER_FLUSH_INTERVAL`` seconds."""

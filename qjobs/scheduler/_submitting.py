@@ -93,10 +93,10 @@ class Submitter:
         # circuits (a retry, a resubmission after a crash) gets a different key.
         gen = b.gen + 1
         members = []
-        for f in b.members:
-            assert f is not None
-            f.gen = gen
-            members.append((f.key, f.index, gen))
+        for r in b.members:
+            assert r is not None
+            r.gen = gen
+            members.append((r.key, r.index, gen))
         if self.shared.ledger is not None:
             self.shared.ledger.intent(b.key, members)
             await self.shared.ledger.flush()

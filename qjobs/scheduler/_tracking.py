@@ -91,24 +91,24 @@ class Tracker:
             f"the provider answered 404 on {reads} {what} of the job it had created "
             "(deleted, or lost in a provider restart)"
         )
-        for f, circ in self.book.take_live(b):
-            if circ is not None and self.resubmit_after_loss(f, why):
-                self.book.enqueue(f, circ, front=True)
+        for r, circ in self.book.take_live(b):
+            if circ is not None and self.resubmit_after_loss(r, why):
+                self.book.enqueue(r, circ, front=True)
             else:
-                self.book.finish(f, None, self.lost_error(f, b.job_id, why))
+                self.book.finish(r, None, self.lost_error(r, b.job_id, why))
 
-    def resubmit_after_loss(self, f: CircuitRecord, why: str) -> bool:
+    def resubmit_after_loss(self, r: CircuitRecord, why: str) -> bool:
         """With ``resubmit_lost``, True (and ``f`` back to pending) after its first loss only."""
-        if not self.cfg.resubmit_lost or self.shared.losses.get(f.key, 0) > 1:
+        if not self.cfg.resubmit_lost or self.shared.losses.get(r.key, 0) > 1:
             return False
         self.shared.retried += 1
-        self.book.move_circuit(f, FutureState.PENDING)
-        self.book.emit("retried", f, f"job lost: {why}")
+        self.book.move_circuit(r, FutureState.PENDING)
+        self.book.emit("retried", r, f"job lost: {why}")
         return True
 
-    def lost_error(self, f: CircuitRecord, job_id: str | None, why: str) -> JobLostError:
+    def lost_error(self, r: CircuitRecord, job_id: str | None, why: str) -> JobLostError:
         """The :class:`~qjobs.JobLostError` of a circuit of a lost job, saying what happens next."""
-        if self.shared.losses.get(f.key, 0) > 1:
+        if self.shared.losses.get(r.key, 0) > 1:
             hint = "its circuits were resubmitted once already and are not resubmitted again"
         elif self.cfg.resubmit_lost:
             hint = "it was not resubmitted"
@@ -147,10 +147,10 @@ class Tracker:
         if self.shared.ledger is not None:
             self.shared.ledger.job(b.key, job.id, job.status.value)
         state = FutureState.RUNNING if job.status is JobStatus.RUNNING else FutureState.SUBMITTED
-        for f in b.members:
-            if f is not None and not f.done():
-                self.book.move_circuit(f, state)
-                self.book.emit("submitted", f)
+        for r in b.members:
+            if r is not None and not r.done():
+                self.book.move_circuit(r, state)
+                self.book.emit("submitted", r)
         if job.is_final:
             self._on_final(b, job)
         else:
@@ -173,10 +173,10 @@ class Tracker:
             if self.shared.ledger is not None:
                 self.shared.ledger.status(b.key, job.status.value)
             if job.status is JobStatus.RUNNING:
-                for f in b.members:
-                    if f is not None and f.state is FutureState.SUBMITTED:
-                        self.book.move_circuit(f, FutureState.RUNNING)
-                        self.book.emit("running", f)
+                for r in b.members:
+                    if r is not None and r.state is FutureState.SUBMITTED:
+                        self.book.move_circuit(r, FutureState.RUNNING)
+                        self.book.emit("running", r)
         else:
             b.interval = self.cfg.backoff.grow(b.interval)
         if job.is_final:
@@ -238,7 +238,7 @@ class Tracker:
             self.shared.fetch_tx.send_nowait((b, job))
         elif job.status is JobStatus.FAILED:
             if self.cfg.retry_failed and any(
-                f.retries < self.cfg.retry_failed for f in b.live_members()
+                r.retries < self.cfg.retry_failed for r in b.live_members()
             ):
                 self.shared.fetch_tx.send_nowait((b, job))  # confirm the failure, then resubmit
             else:
@@ -260,12 +260,12 @@ class Tracker:
         err = JobFailedError.from_job(job, self.cfg.provider)
         if self.shared.ledger is not None:
             self.shared.ledger.status(b.key, JobStatus.FAILED.value, err.message)
-        for f, circ in self.book.take_live(b):
-            if circ is not None and f.retries < self.cfg.retry_failed:
-                f.retries += 1
+        for r, circ in self.book.take_live(b):
+            if circ is not None and r.retries < self.cfg.retry_failed:
+                r.retries += 1
                 self.shared.retried += 1
-                self.book.move_circuit(f, FutureState.PENDING)
-                self.book.emit("retried", f, err.message)
-                self.book.enqueue(f, circ, front=True)
+                self.book.move_circuit(r, FutureState.PENDING)
+                self.book.emit("retried", r, err.message)
+                self.book.enqueue(r, circ, front=True)
             else:
-                self.book.finish(f, None, err)
+                self.book.finish(r, None, err)
