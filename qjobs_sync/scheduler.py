@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from qjobs import Circuit, JobStatus, Result
     from qjobs_sync.providers import ProviderClient
 
-    Group: TypeAlias = Any
+    FutureOwner: TypeAlias = Any
+    CircuitRecord: TypeAlias = Any
 
 __all__ = ["CancelReport", "EventKind", "JobFuture", "Progress", "Scheduler", "SchedulerEvent"]
 
@@ -52,14 +53,8 @@ class JobFuture(_portal.Twin):
         """The ``key`` of the async object (read through)."""
         return self._async.key
 
-    def __init__(
-        self, sched: Scheduler, index: int, key: str, circuit: Circuit | None, group: Group
-    ) -> None:
-        self._bind(
-            _portal.run_sync(
-                lambda: _AsyncJobFuture(_portal.unwrap(sched), index, key, circuit, group)
-            )
-        )
+    def __init__(self, owner: FutureOwner, record: CircuitRecord) -> None:
+        self._bind(_portal.run_sync(lambda: _AsyncJobFuture(owner, record)))
 
     @property
     def job_id(self) -> str | None:

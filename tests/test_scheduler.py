@@ -219,7 +219,7 @@ async def test_backoff_grows_per_job_and_resets_on_change() -> None:
     holder: list[JobFuture] = []
 
     def record(job_id: str) -> None:
-        b = holder[0]._batch
+        b = holder[0]._record.batch
         assert b is not None
         seen.append(b.interval)
 

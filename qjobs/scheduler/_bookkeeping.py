@@ -1,8 +1,8 @@
-"""Per-circuit and per-job bookkeeping shared by every part of the scheduler.
+"""Per-circuit and per-job bookkeeping: the elementary moves every part of the scheduler uses.
 
-:class:`Bookkeeping` holds the scheduler's state (futures, counts, live jobs, watchers, queues)
-and the few transitions everything else goes through: a future moves state, finishes, is
-queued for batching; a job is released (its in-flight slot freed) or fails as a whole.
+:class:`Bookkeeper` works on the shared :class:`~qjobs.scheduler._shared.SchedulerState`: a
+circuit moves state, finishes, is queued for batching; a job is released (its in-flight slot
+freed) or fails as a whole; progress snapshots are taken and reported.
 """
 
 from __future__ import annotations
@@ -10,35 +10,36 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from qjobs._core.errors import JobCancelledError
-from qjobs._core.models import Job, Result
+from qjobs._core.models import Result
 from qjobs.circuit._ir import Circuit
-from qjobs.scheduler._batcher import DONE, Batch, Group
-from qjobs.scheduler._events import EventKind, SchedulerEvent
-from qjobs.scheduler._future import CANCELLED, COMPLETED, FAILED, JobFuture
+from qjobs.scheduler._batches import Batch
+from qjobs.scheduler._circuits import CircuitRecord
+from qjobs.scheduler._events import EventKind, Progress, SchedulerEvent
+from qjobs.scheduler._future import JobFuture
 from qjobs.scheduler._keys import payload_estimate
-from qjobs.scheduler._ledger import Ledger, LedgerBatch, LedgerRow
-from qjobs.scheduler._poller import Backoff, PollQueue
+from qjobs.scheduler._states import BatchState, FutureState, move
+from qjobs.transport import RetryWait
 
 if TYPE_CHECKING:
-    from qjobs.providers._base import Capabilities, ProviderClient
+    from qjobs.scheduler._shared import SchedulerState
+
+    pass
 
 log = logging.getLogger("qjobs.scheduler")
 
-_FINAL_KINDS: dict[int, EventKind] = {
-    COMPLETED: "completed",
-    FAILED: "failed",
-    CANCELLED: "cancelled",
+_FINAL_KINDS: dict[FutureState, EventKind] = {
+    FutureState.COMPLETED: "completed",
+    FutureState.FAILED: "failed",
+    FutureState.CANCELLED: "cancelled",
 }
 
 
-class _Watcher:
+class Watcher:
     """Receives every future as it finishes (for gather, as_completed and exit)."""
 
     __slots__ = ("event", "queue")
@@ -48,6 +49,7 @@ class _Watcher:
         self.event = anyio.Event()
 
     def push(self, fut: JobFuture) -> None:
+        """Hand over a finished future."""
         self.queue.append(fut)
         self.event.set()
 
@@ -57,166 +59,161 @@ class _Watcher:
         self.event = anyio.Event()
 
 
-class Bookkeeping:
-    """The scheduler's state and its elementary transitions (base of every scheduler part)."""
+class Bookkeeper:
+    """The elementary moves every other step goes through, on the shared scheduler state.
 
-    # Configuration, set by Scheduler.__init__.
-    _client: ProviderClient
-    _caps: Capabilities
-    _provider: str
-    _backend: str | None
-    _shots: int | None
-    _max_in_flight: int
-    _batch_size: int
-    _payload_limit: int
-    _linger: float
-    _backoff: Backoff
-    _coalesce: float
-    _status_chunk: int
-    _workers: int
-    _retry_failed: int
-    _resubmit_lost: bool
-    _lost_reads: int
-    _lost_delay: float
-    _target: bytes
-    _job_timeout: float | None
-    _unknown_timeout: float
-    _cancel_timeout: float
-    _on_event: Callable[[SchedulerEvent], None] | None
-    _options: dict[str, Any]
-    _options_json: bytes
-    _ledger: Ledger | None
+    A circuit moves state, finishes (waking watchers, emitting its event) or is queued for
+    batching; a job is released (its in-flight slot freed) or fails as a whole; progress is
+    reported.
+    """
 
-    def __init__(self) -> None:
-        self._futures: list[JobFuture] = []
-        self._groups: dict[tuple[int, str | None, bytes], Group] = {}
-        self._ready: dict[Group, None] = {}
-        self._counts = [0] * 6
-        self._retried = 0
-        self._from_ledger = 0
-        self._jobs_submitted = 0
-        self._unfinished = 0
-        self._in_flight = 0
-        self._live: set[Batch] = set()
-        self._watchers: list[_Watcher] = []
-        self._heap = PollQueue()
-        self._rows: dict[str, LedgerRow] | None = None
-        self._lbatches: dict[str, LedgerBatch] = {}
-        self._attached: dict[str, Batch] = {}
-        self._suspects: dict[Batch, int] = {}  # jobs answered 404: reads so far
-        self._losses: dict[str, int] = {}  # circuit key -> jobs of it the provider lost
-        self._batch_wake = anyio.Event()
-        self._poll_wake = anyio.Event()
-        self._partial_polls = 0  # list requests for fewer than status_batch_size ids on their way
-        self._partial_sent = 0.0  # when the last of them was sent
-        self._entered = False
-        self._closing = False
-        self._draining = False
-        self._runner_done = anyio.Event()
-        self._workers_scope: anyio.CancelScope | None = None
-        self._tg: Any = None
-        self._submit_tx: MemoryObjectSendStream[Batch]
-        self._submit_rx: MemoryObjectReceiveStream[Batch]
-        self._poll_tx: MemoryObjectSendStream[list[Batch]]
-        self._poll_rx: MemoryObjectReceiveStream[list[Batch]]
-        self._fetch_tx: MemoryObjectSendStream[tuple[Batch, Job]]
-        self._fetch_rx: MemoryObjectReceiveStream[tuple[Batch, Job]]
+    __slots__ = ("cfg", "shared")
+
+    def __init__(self, shared: SchedulerState) -> None:
+        self.shared = shared
+        self.cfg = shared.settings
 
     @contextlib.contextmanager
-    def _watching(self) -> Iterator[_Watcher]:
+    def watching(self) -> Iterator[Watcher]:
         """Someone waits for results: send partial batches now, report every finished future."""
-        self._draining = True
-        self._batch_wake.set()
-        w = _Watcher()
-        self._watchers.append(w)
+        self.shared.draining = True
+        self.shared.batch_wake.set()
+        w = Watcher()
+        self.shared.watchers.append(w)
         try:
             yield w
         finally:
-            self._watchers.remove(w)
+            self.shared.watchers.remove(w)
 
-    def _emit(
-        self, kind: EventKind, f: JobFuture, error: str | None = None, ledger: bool = False
+    def emit(
+        self, kind: EventKind, r: CircuitRecord, error: str | None = None, ledger: bool = False
     ) -> None:
-        cb = self._on_event
-        if cb is None:
+        """Report one circuit's event to ``on_event``, then its progress to ``on_progress``."""
+        on_event, on_progress = self.cfg.on_event, self.cfg.on_progress
+        if on_event is None and on_progress is None:
             return
         try:
-            cb(SchedulerEvent(kind, f.index, f.job_id, f.key, error, ledger))
+            try:
+                if on_event is not None:
+                    on_event(SchedulerEvent(kind, r.index, r.job_id, r.key, error, ledger))
+            finally:
+                if on_progress is not None:
+                    self.progress_changed()
         except Exception:
             log.exception("on_event callback failed")
 
-    def _move(self, f: JobFuture, state: int) -> None:
-        if f._state < COMPLETED and f._state != state:
-            self._counts[f._state] -= 1
-            self._counts[state] += 1
-            f._state = state
+    def move_circuit(self, r: CircuitRecord, state: FutureState) -> None:
+        """Move an unfinished circuit to another unfinished state (counted); no-op otherwise."""
+        if not r.state.final and r.state is not state:
+            self.shared.counts[r.set_state(state)] -= 1
+            self.shared.counts[state] += 1
 
-    def _finish(
+    def finish(
         self,
-        f: JobFuture,
+        r: CircuitRecord,
         result: Result | None,
         exc: BaseException | None,
         *,
         from_ledger: bool = False,
     ) -> None:
-        if f._state >= COMPLETED:
+        """Finish a circuit with its result or error: count it, wake watchers, emit its event."""
+        if r.state.final:
             return
-        state = (
-            COMPLETED
-            if exc is None
-            else CANCELLED
-            if isinstance(exc, JobCancelledError)
-            else FAILED
-        )
-        self._counts[f._state] -= 1
-        self._counts[state] += 1
-        f._state = state
-        f._result = result
-        f._exc = exc
-        f._circuit = None
-        if f._event is not None:
-            f._event.set()
-        self._unfinished -= 1
-        for w in self._watchers:
-            w.push(f)
-        if self._on_event is not None:
-            self._emit(_FINAL_KINDS[state], f, None if exc is None else str(exc), from_ledger)
+        if exc is None:
+            assert result is not None
+            before = r.set_result(result)
+        else:
+            before = r.set_exception(exc)
+        state = r.state
+        self.shared.counts[before] -= 1
+        self.shared.counts[state] += 1
+        self.shared.unfinished -= 1
+        for w in self.shared.watchers:
+            w.push(r.future)
+        if self.cfg.on_event is not None or self.cfg.on_progress is not None:
+            self.emit(_FINAL_KINDS[state], r, None if exc is None else str(exc), from_ledger)
 
-    def _enqueue(self, f: JobFuture, circuit: Circuit, *, front: bool = False) -> None:
-        f._circuit = circuit
-        f._batch = None
-        g = f._group
+    def enqueue(self, r: CircuitRecord, circuit: Circuit, *, front: bool = False) -> None:
+        """Queue a circuit for batching (at the front when it is tried again)."""
+        r.circuit = circuit
+        r.batch = None
+        g = r.group
         if not g.pending:
             g.since = anyio.current_time()
-            self._ready[g] = None
+            self.shared.ready[g] = None
         if front:
-            g.pending.appendleft(f)
+            g.pending.appendleft(r)
         else:
-            g.pending.append(f)
+            g.pending.append(r)
         g.bytes += payload_estimate(circuit)
-        self._batch_wake.set()
+        self.shared.batch_wake.set()
 
-    def _release(self, b: Batch) -> None:
-        if b.state != DONE:
-            b.state = DONE
-            self._in_flight -= 1
-            self._live.discard(b)
-            if self._suspects:
-                self._suspects.pop(b, None)
+    def release(self, b: Batch) -> None:
+        """The batch is done: free its in-flight slot and forget it."""
+        if b.state is not BatchState.DONE:
+            move(b, BatchState.DONE)
+            self.shared.in_flight -= 1
+            self.shared.live.discard(b)
+            if self.shared.suspects:
+                self.shared.suspects.pop(b, None)
             b.circuits = []
-            self._batch_wake.set()
+            self.shared.batch_wake.set()
 
-    def _take_live(self, b: Batch) -> list[tuple[JobFuture, Circuit | None]]:
+    def take_live(self, b: Batch) -> list[tuple[CircuitRecord, Circuit | None]]:
         """Release ``b`` and return its unfinished members with their circuits (None if gone)."""
         circuits = b.circuits
         live = [
-            (f, circuits[pos] if pos < len(circuits) else None)
-            for pos, f in enumerate(b.futures)
-            if f is not None and not f.done()
+            (r, circuits[pos] if pos < len(circuits) else None)
+            for pos, r in enumerate(b.members)
+            if r is not None and not r.done()
         ]
-        self._release(b)
+        self.release(b)
         return live
 
-    def _fail_batch(self, b: Batch, exc: BaseException) -> None:
-        for f, _ in self._take_live(b):
-            self._finish(f, None, exc)
+    def fail_batch(self, b: Batch, exc: BaseException) -> None:
+        """Release ``b`` and fail each of its unfinished circuits with ``exc``."""
+        for r, _ in self.take_live(b):
+            self.finish(r, None, exc)
+
+    def progress(self) -> Progress:
+        """A snapshot of the counts per state and of the retries in progress."""
+        c = self.shared.counts
+        retrying = getattr(getattr(self.cfg.client, "transport", None), "retrying", None)
+        waits = [*(retrying() if retrying is not None else ()), *self._own_retrying()]
+        return Progress(
+            total=len(self.shared.records),
+            pending=c[FutureState.PENDING],
+            submitted=c[FutureState.SUBMITTED],
+            running=c[FutureState.RUNNING],
+            completed=c[FutureState.COMPLETED],
+            failed=c[FutureState.FAILED],
+            cancelled=c[FutureState.CANCELLED],
+            retried=self.shared.retried,
+            from_ledger=self.shared.from_ledger,
+            jobs_in_flight=self.shared.in_flight,
+            jobs_submitted=self.shared.jobs_submitted,
+            retries=self.shared.retries,
+            retrying=tuple(sorted(waits, key=lambda w: w.next_attempt_in)),
+        )
+
+    def progress_changed(self) -> None:
+        """Send a progress snapshot to ``on_progress`` (its errors are logged)."""
+        cb = self.cfg.on_progress
+        if cb is None:
+            return
+        try:
+            cb(self.progress())
+        except Exception:
+            log.exception("on_progress callback failed")
+
+    def on_transport_retry(self, wait: RetryWait) -> None:
+        """The client's transport started waiting to retry a request: count it, report progress."""
+        self.shared.retries += 1
+        self.progress_changed()
+
+    def _own_retrying(self) -> list[RetryWait]:
+        now = anyio.current_time()
+        return [
+            RetryWait(what, error, attempt, most, max(0.0, at - now))
+            for what, error, attempt, most, at in list(self.shared.own_waits.values())
+        ]

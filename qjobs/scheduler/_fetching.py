@@ -3,24 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from qjobs._core.errors import JobError, MalformedResponseError, NotFoundError
 from qjobs._core.models import Job, JobStatus, Result
-from qjobs.scheduler._batcher import FETCHING, TRACKED, Batch
-from qjobs.scheduler._future import COMPLETED
+from qjobs.scheduler._batches import Batch
 from qjobs.scheduler._ledger import pack_result
-from qjobs.scheduler._tracking import Tracking
+from qjobs.scheduler._states import BatchState, move
+
+if TYPE_CHECKING:
+    from qjobs.scheduler._bookkeeping import Bookkeeper
+    from qjobs.scheduler._shared import SchedulerState
+    from qjobs.scheduler._tracking import Tracker
 
 
-class Fetching(Tracking):
+class Fetcher:
     """The fetch workers: results of completed jobs and confirmation of failures."""
 
-    async def _fetch_worker(self) -> None:
-        async for b, job in self._fetch_rx:
-            if b.state != FETCHING:
+    __slots__ = ("book", "cfg", "shared", "tracker")
+
+    def __init__(self, shared: SchedulerState, book: Bookkeeper, tracker: Tracker) -> None:
+        self.shared = shared
+        self.cfg = shared.settings
+        self.book = book
+        self.tracker = tracker
+
+    async def fetch_worker(self) -> None:
+        """A fetch worker: results of completed jobs, confirmation of failed ones."""
+        async for b, job in self.shared.fetch_rx:
+            if b.state is not BatchState.FETCHING:
                 continue
             if job.status is JobStatus.COMPLETED:
                 await self._fetch(b, job)
@@ -34,57 +47,57 @@ class Fetching(Tracking):
         job lost.
         """
         start = anyio.current_time()
-        delay = self._backoff.initial
+        delay = self.cfg.backoff.initial
         not_found = 0
         while True:
             try:
                 return await call()
             except NotFoundError:
-                if b.state != FETCHING:
+                if b.state is not BatchState.FETCHING:
                     return None
                 not_found += 1
-                if not_found >= self._lost_reads:
-                    self._lost(b, not_found, f"reads ({what})")
+                if not_found >= self.cfg.lost_reads:
+                    self.tracker.lost(b, not_found, f"reads ({what})")
                     return None
-                await anyio.sleep(self._lost_delay * 2 ** (not_found - 1))
+                await anyio.sleep(self.cfg.lost_delay * 2 ** (not_found - 1))
             except Exception as exc:
-                if b.state != FETCHING:
+                if b.state is not BatchState.FETCHING:
                     return None
                 waited = anyio.current_time() - start
-                if waited >= self._unknown_timeout:
-                    self._fail_batch(
+                if waited >= self.cfg.unknown_timeout:
+                    self.book.fail_batch(
                         b,
                         JobError(
-                            f"{what} of {self._provider} job {b.job_id} failed for "
+                            f"{what} of {self.cfg.provider} job {b.job_id} failed for "
                             f"{waited:.0f} s: {exc}",
                             job_id=b.job_id,
-                            provider=self._provider,
+                            provider=self.cfg.provider,
                         ),
                     )
                     return None
                 await anyio.sleep(delay)
-                delay = self._backoff.grow(delay)
+                delay = self.cfg.backoff.grow(delay)
 
     async def _fetch(self, b: Batch, job: Job) -> None:
         job_id = job.id
         results: list[Result] | None = await self._retrying(
-            b, "fetching the results", lambda: self._client.results(job)
+            b, "fetching the results", lambda: self.cfg.client.results(job)
         )
-        if results is None or b.state != FETCHING:
+        if results is None or b.state is not BatchState.FETCHING:
             return
-        if len(results) != len(b.futures):
-            self._fail_batch(
+        if len(results) != len(b.members):
+            self.book.fail_batch(
                 b,
                 MalformedResponseError(
-                    f"job {job_id} returned {len(results)} results for {len(b.futures)} circuits",
-                    provider=self._provider,
+                    f"job {job_id} returned {len(results)} results for {len(b.members)} circuits",
+                    provider=self.cfg.provider,
                 ),
             )
             return
-        ledger, rows = self._ledger, self._rows
-        members = b.futures
+        ledger, rows = self.shared.ledger, self.shared.rows
+        members = b.members
         keys = b.member_keys
-        self._release(b)
+        self.book.release(b)
         for pos, res in enumerate(results):
             if ledger is not None:
                 key = keys[pos]
@@ -94,9 +107,9 @@ class Fetching(Tracking):
                     row = rows.get(key) if rows is not None else None
                     if row is not None:
                         row.result = blob
-            f = members[pos]
-            if f is not None and f._state < COMPLETED:
-                self._finish(f, res, None)
+            r = members[pos]
+            if r is not None and not r.done():
+                self.book.finish(r, res, None)
         if ledger is not None:
             ledger.status(b.key, JobStatus.COMPLETED.value)
 
@@ -104,14 +117,14 @@ class Fetching(Tracking):
         job_id = b.job_id
         assert job_id is not None
         job: Job | None = await self._retrying(
-            b, "confirming the failure", lambda: self._client.get_job(job_id)
+            b, "confirming the failure", lambda: self.cfg.client.get_job(job_id)
         )
-        if job is None or b.state != FETCHING:
+        if job is None or b.state is not BatchState.FETCHING:
             return
         if job.status is JobStatus.FAILED:
-            self._failed(b, job)
+            self.tracker.failed(b, job)
         elif job.is_final:
-            self._on_final(b, job)
+            self.tracker.fetch_final(b, job)
         else:
-            b.state = TRACKED
-            self._observe(b, job, anyio.current_time())
+            move(b, BatchState.TRACKED)
+            self.tracker.observe(b, job, anyio.current_time())

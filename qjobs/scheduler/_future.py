@@ -1,24 +1,23 @@
-"""``JobFuture``: the handle :meth:`Scheduler.submit` returns for one circuit."""
+"""``JobFuture``: the handle :meth:`Scheduler.submit` returns for one circuit.
+
+The future depends on the scheduler only through :class:`~qjobs.scheduler._circuits.FutureOwner`
+(the one call it makes, to cancel its circuit) and reads the circuit's
+:class:`~qjobs.scheduler._circuits.CircuitRecord`, which the scheduler owns and moves: the
+scheduler works on records and touches no field of the future.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
-import anyio
-
 from qjobs._core.errors import JobCancelledError
 from qjobs._core.models import JobStatus, Result
 
 if TYPE_CHECKING:
-    from qjobs.circuit._ir import Circuit
-    from qjobs.scheduler._batcher import Batch, Group
-    from qjobs.scheduler._scheduler import Scheduler
+    from qjobs.scheduler._circuits import CircuitRecord, FutureOwner
 
 __all__ = ["JobFuture"]
-
-# Per-circuit states, used for progress counts.
-PENDING, SUBMITTED, RUNNING, COMPLETED, FAILED, CANCELLED = range(6)
 
 
 class JobFuture:
@@ -32,73 +31,47 @@ class JobFuture:
     :class:`~qjobs.QJobsError` explaining why no result came.
     """
 
-    __slots__ = (
-        "_batch",
-        "_circuit",
-        "_event",
-        "_exc",
-        "_gen",
-        "_group",
-        "_result",
-        "_retries",
-        "_sched",
-        "_state",
-        "index",
-        "key",
-    )
+    __slots__ = ("_owner", "_record", "index", "key")
 
-    def __init__(
-        self, sched: Scheduler, index: int, key: str, circuit: Circuit | None, group: Group
-    ) -> None:
-        self._sched = sched
-        self.index = index
-        self.key = key
-        self._circuit = circuit
-        self._group = group
-        self._gen = 0
-        self._retries = 0
-        self._batch: Batch | None = None
-        self._state = PENDING
-        self._result: Result | None = None
-        self._exc: BaseException | None = None
-        self._event: anyio.Event | None = None
+    def __init__(self, owner: FutureOwner, record: CircuitRecord) -> None:
+        self._owner = owner
+        self._record = record  # the scheduler's record of the circuit; only the scheduler moves it
+        self.index: int = record.index
+        self.key: str = record.key
 
     @property
     def job_id(self) -> str | None:
         """The provider job holding this circuit, once created."""
-        b = self._batch
-        return b.job_id if b is not None else None
+        return self._record.job_id
 
     @property
     def status(self) -> JobStatus | None:
         """The status of the circuit's job (``None`` before it is submitted)."""
-        if self._result is not None:
+        r = self._record
+        if r.result is not None:
             return JobStatus.COMPLETED
-        b = self._batch
+        b = r.batch
         if b is not None and b.job_id is not None:
             return b.status
-        if isinstance(self._exc, JobCancelledError):
+        if isinstance(r.exception, JobCancelledError):
             return JobStatus.CANCELLED
         return None
 
     def done(self) -> bool:
         """True once a result or an error is set."""
-        return self._state >= COMPLETED
+        return self._record.done()
 
     def exception(self) -> BaseException | None:
         """The error the future ended with; ``None`` when it succeeded or is not done yet."""
-        return self._exc
+        return self._record.exception
 
     async def result(self) -> Result:
         """Wait for and return the circuit's result, or raise the error it ended with."""
-        if self._state < COMPLETED:
-            if self._event is None:
-                self._event = anyio.Event()
-            await self._event.wait()
-        if self._exc is not None:
-            raise self._exc
-        assert self._result is not None
-        return self._result
+        await self._record.wait()
+        outcome = self._record.outcome()
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
     async def cancel(self) -> None:
         """Cancel this circuit: only this future fails, with :class:`~qjobs.JobCancelledError`.
@@ -108,11 +81,11 @@ class JobFuture:
         those circuits get their results as usual. The job itself is cancelled at the provider
         only when its last unfinished circuit is cancelled.
         """
-        await self._sched._cancel_future(self)
+        await self._owner.cancel_circuit(self._record)
 
     def __await__(self) -> Generator[Any, None, Result]:
         return self.result().__await__()
 
     def __repr__(self) -> str:
-        state = ("pending", "submitted", "running", "completed", "failed", "cancelled")[self._state]
+        state = self._record.state.name.lower()
         return f"<JobFuture #{self.index} {state} job={self.job_id}>"

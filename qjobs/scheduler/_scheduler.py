@@ -1,16 +1,18 @@
 """The Scheduler: many circuits in flight, batched, polled centrally, journaled in a ledger.
 
-Structure: ``__aenter__`` opens a task group holding one runner task; the runner owns an inner
-task group with the batcher, the poller and three small pools of workers (submit, poll, fetch),
-each as large as the provider's ``max_concurrent_requests``. No task exists per job: jobs are
-plain records (:class:`~qjobs.scheduler._batcher.Batch`) moved between queues. ``__aexit__``
-waits for every future, or on an error cancels every unfinished job at the provider, then stops
-the runner; nothing outlives the ``async with``.
+Structure: the Scheduler owns its steps (bookkeeper, batcher, tracker, poller, fetcher,
+canceller, resumer, submitter), which all share one
+:class:`~qjobs.scheduler._shared.SchedulerState`. ``__aenter__`` opens a task group holding one
+runner task; the runner owns an inner task group with the batcher, the poller and three small
+pools of workers (submit, poll, fetch), each as large as the provider's
+``max_concurrent_requests``. No task exists per job: jobs are plain records
+(:class:`~qjobs.scheduler._batches.Batch`) moved between queues. ``__aexit__`` waits for every
+future, or on an error cancels every unfinished job at the provider, then stops the runner;
+nothing outlives the ``async with``.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -26,23 +28,22 @@ from qjobs._core.models import Job, Result
 from qjobs._core.validation import is_int
 from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import ProviderClient
-from qjobs.scheduler._batcher import Batch, Group
+from qjobs.scheduler._batches import Batch, Batcher, Group
+from qjobs.scheduler._bookkeeping import Bookkeeper
+from qjobs.scheduler._cancelling import Canceller
+from qjobs.scheduler._circuits import CircuitRecord
 from qjobs.scheduler._events import CancelReport, Progress, SchedulerEvent
-from qjobs.scheduler._fetching import Fetching
-from qjobs.scheduler._future import (
-    CANCELLED,
-    COMPLETED,
-    FAILED,
-    PENDING,
-    RUNNING,
-    SUBMITTED,
-    JobFuture,
-)
+from qjobs.scheduler._fetching import Fetcher
+from qjobs.scheduler._future import JobFuture
 from qjobs.scheduler._groups import collapse
 from qjobs.scheduler._keys import circuit_key, options_json, target_id
 from qjobs.scheduler._ledger import Ledger
-from qjobs.scheduler._poller import Backoff
-from qjobs.scheduler._submitting import Submitting
+from qjobs.scheduler._polling import Backoff, Poller
+from qjobs.scheduler._resuming import Resumer
+from qjobs.scheduler._shared import SchedulerState, Settings
+from qjobs.scheduler._states import FutureState
+from qjobs.scheduler._submitting import Submitter
+from qjobs.scheduler._tracking import Tracker
 
 __all__ = ["Scheduler"]
 
@@ -87,7 +88,7 @@ def _check_job_options(backend: Any, job_options: dict[str, Any]) -> None:
             raise InputError(bad, job_options[bad], "is set by the scheduler")
 
 
-class Scheduler(Submitting, Fetching):
+class Scheduler:
     """Run many circuits on one provider client with batching, limits, polling and a ledger.
 
     Use as ``async with Scheduler(client, backend=..., shots=...) as sched``; ``submit`` returns a
@@ -157,76 +158,77 @@ class Scheduler(Submitting, Fetching):
             )
         _check_job_options(backend, job_options)
 
-        self._client = client
-        self._caps = caps
-        self._provider = getattr(client, "provider", type(client).__name__)
-        self._backend = backend
-        self._shots = shots
-        self._max_in_flight = max_in_flight or caps.max_in_flight_jobs
-        self._batch_size = batch_size or caps.max_circuits_per_job
-        self._payload_limit = int(caps.max_payload_bytes * 0.8)
-        self._linger = float(batch_linger)
-        self._backoff = Backoff(
+        provider = getattr(client, "provider", type(client).__name__)
+        backoff = Backoff(
             poll_initial or caps.poll_initial,
             poll_max or caps.poll_max,
             poll_factor or caps.poll_factor,
         )
-        self._coalesce = min(self._backoff.initial, 1.0) * 0.5
-        self._status_chunk = max(1, caps.status_batch_size)
-        self._workers = max(1, caps.max_concurrent_requests)
-        self._retry_failed = retry_failed
-        self._resubmit_lost = resubmit_lost
-        self._lost_reads = max(1, caps.lost_reads)
-        self._lost_delay = max(0.0, caps.lost_read_delay)
-        self._target = target_id(self._provider, client.endpoint)
-        self._job_timeout = job_timeout
-        self._unknown_timeout = float(unknown_state_timeout)
-        self._cancel_timeout = float(cancel_timeout)
-        self._on_event = on_event
-        if on_progress is not None:
-            self._on_event = self._with_progress(on_event)
-        self._on_progress = on_progress
-        self._retries = 0
-        self._own_waits = {}
-        self._wait_tokens = itertools.count()
+        options = dict(job_options)
+        self._cfg = Settings(
+            client=client,
+            caps=caps,
+            provider=provider,
+            backend=backend,
+            shots=shots,
+            max_in_flight=max_in_flight or caps.max_in_flight_jobs,
+            batch_size=batch_size or caps.max_circuits_per_job,
+            payload_limit=int(caps.max_payload_bytes * 0.8),
+            linger=float(batch_linger),
+            backoff=backoff,
+            coalesce=min(backoff.initial, 1.0) * 0.5,
+            status_chunk=max(1, caps.status_batch_size),
+            workers=max(1, caps.max_concurrent_requests),
+            retry_failed=retry_failed,
+            resubmit_lost=resubmit_lost,
+            lost_reads=max(1, caps.lost_reads),
+            lost_delay=max(0.0, caps.lost_read_delay),
+            target=target_id(provider, client.endpoint),
+            job_timeout=job_timeout,
+            unknown_timeout=float(unknown_state_timeout),
+            cancel_timeout=float(cancel_timeout),
+            on_event=on_event,
+            on_progress=on_progress,
+            options=options,
+            options_json=options_json(options),
+        )
+        # The one shared object, and the steps working on it (each holds a reference to it).
+        self._shared = shared = SchedulerState(
+            self._cfg, Ledger(ledger) if ledger is not None else None
+        )
+        self._book = book = Bookkeeper(shared)
+        self._batcher = Batcher(shared)
+        self._tracker = tracker = Tracker(shared, book)
+        self._poller = Poller(shared, tracker)
+        self._fetcher = Fetcher(shared, book, tracker)
+        self._canceller = canceller = Canceller(shared, book)
+        self._resumer = resumer = Resumer(shared, book, tracker)
+        self._submitter = Submitter(shared, book, tracker, resumer, canceller)
+        # The lifecycle (the Scheduler's own).
+        self._entered = False
+        self._runner_done = anyio.Event()
+        self._workers_scope: anyio.CancelScope | None = None
+        self._tg: Any = None
         self._unlisten: Callable[[], None] | None = None
-        self._options = dict(job_options)
-        self._options_json = options_json(self._options)
-        self._ledger = Ledger(ledger) if ledger is not None else None
-
-        super().__init__()
 
     def __repr__(self) -> str:
-        p = self.progress()
+        p = self._book.progress()
         return (
-            f"<Scheduler {self._provider} total={p.total} done={p.done} "
+            f"<Scheduler {self._cfg.provider} total={p.total} done={p.done} "
             f"in_flight={p.jobs_in_flight}>"
         )
-
-    def _with_progress(
-        self, on_event: Callable[[SchedulerEvent], None] | None
-    ) -> Callable[[SchedulerEvent], None]:
-        def both(event: SchedulerEvent) -> None:
-            try:
-                if on_event is not None:
-                    on_event(event)
-            finally:
-                self._progress_changed()
-
-        return both
 
     # ================================================================== lifecycle
     async def __aenter__(self) -> Self:
         if self._entered:
             raise RuntimeError("a Scheduler can be entered only once")
         self._entered = True
-        if self._ledger is not None:
-            self._rows, self._lbatches = await self._ledger.open()
-        self._submit_tx, self._submit_rx = anyio.create_memory_object_stream[Batch](sys.maxsize)
-        self._poll_tx, self._poll_rx = anyio.create_memory_object_stream[list[Batch]](sys.maxsize)
-        self._fetch_tx, self._fetch_rx = anyio.create_memory_object_stream[tuple[Batch, Job]](
-            sys.maxsize
-        )
+        if self._shared.ledger is not None:
+            self._shared.rows, self._shared.lbatches = await self._shared.ledger.open()
+        sh = self._shared
+        sh.submit_tx, sh.submit_rx = anyio.create_memory_object_stream[Batch](sys.maxsize)
+        sh.poll_tx, sh.poll_rx = anyio.create_memory_object_stream[list[Batch]](sys.maxsize)
+        sh.fetch_tx, sh.fetch_rx = anyio.create_memory_object_stream[tuple[Batch, Job]](sys.maxsize)
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
         try:
@@ -234,13 +236,13 @@ class Scheduler(Submitting, Fetching):
         except BaseException:
             self._tg.cancel_scope.cancel()
             await self._exit_task_group()
-            if self._ledger is not None:
+            if self._shared.ledger is not None:
                 with anyio.CancelScope(shield=True):
-                    await self._ledger.close()  # releases the ledger's lock
+                    await self._shared.ledger.close()  # releases the ledger's lock
             raise
-        listen = getattr(getattr(self._client, "transport", None), "add_retry_listener", None)
+        listen = getattr(getattr(self._cfg.client, "transport", None), "add_retry_listener", None)
         if listen is not None:
-            self._unlisten = listen(self._on_transport_retry)
+            self._unlisten = listen(self._book.on_transport_retry)
         return self
 
     async def __aexit__(
@@ -259,11 +261,11 @@ class Scheduler(Submitting, Fetching):
             else:
                 await self._abort()
         finally:
-            self._closing = True
+            self._shared.closing = True
             with anyio.CancelScope(shield=True):
                 await self._stop_workers()
-                if self._ledger is not None:
-                    await self._ledger.close()
+                if self._shared.ledger is not None:
+                    await self._shared.ledger.close()
             await self._exit_task_group()
 
     async def _exit_task_group(self) -> None:
@@ -281,14 +283,14 @@ class Scheduler(Submitting, Fetching):
             with anyio.CancelScope() as scope:
                 self._workers_scope = scope
                 async with anyio.create_task_group() as tg:
-                    tg.start_soon(self._batcher)
-                    tg.start_soon(self._poller)
-                    for _ in range(self._workers):
-                        tg.start_soon(self._submit_worker)
-                        tg.start_soon(self._poll_worker)
-                        tg.start_soon(self._fetch_worker)
-                    if self._ledger is not None:
-                        tg.start_soon(self._ledger_flusher)
+                    tg.start_soon(self._batcher.run)
+                    tg.start_soon(self._poller.run)
+                    for _ in range(self._cfg.workers):
+                        tg.start_soon(self._submitter.submit_worker)
+                        tg.start_soon(self._poller.worker)
+                        tg.start_soon(self._fetcher.fetch_worker)
+                    if self._shared.ledger is not None:
+                        tg.start_soon(self._resumer.ledger_flusher)
                     task_status.started()
         finally:
             self._runner_done.set()
@@ -299,14 +301,14 @@ class Scheduler(Submitting, Fetching):
             await self._runner_done.wait()
 
     async def _abort(self) -> None:
-        self._closing = True
+        self._shared.closing = True
         with anyio.CancelScope(shield=True):
             await self._stop_workers()
-            await self._cancel_all()
+            await self._canceller.cancel_all()
 
     async def _wait_all(self) -> None:
-        with self._watching() as w:
-            while self._unfinished > 0:
+        with self._book.watching() as w:
+            while self._shared.unfinished > 0:
                 await w.wait()
                 w.queue.clear()
 
@@ -320,40 +322,41 @@ class Scheduler(Submitting, Fetching):
         given here are merged over the scheduler's; ``backend=`` may also be given per circuit.
         Circuits with equal shots, backend and options may share a provider job.
         """
-        if not self._entered or self._closing:
+        if not self._entered or self._shared.closing:
             raise RuntimeError("the Scheduler is not running (use it as 'async with', not after)")
         if not isinstance(circuit, Circuit):
             raise InputError("circuit", circuit, "expected a qjobs.Circuit")
         if not circuit.is_bound:
             raise InputError("circuit", circuit.parameters, "has unbound parameters")
-        s = self._shots if shots is None else shots
+        s = self._cfg.shots if shots is None else shots
         _positive("shots", s, integer=True, allow_none=False)
         assert s is not None
-        backend = self._backend
+        backend = self._cfg.backend
         if job_options:
             backend = job_options.pop("backend", backend)
             _check_job_options(backend, job_options)
         if job_options:
-            opts = {**self._options, **job_options}
+            opts = {**self._cfg.options, **job_options}
             oj = options_json(opts)
         else:
-            opts, oj = self._options, self._options_json
+            opts, oj = self._cfg.options, self._cfg.options_json
         gkey = (s, backend, oj)
-        group = self._groups.get(gkey)
+        group = self._shared.groups.get(gkey)
         if group is None:
-            group = self._groups[gkey] = Group(s, backend, opts, oj)
-        index = len(self._futures)
+            group = self._shared.groups[gkey] = Group(s, backend, opts, oj)
+        index = len(self._shared.records)
         key = circuit_key(
-            circuit, shots=s, backend=backend, options=oj, index=index, target=self._target
+            circuit, shots=s, backend=backend, options=oj, index=index, target=self._cfg.target
         )
-        fut = JobFuture(self, index, key, circuit, group)
-        self._futures.append(fut)
-        self._unfinished += 1
-        self._counts[PENDING] += 1
-        self._draining = False
-        if self._rows is not None and self._resume(fut, circuit):
+        rec = CircuitRecord(index, key, group, circuit)
+        fut = rec.future = JobFuture(self._canceller, rec)
+        self._shared.records.append(rec)
+        self._shared.unfinished += 1
+        self._shared.counts[FutureState.PENDING] += 1
+        self._shared.draining = False
+        if self._shared.rows is not None and self._resumer.resume(rec, circuit):
             return fut
-        self._enqueue(fut, circuit)
+        self._book.enqueue(rec, circuit)
         return fut
 
     def as_completed(self) -> AsyncIterator[JobFuture]:
@@ -365,13 +368,13 @@ class Scheduler(Submitting, Fetching):
         return self._as_completed()
 
     async def _as_completed(self) -> AsyncIterator[JobFuture]:
-        with self._watching() as w:
-            for f in [f for f in self._futures if f.done()]:
+        with self._book.watching() as w:
+            for f in [r.future for r in self._shared.records if r.done()]:
                 yield f
             while True:
                 while w.queue:
                     yield w.queue.popleft()
-                if self._unfinished == 0:
+                if self._shared.unfinished == 0:
                     break
                 await w.wait()
 
@@ -381,18 +384,18 @@ class Scheduler(Submitting, Fetching):
         The first failure is raised as soon as it is seen unless ``return_exceptions`` is true, in
         which case errors take the place of results in the list.
         """
-        with self._watching() as w:
+        with self._book.watching() as w:
             if not return_exceptions:
-                for f in self._futures:
-                    if f._exc is not None:
-                        raise f._exc
-            while self._unfinished > 0:
+                for r in self._shared.records:
+                    if (exc := r.exception) is not None:
+                        raise exc
+            while self._shared.unfinished > 0:
                 await w.wait()
                 while w.queue:
                     f = w.queue.popleft()
-                    if f._exc is not None and not return_exceptions:
-                        raise f._exc
-        return [f._result if f._exc is None else f._exc for f in self._futures]  # type: ignore[misc]
+                    if not return_exceptions and (exc := f.exception()) is not None:
+                        raise exc
+        return [r.outcome() for r in self._shared.records]  # type: ignore[misc]
 
     async def cancel(self) -> CancelReport:
         """Cancel every unfinished job at the provider and every pending circuit; stop.
@@ -400,34 +403,17 @@ class Scheduler(Submitting, Fetching):
         Bounded by ``cancel_timeout`` and shielded from cancellation. Returns (and logs) what was
         cancelled. The scheduler accepts no submissions afterwards.
         """
-        self._closing = True
+        self._shared.closing = True
         with anyio.CancelScope(shield=True):
             await self._stop_workers()
-            report = await self._cancel_all()
+            report = await self._canceller.cancel_all()
         return report
 
     def progress(self) -> Progress:
         """A snapshot of the counts per state and of the retries in progress."""
-        c = self._counts
-        retrying = getattr(getattr(self._client, "transport", None), "retrying", None)
-        waits = [*(retrying() if retrying is not None else ()), *self._own_retrying()]
-        return Progress(
-            total=len(self._futures),
-            pending=c[PENDING],
-            submitted=c[SUBMITTED],
-            running=c[RUNNING],
-            completed=c[COMPLETED],
-            failed=c[FAILED],
-            cancelled=c[CANCELLED],
-            retried=self._retried,
-            from_ledger=self._from_ledger,
-            jobs_in_flight=self._in_flight,
-            jobs_submitted=self._jobs_submitted,
-            retries=self._retries,
-            retrying=tuple(sorted(waits, key=lambda w: w.next_attempt_in)),
-        )
+        return self._book.progress()
 
     @property
     def futures(self) -> list[JobFuture]:
         """Every future submitted so far, in submission order (a copy)."""
-        return list(self._futures)
+        return [r.future for r in self._shared.records]

@@ -1,9 +1,9 @@
-"""Tracking provider jobs: the central poller, its workers, and what each observation means.
+"""Tracking provider jobs: what each observation of a job means.
 
-A job is tracked from its creation (or re-attachment) until it is final; the poller pops due
-jobs from the heap and hands chunks to poll workers (``get_jobs`` when the provider lists
-jobs, else ``get_job``). Observations move futures (submitted, running), reschedule the job
-with backoff, or hand a final job to the fetch workers; failures are retried or reported.
+A job is tracked from its creation (or re-attachment) until it is final; the
+:class:`~qjobs.scheduler._polling.Poller` reports what each poll learned. Observations move
+circuits (submitted, running), reschedule the job with backoff, or hand a final job to the fetch
+workers; failures are retried or reported.
 
 A job qjobs created that the provider answers 404 for is suspect: it is read again on its own
 (``get_job``), ``capabilities.lost_reads`` times in all, spaced by ``lost_read_delay`` seconds
@@ -26,277 +26,183 @@ from qjobs._core.errors import (
     JobFailedError,
     JobLostError,
     JobTimeoutError,
-    NotFoundError,
 )
 from qjobs._core.models import Job, JobStatus
-from qjobs.scheduler._batcher import FETCHING, TRACKED, Batch
-from qjobs.scheduler._bookkeeping import Bookkeeping
-from qjobs.scheduler._future import PENDING, RUNNING, SUBMITTED, JobFuture
+from qjobs.scheduler._batches import Batch
+from qjobs.scheduler._circuits import CircuitRecord
 from qjobs.scheduler._ledger import LOST
+from qjobs.scheduler._states import BatchState, FutureState, move
 
 if TYPE_CHECKING:
-    from qjobs.providers._base import ProviderClient
+    from qjobs.scheduler._bookkeeping import Bookkeeper
+    from qjobs.scheduler._shared import SchedulerState
 
 log = logging.getLogger("qjobs.scheduler")
 
 
-class Tracking(Bookkeeping):
-    """Polling jobs and reacting to their provider status."""
+class Tracker:
+    """What the scheduler does with what polls learn: moves, reschedules, finals, losses."""
 
-    async def _poller(self) -> None:
-        heap = self._heap
-        chunk = self._status_chunk
-        hold = self._backoff.maximum
-        while True:
-            self._poll_wake = wake = anyio.Event()
-            now = anyio.current_time()
-            # With a list endpoint, at most one partial chunk is on its way at a time (for at
-            # most ``poll_max`` seconds): jobs falling due meanwhile join the next list request,
-            # sent as soon as that one is answered. A full chunk always goes at once.
-            held = chunk > 1 and self._partial_polls > 0 and now - self._partial_sent < hold
-            while True:
-                if held and heap.count_due(now + self._coalesce, chunk) < chunk:
-                    break
-                due = heap.pop_due(now, chunk)
-                if not due:
-                    break
-                if chunk > 1 and len(due) < chunk:
-                    due += heap.pop_due(now + self._coalesce, chunk - len(due))
-                live: list[Batch] = []
-                for b in due:
-                    if b.deadline is not None and now >= b.deadline:
-                        self._timed_out(b)
-                    else:
-                        live.append(b)
-                if live:
-                    if len(live) < chunk:
-                        self._partial_polls += 1
-                        self._partial_sent = now
-                        held = chunk > 1
-                    self._poll_tx.send_nowait(live)
-            nxt = heap.next_due()
-            if nxt is None:
-                await wake.wait()
-            else:
-                delay = nxt - now
-                if held and delay <= 0:  # due jobs wait for the partial poll on its way
-                    delay = self._partial_sent + hold - now
-                with anyio.move_on_after(max(delay, 0.0)):
-                    await wake.wait()
+    __slots__ = ("book", "cfg", "shared")
 
-    def _timed_out(self, b: Batch) -> None:
-        self._fail_batch(
+    def __init__(self, shared: SchedulerState, book: Bookkeeper) -> None:
+        self.shared = shared
+        self.cfg = shared.settings
+        self.book = book
+
+    def timed_out(self, b: Batch) -> None:
+        """``b``'s job is not final at its ``job_timeout``: fail its circuits (not cancelled)."""
+        self.book.fail_batch(
             b,
             JobTimeoutError(
-                f"{self._provider} job {b.job_id} not final after {self._job_timeout} s "
+                f"{self.cfg.provider} job {b.job_id} not final after {self.cfg.job_timeout} s "
                 f"(still {b.provider_status or b.status}); not cancelled, not resubmitted",
                 job_id=b.job_id,
-                provider=self._provider,
+                provider=self.cfg.provider,
             ),
         )
 
-    async def _poll_worker(self) -> None:
-        client = self._client
-        async for chunk in self._poll_rx:
-            partial = len(chunk) < self._status_chunk
-            try:
-                await self._poll(client, chunk)
-            finally:
-                if partial:
-                    self._partial_polls -= 1
-                    self._poll_wake.set()  # jobs held back for this poll may go now
-
-    async def _poll(self, client: ProviderClient, chunk: list[Batch]) -> None:
-        suspects = self._suspects
-        if suspects:  # jobs answered 404 are read one by one until confirmed or seen again
-            alone = [b for b in chunk if b in suspects]
-            if alone:
-                chunk = [b for b in chunk if b not in suspects]
-                await self._poll_each(client, alone)
-        if len(chunk) <= 1:
-            await self._poll_each(client, chunk)
-            return
-        ids = [b.job_id for b in chunk if b.job_id is not None]
-        try:
-            jobs = await client.get_jobs(ids)
-        except NotFoundError:
-            await self._poll_each(client, chunk)  # find which job is gone
-            return
-        except Exception as exc:
-            now = anyio.current_time()
-            log.debug("poll of %d job(s) failed: %s", len(ids), exc)
-            for b in chunk:
-                self._unlearned(b, now, str(exc))
-            return
-        now = anyio.current_time()
-        by_id = {j.id: j for j in jobs}
-        missing: list[Batch] = []
-        for b in chunk:
-            j = by_id.get(b.job_id) if b.job_id is not None else None
-            if j is None:
-                missing.append(b)  # absent from a list is not a 404: ask for the job itself
-            else:
-                self._observe(b, j, now)
-        await self._poll_each(client, missing)
-
-    async def _poll_each(self, client: ProviderClient, chunk: list[Batch]) -> None:
-        """Poll each job of ``chunk`` with its own ``get_job``, concurrently."""
-        if len(chunk) == 1:
-            await self._poll_one(client, chunk[0])
-        elif chunk:
-            async with anyio.create_task_group() as tg:
-                for b in chunk:
-                    tg.start_soon(self._poll_one, client, b)
-
-    async def _poll_one(self, client: ProviderClient, b: Batch) -> None:
-        assert b.job_id is not None
-        try:
-            job = await client.get_job(b.job_id)
-        except NotFoundError:
-            self._not_found(b, anyio.current_time())
-        except Exception as exc:
-            log.debug("poll of job %s failed: %s", b.job_id, exc)
-            self._unlearned(b, anyio.current_time(), str(exc))
-        else:
-            self._observe(b, job, anyio.current_time())
-
-    def _not_found(self, b: Batch, now: float) -> None:
+    def not_found(self, b: Batch, now: float) -> None:
         """A poll of ``b``'s job answered 404: read it again later, or give it up as lost."""
-        if b.state != TRACKED:
+        if b.state is not BatchState.TRACKED:
             return
-        reads = self._suspects.get(b, 0) + 1
-        if reads >= self._lost_reads:
-            self._lost(b, reads, "reads")
+        reads = self.shared.suspects.get(b, 0) + 1
+        if reads >= self.cfg.lost_reads:
+            self.lost(b, reads, "reads")
             return
-        self._suspects[b] = reads
-        self._schedule(b, now, self._lost_delay * 2 ** (reads - 1))
+        self.shared.suspects[b] = reads
+        self.schedule(b, now, self.cfg.lost_delay * 2 ** (reads - 1))
 
-    def _lost(self, b: Batch, reads: int, what: str) -> None:
+    def lost(self, b: Batch, reads: int, what: str) -> None:
         """``b``'s job is gone at the provider: record it, resubmit or fail its circuits."""
-        self._suspects.pop(b, None)
-        log.warning("%s job %s is lost: %d %s answered 404", self._provider, b.job_id, reads, what)
-        lb = self._lbatches.get(b.key)
+        self.shared.suspects.pop(b, None)
+        log.warning(
+            "%s job %s is lost: %d %s answered 404", self.cfg.provider, b.job_id, reads, what
+        )
+        lb = self.shared.lbatches.get(b.key)
         if lb is not None:
             lb.status = LOST
         members = [k for k in b.member_keys if k is not None]
         for k in members:
-            self._losses[k] = self._losses.get(k, 0) + 1
-        if self._ledger is not None:
-            self._ledger.lost(b.key, members, f"404 on {reads} {what}")
+            self.shared.losses[k] = self.shared.losses.get(k, 0) + 1
+        if self.shared.ledger is not None:
+            self.shared.ledger.lost(b.key, members, f"404 on {reads} {what}")
         why = (
             f"the provider answered 404 on {reads} {what} of the job it had created "
             "(deleted, or lost in a provider restart)"
         )
-        for f, circ in self._take_live(b):
-            if circ is not None and self._resubmit_after_loss(f, why):
-                self._enqueue(f, circ, front=True)
+        for r, circ in self.book.take_live(b):
+            if circ is not None and self.resubmit_after_loss(r, why):
+                self.book.enqueue(r, circ, front=True)
             else:
-                self._finish(f, None, self._lost_error(f, b.job_id, why))
+                self.book.finish(r, None, self.lost_error(r, b.job_id, why))
 
-    def _resubmit_after_loss(self, f: JobFuture, why: str) -> bool:
+    def resubmit_after_loss(self, r: CircuitRecord, why: str) -> bool:
         """With ``resubmit_lost``, True (and ``f`` back to pending) after its first loss only."""
-        if not self._resubmit_lost or self._losses.get(f.key, 0) > 1:
+        if not self.cfg.resubmit_lost or self.shared.losses.get(r.key, 0) > 1:
             return False
-        self._retried += 1
-        self._move(f, PENDING)
-        self._emit("retried", f, f"job lost: {why}")
+        self.shared.retried += 1
+        self.book.move_circuit(r, FutureState.PENDING)
+        self.book.emit("retried", r, f"job lost: {why}")
         return True
 
-    def _lost_error(self, f: JobFuture, job_id: str | None, why: str) -> JobLostError:
-        if self._losses.get(f.key, 0) > 1:
+    def lost_error(self, r: CircuitRecord, job_id: str | None, why: str) -> JobLostError:
+        """The :class:`~qjobs.JobLostError` of a circuit of a lost job, saying what happens next."""
+        if self.shared.losses.get(r.key, 0) > 1:
             hint = "its circuits were resubmitted once already and are not resubmitted again"
-        elif self._resubmit_lost:
+        elif self.cfg.resubmit_lost:
             hint = "it was not resubmitted"
         else:
             hint = "pass resubmit_lost=True to resubmit its circuits once"
         return JobLostError(
-            f"{self._provider} job {job_id} is lost: {why}; {hint}",
+            f"{self.cfg.provider} job {job_id} is lost: {why}; {hint}",
             job_id=job_id,
-            provider=self._provider,
+            provider=self.cfg.provider,
         )
 
-    def _schedule(self, b: Batch, now: float, delay: float | None = None) -> None:
-        due = now + (self._backoff.delay(b.interval) if delay is None else delay)
+    def schedule(self, b: Batch, now: float, delay: float | None = None) -> None:
+        """Put ``b`` on the poll heap after its jittered interval (or ``delay``), by deadline."""
+        due = now + (self.cfg.backoff.delay(b.interval) if delay is None else delay)
         if b.deadline is not None and due > b.deadline:
             due = b.deadline
-        if self._heap.push(due, b):
-            self._poll_wake.set()
+        if self.shared.heap.push(due, b):
+            self.shared.poll_wake.set()
 
-    def _track(self, b: Batch, job_id: str, status: JobStatus, now: float) -> None:
+    def track(self, b: Batch, job_id: str, status: JobStatus, now: float) -> None:
         """Start tracking ``b`` as provider job ``job_id`` (its clocks start ``now``)."""
         b.job_id = job_id
         b.status = status
-        b.created = b.last_seen = now
-        b.interval = self._backoff.initial
-        if self._job_timeout is not None:
-            b.deadline = now + self._job_timeout
-        b.state = TRACKED
+        b.last_seen = now
+        b.interval = self.cfg.backoff.initial
+        if self.cfg.job_timeout is not None:
+            b.deadline = now + self.cfg.job_timeout
 
-    def _attach(self, b: Batch, job: Job) -> None:
+    def attach(self, b: Batch, job: Job) -> None:
         """The job of ``b`` exists at the provider: record it and start polling it."""
         now = anyio.current_time()
-        self._track(b, job.id, job.status, now)
+        move(b, BatchState.TRACKED)
+        self.track(b, job.id, job.status, now)
         b.provider_status = job.provider_status
-        self._jobs_submitted += 1
-        if self._ledger is not None:
-            self._ledger.job(b.key, job.id, job.status.value)
-        state = RUNNING if job.status is JobStatus.RUNNING else SUBMITTED
-        for f in b.futures:
-            if f is not None and not f.done():
-                self._move(f, state)
-                self._emit("submitted", f)
+        self.shared.jobs_submitted += 1
+        if self.shared.ledger is not None:
+            self.shared.ledger.job(b.key, job.id, job.status.value)
+        state = FutureState.RUNNING if job.status is JobStatus.RUNNING else FutureState.SUBMITTED
+        for r in b.members:
+            if r is not None and not r.done():
+                self.book.move_circuit(r, state)
+                self.book.emit("submitted", r)
         if job.is_final:
             self._on_final(b, job)
         else:
-            self._schedule(b, now)
+            self.schedule(b, now)
 
-    def _observe(self, b: Batch, job: Job, now: float) -> None:
+    def observe(self, b: Batch, job: Job, now: float) -> None:
         """A poll learned the state of ``b``'s job."""
-        if b.state != TRACKED:
+        if b.state is not BatchState.TRACKED:
             return
-        if self._suspects:
-            self._suspects.pop(b, None)
+        if self.shared.suspects:
+            self.shared.suspects.pop(b, None)
         if job.status is JobStatus.UNKNOWN:
-            self._unlearned(b, now, f"status {job.provider_status!r} not understood")
+            self.unlearned(b, now, f"status {job.provider_status!r} not understood")
             return
         b.last_seen = now
         if job.status is not b.status or job.provider_status != b.provider_status:
             b.status = job.status
             b.provider_status = job.provider_status
-            b.interval = self._backoff.initial
-            if self._ledger is not None:
-                self._ledger.status(b.key, job.status.value)
+            b.interval = self.cfg.backoff.initial
+            if self.shared.ledger is not None:
+                self.shared.ledger.status(b.key, job.status.value)
             if job.status is JobStatus.RUNNING:
-                for f in b.futures:
-                    if f is not None and f._state == SUBMITTED:
-                        self._move(f, RUNNING)
-                        self._emit("running", f)
+                for r in b.members:
+                    if r is not None and r.state is FutureState.SUBMITTED:
+                        self.book.move_circuit(r, FutureState.RUNNING)
+                        self.book.emit("running", r)
         else:
-            b.interval = self._backoff.grow(b.interval)
+            b.interval = self.cfg.backoff.grow(b.interval)
         if job.is_final:
             self._on_final(b, job)
         else:
-            self._schedule(b, now)
+            self.schedule(b, now)
 
-    def _unlearned(self, b: Batch, now: float, reason: str) -> None:
+    def unlearned(self, b: Batch, now: float, reason: str) -> None:
         """A poll could not learn the state of ``b``'s job."""
-        if b.state != TRACKED:
+        if b.state is not BatchState.TRACKED:
             return
-        if now - b.last_seen >= self._unknown_timeout:
-            self._fail_batch(
+        if now - b.last_seen >= self.cfg.unknown_timeout:
+            self.book.fail_batch(
                 b,
                 JobError(
-                    f"the state of {self._provider} job {b.job_id} could not be learned for "
+                    f"the state of {self.cfg.provider} job {b.job_id} could not be learned for "
                     f"{now - b.last_seen:.0f} s ({reason}); it was not resubmitted",
                     job_id=b.job_id,
-                    provider=self._provider,
+                    provider=self.cfg.provider,
                 ),
             )
             return
-        b.interval = self._backoff.grow(b.interval)
-        self._schedule(b, now)
+        b.interval = self.cfg.backoff.grow(b.interval)
+        self.schedule(b, now)
 
-    async def _lookup(self, b: Batch) -> Job | None:
+    async def lookup(self, b: Batch) -> Job | None:
         """``find_by_key`` for ``b``, retried; :class:`JobError` after ``unknown_state_timeout``.
 
         A :class:`ConnectError` (the transport already retried it per its policy) is raised as
@@ -306,55 +212,60 @@ class Tracking(Bookkeeping):
         delay = 0.05
         while True:
             try:
-                return await self._client.find_by_key(b.key)
+                return await self.cfg.client.find_by_key(b.key)
             except ConnectError:
                 raise
             except Exception as exc:
                 waited = anyio.current_time() - start
-                if waited >= self._unknown_timeout:
+                if waited >= self.cfg.unknown_timeout:
                     raise JobError(
-                        f"could not learn whether {self._provider} job with key {b.key} was "
+                        f"could not learn whether {self.cfg.provider} job with key {b.key} was "
                         f"created ({exc}) for {waited:.0f} s; it was not resubmitted",
                         job_id=None,
-                        provider=self._provider,
+                        provider=self.cfg.provider,
                     ) from exc
                 await anyio.sleep(delay)
-                delay = min(delay * 2, self._backoff.maximum)
+                delay = min(delay * 2, self.cfg.backoff.maximum)
 
     def _on_final(self, b: Batch, job: Job) -> None:
-        b.state = FETCHING
+        """A poll saw ``b``'s job final: fetch its results, confirm or report its end."""
+        move(b, BatchState.FETCHING)
+        self.fetch_final(b, job)
+
+    def fetch_final(self, b: Batch, job: Job) -> None:
+        """``b`` is FETCHING and its job is final: hand it to the fetch workers or finish it."""
         if job.status is JobStatus.COMPLETED:
-            self._fetch_tx.send_nowait((b, job))
+            self.shared.fetch_tx.send_nowait((b, job))
         elif job.status is JobStatus.FAILED:
-            if self._retry_failed and any(
-                f._retries < self._retry_failed for f in b.live_futures()
+            if self.cfg.retry_failed and any(
+                r.retries < self.cfg.retry_failed for r in b.live_members()
             ):
-                self._fetch_tx.send_nowait((b, job))  # confirm the failure, then resubmit
+                self.shared.fetch_tx.send_nowait((b, job))  # confirm the failure, then resubmit
             else:
-                self._failed(b, job)
+                self.failed(b, job)
         else:
-            if self._ledger is not None:
-                self._ledger.status(b.key, job.status.value)
-            self._fail_batch(
+            if self.shared.ledger is not None:
+                self.shared.ledger.status(b.key, job.status.value)
+            self.book.fail_batch(
                 b,
                 JobCancelledError(
-                    f"{self._provider} job {job.id} was cancelled at the provider",
+                    f"{self.cfg.provider} job {job.id} was cancelled at the provider",
                     job_id=job.id,
-                    provider=self._provider,
+                    provider=self.cfg.provider,
                 ),
             )
 
-    def _failed(self, b: Batch, job: Job) -> None:
+    def failed(self, b: Batch, job: Job) -> None:
         """``b``'s job is confirmed FAILED: retry the circuits allowed to, fail the others."""
-        err = JobFailedError.from_job(job, self._provider)
-        if self._ledger is not None:
-            self._ledger.status(b.key, JobStatus.FAILED.value, err.message)
-        for f, circ in self._take_live(b):
-            if circ is not None and f._retries < self._retry_failed:
-                f._retries += 1
-                self._retried += 1
-                self._move(f, PENDING)
-                self._emit("retried", f, err.message)
-                self._enqueue(f, circ, front=True)
+        err = JobFailedError.from_job(job, self.cfg.provider)
+        if self.shared.ledger is not None:
+            self.shared.ledger.status(b.key, JobStatus.FAILED.value, err.message)
+        for r, circ in self.book.take_live(b):
+            if circ is not None and r.retries < self.cfg.retry_failed:
+                r.retries += 1
+                self.shared.retried += 1
+                self.book.move_circuit(r, FutureState.PENDING)
+                self.book.emit("retried", r, err.message)
+                self.book.enqueue(r, circ, front=True)
             else:
-                self._finish(f, None, err)
+                self.book.finish(r, None, err)
