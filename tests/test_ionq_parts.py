@@ -16,6 +16,7 @@ from source_tree import defined_classes
 from qjobs import Circuit, InputError, Instruction, JobError, MalformedResponseError
 from qjobs._core.models import Backend
 from qjobs.providers._base import ProviderClient, require_completed
+from qjobs.providers._checks import catalogue_entry, check_fits
 from qjobs.providers.ionq import IonQClient, bodies, config, pages, results
 from qjobs.providers.ionq.circuits import MeasurementMap
 from qjobs.providers.ionq.models import job_from_wire, submitted_job
@@ -190,15 +191,15 @@ def test_estimate_params_count_gates() -> None:
 
 def test_catalogue_checks() -> None:
     qpu = Backend(name="qpu.aria-1", provider="ionq", qubits=25, min_shots=1, max_shots=1000)
-    assert bodies.lookup_backend({}, "anything") is None
-    assert bodies.lookup_backend({"qpu.aria-1": qpu}, "qpu.aria-1") is qpu
+    assert catalogue_entry({}, "anything", "IonQ") is None
+    assert catalogue_entry({"qpu.aria-1": qpu}, "qpu.aria-1", "IonQ") is qpu
     with pytest.raises(InputError, match="unknown IonQ backend"):
-        bodies.lookup_backend({"qpu.aria-1": qpu}, "qpu.forte-1")
-    bodies.check_fits(qpu, 25, 1000)
+        catalogue_entry({"qpu.aria-1": qpu}, "qpu.forte-1", "IonQ")
+    check_fits(qpu, 25, 1000)
     with pytest.raises(InputError, match="25 qubits"):
-        bodies.check_fits(qpu, 26, 10)
+        check_fits(qpu, 26, 10)
     with pytest.raises(InputError, match="<= 1000"):
-        bodies.check_fits(qpu, 2, 1001)
+        check_fits(qpu, 2, 1001)
     assert bodies.check_limit(None) is None
     with pytest.raises(InputError):
         bodies.check_limit(0)

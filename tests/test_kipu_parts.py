@@ -25,6 +25,7 @@ from qjobs import (
 from qjobs._core.config import Setting
 from qjobs._core.error_bodies import default_error_parser
 from qjobs.providers._base import ProviderClient
+from qjobs.providers._checks import catalogue_entry, payload_size
 from qjobs.providers.kipu import bodies, config, pages, resources, results
 from qjobs.providers.kipu.models import (
     NormalizedResult,
@@ -257,12 +258,12 @@ def test_session_body_and_submission_checks() -> None:
     with pytest.raises(InputError):
         bodies.check_circuits("OPENQASM 3;", 1)
     with pytest.raises(InputError, match="max_payload_bytes=5"):
-        bodies.check_payload({"input": "x" * 10}, 5)
+        payload_size({"input": "x" * 10}, 5)
     entry = Backend(name="b", provider="kipu", qubits=1, min_shots=2, max_shots=10)
-    assert bodies.find_backend({}, "b") is None
-    assert bodies.find_backend({"b": entry}, "b") is entry
+    assert catalogue_entry({}, "b", "Hub") is None
+    assert catalogue_entry({"b": entry}, "b", "Hub") is entry
     with pytest.raises(InputError, match=r"known: \['b'\]"):
-        bodies.find_backend({"b": entry}, "c")
+        catalogue_entry({"b": entry}, "c", "Hub")
     with pytest.raises(InputError, match="has 1 qubits"):
         bodies.check_backend(entry, BELL, 5)
     one = Circuit(1, 1, (Instruction("h", (0,)),))

@@ -16,6 +16,7 @@ from source_tree import defined_classes
 import qjobs.providers.qbraid as package
 from qjobs import Circuit, InputError, Instruction, Job, JobStatus, MalformedResponseError
 from qjobs.providers._base import ProviderClient
+from qjobs.providers._checks import payload_size
 from qjobs.providers.qbraid import bodies, circuits, config, models, pages, results
 from qjobs.providers.qbraid.models import Device, DeviceStatus, GroupJob, Pagination
 
@@ -170,12 +171,12 @@ def test_job_body_one_program_or_a_batch_and_its_size() -> None:
     assert single["deviceQrn"] == SIM
     assert single["groupJobQrn"] is None
     assert bodies.job_body(**common, batch=True)["program"] == [program]
-    size = bodies.check_size(single, 10_000)
+    size = payload_size(single, 10_000)
     assert size == len(orjson.dumps(single))
     with pytest.raises(InputError, match="max_payload_bytes=10"):
-        bodies.check_size(single, 10)
+        payload_size(single, 10)
     with pytest.raises(InputError, match="JSON-serializable"):
-        bodies.check_size({"runtimeOptions": {"x": object()}}, 10_000)
+        payload_size({"runtimeOptions": {"x": object()}}, 10_000, field="runtime_options")
 
 
 def test_group_body_cost_and_delete_params() -> None:

@@ -10,13 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-import orjson
-
 from qjobs._core.errors import InputError
-from qjobs._core.models import Backend
 from qjobs._core.validation import is_int
 from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import Capabilities, check_id
+from qjobs.providers._checks import payload_size
 from qjobs.providers.ionq import circuits as codec
 from qjobs.providers.ionq.config import (
     CANCEL_CHUNK,
@@ -30,11 +28,9 @@ from qjobs.providers.ionq.results import encode_maps
 __all__ = [
     "build_body",
     "cancel_bodies",
-    "check_fits",
     "check_limit",
     "check_name",
     "estimate_params",
-    "lookup_backend",
     "session_body",
 ]
 
@@ -102,7 +98,7 @@ def build_body(
         body["settings"] = merged
     if dry_run:
         body["dry_run"] = True
-    _check_size(body, capabilities.max_payload_bytes)
+    payload_size(body, capabilities.max_payload_bytes)
     return body, encoded
 
 
@@ -157,45 +153,6 @@ def _job_settings(
         compilation.setdefault("service_version", "v0.4")
         merged["compilation"] = compilation
     return merged
-
-
-def _check_size(body: Mapping[str, Any], max_payload_bytes: int) -> None:
-    """InputError when ``body`` is not JSON or its JSON is larger than ``max_payload_bytes``."""
-    try:
-        size = len(orjson.dumps(body))
-    except TypeError as exc:
-        raise InputError("settings", "<body>", f"not JSON-serializable: {exc}") from None
-    if size > max_payload_bytes:
-        raise InputError(
-            "circuits",
-            f"{size} bytes",
-            f"payload exceeds max_payload_bytes={max_payload_bytes}",
-        )
-
-
-def lookup_backend(catalogue: Mapping[str, Backend], name: str) -> Backend | None:
-    """The catalogue entry of backend ``name``; None when there is no catalogue to check.
-
-    A name the catalogue does not hold raises :class:`~qjobs.InputError` listing the known ones.
-    """
-    if not catalogue:
-        return None
-    entry = catalogue.get(name)
-    if entry is None:
-        raise InputError("backend", name, f"unknown IonQ backend; known: {sorted(catalogue)}")
-    return entry
-
-
-def check_fits(entry: Backend, qubits: int, shots: int) -> None:
-    """:class:`~qjobs.InputError` unless ``qubits`` and ``shots`` fit the backend ``entry``."""
-    if entry.qubits is not None and qubits > entry.qubits:
-        raise InputError(
-            "circuits", f"{qubits} qubits", f"backend {entry.name!r} has {entry.qubits} qubits"
-        )
-    if entry.max_shots is not None and shots > entry.max_shots:
-        raise InputError("shots", shots, f"backend {entry.name!r} allows <= {entry.max_shots}")
-    if shots < entry.min_shots:
-        raise InputError("shots", shots, f"backend {entry.name!r} needs >= {entry.min_shots}")
 
 
 def cancel_bodies(ids: Sequence[str]) -> list[dict[str, list[str]]]:

@@ -48,6 +48,7 @@ from qjobs.providers._base import (
 )
 from qjobs.providers._base import gather as _gather
 from qjobs.providers._base import job_id as _job_id
+from qjobs.providers._checks import catalogue_entry, check_fits
 from qjobs.providers.ionq import bodies, pages, results
 from qjobs.providers.ionq.bodies import check_name
 from qjobs.providers.ionq.config import (
@@ -173,7 +174,7 @@ class IonQClient(ProviderClient):
         )
         entry = await self._catalogue_entry(backend)
         if entry is not None:
-            bodies.check_fits(entry, encoded.qubits, shots)
+            check_fits(entry, encoded.qubits, shots)
         created = await self._create_once(
             lambda: self._transport.request(
                 "POST", "jobs", json=body, kind=RequestKind.CREATE, route="POST /jobs"
@@ -607,7 +608,7 @@ class IonQClient(ProviderClient):
                             "ionq: no backend catalogue at %s; skipping checks", self.base_url
                         )
                         self._catalogue = {}
-        return bodies.lookup_backend(self._catalogue or {}, name)
+        return catalogue_entry(self._catalogue or {}, name, "IonQ")
 
     async def _fetch_probabilities(
         self, job: Job, sharpen: bool | None, params: Mapping[str, Any]

@@ -20,6 +20,7 @@ from qjobs._core.models import Backend, Job
 from qjobs._core.validation import is_int
 from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import check_id
+from qjobs.providers._checks import check_fits
 from qjobs.providers.kipu import circuits as codec
 from qjobs.providers.kipu.config import (
     INPUT_FORMATS,
@@ -34,8 +35,6 @@ from qjobs.providers.kipu.models import Session
 __all__ = [
     "check_backend",
     "check_circuits",
-    "check_payload",
-    "find_backend",
     "iso",
     "job_body",
     "job_ref",
@@ -233,38 +232,7 @@ def check_circuits(circuits: Any, max_circuits: int) -> None:
         raise InputError("circuits", type(circuits).__name__, "must be a Circuit or a list")
 
 
-def check_payload(body: Mapping[str, Any], max_payload_bytes: int) -> None:
-    """InputError when the JSON body is larger than ``max_payload_bytes``."""
-    size = len(orjson.dumps(body))
-    if size > max_payload_bytes:
-        raise InputError(
-            "circuits",
-            f"{size} bytes",
-            f"payload exceeds max_payload_bytes={max_payload_bytes}",
-        )
-
-
-def find_backend(catalogue: Mapping[str, Backend], name: str) -> Backend | None:
-    """The catalogue entry of ``name``; None when the catalogue is empty (nothing to check).
-    An unknown backend raises InputError listing the known ones."""
-    if not catalogue:
-        return None
-    entry = catalogue.get(name)
-    if entry is None:
-        raise InputError("backend", name, f"unknown Hub backend; known: {sorted(catalogue)}")
-    return entry
-
-
 def check_backend(entry: Backend, circuits: Circuit | Sequence[Circuit], shots: int) -> None:
     """InputError when the circuits are wider than the backend or the shots out of its range."""
-    backend = entry.name
     seq = [circuits] if isinstance(circuits, Circuit) else list(circuits)
-    width = max(c.num_qubits for c in seq)
-    if entry.qubits is not None and width > entry.qubits:
-        raise InputError(
-            "circuits", f"{width} qubits", f"backend {backend!r} has {entry.qubits} qubits"
-        )
-    if entry.max_shots is not None and shots > entry.max_shots:
-        raise InputError("shots", shots, f"backend {backend!r} allows <= {entry.max_shots}")
-    if shots < entry.min_shots:
-        raise InputError("shots", shots, f"backend {backend!r} needs >= {entry.min_shots}")
+    check_fits(entry, max(c.num_qubits for c in seq), shots)

@@ -37,6 +37,7 @@ from qjobs.providers._base import (
     open_transport,
     require_completed,
 )
+from qjobs.providers._checks import catalogue_entry, payload_size
 from qjobs.providers.kipu import bodies, config, pages
 from qjobs.providers.kipu import results as parts
 from qjobs.providers.kipu.bodies import job_ref
@@ -138,7 +139,7 @@ class KipuClient(ProviderClient):
             tags=all_tags or None,
             session_id=session_id,
         )
-        bodies.check_payload(body, self.capabilities.max_payload_bytes)
+        payload_size(body, self.capabilities.max_payload_bytes)
         entry = await self._catalogue_entry(backend)
         if entry is not None:
             bodies.check_backend(entry, circuits, shots)
@@ -154,7 +155,7 @@ class KipuClient(ProviderClient):
                 except NotFoundError:
                     found = []
                 self._catalogue = {b.name: b for b in found}
-        return bodies.find_backend(self._catalogue, name)
+        return catalogue_entry(self._catalogue, name, "Hub")
 
     # --------------------------------------------------------------------------------- jobs
     async def get_job(self, job_id: str) -> Job:

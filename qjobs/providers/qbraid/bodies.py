@@ -25,7 +25,6 @@ __all__ = [
     "check_noise",
     "check_qrn",
     "check_runtime_options",
-    "check_size",
     "cost_params",
     "delete_params",
     "group_body",
@@ -140,19 +139,6 @@ def job_body(
         "groupJobQrn": group_qrn,
         "program": list(programs) if batch else programs[0],
     }
-
-
-def check_size(body: Mapping[str, Any], max_bytes: int) -> int:
-    """The size of ``body`` as JSON; InputError when not serializable or over ``max_bytes``."""
-    try:
-        size = len(orjson.dumps(body))
-    except TypeError as exc:
-        raise InputError("runtime_options", "<body>", f"not JSON-serializable: {exc}") from None
-    if size > max_bytes:
-        raise InputError(
-            "circuits", f"{size} bytes", f"payload exceeds max_payload_bytes={max_bytes}"
-        )
-    return size
 
 
 def cost_params(backend: str | None, shots: int | None) -> dict[str, Any]:

@@ -55,13 +55,13 @@ from qjobs.providers._base import (
     require_completed,
     segment,
 )
+from qjobs.providers._checks import payload_size
 from qjobs.providers.qbraid.bodies import (
     check_device,
     check_name,
     check_noise,
     check_qrn,
     check_runtime_options,
-    check_size,
     cost_params,
     delete_params,
     group_body,
@@ -307,7 +307,7 @@ class QbraidClient(ProviderClient):
             programs=wire_programs,
             batch=not isinstance(circuits, Circuit),
         )
-        check_size(body, self.capabilities.max_payload_bytes)
+        payload_size(body, self.capabilities.max_payload_bytes, field="runtime_options")
         created = await self._create_once(
             lambda: self._call(
                 "POST", "jobs", json=body, kind=RequestKind.CREATE, route="POST /jobs"

@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
-
 from qjobs._core.errors import InputError
 from qjobs._core.validation import is_int
 from qjobs.circuit._ir import Circuit
+from qjobs.providers._checks import payload_size
 from qjobs.providers.qibo import circuits as codec
 from qjobs.providers.qibo.models import ProjectQuota
 
@@ -74,11 +73,7 @@ def job_body(
         "project": project,
         "verbatim": verbatim,
     }
-    size = len(orjson.dumps(body))
-    if size > max_payload_bytes:
-        raise InputError(
-            "circuits", f"{size} bytes", f"exceeds max_payload_bytes={max_payload_bytes}"
-        )
+    payload_size(body, max_payload_bytes)
     return body, encoded
 
 

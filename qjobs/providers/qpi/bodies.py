@@ -13,13 +13,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-import orjson
-
 from qjobs._core.errors import InputError
 from qjobs._core.models import Backend
 from qjobs._core.validation import is_int, is_number
 from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import Capabilities, check_id
+from qjobs.providers._checks import payload_size
 from qjobs.providers.qpi.circuits import encode
 from qjobs.providers.qpi.models import format_time, rfc3339
 
@@ -200,13 +199,7 @@ def build_body(
         "meas_level": meas_level,
         "meas_return": meas_return,
     }
-    size = len(orjson.dumps(body))
-    if size > capabilities.max_payload_bytes:
-        raise InputError(
-            "circuits",
-            f"{size} bytes",
-            f"payload exceeds max_payload_bytes={capabilities.max_payload_bytes}",
-        )
+    payload_size(body, capabilities.max_payload_bytes)
     return body, items
 
 
