@@ -15,7 +15,7 @@ import anyio
 
 from qjobs._core.errors import JobCancelledError
 from qjobs._core.models import Result
-from qjobs.scheduler._states import FUTURE_TRANSITIONS, FutureState, check
+from qjobs.scheduler._states import FUTURE_TRANSITIONS, FutureState, IllegalTransition
 
 if TYPE_CHECKING:
     from qjobs.circuit._ir import Circuit
@@ -153,4 +153,7 @@ class CircuitRecord:
 
     def _go(self, to: FutureState) -> None:
         """Move to state ``to`` (checked against the table): the one place ``_state`` is set."""
-        self._state = check(FUTURE_TRANSITIONS, self, getattr(self, "_state", None), to)
+        current = getattr(self, "_state", None)
+        if to not in FUTURE_TRANSITIONS[current]:
+            raise IllegalTransition(self, current, to)
+        self._state = to

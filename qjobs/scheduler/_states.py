@@ -2,7 +2,7 @@
 
 Each is an enum and ONE table of allowed transitions (``None`` stands for creation). A batch's
 state changes only through :func:`move`, a circuit's only through ``CircuitRecord._go``; both
-check the table (with :func:`check`) and raise :class:`IllegalTransition` on a move it does not
+look the move up in the table and raise :class:`IllegalTransition` on a move it does not
 list. ``docs/scheduler.md`` draws both tables (a test keeps the diagrams equal to them).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from qjobs.scheduler._batches import Batch
@@ -21,13 +21,18 @@ __all__ = [
     "BatchState",
     "FutureState",
     "IllegalTransition",
-    "check",
     "move",
 ]
 
 
 class _Named(enum.Enum):
-    """An enum whose repr is its qualified name (``BatchState.TRACKED``), not its value."""
+    """An enum whose repr is its qualified name (``BatchState.TRACKED``), not its value.
+
+    Members hash by identity (as they compare), in C: the scheduler looks states up in its
+    tables and counters for every move, and ``Enum.__hash__`` is Python code.
+    """
+
+    __hash__ = object.__hash__
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}.{self.name}"
@@ -97,20 +102,12 @@ class IllegalTransition(RuntimeError):
         self.to = to
 
 
-_S = TypeVar("_S", BatchState, FutureState)
-
-
-def check(table: Mapping[_S | None, frozenset[_S]], what: object, current: _S | None, to: _S) -> _S:
-    """``to`` when ``table`` allows the move ``current -> to``; else :class:`IllegalTransition`."""
-    if to not in table[current]:
-        raise IllegalTransition(what, current, to)
-    return to
-
-
 def move(batch: Batch, to: BatchState) -> None:
     """Move ``batch`` to state ``to`` (checked against :data:`BATCH_TRANSITIONS`).
 
     The only place a batch's state is assigned, its creation included.
     """
     current: BatchState | None = getattr(batch, "state", None)
-    batch.state = check(BATCH_TRANSITIONS, batch, current, to)
+    if to not in BATCH_TRANSITIONS[current]:
+        raise IllegalTransition(batch, current, to)
+    batch.state = to
