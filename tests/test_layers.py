@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -101,3 +103,27 @@ def test_public_all_matches_exports() -> None:
     }
     extra = public - set(qjobs.__all__) - {"annotations", "TYPE_CHECKING", "Any"}
     assert not extra, f"public names missing from __all__: {sorted(extra)}"
+
+
+def test_import_qjobs_leaves_optional_parts_unloaded() -> None:
+    """``import qjobs`` loads neither the SQLite ledger, the OpenQASM reader and writers, the
+    emulators nor the simulator: each loads when first used."""
+    code = "import sys, qjobs; print(' '.join(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    lazy = {
+        "sqlite3",
+        "qjobs.scheduler._ledger",
+        "qjobs.circuit._qasm",
+        "qjobs.circuit._qasm_out",
+        "qjobs.circuit._binding",
+        "qjobs.emulators",
+        "qjobs.sim",
+    }
+    assert "qjobs.scheduler" in out
+    assert lazy.isdisjoint(out), sorted(lazy.intersection(out))
+    # and each is there on first use
+    from qjobs.circuit import parse_qasm
+
+    assert parse_qasm("OPENQASM 2.0; qreg q[1]; creg c[1]; measure q -> c;").num_qubits == 1

@@ -10,7 +10,7 @@ import anyio
 from qjobs._core.errors import JobError, MalformedResponseError, NotFoundError
 from qjobs._core.models import Job, JobStatus, Result
 from qjobs.scheduler._batches import Batch
-from qjobs.scheduler._ledger import pack_result
+from qjobs.scheduler._ledger_records import pack_result
 from qjobs.scheduler._states import BatchState, move
 
 if TYPE_CHECKING:

@@ -16,7 +16,13 @@ from qjobs._core.models import JobStatus
 from qjobs.circuit._ir import Circuit
 from qjobs.scheduler._batches import Batch
 from qjobs.scheduler._circuits import CircuitRecord
-from qjobs.scheduler._ledger import ABSENT, LOST, REJECTED, LedgerBatch, unpack_result
+from qjobs.scheduler._ledger_records import (
+    ABSENT,
+    LOST,
+    REJECTED,
+    LedgerBatch,
+    unpack_result,
+)
 from qjobs.scheduler._states import BatchState, FutureState, move
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import anyio
 from anyio.abc import TaskStatus
@@ -37,13 +37,15 @@ from qjobs.scheduler._fetching import Fetcher
 from qjobs.scheduler._future import JobFuture
 from qjobs.scheduler._groups import collapse
 from qjobs.scheduler._keys import circuit_key, options_json, target_id
-from qjobs.scheduler._ledger import Ledger
 from qjobs.scheduler._polling import Backoff, Poller
 from qjobs.scheduler._resuming import Resumer
 from qjobs.scheduler._shared import SchedulerState, Settings
 from qjobs.scheduler._states import FutureState
 from qjobs.scheduler._submitting import Submitter
 from qjobs.scheduler._tracking import Tracker
+
+if TYPE_CHECKING:
+    from qjobs.scheduler._ledger import Ledger
 
 __all__ = ["Scheduler"]
 
@@ -193,9 +195,7 @@ class Scheduler:
             options_json=options_json(options),
         )
         # The one shared object, and the steps working on it (each holds a reference to it).
-        self._shared = shared = SchedulerState(
-            self._cfg, Ledger(ledger) if ledger is not None else None
-        )
+        self._shared = shared = SchedulerState(self._cfg, _open_ledger(ledger))
         self._book = book = Bookkeeper(shared)
         self._batcher = Batcher(shared)
         self._tracker = tracker = Tracker(shared, book)
@@ -417,3 +417,12 @@ class Scheduler:
     def futures(self) -> list[JobFuture]:
         """Every future submitted so far, in submission order (a copy)."""
         return [r.future for r in self._shared.records]
+
+
+def _open_ledger(path: str | os.PathLike[str] | None) -> Ledger | None:
+    """The SQLite ledger at ``path`` (imported here: a run without a ledger never loads it)."""
+    if path is None:
+        return None
+    from qjobs.scheduler._ledger import Ledger
+
+    return Ledger(path)

@@ -17,7 +17,7 @@ from qjobs._core.errors import APIError, ConnectError, InputError, JobError
 from qjobs._core.models import Job
 from qjobs.circuit._ir import Circuit
 from qjobs.scheduler._batches import Batch
-from qjobs.scheduler._ledger import ABSENT, REJECTED
+from qjobs.scheduler._ledger_records import ABSENT, REJECTED
 from qjobs.scheduler._states import BatchState, move
 
 if TYPE_CHECKING:
