@@ -22,7 +22,7 @@ from qjobs.scheduler._circuits import CircuitRecord
 from qjobs.scheduler._events import EventKind, Progress, SchedulerEvent
 from qjobs.scheduler._future import JobFuture
 from qjobs.scheduler._keys import payload_estimate
-from qjobs.scheduler._states import BatchState, FutureState, move
+from qjobs.scheduler._states import FINAL_FUTURE, BatchState, FutureState, move
 from qjobs.transport import RetryWait
 
 if TYPE_CHECKING:
@@ -104,7 +104,8 @@ class Bookkeeper:
 
     def move_circuit(self, r: CircuitRecord, state: FutureState) -> None:
         """Move an unfinished circuit to another unfinished state (counted); no-op otherwise."""
-        if not r.state.final and r.state is not state:
+        current = r.state
+        if current is not state and current not in FINAL_FUTURE:
             self.shared.counts[r.set_state(state)] -= 1
             self.shared.counts[state] += 1
 
@@ -117,7 +118,7 @@ class Bookkeeper:
         from_ledger: bool = False,
     ) -> None:
         """Finish a circuit with its result or error: count it, wake watchers, emit its event."""
-        if r.state.final:
+        if r.done():
             return
         if exc is None:
             assert result is not None

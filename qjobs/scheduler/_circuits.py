@@ -15,7 +15,7 @@ import anyio
 
 from qjobs._core.errors import JobCancelledError
 from qjobs._core.models import Result
-from qjobs.scheduler._states import FUTURE_TRANSITIONS, FutureState, IllegalTransition
+from qjobs.scheduler._states import FINAL_FUTURE, FUTURE_TRANSITIONS, FutureState, IllegalTransition
 
 if TYPE_CHECKING:
     from qjobs.circuit._ir import Circuit
@@ -87,7 +87,7 @@ class CircuitRecord:
 
     def done(self) -> bool:
         """True once finished (a result or an error is set)."""
-        return self._state.final
+        return self._state in FINAL_FUTURE
 
     @property
     def state(self) -> FutureState:
@@ -114,14 +114,14 @@ class CircuitRecord:
 
     async def wait(self) -> None:
         """Return once the circuit is finished."""
-        if not self._state.final:
+        if self._state not in FINAL_FUTURE:
             if self._event is None:
                 self._event = anyio.Event()
             await self._event.wait()
 
     def set_state(self, to: FutureState) -> FutureState:
         """Move to the unfinished state ``to``; returns the previous state."""
-        if to.final:
+        if to in FINAL_FUTURE:
             raise ValueError(f"{to!r} is final: use set_result or set_exception")
         before = self._state
         self._go(to)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BATCH_TRANSITIONS",
+    "FINAL_FUTURE",
     "FUTURE_TRANSITIONS",
     "BatchState",
     "FutureState",
@@ -62,10 +63,11 @@ class FutureState(_Named):
     @property
     def final(self) -> bool:
         """True for the states a future never leaves."""
-        return self in _FINAL_FUTURE
+        return self in FINAL_FUTURE
 
 
-_FINAL_FUTURE = frozenset({FutureState.COMPLETED, FutureState.FAILED, FutureState.CANCELLED})
+#: The states a future never leaves.
+FINAL_FUTURE = frozenset({FutureState.COMPLETED, FutureState.FAILED, FutureState.CANCELLED})
 
 _B = BatchState
 #: Every allowed move of a batch; the key ``None`` lists the states a batch is created in.
@@ -83,9 +85,9 @@ _F = FutureState
 #: Every allowed move of a future; the key ``None`` lists the state a future is created in.
 FUTURE_TRANSITIONS: Mapping[FutureState | None, frozenset[FutureState]] = {
     None: frozenset({_F.PENDING}),
-    _F.PENDING: frozenset({_F.SUBMITTED, _F.RUNNING, *_FINAL_FUTURE}),
-    _F.SUBMITTED: frozenset({_F.PENDING, _F.RUNNING, *_FINAL_FUTURE}),
-    _F.RUNNING: frozenset({_F.PENDING, *_FINAL_FUTURE}),
+    _F.PENDING: frozenset({_F.SUBMITTED, _F.RUNNING, *FINAL_FUTURE}),
+    _F.SUBMITTED: frozenset({_F.PENDING, _F.RUNNING, *FINAL_FUTURE}),
+    _F.RUNNING: frozenset({_F.PENDING, *FINAL_FUTURE}),
     _F.COMPLETED: frozenset(),
     _F.FAILED: frozenset(),
     _F.CANCELLED: frozenset(),
