@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+import attrs
 import numpy as np
 from aiohttp import web
 
@@ -71,6 +72,27 @@ _DEFAULT_LIMIT: Final = 25
 _MAX_LIMIT: Final = 1000
 _STATUSES: Final = frozenset({"submitted", "ready", "started", "completed", "failed", "canceled"})
 _STATUS_ALIASES: Final = {"queued": {"submitted", "ready"}, "running": {"started"}}
+
+
+#: The top-level fields of a ``POST /jobs`` body; others are kept on the job as given.
+_BODY_FIELDS: Final = frozenset(
+    {"type", "backend", "shots", "name", "metadata", "noise", "settings", "dry_run"}
+    | {"session_id", "input"}
+)
+
+
+@attrs.frozen
+class _Submission:
+    """A checked ``POST /jobs`` body, ready to be stored."""
+
+    job_type: str
+    name: str | None
+    metadata: dict[str, Any] | None
+    data: dict[str, Any]
+    circuits: list[Circuit]
+    session: IonQSession | None
+    common: dict[str, Any]
+    extra: dict[str, Any]
 
 
 def _owner(request: web.Request) -> str:
@@ -149,6 +171,14 @@ class IonQEmulator:
         body = await read_json(request)
         if not isinstance(body, dict):
             raise _bad("request body must be a JSON object")
+        job = self._store(self._submission(body, _owner(request)))
+        self.ctx.stats.track_job(job.lifecycle)
+        return json_response(
+            {"id": job.id, "status": "submitted", "session_id": job.session_id}, status=201
+        )
+
+    def _submission(self, body: dict[str, Any], owner: str) -> _Submission:
+        """The checked fields of a ``POST /jobs`` body (400 on the first bad one)."""
         job_type = body.get("type", "ionq.circuit.v1")
         if job_type not in _TYPES:
             raise _bad(f"type: unknown job type {job_type!r}; known: {list(_TYPES)}")
@@ -167,20 +197,11 @@ class IonQEmulator:
         dry_run = body.get("dry_run", False)
         if not isinstance(dry_run, bool):
             raise _bad(f"dry_run: must be a boolean, got {dry_run!r}")
-        owner = _owner(request)
         session = self._session_for(body.get("session_id"), backend, owner)
         data = body.get("input")
         if not isinstance(data, dict):
             raise _bad(f"input: must be an object, got {data!r}")
         circuits = self._decode_input(job_type, data, backend)
-        known = {"type", "backend", "shots", "name", "metadata", "noise", "settings", "dry_run"}
-        known |= {"session_id", "input"}
-        extra = {k: v for k, v in body.items() if k not in known}
-
-        asked_to_fail = "qjobs_fail" in (name or "") or (
-            isinstance(metadata, dict) and "qjobs_fail" in metadata
-        )
-        fails = asked_to_fail or self.ctx.draw_failure()
         common: dict[str, Any] = {
             "backend": backend.name,
             "shots": shots,
@@ -190,58 +211,62 @@ class IonQEmulator:
             "session_id": session.id if session else None,
             "owner": owner,
         }
-        if job_type == "ionq.multi-circuit.v1":
-            parent = self._new_job(
-                type=job_type,
-                name=name if name is not None else f"{len(circuits)} circuits",
-                lifecycle=self.ctx.new_lifecycle(fails),
-                circuit=None,
-                metadata=metadata,
-                extra=extra,
-                **common,
-            )
-            if fails:
-                parent.failure = requested_failure()
-            for index, circuit in enumerate(circuits):
+        return _Submission(
+            job_type=job_type,
+            name=name,
+            metadata=metadata,
+            data=data,
+            circuits=circuits,
+            session=session,
+            common=common,
+            extra={k: v for k, v in body.items() if k not in _BODY_FIELDS},
+        )
+
+    def _store(self, sub: _Submission) -> IonQJob:
+        """Create and register the job of a checked submission (a parent and its children for a
+        multi-circuit job); a name or metadata containing ``qjobs_fail`` makes it fail."""
+        asked_to_fail = "qjobs_fail" in (sub.name or "") or (
+            isinstance(sub.metadata, dict) and "qjobs_fail" in sub.metadata
+        )
+        fails = asked_to_fail or self.ctx.draw_failure()
+        multi = sub.job_type == "ionq.multi-circuit.v1"
+        job = self._new_job(
+            type=sub.job_type,
+            name=sub.name if sub.name is not None or not multi else f"{len(sub.circuits)} circuits",
+            lifecycle=self.ctx.new_lifecycle(fails),
+            circuit=None if multi else sub.circuits[0],
+            metadata=sub.metadata,
+            extra=sub.extra,
+            **sub.common,
+        )
+        if fails:
+            job.failure = requested_failure()
+        if multi:
+            for index, circuit in enumerate(sub.circuits):
                 child = self._new_job(
                     stream=index,
                     type="ionq.circuit.v1",
                     name=circuit.name,
                     lifecycle=self.ctx.new_lifecycle(),
                     circuit=circuit,
-                    parent_id=parent.id,
-                    **common,
+                    parent_id=job.id,
+                    **sub.common,
                 )
                 self._check_size(child)
-                parent.children.append(child)
-            job = parent
+                job.children.append(child)
         else:
-            job = self._new_job(
-                type=job_type,
-                name=name,
-                lifecycle=self.ctx.new_lifecycle(fails),
-                circuit=circuits[0],
-                metadata=metadata,
-                extra=extra,
-                **common,
-            )
-            if fails:
-                job.failure = requested_failure()
             self._check_size(job)
-            if job_type == "ionq.qasm3.v1":
+            if sub.job_type == "ionq.qasm3.v1":
                 job.artifacts[self.ctx.new_uuid()] = {"kind": SHOTS_ARTIFACT}
-        if dry_run:
+        if sub.common["dry_run"]:
             job.artifacts[self.ctx.new_uuid()] = {
                 "kind": "compiled",
                 "format": "ionq.circuit.v1",
-                "content": data,
+                "content": sub.data,
             }
-        if session is not None:
-            session.job_ids.append(job.id)
-        self.ctx.stats.track_job(job.lifecycle)
-        return json_response(
-            {"id": job.id, "status": "submitted", "session_id": job.session_id}, status=201
-        )
+        if sub.session is not None:
+            sub.session.job_ids.append(job.id)
+        return job
 
     def _noise(self, noise: Any, backend: BackendInfo) -> Any:
         if noise is None:
