@@ -377,6 +377,39 @@ class QbraidEmulator:
             circuits.append(circuit)
         return circuits
 
+    def _check_credits(self, owner: str, estimated: float) -> None:
+        """403 ``INSUFFICIENT_CREDITS`` when ``owner``'s balance is below the job's estimate."""
+        balance = self._balance(owner)
+        if estimated > balance:
+            raise DetailedError(
+                403,
+                {
+                    "success": False,
+                    "message": "Insufficient credits to submit this job",
+                    "error": {
+                        "message": "Insufficient credits to submit this job",
+                        "code": "INSUFFICIENT_CREDITS",
+                        "needed": estimated,
+                        "minRequired": estimated,
+                        "balance": balance,
+                    },
+                },
+            )
+
+    def _failure(self, asked: bool, circuits: list[Circuit]) -> dict[str, str] | None:
+        """How a new job will fail, if it will: asked to (or drawn by ``fail_rate``), or wider
+        than the simulator takes."""
+        failure = None
+        if asked or self.ctx.draw_failure():
+            failure = {"message": "the job asked to fail (qjobs_fail)", "code": "QJOBS_FAIL"}
+        widest = max(c.num_qubits for c in circuits)
+        if widest > MAX_SIM_QUBITS:
+            failure = {
+                "message": f"the emulator simulates at most {MAX_SIM_QUBITS} qubits",
+                "code": "EMULATOR_LIMIT",
+            }
+        return failure
+
     async def create_job(self, request: web.Request) -> web.Response:
         """``POST /jobs``: validate, store and answer the full job object (201, INITIALIZING)."""
         body = await read_json(request)
@@ -417,32 +450,9 @@ class QbraidEmulator:
         circuits = self._programs(body, device)
         estimated = device.per_job_cost(count, len(circuits))
         owner = _owner(request)
-        balance = self._balance(owner)
-        if estimated > balance:
-            raise DetailedError(
-                403,
-                {
-                    "success": False,
-                    "message": "Insufficient credits to submit this job",
-                    "error": {
-                        "message": "Insufficient credits to submit this job",
-                        "code": "INSUFFICIENT_CREDITS",
-                        "needed": estimated,
-                        "minRequired": estimated,
-                        "balance": balance,
-                    },
-                },
-            )
+        self._check_credits(owner, estimated)
         fail, hold, lag = _wanted_requests(name, tags)
-        failure = None
-        if fail or self.ctx.draw_failure():
-            failure = {"message": "the job asked to fail (qjobs_fail)", "code": "QJOBS_FAIL"}
-        widest = max(c.num_qubits for c in circuits)
-        if widest > MAX_SIM_QUBITS:
-            failure = {
-                "message": f"the emulator simulates at most {MAX_SIM_QUBITS} qubits",
-                "code": "EMULATOR_LIMIT",
-            }
+        failure = self._failure(fail, circuits)
         lifecycle = self.ctx.new_lifecycle(fails=failure is not None)
         self._seq += 1
         job = QbraidJob(
