@@ -302,6 +302,23 @@ class KipuEmulator:
         return json_response(backend_json(best, queue_size=self._queue(best), now_iso=now_iso))
 
     # -- jobs -----------------------------------------------------------------------------
+    def _open_session(
+        self, request: web.Request, sid: Any, context: str, spec: BackendSpec
+    ) -> KipuSession | None:
+        """The session a new job joins (None without ``session_id``): the caller's, in this
+        context, still accepting jobs, on the job's backend; else 404 or 400."""
+        if sid is None:
+            return None
+        session = self.sessions.get(sid) if isinstance(sid, str) else None
+        if session is None or session.context != context or not self._mine(request, session):
+            raise HTTPProblem(404, f"Session {sid} not found")
+        status = session.status(self._now())
+        if status not in ("OPEN", "ACTIVE", "INACTIVE"):
+            raise _bad(f"session_id: session {sid} is {status} and accepts no jobs")
+        if session.spec is not spec:
+            raise _bad(f"backend_id: session {sid} runs on {session.spec.id}")
+        return session
+
     async def create_job(self, request: web.Request) -> web.Response:
         """``POST jobs``: validate, decode and store a job."""
         body = await read_json(request)
@@ -339,17 +356,7 @@ class KipuEmulator:
             raise _bad(f"sdk_provider: must be one of {sorted(_SDK_PROVIDERS)}")
         context = self._context(request)
         se = self._service_execution(request)
-        session: KipuSession | None = None
-        sid = body.get("session_id")
-        if sid is not None:
-            session = self.sessions.get(sid) if isinstance(sid, str) else None
-            if session is None or session.context != context or not self._mine(request, session):
-                raise HTTPProblem(404, f"Session {sid} not found")
-            status = session.status(self._now())
-            if status not in ("OPEN", "ACTIVE", "INACTIVE"):
-                raise _bad(f"session_id: session {sid} is {status} and accepts no jobs")
-            if session.spec is not spec:
-                raise _bad(f"backend_id: session {sid} runs on {session.spec.id}")
+        session = self._open_session(request, body.get("session_id"), context, spec)
         programs = decode_programs(spec, body["input"], params or {}, body.get("qasm"))
         for i, program in enumerate(programs or []):
             if program.circuit.num_qubits > spec.qubits:
