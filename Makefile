@@ -5,10 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 INTEROP_VENV := .venv-interop
 INTEROP_STAMP := $(INTEROP_VENV)/.installed
+FRAMEWORKS_VENV := .venv-frameworks
+FRAMEWORKS_STAMP := $(FRAMEWORKS_VENV)/.installed
 # One venv for every official SDK (their pins are compatible); never a dependency of qjobs itself.
 INTEROP_REQS := $(sort $(wildcard tests/interop/requirements*.txt))
 
-.PHONY: run test check lint typecheck interop bench sync sync-check clean
+.PHONY: run test check lint typecheck interop frameworks bench sync sync-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,8 +48,17 @@ $(INTEROP_STAMP): pyproject.toml $(INTEROP_REQS)
 interop: $(INTEROP_STAMP) ## the official SDKs, unchanged, against the emulators
 	$(INTEROP_VENV)/bin/python -m pytest -q -p no:cacheprovider -o addopts="" tests/interop
 
+$(FRAMEWORKS_STAMP): pyproject.toml tests/frameworks/requirements.txt
+	$(PYTHON) -m venv $(FRAMEWORKS_VENV)
+	$(FRAMEWORKS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(FRAMEWORKS_VENV)/bin/python -m pip install --quiet -e . -r tests/frameworks/requirements.txt
+	touch $(FRAMEWORKS_STAMP)
+
+frameworks: $(FRAMEWORKS_STAMP) ## Qiskit, Cirq, Qibo and Braket circuits in; the Qiskit backend and Sampler
+	$(FRAMEWORKS_VENV)/bin/python -m pytest -q -p no:cacheprovider -o addopts="" tests/frameworks
+
 bench: $(STAMP) ## benchmarks: writes benchmarks/results/*.json and docs/benchmarks.md
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) $(INTEROP_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(INTEROP_VENV) $(FRAMEWORKS_VENV) .pytest_cache .mypy_cache .ruff_cache
