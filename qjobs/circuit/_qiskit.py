@@ -10,8 +10,8 @@ exported alone with :func:`qiskit.qasm3.dumps` (or its definition, one level dow
 qjobs's reader lacks the gate), read back with :meth:`Circuit.from_qasm` and kept
 only if the result has the same operator (up to global phase, checked at sample parameter
 values); otherwise, and for anything else (control flow, ``c_if``, ``delay``, ``initialize``...)
-:class:`~qjobs.InputError` names the instruction. Nothing is dropped but the global phase, which
-changes no measurement.
+:class:`~qjobs.InputError` names the instruction. Nothing is dropped but the global phase
+(``global_phase`` and ``qc.global_phase``), which changes no measurement.
 
 Qiskit ``Parameter``s become free names (:meth:`Expr.sym` of the parameter's name; a
 ``ParameterVector`` element keeps its name, e.g. ``"v[0]"``) and ``ParameterExpression``s become
@@ -27,7 +27,7 @@ from typing import Any, Final
 
 from qjobs._core.errors import InputError
 from qjobs.circuit._expr import Expr
-from qjobs.circuit._gates import GATES, NATIVE_GATES
+from qjobs.circuit._gates import DIRECTIVES, GATES, NATIVE_GATES
 from qjobs.circuit._ir import Circuit, Instruction, Param, Register
 
 __all__ = ["QISKIT_TO_QJOBS", "from_qiskit", "to_qiskit"]
@@ -69,7 +69,11 @@ def from_qiskit(qc: Any, *, name: str | None = None) -> Circuit:
         qubits = tuple([qmap[b] for b in ci.qubits])
         if getattr(ci, "condition", None) is not None:  # c_if, Qiskit 1.x only
             raise _refuse(pos, qname, "classically conditioned (c_if) instructions")
+        if qname == "global_phase":  # changes no measurement, as the QASM reader's gphase
+            continue
         target = QISKIT_TO_QJOBS.get(qname)
+        if target is not None and target not in DIRECTIVES and not ci.is_standard_gate():
+            target = None  # a user gate reusing a standard name ("h") keeps its own definition
         if target is None and qname in NATIVE_GATES and _is_ionq_native(ci.operation):
             target = qname
         if target is None:
