@@ -68,7 +68,7 @@ def from_qiskit(qc: Any, *, name: str | None = None) -> Circuit:
         qname = ci.name
         qubits = tuple([qmap[b] for b in ci.qubits])
         if getattr(ci, "condition", None) is not None:  # c_if, Qiskit 1.x only
-            raise _refuse(pos, qname, "classically conditioned (c_if) instructions")
+            raise _refuse(pos, qname, "a classically conditioned (c_if) instruction")
         if qname == "global_phase":  # changes no measurement, as the QASM reader's gphase
             continue
         target = QISKIT_TO_QJOBS.get(qname)
@@ -99,7 +99,8 @@ def from_qiskit(qc: Any, *, name: str | None = None) -> Circuit:
 
 
 def _refuse(pos: int, name: str, what: str) -> InputError:
-    return InputError(f"qc.data[{pos}]", name, f"{what} have no qjobs form")
+    """The error for instruction ``pos`` named ``name``: ``what`` it is has no qjobs form."""
+    return InputError(f"qc.data[{pos}]", name, f"{what}: no qjobs form")
 
 
 def _is_ionq_native(operation: Any) -> bool:
@@ -122,7 +123,7 @@ def _param(value: Any, exprs: dict[Any, Param], pos: int) -> Param:
     """A Qiskit gate parameter as a float or an :class:`Expr` (expressions cached per circuit)."""
     if isinstance(value, float | int):
         return float(value)
-    from qiskit.circuit import ParameterExpression
+    from qiskit.circuit import Parameter, ParameterExpression
 
     if not isinstance(value, ParameterExpression):
         try:
@@ -131,10 +132,12 @@ def _param(value: Any, exprs: dict[Any, Param], pos: int) -> Param:
             raise InputError(f"qc.data[{pos}].params", value, "not a number") from None
     result = exprs.get(value)
     if result is None:
-        if value.parameters:
+        if isinstance(value, Parameter):
+            result = Expr.sym(value.name)
+        elif value.parameters:
             result = _from_sympy(value.sympify(), pos)
         else:
-            result = _real(complex(value.numeric()), pos)
+            result = _real(complex(value), pos)
         exprs[value] = result
     return result
 
@@ -189,16 +192,21 @@ def _fallback(
 
     op = ci.operation
     if isinstance(op, ControlFlowOp):
-        raise _refuse(pos, ci.name, "control-flow instructions")
+        raise _refuse(pos, ci.name, "a control-flow instruction")
     if not isinstance(op, Gate) or ci.clbits:
-        raise _refuse(pos, ci.name, "non-unitary instructions other than measure/barrier/reset")
+        raise _refuse(
+            pos, ci.name, "a non-unitary instruction other than measure, barrier and reset"
+        )
     params = [_param(p, exprs, pos) for p in op.params]
-    template = _gate_template(op) if ci.is_standard_gate() else None
+    if ci.is_standard_gate():  # its parameters define it: one template per gate name
+        template = _standard_template(ci.name)
+    elif any(isinstance(p, Expr) for p in params):
+        raise _refuse(pos, ci.name, "a non-standard gate with free parameters (bind them first)")
+    else:
+        template = _export_gate(op, placeholders=False)
     if template is None:
-        template = _export_gate(op)
-    if template is None:
-        raise InputError(
-            f"qc.data[{pos}]", ci.name, "no qjobs equivalent and no OpenQASM 3 round trip"
+        raise _refuse(
+            pos, ci.name, "a gate without a qjobs equivalent nor an OpenQASM 3 round trip"
         )
     values: dict[str, float | Expr] = {_PLACEHOLDER.format(k): p for k, p in enumerate(params)}
     out: list[Instruction] = []
@@ -209,32 +217,29 @@ def _fallback(
     return out
 
 
-@functools.lru_cache(maxsize=128)
-def _standard_template(
-    name: str, num_qubits: int, num_params: int
-) -> tuple[Instruction, ...] | None:
+@functools.cache
+def _standard_template(name: str) -> tuple[Instruction, ...] | None:
+    """The fallback instructions of a Qiskit standard gate, with placeholder parameters."""
     from qiskit.circuit.library import get_standard_gate_name_mapping
 
-    gate = get_standard_gate_name_mapping()[name]
-    return _export_gate(gate)
+    return _export_gate(get_standard_gate_name_mapping()[name], placeholders=True)
 
 
-def _gate_template(op: Any) -> tuple[Instruction, ...] | None:
-    return _standard_template(op.name, op.num_qubits, len(op.params))
+def _export_gate(op: Any, *, placeholders: bool) -> tuple[Instruction, ...] | None:
+    """``op`` on qubits 0..n-1 (its parameters replaced by placeholders if asked), read back
+    from OpenQASM 3.
 
-
-def _export_gate(op: Any) -> tuple[Instruction, ...] | None:
-    """``op`` on qubits 0..n-1 with placeholder parameters, read back from OpenQASM 3.
-
-    None unless the qjobs circuit has the operator of ``op`` at several parameter values.
+    None unless the qjobs circuit has the operator of ``op`` (at several parameter values).
     """
     from qiskit import QuantumCircuit
     from qiskit.circuit import Parameter
     from qiskit.quantum_info import Operator
 
     gate = op.to_mutable()
-    placeholders = [Parameter(_PLACEHOLDER.format(k)) for k in range(len(gate.params))]
-    gate.params = list(placeholders)
+    symbols = []
+    if placeholders:
+        symbols = [Parameter(_PLACEHOLDER.format(k)) for k in range(len(gate.params))]
+        gate.params = list(symbols)
     alone = QuantumCircuit(gate.num_qubits)
     alone.append(gate, range(gate.num_qubits))
     circuit = _read_back(alone)
@@ -246,10 +251,10 @@ def _export_gate(op: Any) -> tuple[Instruction, ...] | None:
         return None
     if any(not ins.is_gate for ins in circuit.instructions):
         return None
-    for shift in range(2 if placeholders else 1):
-        probe = {p.name: _PROBES[(k + shift) % len(_PROBES)] for k, p in enumerate(placeholders)}
+    for shift in range(2 if symbols else 1):
+        probe = {p.name: _PROBES[(k + shift) % len(_PROBES)] for k, p in enumerate(symbols)}
         try:
-            expected = Operator(alone.assign_parameters({p: probe[p.name] for p in placeholders}))
+            expected = Operator(alone.assign_parameters({p: probe[p.name] for p in symbols}))
             got = Operator(to_qiskit(circuit.bind(probe)))
         except Exception:  # a gate that cannot be evaluated does not round-trip
             return None

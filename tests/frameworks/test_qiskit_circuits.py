@@ -377,6 +377,32 @@ def test_user_gate_with_a_standard_name_keeps_its_definition() -> None:
     assert [ins.name for ins in circuit.instructions] == ["x"]
 
 
+def test_custom_and_multi_controlled_gates_convert_through_openqasm() -> None:
+    from qiskit.circuit.library import MCXGate
+
+    body = QuantumCircuit(2, name="entangle")
+    body.rx(0.3, 0)
+    body.cx(0, 1)
+    qc = _generic(4)
+    qc.append(body.to_gate(), [3, 1])
+    qc.append(MCXGate(3), [2, 0, 3, 1])
+    circuit = Circuit.from_qiskit(qc)
+    assert _same_state(qjobs.sim.statevector(circuit), Statevector(qc).data)
+
+
+def test_custom_gate_with_free_parameters_refused() -> None:
+    a = Parameter("a")
+    body = QuantumCircuit(1, name="turn")
+    body.rx(a, 0)
+    qc = QuantumCircuit(1)
+    qc.append(body.to_gate(), [0])
+    with pytest.raises(InputError, match="free parameters") as info:
+        Circuit.from_qiskit(qc)
+    assert info.value.value == "turn"
+    qc = qc.assign_parameters({a: 0.4})
+    assert _same_state(qjobs.sim.statevector(Circuit.from_qiskit(qc)), Statevector(qc).data)
+
+
 def test_non_circuit_refused() -> None:
     with pytest.raises(InputError, match="QuantumCircuit"):
         Circuit.from_qiskit("OPENQASM 3.0; qubit q;")
