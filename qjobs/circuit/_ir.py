@@ -9,7 +9,7 @@ any source.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 
 import attrs
 import numpy.typing as npt
@@ -143,6 +143,24 @@ class Circuit:
         from qjobs.circuit._qasm import parse_qasm
 
         return parse_qasm(source, name=name)
+
+    @classmethod
+    def from_qiskit(cls, qc: Any, *, name: str | None = None) -> Circuit:
+        """Convert a Qiskit ``QuantumCircuit`` (needs the ``qiskit`` extra).
+
+        Gates map one to one where qjobs has the gate, others through OpenQASM 3 when that
+        round-trips; ``Parameter``s become free parameters. Control flow, ``c_if`` and other
+        instructions without a qjobs form raise :class:`~qjobs.InputError` naming them.
+        """
+        from qjobs.circuit._qiskit import from_qiskit
+
+        return from_qiskit(qc, name=name)
+
+    def to_qiskit(self) -> Any:
+        """This circuit as a Qiskit ``QuantumCircuit`` (needs the ``qiskit`` extra)."""
+        from qjobs.circuit._qiskit import to_qiskit
+
+        return to_qiskit(self)
 
     @property
     def parameters(self) -> tuple[str, ...]:
