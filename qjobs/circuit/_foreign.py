@@ -33,9 +33,23 @@ CONTROLLED: Final[dict[tuple[str, int], str]] = {
 }
 
 
+#: The ``qjobs[...]`` extra that installs each framework, by top-level module.
+_EXTRAS: Final = {"cirq": "cirq", "qibo": "qibo", "braket": "braket", "sympy": "cirq"}
+
+
 def load(module: str) -> Any:
-    """Import an optional framework module (typed ``Any``: the core venv has no framework)."""
-    return importlib.import_module(module)
+    """Import an optional framework module (typed ``Any``: the core venv has no framework).
+
+    A missing framework raises ImportError naming the ``qjobs[...]`` extra that installs it.
+    """
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        top = module.partition(".")[0]
+        if exc.name is None or exc.name.partition(".")[0] != top:
+            raise
+        extra = _EXTRAS.get(top, top)
+        raise ImportError(f"{module} is not installed: pip install 'qjobs[{extra}]'") from exc
 
 
 def via_qasm(

@@ -10,11 +10,13 @@ Conventions:
   key reversed (qjobs keys have bit 0 rightmost).
 * **Gates** map directly: ``H X Y Z S SDG T TDG SX SXDG I``, ``RX RY RZ U1`` (``p``) ``U2 U3``,
   ``CNOT CY CZ CRX CRY CRZ CU1`` (``cp``) ``SWAP RXX RYY RZZ TOFFOLI``, and the IonQ natives
-  ``GPI GPI2 MS`` (qibo's radians become IonQ's turns). Other gates go through qibo's
-  ``to_qasm()`` when it can export them.
-* **Refused** with :class:`~qjobs.InputError` naming the gate: noise channels, gates with extra
-  controls (``controlled_by``), measurements that collapse mid-circuit, measure in a basis other
-  than Z or carry bit-flip errors, and gates that neither map nor export.
+  ``GPI GPI2 MS`` (qibo's radians become IonQ's turns); ``controlled_by`` forms qibo itself
+  turns into these (``X(0).controlled_by(1, 2)`` is ``TOFFOLI``) too. There is no OpenQASM
+  fallback: qibo 0.3's ``to_qasm()`` writes the other gates with names outside ``qelib1.inc``
+  or refuses them.
+* **Refused** with :class:`~qjobs.InputError` naming the gate: noise channels, other gates with
+  added controls (``controlled_by``), measurements that collapse mid-circuit, measure in a basis
+  other than Z or carry bit-flip errors, and gates without a direct mapping.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import math
 from typing import Any, Final
 
 from qjobs._core.errors import InputError
-from qjobs.circuit._foreign import load, via_qasm
+from qjobs.circuit._foreign import load
 from qjobs.circuit._ir import Circuit, Instruction, Param, Register
 from qjobs.circuit._sympy import from_sympy
 
@@ -95,22 +97,7 @@ def _params(gate: Any, kind: str, where: str) -> tuple[Param, ...]:
     return params
 
 
-def _fallback(gate: Any, nqubits: int, where: str, label: str) -> list[Instruction]:
-    """The gate through qibo's OpenQASM export, or InputError."""
-    qibo = load("qibo")
-
-    def export() -> str:
-        single = qibo.Circuit(nqubits)
-        single.add(gate)
-        return str(single.to_qasm())
-
-    qubits = list(range(nqubits))
-    return via_qasm(export, qubits, where=where, label=label)
-
-
-def _convert(
-    gate: Any, pos: int, nqubits: int, registers: dict[str, Register]
-) -> list[Instruction]:
+def _convert(gate: Any, pos: int, registers: dict[str, Register]) -> list[Instruction]:
     """The qjobs instructions of one qibo gate."""
     gates = load("qibo.gates")
 
@@ -126,7 +113,7 @@ def _convert(
         return [Instruction("id", (q,)) for q in gate.qubits]
     name = _GATES.get(kind)
     if name is None:
-        return _fallback(gate, nqubits, where, label)
+        raise InputError(where, label, "gate has no direct mapping to qjobs")
     params = _params(gate, kind, where)
     if len(params) != len(gate.parameters):
         raise InputError(where, label, "symbolic angles of IonQ native gates are not supported")
@@ -145,7 +132,7 @@ def from_qibo(circuit: Any, *, name: str | None = None) -> Circuit:
     registers: dict[str, Register] = {}
     instructions: list[Instruction] = []
     for pos, gate in enumerate(circuit.queue):
-        instructions.extend(_convert(gate, pos, circuit.nqubits, registers))
+        instructions.extend(_convert(gate, pos, registers))
     num_clbits = sum(r.size for r in registers.values())
     return Circuit(
         circuit.nqubits, num_clbits, tuple(instructions), name=name, cregs=tuple(registers.values())
