@@ -25,6 +25,7 @@ Conventions:
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 from qjobs._core.errors import InputError
@@ -64,26 +65,31 @@ _ROTATIONS = {
 }
 
 
+#: The cirq power-gate class name of each gate type met so far (None: not a power gate).
+_POWER_CLASS: dict[type, str | None] = {}
+
+
 def _power_class(gate: Any) -> str | None:
     """The name of the cirq power-gate class ``gate`` is an instance of (subclasses included)."""
-    cirq = load("cirq")
-
-    for cls in (
-        cirq.XPowGate,
-        cirq.YPowGate,
-        cirq.ZPowGate,
-        cirq.HPowGate,
-        cirq.CXPowGate,
-        cirq.CZPowGate,
-        cirq.SwapPowGate,
-        cirq.CCXPowGate,
-        cirq.XXPowGate,
-        cirq.YYPowGate,
-        cirq.ZZPowGate,
-    ):
-        if isinstance(gate, cls):
-            return str(cls.__name__)
-    return None
+    kind = type(gate)
+    if kind not in _POWER_CLASS:
+        cirq = load("cirq")
+        bases = (
+            cirq.XPowGate,
+            cirq.YPowGate,
+            cirq.ZPowGate,
+            cirq.HPowGate,
+            cirq.CXPowGate,
+            cirq.CZPowGate,
+            cirq.SwapPowGate,
+            cirq.CCXPowGate,
+            cirq.XXPowGate,
+            cirq.YYPowGate,
+            cirq.ZZPowGate,
+        )
+        found = [str(base.__name__) for base in bases if issubclass(kind, base)]
+        _POWER_CLASS[kind] = found[0] if found else None
+    return _POWER_CLASS[kind]
 
 
 def _angle(gate: Any, where: str) -> Param:
@@ -106,7 +112,7 @@ def _direct(gate: Any, where: str) -> tuple[str, tuple[Param, ...]] | None:
             return "cswap", ()
         return None
     exponent = gate.exponent
-    if not cirq.is_parameterized(gate):
+    if isinstance(exponent, numbers.Real):  # not a sympy expression
         name = _NAMED_POWERS.get((cls, float(exponent)))
         if name is not None:
             return name, ()
@@ -142,7 +148,7 @@ def _controlled(gate: Any, where: str) -> tuple[str, tuple[Param, ...]] | None:
 
 
 def _measure(
-    gate: Any, qubits: tuple[int, ...], keys: dict[str, Register], where: str, label: str
+    gate: Any, qubits: tuple[int, ...], keys: dict[str, Register], where: str, label: Any
 ) -> list[Instruction]:
     """Measurement instructions for a ``cirq.MeasurementGate``, allocating its key's bits."""
     if any(gate.full_invert_mask()) or gate.confusion_map:
@@ -175,9 +181,12 @@ def _convert(
     """The qjobs instructions of one cirq operation."""
     cirq = load("cirq")
 
-    where, label = f"operations[{pos}]", str(op)
+    where, label = f"operations[{pos}]", op  # the error shows repr(op)
     qubits = tuple(index[q] for q in op.qubits)
     gate = op.gate
+    mapped = _direct(gate, where) if gate is not None else None
+    if mapped is not None:  # the common case first
+        return [Instruction(mapped[0], qubits, mapped[1])]
     if isinstance(op, cirq.ClassicallyControlledOperation):
         raise InputError(where, label, "classically controlled operations are not supported")
     if isinstance(gate, cirq.MeasurementGate):
@@ -190,8 +199,6 @@ def _convert(
         return []
     if isinstance(gate, cirq.ControlledGate):
         mapped = _controlled(gate, where)
-    else:
-        mapped = _direct(gate, where) if gate is not None else None
     if mapped is not None:
         return [Instruction(mapped[0], qubits, mapped[1])]
     if not cirq.has_unitary(op) or cirq.is_parameterized(op):
@@ -211,10 +218,12 @@ def from_cirq(circuit: Any, *, name: str | None = None) -> Circuit:
 
     if not isinstance(circuit, cirq.AbstractCircuit):
         raise InputError("circuit", circuit, "is not a cirq.Circuit")
-    index = {q: i for i, q in enumerate(sorted(circuit.all_qubits()))}
+    operations = _operations(circuit)
+    qubits = {q for op in operations for q in op.qubits}
+    index = {q: i for i, q in enumerate(sorted(qubits))}
     keys: dict[str, Register] = {}
     instructions: list[Instruction] = []
-    for pos, op in enumerate(_operations(circuit)):
+    for pos, op in enumerate(operations):
         instructions.extend(_convert(op, pos, index, keys))
     num_clbits = sum(r.size for r in keys.values())
     return Circuit(

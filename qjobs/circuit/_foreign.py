@@ -8,6 +8,7 @@ fails, the gate is refused with :class:`~qjobs.InputError` naming it.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable, Sequence
 from typing import Any, Final
@@ -37,10 +38,12 @@ CONTROLLED: Final[dict[tuple[str, int], str]] = {
 _EXTRAS: Final = {"cirq": "cirq", "qibo": "qibo", "braket": "braket", "sympy": "cirq"}
 
 
+@functools.cache
 def load(module: str) -> Any:
     """Import an optional framework module (typed ``Any``: the core venv has no framework).
 
     A missing framework raises ImportError naming the ``qjobs[...]`` extra that installs it.
+    Cached: the adapters call this once per instruction.
     """
     try:
         return importlib.import_module(module)
@@ -53,7 +56,7 @@ def load(module: str) -> Any:
 
 
 def via_qasm(
-    export: Callable[[], str], qubits: Sequence[int], *, where: str, label: str
+    export: Callable[[], str], qubits: Sequence[int], *, where: str, label: Any
 ) -> list[Instruction]:
     """The instructions of the OpenQASM that ``export()`` returns, local qubit ``i`` mapped to
     ``qubits[i]``.

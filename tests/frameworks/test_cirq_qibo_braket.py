@@ -193,17 +193,20 @@ def test_cirq_registers_and_reset() -> None:
         (cirq.Circuit(cirq.H(a), cirq.depolarize(0.1)(a)), "depolarize"),
         (
             cirq.Circuit(cirq.X(a), cirq.measure(a, key="m", invert_mask=(True,))),
-            "cirq.MeasurementGate",
+            "LineQubit(0), key=cirq.MeasurementKey(name='m'), invert_mas",
         ),
         (
             cirq.Circuit(cirq.measure(a, key="m"), cirq.X(b).with_classical_controls("m")),
-            "X(q(1)).with_classical_controls(m)",
+            "ClassicallyControlledOperation(cirq.X(cirq.LineQubit(1))",
         ),
         (
             cirq.Circuit(cirq.measure(a, key="m"), cirq.measure(b, key="m")),
-            "MeasurementGate(1, cirq.MeasurementKey(name='m')",
+            "LineQubit(1), key=cirq.MeasurementKey(name='m')): measurement key 'm'",
         ),
-        (cirq.Circuit(cirq.PhasedXPowGate(phase_exponent=sympy.Symbol("t"))(a)), "PhX(t)"),
+        (
+            cirq.Circuit(cirq.PhasedXPowGate(phase_exponent=sympy.Symbol("t"))(a)),
+            "PhasedXPowGate(phase_exponent=sympy.Symbol('t'))",
+        ),
     ],
     ids=["noise", "invert-mask", "classical-control", "repeated-key", "symbolic-fallback"],
 )
