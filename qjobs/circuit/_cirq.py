@@ -126,13 +126,14 @@ def _direct(gate: Any, where: str) -> tuple[str, tuple[Param, ...]] | None:
 
 def _exact(gate: Any, where: str) -> tuple[str, tuple[Param, ...]] | None:
     """The qjobs gate exactly equal to ``gate`` (global phase included), or None."""
-    mapped = _direct(gate, where)
-    if mapped is None or mapped[0] in ("rxx", "ryy", "rzz"):
-        return None
+    cls = _power_class(gate)
     shift = getattr(gate, "global_shift", 0)
-    if mapped[0] in ("rx", "ry", "rz"):
-        return mapped if shift == -0.5 else None  # cirq.rx/ry/rz
-    return mapped if shift == 0 else None
+    if shift == -0.5 and cls in ("XPowGate", "YPowGate", "ZPowGate"):  # cirq.rx/ry/rz
+        return _ROTATIONS[cls], (_angle(gate, where),)
+    mapped = _direct(gate, where)
+    if mapped is None or shift != 0 or mapped[0] in ("rx", "ry", "rz", "rxx", "ryy", "rzz"):
+        return None
+    return mapped
 
 
 def _controlled(gate: Any, where: str) -> tuple[str, tuple[Param, ...]] | None:

@@ -7,6 +7,7 @@ runs on an emulator, and what cannot be converted is refused naming the instruct
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -92,6 +93,9 @@ CIRQ_OPS = [
     cirq.ZZ(a, c) ** -0.2,
     cirq.ms(0.3)(b, a),
     cirq.rx(0.4).controlled()(c, a),
+    cirq.rx(math.pi).controlled()(b, c),
+    cirq.rz(math.pi / 2).controlled()(a, b),
+    (cirq.X**0.5).controlled()(a, b),
     cirq.ry(0.5).controlled()(a, b),
     cirq.rz(0.6).controlled()(b, c),
     (cirq.Z**0.3).controlled()(c, b),
