@@ -91,7 +91,7 @@ def _gate(instr: Any, qubits: tuple[int, ...], where: str, label: str) -> list[I
             raise InputError(where, label, "symbolic angles of IonQ native gates are unsupported")
         params = tuple(p / (2 * math.pi) for p in params if isinstance(p, float))
     if controls:
-        if any(int(s) != 1 for s in str(instr.control_state)):
+        if any(s != 1 for s in instr.control_state.as_tuple):
             raise InputError(where, label, "controls on |0> are not supported")
         controlled = CONTROLLED.get((name, len(controls)))
         if controlled is None:
