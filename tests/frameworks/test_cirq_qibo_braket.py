@@ -141,6 +141,14 @@ def test_cirq_symbols_become_parameters() -> None:
     assert_equal_up_to_phase(qjobs_unitary(ours.bind(values)), cirq.unitary(resolved))
 
 
+def test_cirq_subcircuits_are_flattened() -> None:
+    sub = cirq.FrozenCircuit(cirq.H(a), cirq.CNOT(a, b))
+    circuit = cirq.Circuit(cirq.CircuitOperation(sub, repetitions=2), cirq.T(b))
+    ours = Circuit.from_cirq(circuit.freeze())
+    assert [i.name for i in ours.instructions] == ["h", "cx", "h", "cx", "t"]
+    assert_equal_up_to_phase(qjobs_unitary(ours), cirq.unitary(circuit))
+
+
 def cirq_key(circuit: cirq.Circuit, measurements: dict[str, np.ndarray], shot: int) -> str:
     """A qjobs counts key from one cirq shot: keys in order of first measurement."""
     order = [str(op.gate.key) for op in circuit.all_operations() if cirq.is_measurement(op)]
