@@ -162,6 +162,30 @@ class Circuit:
 
         return to_qiskit(self)
 
+    @classmethod
+    def from_cirq(cls, circuit: Any, *, name: str | None = None) -> Circuit:
+        """Convert a ``cirq.Circuit``: qubits in cirq's sort order, measurement keys as registers
+        (see :mod:`qjobs.circuit._cirq`); unsupported operations raise InputError naming them."""
+        from qjobs.circuit._cirq import from_cirq
+
+        return from_cirq(circuit, name=name)
+
+    @classmethod
+    def from_qibo(cls, circuit: Any, *, name: str | None = None) -> Circuit:
+        """Convert a ``qibo.models.Circuit``: qubit numbers kept, ``gates.M`` registers as
+        classical registers (see :mod:`qjobs.circuit._qibo`); unsupported gates raise InputError."""
+        from qjobs.circuit._qibo import from_qibo
+
+        return from_qibo(circuit, name=name)
+
+    @classmethod
+    def from_braket(cls, circuit: Any, *, name: str | None = None) -> Circuit:
+        """Convert a ``braket.circuits.Circuit``: used qubits renumbered densely in sorted order
+        (see :mod:`qjobs.circuit._braket`); result types and noise raise InputError."""
+        from qjobs.circuit._braket import from_braket
+
+        return from_braket(circuit, name=name)
+
     @property
     def parameters(self) -> tuple[str, ...]:
         """The free parameter names, sorted."""
