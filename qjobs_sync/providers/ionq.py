@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
     from typing import Any, Unpack
 
-    from qjobs import Backend, Circuit, Job, Result
+    from qjobs import Backend, Circuit, CircuitLike, Job, Result
     from qjobs.providers import ClientOptions
 
 __all__ = [
@@ -74,7 +74,7 @@ class IonQClient(ProviderClient):
 
     def submit(
         self,
-        circuits: Circuit | Sequence[Circuit],
+        circuits: CircuitLike | Sequence[CircuitLike],
         *,
         shots: int,
         backend: str | None = "simulator",

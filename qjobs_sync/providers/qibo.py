@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any, Literal, TypeAlias, Unpack
 
-    from qjobs import Backend, Circuit, Job, Result
+    from qjobs import Backend, Circuit, CircuitLike, Job, Result
     from qjobs.providers import ClientOptions
     from qjobs.providers.qibo import circuits as codec
     from qjobs.providers.qibo.results import QiboResults
@@ -143,7 +143,7 @@ class QiboClient(ProviderClient):
 
     def submit(
         self,
-        circuits: Circuit | Sequence[Circuit],
+        circuits: CircuitLike | Sequence[CircuitLike],
         *,
         shots: int,
         backend: str | None = "sim",

@@ -37,6 +37,7 @@ from qjobs._core.errors import (
     ValidationError,
 )
 from qjobs._core.models import Backend, Job, Result
+from qjobs.circuit._adapt import CircuitLike, as_circuits
 from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import (
     Capabilities,
@@ -126,7 +127,7 @@ class IonQClient(ProviderClient):
     # ------------------------------------------------------------------------- submission
     async def submit(
         self,
-        circuits: Circuit | Sequence[Circuit],
+        circuits: CircuitLike | Sequence[CircuitLike],
         *,
         shots: int,
         backend: str | None = "simulator",
@@ -154,6 +155,7 @@ class IonQClient(ProviderClient):
         before trying again, so one call never creates two jobs. Without a key such failures are
         raised as they are (:class:`~qjobs.SubmitUncertainError`, :class:`~qjobs.ServerError`).
         """
+        circuits = as_circuits(circuits)
         if options:
             raise InputError(next(iter(options)), "...", "unknown submit option for IonQ")
         backend = "simulator" if backend is None else backend

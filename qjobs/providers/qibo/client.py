@@ -30,6 +30,7 @@ import anyio
 
 from qjobs._core.errors import InputError, MalformedResponseError, NotFoundError
 from qjobs._core.models import Backend, Job, Result
+from qjobs.circuit._adapt import CircuitLike, as_circuits
 from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import (
     Capabilities,
@@ -145,7 +146,7 @@ class QiboClient(ProviderClient):
 
     async def submit(
         self,
-        circuits: Circuit | Sequence[Circuit],
+        circuits: CircuitLike | Sequence[CircuitLike],
         *,
         shots: int,
         backend: str | None = config.DEFAULT_DEVICE,
@@ -165,6 +166,7 @@ class QiboClient(ProviderClient):
         The POST is never repeated once it may have reached the server. An answer without a
         ``pid`` raises :class:`JobPostServerError` with the server's ``detail``.
         """
+        circuits = as_circuits(circuits)
         if options:
             raise InputError(next(iter(options)), "...", "unknown submit option for Qibo")
         if name is not None and not isinstance(name, str):
