@@ -16,6 +16,8 @@ import pytest
 import qjobs
 from qjobs import Circuit, InputError, QasmError
 from qjobs.circuit import as_circuit, as_circuits
+from qjobs.providers.ionq import IonQClient
+from qjobs.providers.qibo import QiboClient
 from qjobs.testing import FakeProvider
 
 PROVIDERS = ["ionq", "kipu", "qpi", "qbraid", "qibo"]
@@ -230,3 +232,27 @@ def test_sweep_template_takes_a_foreign_circuit(converted: list[tuple[str, Any]]
         qjobs.Sweep(fake_circuit_class("qiskit")("refuse"), {"theta": [0.0]})
     assert info.value.field == "instructions[0]"
     assert any("while converting template" in n for n in info.value.__notes__)
+
+
+# ------------------------------------------------------------- the other circuit inputs
+@pytest.mark.anyio
+async def test_ionq_estimate_and_qibo_build_body_take_them_too(
+    converted: list[tuple[str, Any]],
+) -> None:
+    bell = 'OPENQASM 2.0; include "qelib1.inc"; qreg q[2]; creg c[2]; h q[0]; cx q[0], q[1];'
+    async with (
+        qjobs.emulators.serve("ionq", tokens=["t"]) as server,
+        qjobs.connect("ionq", token="t", base_url=server.base_url) as ionq,
+    ):
+        assert isinstance(ionq, IonQClient)
+        braket_like = fake_circuit_class("braket")(bell)
+        est = await ionq.estimate(braket_like, backend="qpu.forte-1", shots=9)
+        assert (est.input_values["1q_gates"], est.input_values["2q_gates"]) == (1, 1)
+        est = await ionq.estimate(bell, backend="qpu.forte-1", shots=9)
+        assert est.input_values["qubits"] == 2
+    assert [f for f, _ in converted] == ["braket"]
+    qibo = QiboClient(token="t", base_url="http://127.0.0.1:1")
+    body, _ = qibo.build_body(X1, shots=5)
+    from_text = body["circuit"]
+    body, _ = qibo.build_body(Circuit.from_qasm(X1), shots=5)
+    assert from_text == body["circuit"]

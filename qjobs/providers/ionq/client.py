@@ -38,7 +38,6 @@ from qjobs._core.errors import (
 )
 from qjobs._core.models import Backend, Job, Result
 from qjobs.circuit._adapt import CircuitLike, as_circuits
-from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import (
     Capabilities,
     ClientOptions,
@@ -476,7 +475,7 @@ class IonQClient(ProviderClient):
 
     async def estimate(
         self,
-        circuits: Circuit | Sequence[Circuit] | None = None,
+        circuits: CircuitLike | Sequence[CircuitLike] | None = None,
         *,
         backend: str,
         shots: int,
@@ -488,10 +487,11 @@ class IonQClient(ProviderClient):
     ) -> Estimate:
         """Cost and time estimate (``GET /jobs/estimate``).
 
-        Gate and qubit counts are taken from ``circuits`` (as they would be sent) unless given.
+        Gate and qubit counts are taken from ``circuits`` (as they would be sent, foreign
+        circuits and OpenQASM text converted as :meth:`submit` does) unless given.
         """
         params = bodies.estimate_params(
-            circuits,
+            None if circuits is None else as_circuits(circuits),
             backend=backend,
             shots=shots,
             one_qubit_gates=one_qubit_gates,

@@ -31,7 +31,6 @@ import anyio
 from qjobs._core.errors import InputError, MalformedResponseError, NotFoundError
 from qjobs._core.models import Backend, Job, Result
 from qjobs.circuit._adapt import CircuitLike, as_circuits
-from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import (
     Capabilities,
     ClientOptions,
@@ -127,16 +126,17 @@ class QiboClient(ProviderClient):
     # ------------------------------------------------------------------------------ submit
     def build_body(
         self,
-        circuit: Circuit | Sequence[Circuit],
+        circuit: CircuitLike | Sequence[CircuitLike],
         *,
         shots: int,
         backend: str = config.DEFAULT_DEVICE,
         project: str | None = None,
         verbatim: bool = False,
     ) -> tuple[dict[str, Any], codec.Encoded]:
-        """Validate and build the ``POST /api/jobs/`` body (no request is made)."""
+        """Validate and build the ``POST /api/jobs/`` body (no request is made); circuits are
+        taken as :meth:`submit` takes them."""
         return bodies.job_body(
-            circuit,
+            as_circuits(circuit),
             shots=shots,
             device=backend,
             project=self.project if project is None else project,
