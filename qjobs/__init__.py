@@ -34,6 +34,7 @@ from qjobs._core.errors import (
 )
 from qjobs._core.models import Backend, Job, JobFailure, JobStatus, Result
 from qjobs._core.public import publish as _publish
+from qjobs.circuit._adapt import CircuitLike, ForeignCircuit
 from qjobs.circuit._expr import Expr
 from qjobs.circuit._ir import Circuit, Instruction
 from qjobs.providers import Capabilities, ProviderClient, connect
@@ -52,11 +53,13 @@ __all__ = [
     "CancelReport",
     "Capabilities",
     "Circuit",
+    "CircuitLike",
     "ConflictError",
     "ConnectError",
     "CredentialsError",
     "Expr",
     "ForbiddenError",
+    "ForeignCircuit",
     "InputError",
     "Instruction",
     "Job",

@@ -31,6 +31,7 @@ import anyio.lowlevel
 from qjobs._core.errors import ConflictError, InputError, NotFoundError
 from qjobs._core.models import Backend, Job, JobFailure, JobStatus, Result
 from qjobs._core.validation import is_int
+from qjobs.circuit._adapt import CircuitLike, as_circuits
 from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import Capabilities, ProviderClient
 
@@ -318,7 +319,7 @@ class FakeProvider(ProviderClient):
     # ------------------------------------------------------------------ the interface
     async def submit(
         self,
-        circuits: Circuit | Sequence[Circuit],
+        circuits: CircuitLike | Sequence[CircuitLike],
         *,
         shots: int,
         backend: str | None = None,
@@ -327,6 +328,7 @@ class FakeProvider(ProviderClient):
         **options: Any,
     ) -> Job:
         """Create a job (a list makes one multi-circuit job); validated before the call."""
+        circuits = as_circuits(circuits)
         circs = [circuits] if isinstance(circuits, Circuit) else list(circuits)
         if not circs:
             raise InputError("circuits", circs, "no circuit")

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from types import TracebackType
     from typing import Any, Self, TypeAlias
 
-    from qjobs import Circuit, JobStatus, Result
+    from qjobs import CircuitLike, JobStatus, Result
     from qjobs_sync.providers import ProviderClient
 
     FutureOwner: TypeAlias = Any
@@ -176,13 +176,15 @@ class Scheduler(_portal.Twin):
         self._exit(exc_type, exc, tb)
 
     def submit(
-        self, circuit: Circuit, *, shots: int | None = None, **job_options: Any
+        self, circuit: CircuitLike, *, shots: int | None = None, **job_options: Any
     ) -> JobFuture:
         """Queue one circuit and return its :class:`JobFuture` at once.
 
-        Input is validated here (an :class:`~qjobs.InputError` names the bad field). Job options
-        given here are merged over the scheduler's; ``backend=`` may also be given per circuit.
-        Circuits with equal shots, backend and options may share a provider job.
+        ``circuit`` is a :class:`~qjobs.Circuit`, OpenQASM text or a Qiskit, Cirq, Qibo or Braket
+        circuit (converted here, see :func:`qjobs.circuit.as_circuit`). Input is validated here (an
+        :class:`~qjobs.InputError` names the bad field). Job options given here are merged over the
+        scheduler's; ``backend=`` may also be given per circuit. Circuits with equal shots, backend
+        and options may share a provider job.
         """
         return cast(
             "JobFuture",

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     import numpy.typing as npt
 
-    from qjobs import Circuit, Progress
+    from qjobs import Circuit, CircuitLike, Progress
     from qjobs_sync.providers import ProviderClient
 
 __all__ = ["MAX_POINTS", "Sweep", "SweepMode", "SweepResult"]
@@ -29,19 +29,21 @@ __all__ = ["MAX_POINTS", "Sweep", "SweepMode", "SweepResult"]
 class Sweep(_portal.Twin):
     """A template circuit and a grid of values for its free parameters.
 
-    ``template`` is a :class:`~qjobs.Circuit` with free parameters or OpenQASM source (parsed
-    once). ``params`` maps each free parameter name to a 1-D array of values; every parameter of
-    the template needs values and no other name is accepted. ``mode="product"`` takes the outer
-    grid in the key order of ``params`` (``grid_shape`` is the tuple of lengths);
-    ``mode="zip"`` pairs equal-length arrays point by point (``grid_shape == (n,)``). A grid
-    has at most :data:`MAX_POINTS` points, checked before it is built.
-    Bad input raises :class:`~qjobs.InputError` naming the field.
+    ``template`` is a :class:`~qjobs.Circuit` with free parameters, OpenQASM source or a
+    parametrised Qiskit, Cirq, Qibo or Braket circuit (converted once, see
+    :func:`qjobs.circuit.as_circuit`; Qiskit ``Parameter``s become the names in ``params``).
+    ``params`` maps each free parameter name to a 1-D array of values; every parameter of the
+    template needs values and no other name is accepted. ``mode="product"`` takes the outer grid in
+    the key order of ``params`` (``grid_shape`` is the tuple of lengths); ``mode="zip"`` pairs
+    equal-length arrays point by point (``grid_shape == (n,)``). A grid has at most
+    :data:`MAX_POINTS` points, checked before it is built. Bad input raises
+    :class:`~qjobs.InputError` naming the field.
     """
 
     _async: _AsyncSweep
 
     @property
-    def template(self) -> Circuit | str:
+    def template(self) -> Circuit:
         """The ``template`` of the async object (read through)."""
         return self._async.template
 
@@ -62,7 +64,7 @@ class Sweep(_portal.Twin):
 
     def __init__(
         self,
-        template: Circuit | str,
+        template: CircuitLike,
         params: Mapping[str, npt.ArrayLike],
         *,
         mode: SweepMode = "product",

@@ -469,7 +469,7 @@ async def test_bad_circuits_make_no_request() -> None:
             ([bell()] * 101, "circuits"),
         ):
             with pytest.raises(InputError) as info:
-                await client.submit(circuits, shots=10)  # type: ignore[arg-type]
+                await client.submit(circuits, shots=10)
             assert info.value.field == field
         await _no_requests(client, server)
 

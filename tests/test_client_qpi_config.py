@@ -110,7 +110,7 @@ async def test_bad_input_is_rejected_before_any_request() -> None:
             ("meas_return", c.submit(BELL, shots=1, meas_return="mean")),
             ("key", c.submit(BELL, shots=1, key="a\nb")),
             ("circuits", c.submit([], shots=1)),
-            ("circuits", c.submit("OPENQASM", shots=1)),  # type: ignore[arg-type]
+            ("circuits", c.submit("OPENQASM", shots=1)),
             ("parameter_values", c.submit(param, shots=1)),
             ("parameter_values[0]", c.submit(param, shots=1, parameter_values=[[1, 2]])),
             ("parameter_values[0]", c.submit(param, shots=1, parameter_values=[{"b": 1}])),

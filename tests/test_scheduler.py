@@ -304,7 +304,7 @@ async def test_input_is_validated_before_any_request() -> None:
         with pytest.raises(InputError, match="shots"):
             s.submit(circ(1))
         with pytest.raises(InputError, match="circuit"):
-            s.submit("OPENQASM 2.0;", shots=1)  # type: ignore[arg-type]
+            s.submit("OPENQASM 2.0;", shots=1)
         with pytest.raises(InputError, match="shots"):
             s.submit(circ(1), shots=0)
         with pytest.raises(InputError, match="job_options"):

@@ -114,7 +114,7 @@ def test_validation(params: dict[str, Any], mode: Any, field: str, reason: str) 
 
 def test_validation_of_template() -> None:
     with pytest.raises(qjobs.InputError) as info:
-        Sweep(42, {"theta": [1.0]})  # type: ignore[arg-type]
+        Sweep(42, {"theta": [1.0]})
     assert info.value.field == "template"
     fixed = "OPENQASM 3.0;\nqubit[1] q;\nh q[0];\n"
     with pytest.raises(qjobs.InputError) as info:

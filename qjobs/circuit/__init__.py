@@ -1,4 +1,5 @@
-"""The circuit IR, its OpenQASM reader and writers, parameter expressions and binding.
+"""The circuit IR, its OpenQASM reader and writers, parameter expressions, binding, and the
+coercion of foreign circuits (Qiskit, Cirq, Qibo, Braket) and OpenQASM text into it.
 
 The reader, the writers and binding load on first use (``import qjobs`` stays light).
 """
@@ -9,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from qjobs._core.public import publish as _publish
+from qjobs.circuit._adapt import CircuitLike, ForeignCircuit, as_circuit, as_circuits
 from qjobs.circuit._expr import Expr
 from qjobs.circuit._ir import Circuit, Instruction, Register
 
@@ -19,6 +21,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Circuit",
+    "CircuitLike",
+    "ForeignCircuit",
+    "as_circuit",
+    "as_circuits",
     "Instruction",
     "Register",
     "Expr",

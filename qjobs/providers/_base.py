@@ -44,6 +44,7 @@ from qjobs._core.models import Backend, Job, JobStatus, Result
 from qjobs.transport import RateLimit, RetryPolicy, Timeouts, Transport
 
 if TYPE_CHECKING:
+    from qjobs.circuit._adapt import CircuitLike, ForeignCircuit
     from qjobs.circuit._ir import Circuit
 
 __all__ = ["Capabilities", "ClientOptions", "Credentials", "ProviderClient", "open_transport"]
@@ -345,7 +346,7 @@ class ProviderClient(abc.ABC):
     @abc.abstractmethod
     async def submit(
         self,
-        circuits: Circuit | Sequence[Circuit],
+        circuits: CircuitLike | Sequence[CircuitLike],
         *,
         shots: int,
         backend: str | None = None,
@@ -355,8 +356,10 @@ class ProviderClient(abc.ABC):
     ) -> Job:
         """Submit one circuit, or several as one multi-circuit job, and return the new job.
 
-        ``key`` is a client-chosen idempotency key carried by the job (see
-        :meth:`find_by_key`). Input is validated before any request is sent.
+        A circuit is a :class:`~qjobs.Circuit`, OpenQASM text or a Qiskit, Cirq, Qibo or Braket
+        circuit (:func:`qjobs.circuit.as_circuits` converts them first). ``key`` is a client-chosen
+        idempotency key carried by the job (see :meth:`find_by_key`). Input is validated before any
+        request is sent.
         """
 
     @abc.abstractmethod
@@ -520,7 +523,7 @@ class ProviderClient(abc.ABC):
     @overload
     async def run(
         self,
-        circuits: Circuit,
+        circuits: Circuit | str,
         *,
         shots: int,
         backend: str | None = None,
@@ -531,7 +534,7 @@ class ProviderClient(abc.ABC):
     @overload
     async def run(
         self,
-        circuits: Sequence[Circuit],
+        circuits: Sequence[CircuitLike],
         *,
         shots: int,
         backend: str | None = None,
@@ -539,9 +542,20 @@ class ProviderClient(abc.ABC):
         **options: Any,
     ) -> list[Result]: ...
 
+    @overload
     async def run(
         self,
-        circuits: Circuit | Sequence[Circuit],
+        circuits: ForeignCircuit,
+        *,
+        shots: int,
+        backend: str | None = None,
+        timeout: float | None = None,
+        **options: Any,
+    ) -> Result: ...
+
+    async def run(
+        self,
+        circuits: CircuitLike | Sequence[CircuitLike],
         *,
         shots: int,
         backend: str | None = None,
@@ -551,18 +565,20 @@ class ProviderClient(abc.ABC):
         """Submit, wait and fetch results in one call.
 
         One circuit gives one :class:`~qjobs.Result`; a sequence gives a list (one job holding all
-        circuits). A failed job raises :class:`~qjobs.JobFailedError`, a cancelled one
-        :class:`~qjobs.JobCancelledError`. A bad ``timeout`` raises :class:`~qjobs.InputError`
-        before anything is submitted.
+        circuits). Circuits are taken as :meth:`submit` takes them (OpenQASM text, Qiskit, Cirq,
+        Qibo and Braket circuits are converted once, before anything is sent). A failed job raises
+        :class:`~qjobs.JobFailedError`, a cancelled one :class:`~qjobs.JobCancelledError`. A bad
+        ``timeout`` raises :class:`~qjobs.InputError` before anything is submitted.
         """
+        from qjobs.circuit._adapt import as_circuits
+
         seconds_or_none("timeout", timeout)
-        job = await self.submit(circuits, shots=shots, backend=backend, **options)
+        coerced = as_circuits(circuits)
+        job = await self.submit(coerced, shots=shots, backend=backend, **options)
         done = await self.wait(job, timeout=timeout)
         self.raise_for_job(done)
         res = await self.results(done)
-        from qjobs.circuit._ir import Circuit as _Circuit
-
-        return res[0] if isinstance(circuits, _Circuit) else res
+        return res if isinstance(coerced, list) else res[0]
 
     def raise_for_job(self, job: Job) -> None:
         """Raise the matching error for a failed or cancelled job; do nothing otherwise."""

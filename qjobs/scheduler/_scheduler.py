@@ -26,7 +26,7 @@ from qjobs._core.durations import factor, seconds, seconds_or_none
 from qjobs._core.errors import InputError
 from qjobs._core.models import Job, Result
 from qjobs._core.validation import is_int
-from qjobs.circuit._ir import Circuit
+from qjobs.circuit._adapt import CircuitLike, as_circuit
 from qjobs.providers._base import ProviderClient
 from qjobs.scheduler._batches import Batch, Batcher, Group
 from qjobs.scheduler._bookkeeping import Bookkeeper
@@ -314,18 +314,19 @@ class Scheduler:
 
     # ================================================================== public API
     def submit(
-        self, circuit: Circuit, *, shots: int | None = None, **job_options: Any
+        self, circuit: CircuitLike, *, shots: int | None = None, **job_options: Any
     ) -> JobFuture:
         """Queue one circuit and return its :class:`JobFuture` at once.
 
-        Input is validated here (an :class:`~qjobs.InputError` names the bad field). Job options
-        given here are merged over the scheduler's; ``backend=`` may also be given per circuit.
-        Circuits with equal shots, backend and options may share a provider job.
+        ``circuit`` is a :class:`~qjobs.Circuit`, OpenQASM text or a Qiskit, Cirq, Qibo or Braket
+        circuit (converted here, see :func:`qjobs.circuit.as_circuit`). Input is validated here (an
+        :class:`~qjobs.InputError` names the bad field). Job options given here are merged over the
+        scheduler's; ``backend=`` may also be given per circuit. Circuits with equal shots, backend
+        and options may share a provider job.
         """
         if not self._entered or self._shared.closing:
             raise RuntimeError("the Scheduler is not running (use it as 'async with', not after)")
-        if not isinstance(circuit, Circuit):
-            raise InputError("circuit", circuit, "expected a qjobs.Circuit")
+        circuit = as_circuit(circuit, field="circuit")
         if not circuit.is_bound:
             raise InputError("circuit", circuit.parameters, "has unbound parameters")
         s = self._cfg.shots if shots is None else shots

@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from qjobs._core.errors import InputError, MalformedResponseError
 from qjobs._core.validation import is_int
+from qjobs.circuit._adapt import CircuitLike, as_circuit
 from qjobs.circuit._ir import Circuit
 from qjobs.sweep._result import MAX_POINTS, SweepMode, SweepResult, product_grid
 
@@ -55,26 +56,25 @@ def _as_axis(name: str, values: npt.ArrayLike) -> npt.NDArray[np.float64]:
 class Sweep:
     """A template circuit and a grid of values for its free parameters.
 
-    ``template`` is a :class:`~qjobs.Circuit` with free parameters or OpenQASM source (parsed
-    once). ``params`` maps each free parameter name to a 1-D array of values; every parameter of
-    the template needs values and no other name is accepted. ``mode="product"`` takes the outer
-    grid in the key order of ``params`` (``grid_shape`` is the tuple of lengths);
-    ``mode="zip"`` pairs equal-length arrays point by point (``grid_shape == (n,)``). A grid
-    has at most :data:`MAX_POINTS` points, checked before it is built.
-    Bad input raises :class:`~qjobs.InputError` naming the field.
+    ``template`` is a :class:`~qjobs.Circuit` with free parameters, OpenQASM source or a
+    parametrised Qiskit, Cirq, Qibo or Braket circuit (converted once, see
+    :func:`qjobs.circuit.as_circuit`; Qiskit ``Parameter``s become the names in ``params``).
+    ``params`` maps each free parameter name to a 1-D array of values; every parameter of the
+    template needs values and no other name is accepted. ``mode="product"`` takes the outer grid in
+    the key order of ``params`` (``grid_shape`` is the tuple of lengths); ``mode="zip"`` pairs
+    equal-length arrays point by point (``grid_shape == (n,)``). A grid has at most
+    :data:`MAX_POINTS` points, checked before it is built. Bad input raises
+    :class:`~qjobs.InputError` naming the field.
     """
 
     def __init__(
         self,
-        template: Circuit | str,
+        template: CircuitLike,
         params: Mapping[str, npt.ArrayLike],
         *,
         mode: SweepMode = "product",
     ) -> None:
-        if isinstance(template, str):
-            template = Circuit.from_qasm(template)
-        elif not isinstance(template, Circuit):
-            raise InputError("template", template, "expected a qjobs.Circuit or OpenQASM text")
+        template = as_circuit(template, field="template")
         if mode not in ("product", "zip"):
             raise InputError("mode", mode, "expected 'product' or 'zip'")
         if not isinstance(params, Mapping):
@@ -95,7 +95,7 @@ class Sweep:
             lengths = {name: len(a) for name, a in axes.items()}
             if len(set(lengths.values())) > 1:
                 raise InputError("params", lengths, "zip mode needs arrays of equal length")
-        self.template = template
+        self.template: Circuit = template
         self.mode: SweepMode = mode
         self.axes = axes
         self.grid_shape, self.params = product_grid(axes, mode)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from types import TracebackType
     from typing import Any, Self
 
-    from qjobs import Backend, Circuit, Job, Result
+    from qjobs import Backend, Circuit, CircuitLike, ForeignCircuit, Job, Result
     from qjobs.transport import Transport
 
 __all__ = ["PROVIDERS", "Capabilities", "ClientOptions", "Credentials", "ProviderClient", "connect"]
@@ -92,7 +92,7 @@ class ProviderClient(_portal.Twin):
 
     def submit(
         self,
-        circuits: Circuit | Sequence[Circuit],
+        circuits: CircuitLike | Sequence[CircuitLike],
         *,
         shots: int,
         backend: str | None = None,
@@ -102,8 +102,10 @@ class ProviderClient(_portal.Twin):
     ) -> Job:
         """Submit one circuit, or several as one multi-circuit job, and return the new job.
 
-        ``key`` is a client-chosen idempotency key carried by the job (see
-        :meth:`find_by_key`). Input is validated before any request is sent.
+        A circuit is a :class:`~qjobs.Circuit`, OpenQASM text or a Qiskit, Cirq, Qibo or Braket
+        circuit (:func:`qjobs.circuit.as_circuits` converts them first). ``key`` is a client-chosen
+        idempotency key carried by the job (see :meth:`find_by_key`). Input is validated before any
+        request is sent.
 
         Blocks the calling thread until the call completes on the background loop.
         """
@@ -210,7 +212,7 @@ class ProviderClient(_portal.Twin):
     @overload
     def run(
         self,
-        circuits: Circuit,
+        circuits: Circuit | str,
         *,
         shots: int,
         backend: str | None = None,
@@ -221,7 +223,7 @@ class ProviderClient(_portal.Twin):
     @overload
     def run(
         self,
-        circuits: Sequence[Circuit],
+        circuits: Sequence[CircuitLike],
         *,
         shots: int,
         backend: str | None = None,
@@ -229,9 +231,20 @@ class ProviderClient(_portal.Twin):
         **options: Any,
     ) -> list[Result]: ...
 
+    @overload
     def run(
         self,
-        circuits: Circuit | Sequence[Circuit],
+        circuits: ForeignCircuit,
+        *,
+        shots: int,
+        backend: str | None = None,
+        timeout: float | None = None,
+        **options: Any,
+    ) -> Result: ...
+
+    def run(
+        self,
+        circuits: CircuitLike | Sequence[CircuitLike],
         *,
         shots: int,
         backend: str | None = None,
@@ -241,9 +254,10 @@ class ProviderClient(_portal.Twin):
         """Submit, wait and fetch results in one call.
 
         One circuit gives one :class:`~qjobs.Result`; a sequence gives a list (one job holding all
-        circuits). A failed job raises :class:`~qjobs.JobFailedError`, a cancelled one
-        :class:`~qjobs.JobCancelledError`. A bad ``timeout`` raises :class:`~qjobs.InputError`
-        before anything is submitted.
+        circuits). Circuits are taken as :meth:`submit` takes them (OpenQASM text, Qiskit, Cirq,
+        Qibo and Braket circuits are converted once, before anything is sent). A failed job raises
+        :class:`~qjobs.JobFailedError`, a cancelled one :class:`~qjobs.JobCancelledError`. A bad
+        ``timeout`` raises :class:`~qjobs.InputError` before anything is submitted.
 
         Blocks the calling thread until the call completes on the background loop.
         """

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
     from typing import Any, Unpack
 
-    from qjobs import Backend, Circuit, Job, Result
+    from qjobs import Backend, CircuitLike, Job, Result
     from qjobs.providers import ClientOptions
 
 __all__ = [
@@ -74,7 +74,7 @@ class IonQClient(ProviderClient):
 
     def submit(
         self,
-        circuits: Circuit | Sequence[Circuit],
+        circuits: CircuitLike | Sequence[CircuitLike],
         *,
         shots: int,
         backend: str | None = "simulator",
@@ -280,7 +280,7 @@ class IonQClient(ProviderClient):
 
     def estimate(
         self,
-        circuits: Circuit | Sequence[Circuit] | None = None,
+        circuits: CircuitLike | Sequence[CircuitLike] | None = None,
         *,
         backend: str,
         shots: int,
@@ -292,7 +292,8 @@ class IonQClient(ProviderClient):
     ) -> Estimate:
         """Cost and time estimate (``GET /jobs/estimate``).
 
-        Gate and qubit counts are taken from ``circuits`` (as they would be sent) unless given.
+        Gate and qubit counts are taken from ``circuits`` (as they would be sent, foreign
+        circuits and OpenQASM text converted as :meth:`submit` does) unless given.
 
         Blocks the calling thread until the call completes on the background loop.
         """

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from datetime import datetime
     from typing import IO, Any, Unpack
 
-    from qjobs import Backend, Circuit, Job, Result
+    from qjobs import Backend, Circuit, CircuitLike, Job, Result
     from qjobs.providers import ClientOptions
     from qjobs.providers.kipu import pages
     from qjobs.transport import Transport
@@ -845,7 +845,7 @@ class KipuClient(ProviderClient):
 
     def submit(
         self,
-        circuits: Circuit | Sequence[Circuit],
+        circuits: CircuitLike | Sequence[CircuitLike],
         *,
         shots: int,
         backend: str | None = "kipu.sim.qsim",

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any, Unpack
 
-    from qjobs import Backend, Circuit, Job, Result
+    from qjobs import Backend, CircuitLike, Job, Result
     from qjobs.providers import ClientOptions
 
 __all__ = [
@@ -128,7 +128,7 @@ class QbraidClient(ProviderClient):
 
     def submit(
         self,
-        circuits: Circuit | Sequence[Circuit],
+        circuits: CircuitLike | Sequence[CircuitLike],
         *,
         shots: int,
         backend: str | None = None,

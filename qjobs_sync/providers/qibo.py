@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any, Literal, TypeAlias, Unpack
 
-    from qjobs import Backend, Circuit, Job, Result
+    from qjobs import Backend, CircuitLike, Job, Result
     from qjobs.providers import ClientOptions
     from qjobs.providers.qibo import circuits as codec
     from qjobs.providers.qibo.results import QiboResults
@@ -127,14 +127,16 @@ class QiboClient(ProviderClient):
 
     def build_body(
         self,
-        circuit: Circuit | Sequence[Circuit],
+        circuit: CircuitLike | Sequence[CircuitLike],
         *,
         shots: int,
         backend: str = "sim",
         project: str | None = None,
         verbatim: bool = False,
     ) -> tuple[dict[str, Any], codec.Encoded]:
-        """Validate and build the ``POST /api/jobs/`` body (no request is made)."""
+        """Validate and build the ``POST /api/jobs/`` body (no request is made); circuits are
+        taken as :meth:`submit` takes them.
+        """
         return _portal.run_sync(
             lambda: self._async.build_body(
                 circuit, shots=shots, backend=backend, project=project, verbatim=verbatim
@@ -143,7 +145,7 @@ class QiboClient(ProviderClient):
 
     def submit(
         self,
-        circuits: Circuit | Sequence[Circuit],
+        circuits: CircuitLike | Sequence[CircuitLike],
         *,
         shots: int,
         backend: str | None = "sim",

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from qjobs import Backend, Circuit, Job, Result
+    from qjobs import Backend, CircuitLike, Job, Result
     from qjobs.providers import ClientOptions
 
 __all__ = [
@@ -93,7 +93,7 @@ class QPIClient(ProviderClient):
 
     def submit(
         self,
-        circuits: Circuit | Sequence[Circuit],
+        circuits: CircuitLike | Sequence[CircuitLike],
         *,
         shots: int,
         backend: str | None = None,

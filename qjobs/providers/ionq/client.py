@@ -37,7 +37,7 @@ from qjobs._core.errors import (
     ValidationError,
 )
 from qjobs._core.models import Backend, Job, Result
-from qjobs.circuit._ir import Circuit
+from qjobs.circuit._adapt import CircuitLike, as_circuits
 from qjobs.providers._base import (
     Capabilities,
     ClientOptions,
@@ -126,7 +126,7 @@ class IonQClient(ProviderClient):
     # ------------------------------------------------------------------------- submission
     async def submit(
         self,
-        circuits: Circuit | Sequence[Circuit],
+        circuits: CircuitLike | Sequence[CircuitLike],
         *,
         shots: int,
         backend: str | None = "simulator",
@@ -154,6 +154,7 @@ class IonQClient(ProviderClient):
         before trying again, so one call never creates two jobs. Without a key such failures are
         raised as they are (:class:`~qjobs.SubmitUncertainError`, :class:`~qjobs.ServerError`).
         """
+        circuits = as_circuits(circuits)
         if options:
             raise InputError(next(iter(options)), "...", "unknown submit option for IonQ")
         backend = "simulator" if backend is None else backend
@@ -474,7 +475,7 @@ class IonQClient(ProviderClient):
 
     async def estimate(
         self,
-        circuits: Circuit | Sequence[Circuit] | None = None,
+        circuits: CircuitLike | Sequence[CircuitLike] | None = None,
         *,
         backend: str,
         shots: int,
@@ -486,10 +487,11 @@ class IonQClient(ProviderClient):
     ) -> Estimate:
         """Cost and time estimate (``GET /jobs/estimate``).
 
-        Gate and qubit counts are taken from ``circuits`` (as they would be sent) unless given.
+        Gate and qubit counts are taken from ``circuits`` (as they would be sent, foreign
+        circuits and OpenQASM text converted as :meth:`submit` does) unless given.
         """
         params = bodies.estimate_params(
-            circuits,
+            None if circuits is None else as_circuits(circuits),
             backend=backend,
             shots=shots,
             one_qubit_gates=one_qubit_gates,

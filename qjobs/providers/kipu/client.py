@@ -27,7 +27,7 @@ import attrs
 
 from qjobs._core.errors import InputError, MalformedResponseError, NotFoundError
 from qjobs._core.models import Backend, Job, JobFailure, JobStatus, Result
-from qjobs.circuit._ir import Circuit
+from qjobs.circuit._adapt import CircuitLike, as_circuits
 from qjobs.providers._base import (
     Capabilities,
     ClientOptions,
@@ -107,7 +107,7 @@ class KipuClient(ProviderClient):
     # ------------------------------------------------------------------------------- submit
     async def submit(
         self,
-        circuits: Circuit | Sequence[Circuit],
+        circuits: CircuitLike | Sequence[CircuitLike],
         *,
         shots: int,
         backend: str | None = config.DEFAULT_BACKEND,
@@ -125,6 +125,7 @@ class KipuClient(ProviderClient):
         ``key`` the job carries the tag ``qjobs_key:<key>`` and submission is idempotent: after
         an ambiguous failure or a 5xx the key is looked up before trying again.
         """
+        circuits = as_circuits(circuits)
         if options:
             raise InputError(next(iter(options)), "...", "unknown submit option for Kipu")
         backend = config.DEFAULT_BACKEND if backend is None else check_id(backend, "backend")

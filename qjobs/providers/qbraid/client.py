@@ -45,6 +45,7 @@ from qjobs._core.errors import (
 )
 from qjobs._core.models import Backend, Job, Result
 from qjobs._core.validation import check_int
+from qjobs.circuit._adapt import CircuitLike, as_circuits
 from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import (
     Capabilities,
@@ -252,7 +253,7 @@ class QbraidClient(ProviderClient):
     # ---------------------------------------------------------------------------- submission
     async def submit(
         self,
-        circuits: Circuit | Sequence[Circuit],
+        circuits: CircuitLike | Sequence[CircuitLike],
         *,
         shots: int,
         backend: str | None = None,
@@ -279,6 +280,7 @@ class QbraidClient(ProviderClient):
         trying again, so one call never creates two jobs. Without a key such failures are raised
         as they are (:class:`~qjobs.SubmitUncertainError`, :class:`~qjobs.ServerError`).
         """
+        circuits = as_circuits(circuits)
         if options:
             raise InputError(next(iter(options)), "...", "unknown submit option for qBraid")
         qrn = check_qrn(DEFAULT_DEVICE if backend is None else backend, "backend")

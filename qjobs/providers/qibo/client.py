@@ -30,7 +30,7 @@ import anyio
 
 from qjobs._core.errors import InputError, MalformedResponseError, NotFoundError
 from qjobs._core.models import Backend, Job, Result
-from qjobs.circuit._ir import Circuit
+from qjobs.circuit._adapt import CircuitLike, as_circuits
 from qjobs.providers._base import (
     Capabilities,
     ClientOptions,
@@ -126,16 +126,17 @@ class QiboClient(ProviderClient):
     # ------------------------------------------------------------------------------ submit
     def build_body(
         self,
-        circuit: Circuit | Sequence[Circuit],
+        circuit: CircuitLike | Sequence[CircuitLike],
         *,
         shots: int,
         backend: str = config.DEFAULT_DEVICE,
         project: str | None = None,
         verbatim: bool = False,
     ) -> tuple[dict[str, Any], codec.Encoded]:
-        """Validate and build the ``POST /api/jobs/`` body (no request is made)."""
+        """Validate and build the ``POST /api/jobs/`` body (no request is made); circuits are
+        taken as :meth:`submit` takes them."""
         return bodies.job_body(
-            circuit,
+            as_circuits(circuit),
             shots=shots,
             device=backend,
             project=self.project if project is None else project,
@@ -145,7 +146,7 @@ class QiboClient(ProviderClient):
 
     async def submit(
         self,
-        circuits: Circuit | Sequence[Circuit],
+        circuits: CircuitLike | Sequence[CircuitLike],
         *,
         shots: int,
         backend: str | None = config.DEFAULT_DEVICE,
@@ -165,6 +166,7 @@ class QiboClient(ProviderClient):
         The POST is never repeated once it may have reached the server. An answer without a
         ``pid`` raises :class:`JobPostServerError` with the server's ``detail``.
         """
+        circuits = as_circuits(circuits)
         if options:
             raise InputError(next(iter(options)), "...", "unknown submit option for Qibo")
         if name is not None and not isinstance(name, str):

@@ -35,7 +35,7 @@ from qjobs._core.errors import (
     NotFoundError,
 )
 from qjobs._core.models import Backend, Job, Result
-from qjobs.circuit._ir import Circuit
+from qjobs.circuit._adapt import CircuitLike, as_circuits
 from qjobs.providers._base import (
     Capabilities,
     ClientOptions,
@@ -138,7 +138,7 @@ class QPIClient(ProviderClient):
     # ----------------------------------------------------------------------------- submit
     async def submit(
         self,
-        circuits: Circuit | Sequence[Circuit],
+        circuits: CircuitLike | Sequence[CircuitLike],
         *,
         shots: int,
         backend: str | None = None,
@@ -164,6 +164,7 @@ class QPIClient(ProviderClient):
         submission that fails ambiguously looks the key up (:meth:`find_by_key`) before trying
         again, so one call never creates two jobs; without a key such failures are raised.
         """
+        circuits = as_circuits(circuits)
         body, items = bodies.build_body(
             self.capabilities,
             circuits,
