@@ -1,0 +1,217 @@
+"""qjobs.qiskit.get_backend: a Qiskit BackendV2 over the Scheduler, on each provider's emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister, transpile
+from qiskit.providers import JobStatus
+from qiskit.providers.basic_provider import BasicSimulator
+
+import qjobs
+from qjobs.qiskit import QjobsBackend, QjobsJob, get_backend
+from qjobs.qiskit._convert import Header
+from qjobs.qiskit._results import to_qiskit_result
+from qjobs.transport import RateLimit
+
+PROVIDERS = ("ionq", "qbraid", "kipu", "qpi", "qibo")
+TOKEN = "frameworks-token"
+#: Providers whose jobs carry many circuits (the scheduler packs 100 per job).
+BATCHING = ("ionq", "qpi", "qbraid")
+
+Open = Callable[..., tuple[Any, QjobsBackend]]
+
+
+@pytest.fixture
+def open_backend(serve: Callable[..., Any]) -> Iterator[Open]:
+    """``open_backend(provider, backend=None, **serve_options)`` -> (server, backend)."""
+    opened: list[QjobsBackend] = []
+
+    def make(provider: str, backend: str | None = None, **serve_options: Any) -> Any:
+        server = serve(provider, **serve_options)
+        options: dict[str, Any] = {"rate_limit": RateLimit(requests_per_second=None)}
+        if provider == "qbraid":
+            options["config_file"] = "/nonexistent/qbraidrc"
+        b = get_backend(provider, backend, base_url=server.base_url, token=TOKEN, **options)
+        opened.append(b)
+        return server, b
+
+    yield make
+    for b in opened:
+        b.close()
+
+
+def asymmetric() -> QuantumCircuit:
+    """X on qubit 0 of 3, copied to qubit 2; measured into permuted clbits: outcome '011'."""
+    qc = QuantumCircuit(3, 3, name="asym")
+    qc.x(0)
+    qc.cx(0, 2)
+    qc.measure([0, 1, 2], [0, 2, 1])
+    return qc
+
+
+def two_registers() -> QuantumCircuit:
+    """Two classical registers: Qiskit separates them with a space in counts keys."""
+    q = QuantumRegister(2, "q")
+    a = ClassicalRegister(1, "a")
+    b = ClassicalRegister(2, "b")
+    qc = QuantumCircuit(q, a, b, name="regs")
+    qc.x(1)
+    qc.measure(q[1], a[0])
+    qc.measure(q[1], b[1])
+    qc.measure(q[0], b[0])
+    return qc
+
+
+def reference_counts(qc: QuantumCircuit, shots: int) -> dict[str, int]:
+    sim = BasicSimulator()
+    counts: dict[str, int] = sim.run(transpile(qc, sim), shots=shots).result().get_counts()
+    return counts
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_transpile_and_run_match_qiskits_simulator(provider: str, open_backend: Open) -> None:
+    _server, backend = open_backend(provider)
+    assert backend.name == f"{provider}:{backend.entry.name}"
+    assert backend.target.num_qubits == backend.entry.qubits
+    assert {"cx", "h", "rz", "measure"} <= set(backend.target.operation_names)
+    circuits = [transpile(qc, backend) for qc in (asymmetric(), two_registers())]
+    job = backend.run(circuits, shots=1000)
+    assert isinstance(job, QjobsJob)
+    result = job.result()
+    assert job.status() is JobStatus.DONE
+    assert result.get_counts(0) == reference_counts(asymmetric(), 1000) == {"011": 1000}
+    assert result.get_counts(1) == reference_counts(two_registers(), 1000) == {"10 1": 1000}
+    # one circuit in, one result out, shots from the backend's options
+    single = backend.run(transpile(asymmetric(), backend)).result()
+    assert single.get_counts() == {"011": 1024}
+
+
+def test_a_random_circuit_matches_the_distribution(open_backend: Open) -> None:
+    _server, backend = open_backend("ionq")
+    qc = QuantumCircuit(3, 3)
+    qc.h(0)
+    qc.ry(0.7, 1)
+    qc.cx(0, 2)
+    qc.measure([0, 1, 2], [0, 1, 2])
+    counts = backend.run(transpile(qc, backend), shots=4000).result().get_counts()
+    ref = reference_counts(qc, 20000)
+    for key, n in ref.items():
+        assert abs(counts.get(key, 0) / 4000 - n / 20000) < 0.05, (key, counts, ref)
+    assert set(counts) <= set(ref)
+
+
+@pytest.mark.parametrize("provider", BATCHING)
+def test_a_thousand_circuits_take_few_requests(provider: str, open_backend: Open) -> None:
+    server, backend = open_backend(provider)
+    circuits = []
+    for i in range(1000):
+        qc = QuantumCircuit(2, 2)
+        if i % 2:
+            qc.x(1)
+        qc.measure([0, 1], [0, 1])
+        circuits.append(qc)
+    before, jobs_before = server.stats.total_requests, server.stats.jobs_created
+    result = backend.run(circuits, shots=100).result()
+    used = server.stats.total_requests - before
+    assert [result.get_counts(i) for i in range(1000)] == [
+        {"10": 100} if i % 2 else {"00": 100} for i in range(1000)
+    ]
+    assert used / 1000 <= 0.1, (provider, used)
+    assert server.stats.jobs_created - jobs_before == 10  # 100 circuits per provider job
+
+
+def test_status_and_cancel(open_backend: Open) -> None:
+    server, backend = open_backend("ionq", queue_time=600.0, exec_time=600.0)
+    job = backend.run([asymmetric()] * 3, shots=10)
+    assert job.status() in (JobStatus.INITIALIZING, JobStatus.QUEUED)
+    for _ in range(200):
+        if job.status() is JobStatus.QUEUED:
+            break
+        asyncio.run(asyncio.sleep(0.02))
+    assert job.status() is JobStatus.QUEUED
+    ids = job.provider_job_ids()
+    assert len(ids) == 3
+    assert ids[0] is not None
+    job.cancel()
+    assert job.status() is JobStatus.CANCELLED
+    with pytest.raises(qjobs.QJobsError):
+        job.result()
+    assert (
+        server.stats.requests.get("PUT /jobs/{id}/status/cancel", 0)
+        + server.stats.requests.get("PUT /jobs/status/cancel", 0)
+        >= 1
+    ), server.stats.requests
+
+
+def test_memory_where_the_provider_returns_shots() -> None:
+    res = qjobs.Result.from_counts({"011": 2, "100": 1}, 3, memory=np.array([3, 4, 3]))
+    header = Header("m", 3, (("c", 3),))
+    out = to_qiskit_result([res], [header], backend_name="b", backend_version="1", job_id="j")
+    assert out.get_counts(0) == {"011": 2, "100": 1}
+    assert out.get_memory(0) == ["011", "100", "011"]
+
+
+def test_works_inside_a_running_event_loop(open_backend: Open) -> None:
+    _server, backend = open_backend("qpi")
+
+    async def notebook_cell() -> dict[str, int]:
+        counts: dict[str, int] = backend.run(asymmetric(), shots=50).result().get_counts()
+        return counts
+
+    assert asyncio.run(notebook_cell()) == {"011": 50}
+
+
+def test_transpile_follows_a_restricted_coupling(open_backend: Open) -> None:
+    _server, backend = open_backend("kipu", "ibm.qpu.fez")
+    assert (
+        {"sx", "rz", "cz"}
+        <= set(backend.target.operation_names)
+        <= {
+            "sx",
+            "x",
+            "rz",
+            "cz",
+            "id",
+            "measure",
+        }
+    )
+    qc = QuantumCircuit(3, 3)
+    qc.h(0)
+    qc.cx(0, 2)
+    qc.cx(2, 1)
+    qc.measure([0, 1, 2], [0, 1, 2])
+    out = transpile(qc, backend, seed_transpiler=7)
+    edges = set(backend.target.build_coupling_map().get_edges())
+    for inst in out.data:
+        if inst.operation.num_qubits == 2:
+            pair = tuple(out.find_bit(q).index for q in inst.qubits)
+            assert pair in edges
+
+
+def test_unknown_backend_and_closed_backend(open_backend: Open, serve: Any) -> None:
+    server = serve("ionq")
+    with pytest.raises(qjobs.InputError, match="catalogue"):
+        get_backend("ionq", "nope", base_url=server.base_url, token=TOKEN)
+    _server, backend = open_backend("ionq")
+    with backend:
+        pass
+    with pytest.raises(RuntimeError, match="closed"):
+        backend.run(asymmetric())
+    with pytest.raises(qjobs.InputError):
+        open_backend("qpi")[1].run("not a circuit")
+
+
+def test_import_qjobs_does_not_import_qiskit() -> None:
+    code = "import sys, qjobs, qjobs_sync; print(' '.join(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert not {"qiskit", "qjobs.qiskit"} & set(out)
+    assert QjobsBackend.__module__ == "qjobs.qiskit"
