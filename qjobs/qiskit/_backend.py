@@ -153,6 +153,11 @@ class QjobsBackend(BackendV2):
         for name in _IGNORED_OPTIONS:
             options.pop(name, None)
         converted = [convert(qc) for qc in circuits]
+        for i, (circuit, _header) in enumerate(converted):
+            if not circuit.is_bound:
+                raise InputError(
+                    f"circuits[{i}]", sorted(circuit.parameters), "has unbound parameters"
+                )
         scheduler_options = {"backend": self._entry.name, **options}
         campaign = Campaign(
             self._client,

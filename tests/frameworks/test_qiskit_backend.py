@@ -6,11 +6,13 @@ import asyncio
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister, transpile
+from qiskit.circuit import Parameter
 from qiskit.providers import JobStatus
 from qiskit.providers.basic_provider import BasicSimulator
 
@@ -107,8 +109,8 @@ def test_a_random_circuit_matches_the_distribution(open_backend: Open) -> None:
     assert set(counts) <= set(ref)
 
 
-@pytest.mark.parametrize("provider", BATCHING)
-def test_a_thousand_circuits_take_few_requests(provider: str, open_backend: Open) -> None:
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_thousand_circuits(provider: str, open_backend: Open) -> None:
     server, backend = open_backend(provider)
     circuits = []
     for i in range(1000):
@@ -120,11 +122,17 @@ def test_a_thousand_circuits_take_few_requests(provider: str, open_backend: Open
     before, jobs_before = server.stats.total_requests, server.stats.jobs_created
     result = backend.run(circuits, shots=100).result()
     used = server.stats.total_requests - before
+    jobs = server.stats.jobs_created - jobs_before
     assert [result.get_counts(i) for i in range(1000)] == [
         {"10": 100} if i % 2 else {"00": 100} for i in range(1000)
     ]
-    assert used / 1000 <= 0.1, (provider, used)
-    assert server.stats.jobs_created - jobs_before == 10  # 100 circuits per provider job
+    if provider in BATCHING:
+        assert jobs == 10  # 100 circuits per provider job
+        assert used / 1000 <= 0.1, (provider, used)
+    else:
+        # One circuit per job: a submit and a result read each, status polled in batches.
+        assert jobs == 1000
+        assert used / 1000 <= 2.1, (provider, used)
 
 
 def test_status_and_cancel(open_backend: Open) -> None:
@@ -215,3 +223,35 @@ def test_import_qjobs_does_not_import_qiskit() -> None:
     ).stdout.split()
     assert not {"qiskit", "qjobs.qiskit"} & set(out)
     assert QjobsBackend.__module__ == "qjobs.qiskit"
+
+
+def test_a_failed_job_is_an_error(open_backend: Open) -> None:
+    _server, backend = open_backend("qibo", "qjobs_fail")
+    job = backend.run(asymmetric(), shots=10)
+    with pytest.raises(qjobs.JobFailedError):
+        job.result()
+    assert job.status() is JobStatus.ERROR
+
+
+def test_unbound_parameters_are_refused_before_any_request(open_backend: Open) -> None:
+    server, backend = open_backend("ionq")
+    qc = QuantumCircuit(1, 1)
+    qc.rx(Parameter("theta"), 0)
+    qc.measure(0, 0)
+    before = server.stats.total_requests
+    with pytest.raises(qjobs.InputError, match="unbound"):
+        backend.run(qc)
+    assert server.stats.total_requests == before
+    bound = qc.assign_parameters({qc.parameters[0]: np.pi})
+    assert backend.run(bound, shots=20).result().get_counts() == {"1": 20}
+
+
+def test_a_ledger_resumes_a_run_without_new_jobs(open_backend: Open, tmp_path: Path) -> None:
+    server, backend = open_backend("qpi")
+    circuits = [asymmetric(), two_registers()] * 5
+    ledger = tmp_path / "run.sqlite"
+    first = backend.run(circuits, shots=30, ledger=ledger).result()
+    jobs = server.stats.jobs_created
+    again = backend.run(circuits, shots=30, ledger=ledger).result()
+    assert server.stats.jobs_created == jobs
+    assert [again.get_counts(i) for i in range(10)] == [first.get_counts(i) for i in range(10)]
