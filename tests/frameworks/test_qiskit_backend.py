@@ -175,6 +175,37 @@ def test_works_inside_a_running_event_loop(open_backend: Open) -> None:
 
     assert asyncio.run(notebook_cell()) == {"011": 50}
 
+    async def opened_in_a_cell() -> dict[str, int]:
+        with get_backend("qpi", base_url=backend.client.base_url, token=TOKEN) as other:
+            counts: dict[str, int] = other.run(asymmetric(), shots=5).result().get_counts()
+        return counts
+
+    assert asyncio.run(opened_in_a_cell()) == {"011": 5}
+
+
+EXIT_SCRIPT = """
+import atexit
+closed = []
+atexit.register(lambda: print("closed at exit:", closed[0].transport.closed))  # runs last
+import qjobs_sync
+from qiskit import QuantumCircuit
+from qjobs.qiskit import get_backend
+server = qjobs_sync.emulators.serve("ionq", tokens=["t"]).__enter__()
+backend = get_backend("ionq", base_url=server.base_url, token="t")
+closed.append(backend.client)
+qc = QuantumCircuit(1, 1)
+qc.x(0)
+qc.measure(0, 0)
+print(backend.run(qc, shots=3).result().get_counts())
+"""
+
+
+def test_an_open_backend_is_closed_at_interpreter_exit() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", EXIT_SCRIPT], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.split("\n")[:2] == ["{'1': 3}", "closed at exit: True"], out
+
 
 def test_transpile_follows_a_restricted_coupling(open_backend: Open) -> None:
     _server, backend = open_backend("kipu", "ibm.qpu.fez")
