@@ -142,7 +142,8 @@ class QjobsBackend(BackendV2):
 
         ``shots`` defaults to the backend's options. Scheduler keyword arguments (``ledger=``,
         ``batch_size=``, ``max_in_flight=``, ...) shape the run; any other option is a provider
-        job option. Circuits that cannot be converted raise :class:`~qjobs.InputError` here,
+        job option; options set to None and ``memory`` (per-shot memory comes whenever the provider
+        returns it) are dropped. Circuits that cannot be converted raise :class:`~qjobs.InputError` here,
         before anything is sent.
         """
         if not self._finalizer.alive:
@@ -150,8 +151,8 @@ class QjobsBackend(BackendV2):
         circuits = run_input if isinstance(run_input, list | tuple) else [run_input]
         shots = options.pop("shots", None)
         shots = self.options.shots if shots is None else shots
-        for name in _IGNORED_OPTIONS:
-            options.pop(name, None)
+        # An option left at None means "the default" (Qiskit's primitives pass seed_simulator).
+        options = {k: v for k, v in options.items() if v is not None and k not in _IGNORED_OPTIONS}
         converted = [convert(qc) for qc in circuits]
         for i, (circuit, _header) in enumerate(converted):
             if not circuit.is_bound:

@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister, transpile
 from qiskit.circuit import Parameter
+from qiskit.primitives import BackendEstimatorV2
 from qiskit.providers import JobStatus
 from qiskit.providers.basic_provider import BasicSimulator
+from qiskit.quantum_info import SparsePauliOp
 
 import qjobs
 from qjobs.qiskit import QjobsBackend, QjobsJob, get_backend
@@ -286,3 +288,16 @@ def test_a_ledger_resumes_a_run_without_new_jobs(open_backend: Open, tmp_path: P
     again = backend.run(circuits, shots=30, ledger=ledger).result()
     assert server.stats.jobs_created == jobs
     assert [again.get_counts(i) for i in range(10)] == [first.get_counts(i) for i in range(10)]
+
+
+@pytest.mark.parametrize("provider", ["ionq", "qibo"])
+def test_qiskits_backend_estimator_runs_on_it(provider: str, open_backend: Open) -> None:
+    _server, backend = open_backend(provider)
+    qc = QuantumCircuit(2)
+    qc.h(0)
+    qc.cx(0, 1)
+    tq = transpile(qc, backend)
+    obs = SparsePauliOp.from_list([("ZZ", 1.0), ("XX", 1.0), ("ZI", 1.0)]).apply_layout(tq.layout)
+    estimator = BackendEstimatorV2(backend=backend, options={"default_precision": 0.01})
+    evs = estimator.run([(tq, obs)]).result()[0].data.evs
+    assert abs(float(evs) - 2.0) < 0.1
