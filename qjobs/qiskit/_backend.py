@@ -30,8 +30,6 @@ __all__ = ["QjobsBackend", "get_backend"]
 
 #: The Scheduler's own keyword arguments; other ``run`` options are provider job options.
 _SCHEDULER_OPTIONS = frozenset(inspect.signature(Scheduler).parameters) - {"client", "job_options"}
-#: Qiskit run options qjobs has no use for: per-shot memory comes whenever the provider has it.
-_IGNORED_OPTIONS = frozenset({"memory"})
 
 
 def _default_backend(provider: str) -> str | None:
@@ -115,7 +113,7 @@ class QjobsBackend(BackendV2):
 
     @classmethod
     def _default_options(cls) -> Any:
-        return Options(shots=1024)
+        return Options(shots=1024, memory=False)
 
     @property
     def target(self) -> Any:
@@ -142,8 +140,9 @@ class QjobsBackend(BackendV2):
 
         ``shots`` defaults to the backend's options. Scheduler keyword arguments (``ledger=``,
         ``batch_size=``, ``max_in_flight=``, ...) shape the run; any other option is a provider
-        job option; options set to None and ``memory`` (per-shot memory comes whenever the provider
-        returns it) are dropped. Circuits that cannot be converted raise :class:`~qjobs.InputError` here,
+        job option; options set to None are dropped. ``memory=True`` asks for per-shot memory
+        (``result.get_memory(i)``) from providers that return shots. Circuits that cannot be
+        converted raise :class:`~qjobs.InputError` here,
         before anything is sent.
         """
         if not self._finalizer.alive:
@@ -151,8 +150,10 @@ class QjobsBackend(BackendV2):
         circuits = run_input if isinstance(run_input, list | tuple) else [run_input]
         shots = options.pop("shots", None)
         shots = self.options.shots if shots is None else shots
+        memory = options.pop("memory", None)
+        memory = bool(self.options.memory if memory is None else memory)
         # An option left at None means "the default" (Qiskit's primitives pass seed_simulator).
-        options = {k: v for k, v in options.items() if v is not None and k not in _IGNORED_OPTIONS}
+        options = {k: v for k, v in options.items() if v is not None}
         converted = [convert(qc) for qc in circuits]
         for i, (circuit, _header) in enumerate(converted):
             if not circuit.is_bound:
@@ -164,6 +165,7 @@ class QjobsBackend(BackendV2):
             self._client,
             [c for c, _ in converted],
             shots=shots,
+            memory=memory,
             scheduler_options=scheduler_options,
         )
         return QjobsJob(self, f"qjobs-{uuid.uuid4().hex}", campaign, [h for _, h in converted])

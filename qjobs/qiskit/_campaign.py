@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import enum
+import functools
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
 from qjobs._core.models import JobStatus, Result
 from qjobs.circuit._ir import Circuit
-from qjobs.providers._base import ProviderClient
+from qjobs.providers._base import ProviderClient, gather
 from qjobs.scheduler import JobFuture, Scheduler
 from qjobs_sync import _portal
 
@@ -31,7 +33,9 @@ class Campaign:
     """The circuits of one run, submitted to one Scheduler in one task of the background loop.
 
     ``scheduler_options`` are :class:`~qjobs.Scheduler` keyword arguments (``ledger=``,
-    ``batch_size=``, job options...). The task starts at once; :meth:`outcome` blocks for it.
+    ``batch_size=``, job options...). With ``memory``, each provider job's results are read once
+    more with per-shot memory where the client can (IonQ, qBraid, Kipu, Qibo). The task starts at
+    once; :meth:`outcome` blocks for it.
     """
 
     def __init__(
@@ -40,9 +44,11 @@ class Campaign:
         circuits: Sequence[Circuit],
         *,
         shots: int,
+        memory: bool,
         scheduler_options: dict[str, Any],
     ) -> None:
         self._client = client
+        self._memory = memory
         self._circuits = circuits
         self._shots = shots
         self._options = scheduler_options
@@ -57,7 +63,21 @@ class Campaign:
         async with Scheduler(self._client, shots=self._shots, **self._options) as sched:
             self._scheduler = sched
             self._futures = [sched.submit(c) for c in self._circuits]
-            return await sched.gather()
+            results = await sched.gather()
+        return await self._with_memory(results) if self._memory else results
+
+    async def _with_memory(self, results: list[Result]) -> list[Result]:
+        """``results`` read again from their provider jobs with per-shot memory."""
+        if "memory" not in inspect.signature(self._client.results).parameters:
+            return results  # the provider keeps memory in its results when it has any
+        by_job: dict[str, list[Result]] = {}
+
+        async def read(job_id: str) -> None:
+            by_job[job_id] = await self._client.results(job_id, memory=True)  # type: ignore[call-arg]
+
+        ids = dict.fromkeys(r.job_id for r in results if r.job_id is not None)
+        await gather([functools.partial(read, jid) for jid in ids])
+        return [r if r.job_id is None else by_job[r.job_id][r.index] for r in results]
 
     def outcome(self, timeout: float | None = None) -> list[Result]:
         """The results in circuit order; raises the first failure (or the cancellation)."""

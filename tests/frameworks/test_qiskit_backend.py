@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister, transpile
 from qiskit.circuit import Parameter
+from qiskit.exceptions import QiskitError
 from qiskit.primitives import BackendEstimatorV2
 from qiskit.providers import JobStatus
 from qiskit.providers.basic_provider import BasicSimulator
@@ -160,7 +161,30 @@ def test_status_and_cancel(open_backend: Open) -> None:
     ), server.stats.requests
 
 
-def test_memory_where_the_provider_returns_shots() -> None:
+#: Providers whose results can carry per-shot memory (QPI's emulator returns counts only).
+WITH_MEMORY = ("ionq", "qbraid", "kipu", "qibo")
+
+
+@pytest.mark.parametrize("provider", WITH_MEMORY)
+def test_get_memory_where_the_provider_returns_shots(provider: str, open_backend: Open) -> None:
+    _server, backend = open_backend(provider)
+    qc = QuantumCircuit(3, 3)
+    qc.x(0)
+    qc.h(1)
+    qc.measure([0, 1, 2], [0, 2, 1])
+    circuits = [transpile(qc, backend), transpile(asymmetric(), backend)]
+    result = backend.run(circuits, shots=200, memory=True).result()
+    random_shots = result.get_memory(0)
+    assert len(random_shots) == 200
+    assert set(random_shots) == {"001", "101"}  # clbit 2 carries qubit 1's coin
+    assert {k: random_shots.count(k) for k in set(random_shots)} == result.get_counts(0)
+    assert result.get_memory(1) == ["011"] * 200
+    without = backend.run(circuits[1], shots=5).result()
+    with pytest.raises(QiskitError, match="memory"):
+        without.get_memory()
+
+
+def test_memory_converts_to_qiskits_bit_order() -> None:
     res = qjobs.Result.from_counts({"011": 2, "100": 1}, 3, memory=np.array([3, 4, 3]))
     header = Header("m", 3, (("c", 3),))
     out = to_qiskit_result([res], [header], backend_name="b", backend_version="1", job_id="j")
