@@ -9,6 +9,7 @@ import inspect
 from collections.abc import Sequence
 from typing import Any
 
+from qjobs._core.errors import JobCancelledError
 from qjobs._core.models import JobStatus, Result
 from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import ProviderClient, gather
@@ -81,14 +82,21 @@ class Campaign:
 
     def outcome(self, timeout: float | None = None) -> list[Result]:
         """The results in circuit order; raises the first failure (or the cancellation)."""
-        return self._task.result(timeout)
+        try:
+            return self._task.result(timeout)
+        except concurrent.futures.CancelledError:  # cancelled before anything was submitted
+            raise JobCancelledError(
+                "the run was cancelled", job_id=None, provider=self._client.provider
+            ) from None
 
     def phase(self) -> Phase:
         """Where the campaign is now."""
         if self._task.done():
-            if self._cancelled:
+            if self._task.cancelled():
                 return Phase.CANCELLED
-            return Phase.ERROR if self._task.exception() is not None else Phase.DONE
+            if self._task.exception() is None:
+                return Phase.DONE  # finished before a cancel() could stop it
+            return Phase.CANCELLED if self._cancelled else Phase.ERROR
         statuses = _portal.run_sync(lambda: [f.status for f in self._futures])
         if JobStatus.RUNNING in statuses:
             return Phase.RUNNING

@@ -325,3 +325,15 @@ def test_qiskits_backend_estimator_runs_on_it(provider: str, open_backend: Open)
     estimator = BackendEstimatorV2(backend=backend, options={"default_precision": 0.01})
     evs = estimator.run([(tq, obs)]).result()[0].data.evs
     assert abs(float(evs) - 2.0) < 0.1
+
+
+def test_cancel_at_once(open_backend: Open) -> None:
+    server, backend = open_backend("qpi", queue_time=600.0)
+    job = backend.run([asymmetric()] * 5, shots=10)
+    job.cancel()
+    assert job.status() is JobStatus.CANCELLED
+    with pytest.raises(qjobs.JobCancelledError):
+        job.result()
+    job.cancel()  # again: nothing left to do
+    assert job.status() is JobStatus.CANCELLED
+    assert server.stats.active_jobs == 0
