@@ -422,8 +422,8 @@ def test_generator_follows_namespace_objects(tmp_path: Path) -> None:
 #: Public async modules deliberately without a sync twin: the transport is the clients' plumbing
 #: (in no table of scripts/gen_sync.py), the emulator apps are served through
 #: ``qjobs_sync.emulators.serve``, and ``qjobs.testing`` fakes serve async tests. Anything else
-#: async must be mirrored.
-# qjobs.qiskit is blocking already (Qiskit is) and needs the optional Qiskit extra to import.
+#: async must be mirrored. ``qjobs.qiskit`` blocks already (as Qiskit does) and needs the
+#: optional Qiskit extra to import.
 NOT_MIRRORED = ("qjobs.transport", "qjobs.emulators.", "qjobs.testing", "qjobs.qiskit")
 
 

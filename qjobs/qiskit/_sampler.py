@@ -119,7 +119,7 @@ def _pub_result(pub: SamplerPub, results: Sequence[Result], rng: np.random.Gener
 class Sampler(BaseSamplerV2):
     """Qiskit's ``SamplerV2`` primitive on a qjobs backend: ``Sampler(backend).run(pubs)``.
 
-    ``backend`` is what the runner takes (a :class:`qjobs.qiskit._runner.Target` or a qjobs
+    ``backend`` is what :func:`run_circuits` takes (a :class:`Target`, or a qjobs
     Qiskit backend). ``default_shots`` applies to PUBs that name none; ``seed`` seeds the shuffle
     that turns counts into shots for providers that return counts only.
     """
