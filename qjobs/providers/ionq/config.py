@@ -46,12 +46,14 @@ CANCEL_CHUNK: Final = 100
 
 #: IonQ documents no per-job circuit limit; 100 circuits keep one job's payload, its result
 #: download and the cost of one failure modest. ``status_batch_size`` is the number of ids
-#: per ``GET /jobs?ids=`` (about 4 KB of query).
+#: per ``GET /jobs?ids=`` (about 4 KB of query). The first poll comes 0.25 s after a job is created
+#: (and after each status change), growing 1.5x to 15 s: simulator jobs take well under a second,
+#: and one ``GET /jobs?ids=`` polls up to 100 jobs, so early polls cost little.
 DEFAULT_CAPABILITIES: Final = Capabilities(
     max_circuits_per_job=100,
     max_payload_bytes=5_000_000,
     status_batch_size=100,
-    poll_initial=0.5,
+    poll_initial=0.25,
     poll_max=15.0,
     poll_factor=1.5,
     # IonQ publishes no rate limit. 100 requests/s lets one client outpace a 10-thread
