@@ -119,6 +119,7 @@ def test_import_qjobs_leaves_optional_parts_unloaded() -> None:
         "qjobs.circuit._qasm_out",
         "qjobs.circuit._binding",
         "qjobs.circuit._qiskit",
+        "qjobs.qiskit",
         "qiskit",
         "qjobs.emulators",
         "qjobs.sim",

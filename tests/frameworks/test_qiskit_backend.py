@@ -337,3 +337,25 @@ def test_cancel_at_once(open_backend: Open) -> None:
     job.cancel()  # again: nothing left to do
     assert job.status() is JobStatus.CANCELLED
     assert server.stats.active_jobs == 0
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_qiskit_users_script_runs_unchanged(provider: str, open_backend: Open) -> None:
+    """The issue's script on every provider: transpile, backend.run(...).result().get_counts(),
+    then Sampler(backend).run([(qc, values)]) over a small grid of one parameter."""
+    from qjobs.qiskit import Sampler
+
+    server, backend = open_backend(provider)
+    circuits = [asymmetric() for _ in range(4)]
+    counts = backend.run(transpile(circuits, backend), shots=1000).result().get_counts()
+    assert counts == [{"011": 1000}] * 4
+
+    theta = Parameter("theta")
+    qc = QuantumCircuit(2, 2)
+    qc.rx(theta, 1)
+    qc.measure([0, 1], [0, 1])
+    values = np.array([[0.0], [np.pi], [0.0]])  # shape (3, 1): qubit 1 is 0, 1, 0 for sure
+    pub = Sampler(backend).run([(qc, values)], shots=50).result()[0]
+    assert pub.data.c.shape == (3,)
+    assert [pub.data.c[i].get_counts() for i in range(3)] == [{"00": 50}, {"10": 50}, {"00": 50}]
+    assert server.stats.jobs_created >= 1
