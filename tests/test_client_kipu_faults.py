@@ -165,7 +165,12 @@ async def test_scheduler_polls_by_pages_of_the_job_list() -> None:
         async with (
             KipuClient(token="t", base_url=server.base_url, rate_limit=RateLimit(None)) as client,
             qjobs.scheduler.Scheduler(
-                client, backend="aws.sim.sv1", shots=200, poll_initial=0.02, poll_max=0.05
+                client,
+                backend="aws.sim.sv1",
+                shots=200,
+                batch_size=1,  # one job per circuit: this test is about polling many jobs
+                poll_initial=0.02,
+                poll_max=0.05,
             ) as sched,
         ):
             for c in circuits:

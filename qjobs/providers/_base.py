@@ -404,6 +404,14 @@ class ProviderClient(abc.ABC):
         """
         return None
 
+    def max_circuits_for(self, backend: str | None) -> int:
+        """How many circuits one job on ``backend`` can carry (None: the default backend).
+
+        The scheduler packs this many per job unless told fewer. The default is
+        ``capabilities.max_circuits_per_job``; a provider whose backends differ narrows it.
+        """
+        return self.capabilities.max_circuits_per_job
+
     @abc.abstractmethod
     async def backends(self) -> list[Backend]:
         """The backends the provider offers."""

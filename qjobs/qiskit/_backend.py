@@ -106,7 +106,7 @@ class QjobsBackend(BackendV2):
         self._client = client
         self._entry = entry
         self._target = build_target(entry)
-        self._max_circuits = client.capabilities.max_circuits_per_job
+        self._max_circuits = client.max_circuits_for(entry.name)
         finalizer = weakref.finalize(self, _close_client, client)
         _finalizers.add(finalizer)
         self._finalizer = finalizer

@@ -1,7 +1,8 @@
 """Groups of compatible circuits, the provider jobs (batches) formed from them, and the batcher.
 
 Circuits with the same shots, backend and job options share a :class:`Group`; the
-:class:`Batcher` takes up to ``batch_size`` of them, within the provider's payload limit
+:class:`Batcher` takes up to the group's ``size`` of them (the scheduler's ``batch_size``, at most
+what one job on the group's backend carries), within the provider's payload limit
 (estimated cheaply from the instruction count), into one :class:`Batch`, which becomes one
 provider job, while in-flight slots are free.
 """
@@ -26,15 +27,30 @@ __all__ = ["Batch", "Batcher", "Group", "take_batch"]
 
 
 class Group:
-    """Pending circuits sharing shots, backend and job options."""
+    """Pending circuits sharing shots, backend and job options; ``size`` circuits make a job."""
 
-    __slots__ = ("backend", "bytes", "options", "options_json", "pending", "shots", "since")
+    __slots__ = (
+        "backend",
+        "bytes",
+        "options",
+        "options_json",
+        "pending",
+        "shots",
+        "since",
+        "size",
+    )
 
     def __init__(
-        self, shots: int, backend: str | None, options: dict[str, Any], options_json: bytes
+        self,
+        shots: int,
+        backend: str | None,
+        options: dict[str, Any],
+        options_json: bytes,
+        size: int = 1,
     ) -> None:
         self.shots = shots
         self.backend = backend
+        self.size = size
         self.options = options
         self.options_json = options_json
         self.pending: deque[CircuitRecord] = deque()
@@ -167,8 +183,9 @@ class Batcher:
     def _form_batches(self, now: float) -> float | None:
         """Form every batch that is ready; the seconds until the next linger expires, or None."""
         next_delay: float | None = None
-        size, limit = self.cfg.batch_size, self.cfg.payload_limit
+        limit = self.cfg.payload_limit
         for g in list(self.shared.ready):
+            size = g.size
             while g.pending and self.shared.in_flight < self.cfg.max_in_flight:
                 if (
                     len(g.pending) >= size

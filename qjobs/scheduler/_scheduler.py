@@ -96,15 +96,16 @@ class Scheduler:
     Use as ``async with Scheduler(client, backend=..., shots=...) as sched``; ``submit`` returns a
     :class:`JobFuture` at once. Defaults come from ``client.capabilities``: ``max_in_flight``
     bounds provider jobs submitted and not final (a batch job counts once), ``batch_size`` the
-    circuits packed into one job (1 turns batching off), ``poll_*`` shape each job's polling
-    backoff. ``ledger`` names a SQLite file journaling every circuit so that a rerun of the same
-    program resumes without losing or repeating work. ``retry_failed`` resubmits a circuit whose
-    job the provider confirms FAILED at most that often; ``job_timeout`` fails a circuit whose job
-    is not final that many seconds after creation (never resubmitted, not cancelled);
-    ``unknown_state_timeout`` fails a circuit whose job's state cannot be learned that long. A job
-    the provider lost (404 on ``capabilities.lost_reads`` reads) fails its circuits with
-    :class:`~qjobs.JobLostError`; ``resubmit_lost=True`` resubmits them once in a new job instead.
-    ``cancel_timeout`` bounds cancellation at exit. ``on_progress`` is called with a
+    circuits packed into one job (1 turns batching off; by default, and at most, what one job on
+    the circuit's backend carries: ``client.max_circuits_for(backend)``), ``poll_*`` shape each
+    job's polling backoff. ``ledger`` names a SQLite file journaling every circuit so that a rerun
+    of the same program resumes without losing or repeating work. ``retry_failed`` resubmits a
+    circuit whose job the provider confirms FAILED at most that often; ``job_timeout`` fails a
+    circuit whose job is not final that many seconds after creation (never resubmitted, not
+    cancelled); ``unknown_state_timeout`` fails a circuit whose job's state cannot be learned that
+    long. A job the provider lost (404 on ``capabilities.lost_reads`` reads) fails its circuits
+    with :class:`~qjobs.JobLostError`; ``resubmit_lost=True`` resubmits them once in a new job
+    instead. ``cancel_timeout`` bounds cancellation at exit. ``on_progress`` is called with a
     :class:`Progress` snapshot after every event and each time a request starts waiting to be
     retried (see ``Progress.retrying``). Extra keyword arguments are job options passed to
     ``client.submit`` for every job.
@@ -152,11 +153,9 @@ class Scheduler:
             raise InputError("retry_failed", retry_failed, "expected an integer >= 0")
         if not isinstance(resubmit_lost, bool):
             raise InputError("resubmit_lost", resubmit_lost, "expected True or False")
-        if batch_size is not None and batch_size > caps.max_circuits_per_job:
+        if batch_size is not None and batch_size > (most := client.max_circuits_for(backend)):
             raise InputError(
-                "batch_size",
-                batch_size,
-                f"the provider takes at most {caps.max_circuits_per_job} circuits per job",
+                "batch_size", batch_size, f"the provider takes at most {most} circuits per job"
             )
         _check_job_options(backend, job_options)
 
@@ -344,7 +343,8 @@ class Scheduler:
         gkey = (s, backend, oj)
         group = self._shared.groups.get(gkey)
         if group is None:
-            group = self._shared.groups[gkey] = Group(s, backend, opts, oj)
+            size = min(self._cfg.batch_size, max(1, self._cfg.client.max_circuits_for(backend)))
+            group = self._shared.groups[gkey] = Group(s, backend, opts, oj, size)
         index = len(self._shared.records)
         key = circuit_key(
             circuit, shots=s, backend=backend, options=oj, index=index, target=self._cfg.target

@@ -879,6 +879,12 @@ class KipuClient(ProviderClient):
             )
         )
 
+    def max_circuits_for(self, backend: str | None) -> int:
+        """Circuits per job on ``backend``: up to ``capabilities.max_circuits_per_job`` where the
+        backend takes a list (IBM Sampler PUBs, Braket program sets, Qudora), else 1.
+        """
+        return _portal.run_sync(lambda: self._async.max_circuits_for(backend))
+
     def get_job(self, job_id: str) -> Job:
         """A job's current state (``GET jobs/{id}``); a failed job carries the Hub's error.
 

@@ -138,6 +138,25 @@ def test_a_thousand_circuits(provider: str, open_backend: Open) -> None:
         assert used / 1000 <= 2.1, (provider, used)
 
 
+def test_kipu_batches_on_a_backend_taking_pubs(open_backend: Open) -> None:
+    server, backend = open_backend("kipu", "ibm.qpu.fez")
+    assert backend.max_circuits == 100
+    circuits = []
+    for i in range(200):
+        qc = QuantumCircuit(3, 3)
+        for j in range(3):
+            if i >> j & 1:
+                qc.x(j)
+        qc.measure([0, 1, 2], [0, 1, 2])
+        circuits.append(qc)
+    jobs_before = server.stats.jobs_created
+    result = backend.run(circuits, shots=10).result()
+    assert server.stats.jobs_created - jobs_before == 2  # 100 PUBs per provider job
+    assert [result.get_counts(i) for i in range(200)] == [
+        {format(i % 8, "03b"): 10} for i in range(200)
+    ]
+
+
 def test_status_and_cancel(open_backend: Open) -> None:
     server, backend = open_backend("ionq", queue_time=600.0, exec_time=600.0)
     job = backend.run([asymmetric()] * 3, shots=10)

@@ -39,6 +39,7 @@ from qjobs.providers._base import (
 )
 from qjobs.providers._checks import catalogue_entry, payload_size
 from qjobs.providers.kipu import bodies, config, pages
+from qjobs.providers.kipu import circuits as codec
 from qjobs.providers.kipu import results as parts
 from qjobs.providers.kipu.bodies import job_ref
 from qjobs.providers.kipu.models import PROVIDER, error_parser
@@ -147,6 +148,13 @@ class KipuClient(ProviderClient):
         job = await self._create_once(lambda: self._jobs.post(body), key)
         logger.debug("kipu: submitted job %s (%d shots, backend %s)", job.id, shots, backend)
         return job
+
+    def max_circuits_for(self, backend: str | None) -> int:
+        """Circuits per job on ``backend``: up to ``capabilities.max_circuits_per_job`` where the
+        backend takes a list (IBM Sampler PUBs, Braket program sets, Qudora), else 1."""
+        name = config.DEFAULT_BACKEND if backend is None else backend
+        limit = self.capabilities.max_circuits_per_job
+        return max(1, min(limit, codec.max_circuits(name)))
 
     async def _catalogue_entry(self, name: str) -> Backend | None:
         async with self._catalogue_lock:

@@ -100,12 +100,13 @@ WORKLOAD_TYPES: Final = frozenset({"JOB", "SESSION"})
 #: Workload ``origin`` filter values.
 WORKLOAD_ORIGINS: Final = frozenset({"STANDALONE", "SERVICE_EXECUTION"})
 
-#: One circuit per job by default: most Hub backends take one program per job (Braket
-#: program sets, Qudora and IBM take lists; raise ``max_circuits_per_job`` for those).
+#: ``max_circuits_per_job`` is the most any backend takes in one job: IBM Sampler PUBs, Braket
+#: program sets and Qudora take lists of up to 100 programs, every other backend one
+#: (``KipuClient.max_circuits_for(backend)`` says which, and the scheduler packs that many).
 #: Status polling pages through ``GET jobs`` (newest first, ``page_size`` per request);
 #: jobs carry a ``qjobs_key:<key>`` tag found with ``GET workloads?tag=``.
 CAPABILITIES: Final = Capabilities(
-    max_circuits_per_job=1,
+    max_circuits_per_job=100,
     max_payload_bytes=10_000_000,
     status_batch_size=100,
     poll_initial=1.0,

@@ -127,8 +127,17 @@ def result_of_pub(pub: Pub, job: Job, index: int) -> Result:
 
 
 def normalized_results(normalized: NormalizedResult, job: Job) -> list[Result]:
-    """One result per PUB of a normalized result, in order."""
-    return [result_of_pub(p, job, i) for i, p in enumerate(normalized.pubs)]
+    """One result per PUB of a normalized result, in circuit order: by each PUB's ``index``
+    (its position when it has none), which must number the PUBs 0, 1, ... without a gap."""
+    pubs = normalized.pubs
+    order = [i if p.index is None else p.index for i, p in enumerate(pubs)]
+    if sorted(order) != list(range(len(pubs))):
+        raise MalformedResponseError(
+            f"job {job.id}'s PUB indices {order} do not number {len(pubs)} circuits",
+            provider=PROVIDER,
+        )
+    placed = sorted(zip(order, pubs, strict=True), key=lambda pair: pair[0])
+    return [result_of_pub(p, job, i) for i, p in placed]
 
 
 def memory_of(memory: Sequence[str], result: Result) -> npt.NDArray[np.int64]:
