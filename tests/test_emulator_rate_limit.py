@@ -10,10 +10,8 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-import select
-import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -281,29 +279,6 @@ def test_cli_refuses_bad_flags(
     assert needle in capsys.readouterr().err
 
 
-@pytest.fixture
-def proc() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for p in started:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-
-
-def _first_line(p: subprocess.Popen[str], timeout: float = 30.0) -> str:
-    assert p.stdout is not None
-    fd = p.stdout.fileno()
-    data = b""
-    while b"\n" not in data:
-        ready, _, _ = select.select([fd], [], [], timeout)
-        assert ready, f"the emulator printed {data!r} only"
-        chunk = os.read(fd, 65536)
-        assert chunk, f"the emulator exited after printing {data!r}"
-        data += chunk
-    return data.decode().splitlines()[0].strip()
-
-
 async def _hammer(base_url: str, count: int) -> tuple[list[tuple[int, str | None]], Any]:
     """``count`` requests at once, then the server's statistics."""
     root = base_url.removesuffix("/v0.4")
@@ -319,24 +294,29 @@ async def _hammer(base_url: str, count: int) -> tuple[list[tuple[int, str | None
             return list(answers), orjson.loads(await resp.read())
 
 
-def test_cli_rate_limit_flags_limit_the_served_emulator(
-    proc: list[subprocess.Popen[str]],
-) -> None:
+async def test_cli_rate_limit_flags_limit_the_served_emulator() -> None:
     argv = ["emulate", "ionq", "--rate-limit", "5", "--burst", "3", "--port", "0"]
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    p = subprocess.Popen(
-        [sys.executable, "-m", "qjobs", *argv],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
+    p = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "qjobs",
+        *argv,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
     )
-    proc.append(p)
-    name, base_url = _first_line(p).split()
-    assert name == "ionq"
-    # Ten at once on a real clock: the burst of 3 passes, and at 5 requests/s at least one of
-    # the ten is refused unless they took more than 1.4 s to arrive.
-    answers, stats = asyncio.run(_hammer(base_url, 10))
+    try:
+        assert p.stdout is not None
+        line = await asyncio.wait_for(p.stdout.readline(), timeout=30)
+        name, base_url = line.decode().split()
+        assert name == "ionq"
+        # Ten at once on a real clock: the burst of 3 passes, and at 5 requests/s at least one
+        # of the ten is refused unless they took more than 1.4 s to arrive.
+        answers, stats = await _hammer(base_url, 10)
+    finally:
+        if p.returncode is None:
+            p.kill()
+        await p.wait()
     passed = sum(1 for status, _ in answers if status == 200)
     refused = [after for status, after in answers if status == 429]
     assert passed + len(refused) == 10
