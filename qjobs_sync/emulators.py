@@ -58,6 +58,8 @@ def serve(
     faults: Iterable[FaultSpec] | Mapping[str, Any] | None = None,
     fail_rate: float = 0.0,
     clock: Clock | None = None,
+    rate_limit: float | None = None,
+    burst: int | None = None,
 ) -> AbstractContextManager[Server]:
     """Serve emulator ``name`` on ``host:port`` (0: a free port) until the block exits.
 
@@ -65,7 +67,11 @@ def serve(
     lifecycle; ``seed`` makes ids, sampling and faults reproducible; ``tokens`` are the accepted
     credentials (None: any non-empty token); ``faults`` are initial fault rules;
     ``fail_rate`` is the share of jobs that end failed; ``clock`` replaces the lifecycle clock
-    (tests pass ``Clock(lambda: 0.0)`` and call ``server.advance()``).
+    (tests pass ``Clock(lambda: 0.0)`` and call ``server.advance()``). ``rate_limit`` (requests
+    per second, None: no limit) gives each token a bucket of ``burst`` requests (default
+    ``max(1, ceil(rate_limit))``) refilled at that rate on the clock; a request finding it empty
+    gets 429 with ``Retry-After`` and the provider's error body, counted in
+    ``stats.rate_limited``.
 
     Entering and leaving the block each wait for the background loop.
     """
@@ -82,6 +88,8 @@ def serve(
             faults=faults,
             fail_rate=fail_rate,
             clock=clock,
+            rate_limit=rate_limit,
+            burst=burst,
         )
     )
 
@@ -99,6 +107,8 @@ def serve_many(
     faults: Iterable[FaultSpec] | Mapping[str, Any] | None = None,
     fail_rate: float = 0.0,
     clock: Clock | None = None,
+    rate_limit: float | None = None,
+    burst: int | None = None,
 ) -> AbstractContextManager[dict[str, Server]]:
     """Serve several emulators (``None``: every registered one) on one ``host:port``.
 
@@ -106,7 +116,8 @@ def serve_many(
     mapping yielded gives each name's :class:`Server`, whose ``base_url`` includes the mount
     (``http://127.0.0.1:PORT/ionq/v0.4``) and whose reserved routes live under ``root_url``
     (``http://127.0.0.1:PORT/ionq/_qjobs/stats``). The options are those of :func:`serve`,
-    applied to every emulator (``faults`` seeds each one's rules, ``clock`` is shared).
+    applied to every emulator (``faults`` seeds each one's rules, ``clock`` is shared; each
+    emulator keeps its own rate-limit buckets).
 
     Entering and leaving the block each wait for the background loop.
     """
@@ -123,5 +134,7 @@ def serve_many(
             faults=faults,
             fail_rate=fail_rate,
             clock=clock,
+            rate_limit=rate_limit,
+            burst=burst,
         )
     )

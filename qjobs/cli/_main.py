@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import ipaddress
+import math
 import signal
 import sys
 from collections.abc import Sequence
@@ -67,6 +68,20 @@ def _add_emulate(subparsers: Any) -> None:
         "--fail-rate", type=float, default=0.0, help="share of jobs that end failed (0..1)"
     )
     parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=None,
+        metavar="RPS",
+        help="requests per second each token may make (a token bucket; 429 beyond; default: none)",
+    )
+    parser.add_argument(
+        "--burst",
+        type=int,
+        default=None,
+        metavar="N",
+        help="requests a token may make at once (with --rate-limit; default: ceil(RPS), >= 1)",
+    )
+    parser.add_argument(
         "--token",
         action="append",
         default=None,
@@ -112,6 +127,10 @@ def _run_emulate(args: argparse.Namespace) -> int:
     if not 0.0 <= args.fail_rate <= 1.0:
         print("qjobs emulate: --fail-rate must be between 0 and 1", file=sys.stderr)
         return 2
+    problem = _rate_limit_problem(args.rate_limit, args.burst)
+    if problem:
+        print(f"qjobs emulate: {problem}", file=sys.stderr)
+        return 2
     if not 0 <= args.port <= 65535:
         print("qjobs emulate: --port must be between 0 and 65535", file=sys.stderr)
         return 2
@@ -140,6 +159,17 @@ def _is_loopback(host: str) -> bool:
         return False  # another host name: it may resolve to anything
 
 
+def _rate_limit_problem(rate_limit: float | None, burst: int | None) -> str | None:
+    """What is wrong with ``--rate-limit`` and ``--burst``, or None."""
+    if rate_limit is not None and not (math.isfinite(rate_limit) and rate_limit > 0):
+        return "--rate-limit must be a finite number > 0 (requests per second)"
+    if burst is not None and burst < 1:
+        return "--burst must be an integer >= 1"
+    if burst is not None and rate_limit is None:
+        return "--burst needs --rate-limit"
+    return None
+
+
 async def _emulate(args: argparse.Namespace, chosen: list[str]) -> int:
     from qjobs.emulators import Server, serve, serve_many
 
@@ -152,6 +182,8 @@ async def _emulate(args: argparse.Namespace, chosen: list[str]) -> int:
         "seed": args.seed,
         "tokens": args.token,
         "fail_rate": args.fail_rate,
+        "rate_limit": args.rate_limit,
+        "burst": args.burst,
     }
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -92,6 +92,8 @@ async def serve(
     faults: Iterable[FaultSpec] | Mapping[str, Any] | None = None,
     fail_rate: float = 0.0,
     clock: Clock | None = None,
+    rate_limit: float | None = None,
+    burst: int | None = None,
 ) -> AsyncIterator[Server]:
     """Serve emulator ``name`` on ``host:port`` (0: a free port) until the block exits.
 
@@ -99,9 +101,15 @@ async def serve(
     lifecycle; ``seed`` makes ids, sampling and faults reproducible; ``tokens`` are the accepted
     credentials (None: any non-empty token); ``faults`` are initial fault rules;
     ``fail_rate`` is the share of jobs that end failed; ``clock`` replaces the lifecycle clock
-    (tests pass ``Clock(lambda: 0.0)`` and call ``server.advance()``).
+    (tests pass ``Clock(lambda: 0.0)`` and call ``server.advance()``). ``rate_limit`` (requests
+    per second, None: no limit) gives each token a bucket of ``burst`` requests (default
+    ``max(1, ceil(rate_limit))``) refilled at that rate on the clock; a request finding it empty
+    gets 429 with ``Retry-After`` and the provider's error body, counted in
+    ``stats.rate_limited``.
     """
-    options = _options(latency, queue_time, exec_time, seed, tokens, faults, fail_rate)
+    options = _options(
+        latency, queue_time, exec_time, seed, tokens, faults, fail_rate, rate_limit, burst
+    )
     app = app_factory(name)(EmulatorContext(options, clock))
     async with _listen(app, host, port) as root_url:
         yield Server(name, root_url, app)
@@ -121,6 +129,8 @@ async def serve_many(
     faults: Iterable[FaultSpec] | Mapping[str, Any] | None = None,
     fail_rate: float = 0.0,
     clock: Clock | None = None,
+    rate_limit: float | None = None,
+    burst: int | None = None,
 ) -> AsyncIterator[dict[str, Server]]:
     """Serve several emulators (``None``: every registered one) on one ``host:port``.
 
@@ -128,7 +138,8 @@ async def serve_many(
     mapping yielded gives each name's :class:`Server`, whose ``base_url`` includes the mount
     (``http://127.0.0.1:PORT/ionq/v0.4``) and whose reserved routes live under ``root_url``
     (``http://127.0.0.1:PORT/ionq/_qjobs/stats``). The options are those of :func:`serve`,
-    applied to every emulator (``faults`` seeds each one's rules, ``clock`` is shared).
+    applied to every emulator (``faults`` seeds each one's rules, ``clock`` is shared; each
+    emulator keeps its own rate-limit buckets).
     """
     chosen = list(names) if names is not None else list(EMULATORS)
     if not chosen:
@@ -136,7 +147,9 @@ async def serve_many(
     if len(set(chosen)) != len(chosen):
         raise ValueError(f"names={chosen!r}: each emulator may be given once")
     factories = {name: app_factory(name) for name in chosen}
-    options = _options(latency, queue_time, exec_time, seed, tokens, faults, fail_rate)
+    options = _options(
+        latency, queue_time, exec_time, seed, tokens, faults, fail_rate, rate_limit, burst
+    )
     root = web.Application(client_max_size=MAX_BODY)
     apps: dict[str, web.Application] = {}
     for name, factory in factories.items():
@@ -156,6 +169,8 @@ def _options(
     tokens: Iterable[str] | None,
     faults: Iterable[FaultSpec] | Mapping[str, Any] | None,
     fail_rate: float,
+    rate_limit: float | None,
+    burst: int | None,
 ) -> EmulatorOptions:
     return EmulatorOptions(
         latency=latency,
@@ -165,6 +180,8 @@ def _options(
         tokens=frozenset(tokens) if tokens is not None else None,
         faults=tuple(parse_faults(faults)),
         fail_rate=fail_rate,
+        rate_limit=rate_limit,
+        burst=burst,
     )
 
 

@@ -2,8 +2,8 @@
 
 The names below are defined in small modules named for what they hold: ``context`` (options
 and per-app context), ``responses``, ``requests``, ``auth``, ``middlewares``, ``app``
-(:func:`make_app`), ``server`` (:class:`Server`), plus ``clock``, ``faults``, ``stats`` and
-``circuits``.
+(:func:`make_app`), ``server`` (:class:`Server`), plus ``clock``, ``faults``, ``ratelimit``,
+``stats`` and ``circuits``.
 
 Each provider emulator module defines ``create_app(ctx: EmulatorContext) -> web.Application``
 and builds its app with :func:`make_app`, which installs, outermost first:
@@ -13,9 +13,12 @@ and builds its app with :func:`make_app`, which installs, outermost first:
 3. injected latency,
 4. error shaping (:class:`HTTPProblem` and aiohttp's 404/405 become the provider's error body),
 5. authentication (the provider says how to read the token and which routes are public),
+6. the rate limit (off unless ``rate_limit`` is set: a token bucket per token, 429 with
+   ``Retry-After`` in the provider's error body; :mod:`qjobs.emulators._common.ratelimit`),
 
 plus the reserved routes at the app's root: ``GET /_qjobs/stats``, ``POST /_qjobs/faults`` and
-``DELETE /_qjobs/faults``. Reserved routes bypass latency, faults and auth and are not counted.
+``DELETE /_qjobs/faults``. Reserved routes bypass latency, faults, auth and the rate limit and
+are not counted.
 
 An app may be mounted under a path (``/ionq``) of a server shared with other emulators
 (:func:`qjobs.emulators.serve_many`, which mounts it as an aiohttp sub-app): its context's

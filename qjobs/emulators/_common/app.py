@@ -14,6 +14,7 @@ from qjobs.emulators._common.middlewares import (
     fault_middleware,
     latency_middleware,
     problem_middleware,
+    rate_limit_middleware,
     stats_middleware,
 )
 from qjobs.emulators._common.requests import read_json
@@ -71,6 +72,7 @@ def make_app(
             latency_middleware,
             problem_middleware,
             auth_middleware(auth),
+            rate_limit_middleware(auth),
         ],
         client_max_size=MAX_BODY,
     )

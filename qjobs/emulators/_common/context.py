@@ -10,6 +10,7 @@ from aiohttp import web
 
 from qjobs.emulators._common.clock import Clock, Lifecycle
 from qjobs.emulators._common.faults import Fault, FaultInjector
+from qjobs.emulators._common.ratelimit import RateLimiter, check_rate_limit
 from qjobs.emulators._common.stats import EmulatorStats
 
 __all__ = ["CONTEXT_KEY", "MAX_BODY", "PREFIX_KEY", "EmulatorContext", "EmulatorOptions"]
@@ -21,7 +22,9 @@ class EmulatorOptions:
 
     ``latency`` is added to every request (seconds); ``queue_time`` and ``exec_time`` shape each
     job's lifecycle; ``seed`` seeds every random draw; ``tokens`` are the accepted credentials
-    (None: any non-empty token); ``fail_rate`` is the chance that a job ends failed.
+    (None: any non-empty token); ``fail_rate`` is the chance that a job ends failed;
+    ``rate_limit`` (requests/s per token, None: no limit) and ``burst`` (requests) shape the
+    token buckets of :mod:`qjobs.emulators._common.ratelimit`.
     """
 
     latency: float = 0.0
@@ -31,6 +34,8 @@ class EmulatorOptions:
     tokens: frozenset[str] | None = attrs.field(default=None, repr=False)
     faults: tuple[Fault, ...] = ()
     fail_rate: float = 0.0
+    rate_limit: float | None = None
+    burst: int | None = None
 
     def __attrs_post_init__(self) -> None:
         for name in ("latency", "queue_time", "exec_time"):
@@ -39,6 +44,7 @@ class EmulatorOptions:
                 raise ValueError(f"{name}={value!r}: must be a number >= 0")
         if not 0.0 <= self.fail_rate <= 1.0:
             raise ValueError(f"fail_rate={self.fail_rate!r}: must be between 0 and 1")
+        check_rate_limit(self.rate_limit, self.burst)
 
 
 class EmulatorContext:
@@ -48,7 +54,8 @@ class EmulatorContext:
     :meth:`job_rng` gives a per-job generator for sampling, so results do not depend on the
     order in which clients fetch them. ``mount`` is the path the app is served under on a shared
     server (``"/ionq"``), ``""`` when it is served alone at the server root; handlers that put
-    server paths in their answers prepend it.
+    server paths in their answers prepend it. ``rate_limiter`` is None unless the options set a
+    ``rate_limit``.
     """
 
     def __init__(
@@ -63,6 +70,11 @@ class EmulatorContext:
         self.faults = FaultInjector(options.seed, options.faults)
         self.rng = random.Random(options.seed)
         self.fail_rate = options.fail_rate
+        self.rate_limiter = (
+            RateLimiter(options.rate_limit, options.burst, self.clock)
+            if options.rate_limit is not None
+            else None
+        )
 
     def job_rng(self, index: int) -> np.random.Generator:
         """A numpy generator for the ``index``-th job, determined by the server seed."""

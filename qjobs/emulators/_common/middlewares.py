@@ -1,8 +1,8 @@
 """The middlewares of every emulator app, outermost first in :func:`make_app`.
 
 Dropped connections, statistics, fault injection, latency, error shaping (:class:`HTTPProblem`
-and aiohttp's 404/405 become the provider's error body) and authentication. Reserved
-``/_qjobs/`` routes bypass latency, faults and auth and are not counted.
+and aiohttp's 404/405 become the provider's error body), authentication and the rate limit.
+Reserved ``/_qjobs/`` routes bypass latency, faults, auth and the rate limit and are not counted.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from aiohttp import web
 
 from qjobs.emulators._common.auth import AuthScheme
 from qjobs.emulators._common.context import CONTEXT_KEY
+from qjobs.emulators._common.ratelimit import retry_after_header
 from qjobs.emulators._common.requests import local_path, route_of
 from qjobs.emulators._common.responses import ErrorFactory, HTTPProblem
 
@@ -25,6 +26,7 @@ __all__ = [
     "fault_middleware",
     "latency_middleware",
     "problem_middleware",
+    "rate_limit_middleware",
     "stats_middleware",
 ]
 
@@ -142,6 +144,35 @@ def auth_middleware(scheme: AuthScheme) -> Any:
             if tokens is not None and token not in tokens:
                 raise HTTPProblem(401, "invalid credentials", "Unauthorized")
         return await handler(request)
+
+    return middleware
+
+
+def rate_limit_middleware(scheme: AuthScheme) -> Any:
+    """A middleware answering 429 when the request's token has spent its bucket.
+
+    It runs after authentication, so a request without an accepted token is answered as without
+    a limit; a request carrying no token (a public route) is not limited. The answer is the
+    provider's error body with ``Retry-After`` in whole seconds (at least 1).
+    """
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        ctx = request.app[CONTEXT_KEY]
+        limiter = ctx.rate_limiter
+        if limiter is None or _is_reserved(request):
+            return await handler(request)
+        token = scheme.token_of(request)
+        wait = limiter.take(token) if token else 0.0
+        if wait <= 0.0:
+            return await handler(request)
+        template, _ = route_of(request)
+        ctx.stats.rate_limited[f"{request.method} {template}"] += 1
+        retry_after = retry_after_header(wait)
+        message = f"rate limit exceeded: try again in {retry_after} s"
+        response = request.app[ERRORS_KEY](429, message, None)
+        response.headers["Retry-After"] = retry_after
+        return response
 
     return middleware
 

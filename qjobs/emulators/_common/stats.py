@@ -16,7 +16,8 @@ class EmulatorStats:
     ``requests`` counts requests by route template (``"GET /jobs/{id}"``, relative to the
     provider's prefix). ``active_jobs`` and ``peak_active_jobs`` are computed from the registered
     job lifecycles: a job is active from submission until it completes, fails, is cancelled or
-    deleted.
+    deleted. ``rate_limited`` counts the requests refused by the rate limit (429), by route
+    template; ``total_rate_limited`` is their sum.
     """
 
     def __init__(self, clock: Clock) -> None:
@@ -24,6 +25,7 @@ class EmulatorStats:
         self.requests: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
         self.faults_injected: Counter[str] = Counter()
+        self.rate_limited: Counter[str] = Counter()
         self.total_requests = 0
         self.jobs_created = 0
         self.bytes_received = 0
@@ -34,6 +36,11 @@ class EmulatorStats:
         """Count a newly created job and follow its lifetime."""
         self.jobs_created += 1
         self._lifecycles.append(lifecycle)
+
+    @property
+    def total_rate_limited(self) -> int:
+        """Requests refused by the rate limit, over every route."""
+        return sum(self.rate_limited.values())
 
     @property
     def active_jobs(self) -> int:
@@ -63,6 +70,7 @@ class EmulatorStats:
         self.requests.clear()
         self.statuses.clear()
         self.faults_injected.clear()
+        self.rate_limited.clear()
         self.total_requests = self.jobs_created = self.bytes_received = self.bytes_sent = 0
         self._lifecycles = [lc for lc in self._lifecycles if lc.end > now]
 
@@ -73,6 +81,8 @@ class EmulatorStats:
             "total_requests": self.total_requests,
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
             "faults_injected": dict(self.faults_injected),
+            "rate_limited": dict(self.rate_limited),
+            "total_rate_limited": self.total_rate_limited,
             "jobs_created": self.jobs_created,
             "active_jobs": self.active_jobs,
             "peak_active_jobs": self.peak_active_jobs,

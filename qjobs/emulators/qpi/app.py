@@ -14,7 +14,7 @@ from aiohttp import web
 from qjobs.emulators._common import AuthScheme, EmulatorContext, make_app
 from qjobs.emulators.qpi.routes import Collections, QPIEmulator
 from qjobs.emulators.qpi.state import QPIState
-from qjobs.emulators.qpi.wire import error_response
+from qjobs.emulators.qpi.wire import error_response, token_of
 
 __all__ = ["STATE_KEY", "create_app"]
 
@@ -24,7 +24,8 @@ STATE_KEY: Final = web.AppKey("qjobs_qpi_state", QPIState)
 
 def _public(_method: str, _template: str) -> bool:
     # Authentication differs per route family (API tokens vs PocketBase JWTs): the handlers
-    # resolve the caller themselves, so the shared middleware lets every request through.
+    # resolve the caller themselves, so the shared middleware lets every request through (the
+    # rate limit still reads the token, see wire.token_of).
     return True
 
 
@@ -63,7 +64,7 @@ def _collection_routes(e: Collections) -> list[web.RouteDef]:
 
 def create_app(ctx: EmulatorContext) -> web.Application:
     """The QPI emulator app for :func:`qjobs.emulators.serve` (routes at the server root)."""
-    app = make_app(ctx, prefix="", auth=AuthScheme(lambda _r: None, _public), errors=error_response)
+    app = make_app(ctx, prefix="", auth=AuthScheme(token_of, _public), errors=error_response)
     state = QPIState(ctx)
     app[STATE_KEY] = state
     custom = QPIEmulator(state)

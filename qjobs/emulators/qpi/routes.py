@@ -43,6 +43,7 @@ from qjobs.emulators.qpi.wire import (
     query_int,
     record_json,
     sort_records,
+    token_of,
 )
 
 __all__ = ["Auth", "Collections", "QPIEmulator"]
@@ -79,7 +80,7 @@ class Auth:
         if user is not None:
             return user
         state = self.state
-        presented = request.headers.get("X-API-Token", "").strip() or jwt_of(request)
+        presented = token_of(request)
         if presented:
             found = state.token_user(presented)
             if found is not None:

@@ -28,6 +28,7 @@ __all__ = [
     "query_int",
     "record_json",
     "sort_records",
+    "token_of",
 ]
 
 #: One term of a PocketBase filter: ``field = 'value'`` or ``field != value``.
@@ -57,6 +58,11 @@ def jwt_of(request: web.Request) -> str | None:
     if header.lower().startswith("bearer "):
         header = header[7:].strip()
     return header or None
+
+
+def token_of(request: web.Request) -> str | None:
+    """The credential a request presents: ``X-API-Token``, else ``Authorization``; None if none."""
+    return request.headers.get("X-API-Token", "").strip() or jwt_of(request)
 
 
 def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
