@@ -7,10 +7,12 @@ INTEROP_VENV := .venv-interop
 INTEROP_STAMP := $(INTEROP_VENV)/.installed
 FRAMEWORKS_VENV := .venv-frameworks
 FRAMEWORKS_STAMP := $(FRAMEWORKS_VENV)/.installed
+DOCS_VENV := .venv-docs
+DOCS_STAMP := $(DOCS_VENV)/.installed
 # One venv for every official SDK (their pins are compatible); never a dependency of qjobs itself.
 INTEROP_REQS := $(sort $(wildcard tests/interop/requirements*.txt))
 
-.PHONY: run test check lint typecheck interop frameworks bench sync sync-check clean
+.PHONY: run test check lint typecheck interop frameworks bench docs sync sync-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,5 +62,16 @@ frameworks: $(FRAMEWORKS_STAMP) ## Qiskit, Cirq, Qibo and Braket circuits in; th
 bench: $(STAMP) ## benchmarks: writes benchmarks/results/*.json and docs/benchmarks.md
 	$(BIN)/python -m benchmarks
 
+# The docs tools live in their own venv; the API reference is read from the sources, so
+# neither qjobs nor its extras are installed there.
+$(DOCS_STAMP): docs/requirements.txt
+	$(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DOCS_VENV)/bin/python -m pip install --quiet -r docs/requirements.txt
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP) ## the docs site in site/ (open site/index.html); strict: a broken link fails
+	NO_MKDOCS_2_WARNING=1 $(DOCS_VENV)/bin/mkdocs build --strict --clean
+
 clean:
-	rm -rf $(VENV) $(INTEROP_VENV) $(FRAMEWORKS_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(INTEROP_VENV) $(FRAMEWORKS_VENV) $(DOCS_VENV) site .pytest_cache .mypy_cache .ruff_cache

@@ -1,9 +1,11 @@
-"""Every ```python block in README.md and docs/*.md runs, so the examples cannot rot.
+"""Every ```python block in README.md and docs/**/*.md runs, so the examples cannot rot.
 
 Each block runs in a fresh interpreter (a subprocess, cwd = a temporary directory) and must exit
 0. A block whose info string contains ``no-run`` is shown to readers but not executed; use it only
 for fragments that cannot stand alone (and say why next to it). Pages needing the circuit
 frameworks (``FRAMEWORK_PAGES``) run in the frameworks venv (tests/frameworks/test_accept_docs.py).
+The API reference pages (docs/reference/) hold mkdocstrings directives (``::: qjobs.x``), which
+are Markdown, not code.
 """
 
 from __future__ import annotations
@@ -22,9 +24,14 @@ FRAMEWORK_PAGES = frozenset({"docs/frameworks.md"})
 _FENCE = re.compile(r"^```(?P<info>[^\n`]*)\n(?P<body>.*?)^```\s*$", re.MULTILINE | re.DOTALL)
 
 
+def _pages() -> list[Path]:
+    """Every page of the docs site, sub-folders included."""
+    return sorted((ROOT / "docs").rglob("*.md"))
+
+
 def _blocks() -> list[tuple[str, int, str]]:
     out: list[tuple[str, int, str]] = []
-    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+    for path in [ROOT / "README.md", *_pages()]:
         if path.relative_to(ROOT).as_posix() in FRAMEWORK_PAGES:
             continue
         text = path.read_text(encoding="utf-8")
@@ -42,6 +49,26 @@ BLOCKS = _blocks()
 
 def test_docs_have_examples() -> None:
     assert any(p == "README.md" for p, _, _ in BLOCKS), "README must show a runnable example"
+
+
+def test_every_page_is_in_the_site_nav() -> None:
+    # mkdocs.yml lists pages relative to docs/; `make docs` (strict) fails on an omitted page too,
+    # this says so without the docs venv.
+    nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\s*-\s+(?:[^\n]*?:\s+)?(\S+\.md)\s*$", nav, re.MULTILINE))
+    pages = {p.relative_to(ROOT / "docs").as_posix() for p in _pages()}
+    assert pages - listed == set(), "add these pages to the nav of mkdocs.yml"
+    assert listed - pages == set(), "the nav of mkdocs.yml lists pages that do not exist"
+
+
+def test_reference_directives_are_not_in_code_blocks() -> None:
+    # A `::: module` line inside a fence would be shown as text instead of rendered.
+    for path in _pages():
+        text = path.read_text(encoding="utf-8")
+        for m in _FENCE.finditer(text):
+            assert not re.search(r"^:::", m.group("body"), re.MULTILINE), path
+    reference = [p for p in _pages() if p.parent.name == "reference"]
+    assert any(":::" in p.read_text(encoding="utf-8") for p in reference)
 
 
 @pytest.mark.parametrize(("path", "line", "code"), BLOCKS, ids=[f"{p}:{n}" for p, n, _ in BLOCKS])
