@@ -81,6 +81,21 @@ def test_quiet_prints_both_paths(tmp_path: Path) -> None:
     assert (tmp_path / "z.svg").read_text(encoding="utf-8").count("<path") > 3
 
 
+def test_plot_of_chooses_an_outcome_or_an_expectation(tmp_path: Path) -> None:
+    (tmp_path / "s.toml").write_text(QASM + GRID_2D, encoding="utf-8")
+    for what, kwargs in [("01", {"outcome": "01"}), ("IZ", {"expectation": "IZ"})]:
+        image = tmp_path / f"{what}.png"
+        proc = _qjobs(
+            tmp_path, "sweep", "s.toml", "--emulate", "-q", "--plot", image.name, "--plot-of", what
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        result = SweepResult.load(tmp_path / "s.npz")
+        result.plot(path=tmp_path / "again.png", **kwargs)  # type: ignore[arg-type]
+        np.testing.assert_array_equal(
+            matplotlib.image.imread(image), matplotlib.image.imread(tmp_path / "again.png")
+        )
+
+
 def test_a_bad_plot_request_fails_before_the_run(tmp_path: Path) -> None:
     (tmp_path / "s.toml").write_text(QASM + GRID_2D, encoding="utf-8")
     proc = _qjobs(tmp_path, "sweep", "s.toml", "--emulate", "--plot", "s.txt")
@@ -99,6 +114,17 @@ def test_a_bad_plot_request_fails_before_the_run(tmp_path: Path) -> None:
     assert "--plot='t.png': a plot draws a 1-D or 2-D grid; this sweep has 3 axes" in proc.stderr
     assert "(theta, phi, lam)" in proc.stderr
     assert not (tmp_path / "t.npz").exists()
+
+    for args, start in [
+        (["--plot-of", "ZZ"], "--plot-of='ZZ': needs --plot IMAGE"),
+        (["--plot", "s.png", "--plot-of", "ZZZ"], "--plot-of='ZZZ': expected 2 characters"),
+        (["--plot", "s.png", "--plot-of", "ZX"], "--plot-of='ZX': expected 2 characters"),
+    ]:
+        proc = _qjobs(tmp_path, "sweep", "s.toml", "--emulate", *args)
+        assert proc.returncode == 2
+        assert proc.stderr.startswith(f"qjobs sweep: s.toml: {start}"), proc.stderr
+        assert not (tmp_path / "s.npz").exists()
+        assert not (tmp_path / "s.png").exists()
 
 
 def test_the_cli_does_not_load_matplotlib_until_it_plots() -> None:

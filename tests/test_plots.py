@@ -16,9 +16,10 @@ from matplotlib.figure import Figure
 
 import qjobs
 from qjobs import Result, SweepResult
-from qjobs.sweep._plot import MAX_TICKS
+from qjobs.sweep._plot import MAX_TICKS, even_edges
 
-# The small heat-map grid: rows are theta (axis 0), columns phi (axis 1).
+# The small heat-map grid: rows are theta (axis 0, evenly spaced: a numeric axis), columns phi
+# (axis 1, uneven: drawn by index, a labelled tick per value).
 THETA = [0.0, 0.75, 1.5, 2.25]
 PHI = [0.0, 1.0, 3.0]
 
@@ -98,8 +99,10 @@ def test_heat_map_has_one_cell_per_grid_point(tmp_path: Path) -> None:
     assert values.shape == res.grid_shape == (4, 3)
     np.testing.assert_allclose(values, res.expectation("ZZ"))
     assert (ax.get_ylabel(), ax.get_xlabel()) == ("theta", "phi")
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["0", "0.75", "1.5", "2.25"]
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1", "3"]
+    assert ax.get_ylim() == (-0.375, 2.625)  # cells centred on the values
+    assert ax.get_xlim() == (-0.5, 2.5)  # cells by index...
+    assert list(ax.get_xticks()) == [0, 1, 2]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1", "3"]  # ...named by value
     assert ax.get_title() == "<ZZ>: ionq/simulator, 100 shots"
     colorbar = ax.figure.axes[1]
     assert colorbar.get_ylabel() == "<ZZ>"
@@ -110,7 +113,7 @@ def test_heat_map_has_one_cell_per_grid_point(tmp_path: Path) -> None:
     for i in range(4):
         for j in range(3):
             want = np.asarray(cmap(norm(res.expectation("ZZ")[i, j]))[:3])
-            np.testing.assert_allclose(_pixel(pixels, ax, j, i), want, atol=0.02)
+            np.testing.assert_allclose(_pixel(pixels, ax, j, THETA[i]), want, atol=0.02)
 
 
 def test_heat_map_of_an_outcome_probability(tmp_path: Path) -> None:
@@ -124,18 +127,41 @@ def test_heat_map_of_an_outcome_probability(tmp_path: Path) -> None:
     _image(tmp_path / "p.png", by_label.figure)  # type: ignore[arg-type]
 
 
-def test_long_axes_get_thinned_ticks_at_both_ends(tmp_path: Path) -> None:
-    theta = list(np.linspace(0, np.pi, 50))
-    phi = list(np.linspace(0, 1, 40))
+def test_long_axes_numeric_or_thinned_ticks_at_both_ends(tmp_path: Path) -> None:
+    theta = list(np.linspace(0, np.pi, 50))  # even: numeric axis, matplotlib's ticks
+    phi = list(np.geomspace(0.01, 1, 40))  # uneven: by index, MAX_TICKS labelled ticks
     res = _result({"theta": theta, "phi": phi})
     ax = res.plot(path=tmp_path / "big.png")
     assert np.asarray(_mesh(ax).get_array()).shape == (50, 40)
-    ticks = list(ax.get_yticks())
+    half = np.pi / 49 / 2
+    np.testing.assert_allclose(ax.get_ylim(), (-half, np.pi + half))
+    ticks = list(ax.get_xticks())
     assert len(ticks) == MAX_TICKS
-    assert (ticks[0], ticks[-1]) == (0, 49)
+    assert (ticks[0], ticks[-1]) == (0, 39)
     labels = [t.get_text() for t in ax.get_xticklabels()]
-    assert (labels[0], labels[-1]) == ("0", "1")
+    assert (labels[0], labels[-1]) == ("0.01", "1")
     _image(tmp_path / "big.png", ax.figure)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("values", "even"),
+    [
+        ([0.0, 0.5, 1.0], True),
+        ([3.0, 2.0, 1.0], True),
+        (list(np.linspace(0, 2 * np.pi, 40)), True),
+        ([0.0], False),
+        ([0.0, 1.0, 3.0], False),
+        ([1.0, 1.0], False),
+    ],
+)
+def test_even_edges(values: list[float], even: bool) -> None:
+    edges = even_edges(np.asarray(values))
+    if not even:
+        assert edges is None
+        return
+    assert edges is not None
+    assert len(edges) == len(values) + 1
+    np.testing.assert_allclose((edges[:-1] + edges[1:]) / 2, values)
 
 
 # --------------------------------------------------------------------------------- line

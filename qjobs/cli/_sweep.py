@@ -64,7 +64,14 @@ def add_parser(subparsers: Any) -> None:
         default=None,
         metavar="IMAGE",
         help="also draw the result to this image (.png, .svg, .pdf...): a line over a 1-D grid, "
-        "a heat map over a 2-D grid, of the parity of all clbits (needs qjobs[plot])",
+        "a heat map over a 2-D grid (needs qjobs[plot])",
+    )
+    parser.add_argument(
+        "--plot-of",
+        default=None,
+        metavar="WHAT",
+        help="what --plot draws: an expectation such as ZZII (Z and I, clbit 0 rightmost) or an "
+        "outcome's probability such as 0101; default: the parity of all clbits, ZZ...Z",
     )
     parser.add_argument(
         "--quiet",
@@ -187,9 +194,7 @@ async def _run_spec(args: argparse.Namespace, spec: SweepSpec) -> int:
 
     out: Path = args.out if args.out is not None else spec.out
     sweep = _make_sweep(spec)
-    plot: Path | None = args.plot
-    if plot is not None:
-        check_plot_request(plot, sweep)
+    plot = check_plot_request(args.plot, args.plot_of, sweep)
     quiet: bool = args.quiet
     scheduler_options: dict[str, Any] = {**spec.scheduler_limits, **spec.job_options}
     if spec.ledger is not None:

@@ -1,7 +1,9 @@
 """Plots of a :class:`~qjobs.SweepResult`: a line over a 1-D grid, a heat map over a 2-D grid.
 
 What is drawn is one value per grid point: the expectation of a diagonal Pauli string or the
-probability of one outcome. Axes carry the parameter names, ticks their values. matplotlib is
+probability of one outcome. Axes carry the parameter names, ticks their values: a heat-map axis
+of evenly spaced values is numeric (each cell centred on its value), any other one is drawn by
+index with a tick per value (thinned to :data:`MAX_TICKS`) labelled with it. matplotlib is
 an optional extra (``pip install 'qjobs[plot]'``).
 """
 
@@ -20,10 +22,18 @@ from qjobs.sweep._result import FloatArray, SweepResult, parity_signs
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["MAX_TICKS", "Quantity", "check_plottable", "choose", "outcome_index", "plot_sweep"]
+__all__ = [
+    "MAX_TICKS",
+    "Quantity",
+    "check_plottable",
+    "choose",
+    "even_edges",
+    "outcome_index",
+    "plot_sweep",
+]
 
-#: The most labelled ticks on a heat map axis (or a zip sweep's point axis); longer axes are
-#: labelled at evenly spaced points including both ends.
+#: The most labelled ticks on a heat-map axis of uneven values (or a zip sweep's point axis);
+#: longer axes are labelled at evenly spaced points including both ends.
 MAX_TICKS = 9
 
 
@@ -135,21 +145,48 @@ def _line(result: SweepResult, quantity: Quantity, ax: Axes) -> None:
     ax.grid(True, alpha=0.3)
 
 
+def even_edges(values: FloatArray) -> FloatArray | None:
+    """Cell edges halfway between evenly spaced ``values`` (``linspace``-like), else None.
+
+    None for fewer than two values or uneven, unordered or repeated ones: such an axis is drawn
+    by index, one labelled tick per value.
+    """
+    if len(values) < 2:
+        return None
+    steps = np.diff(values)
+    step = float(steps[0])
+    if step == 0 or not np.allclose(steps, step, rtol=1e-6, atol=0.0):
+        return None
+    return np.asarray(
+        np.concatenate([values - step / 2, [values[-1] + step / 2]]), dtype=np.float64
+    )
+
+
+def _grid_axis(values: FloatArray) -> tuple[FloatArray, list[int] | None]:
+    """The cell edges along one heat-map axis, and the indices to label (None: matplotlib's)."""
+    edges = even_edges(values)
+    if edges is not None:
+        return edges, None
+    return np.arange(len(values) + 1, dtype=np.float64) - 0.5, _ticks(len(values))
+
+
 def _heat_map(result: SweepResult, quantity: Quantity, ax: Axes) -> None:
-    rows, cols = list(result.axes)  # axis 0 down the y axis, axis 1 along x (as xarray draws)
-    n_rows, n_cols = result.grid_shape
+    rows, cols = list(result.axes)  # axis 0 up the y axis, axis 1 along x (as xarray draws)
+    x_edges, x_ticks = _grid_axis(result.axes[cols])
+    y_edges, y_ticks = _grid_axis(result.axes[rows])
     mesh = ax.pcolormesh(
-        np.arange(n_cols + 1) - 0.5,
-        np.arange(n_rows + 1) - 0.5,
+        x_edges,
+        y_edges,
         quantity.values,
         cmap=quantity.cmap,
         vmin=quantity.low,
         vmax=quantity.high,
         shading="flat",
     )
-    x_ticks, y_ticks = _ticks(n_cols), _ticks(n_rows)
-    ax.set_xticks(x_ticks, [_fmt(result.axes[cols][i]) for i in x_ticks])
-    ax.set_yticks(y_ticks, [_fmt(result.axes[rows][i]) for i in y_ticks])
+    if x_ticks is not None:
+        ax.set_xticks(x_ticks, [_fmt(result.axes[cols][i]) for i in x_ticks])
+    if y_ticks is not None:
+        ax.set_yticks(y_ticks, [_fmt(result.axes[rows][i]) for i in y_ticks])
     ax.set_xlabel(cols)
     ax.set_ylabel(rows)
     figure_of(ax).colorbar(mesh, ax=ax, label=quantity.label)

@@ -240,10 +240,10 @@ class SweepResult:
 
         Columns: ``point`` (the flat index, C order), one column per parameter (its value at
         the point), ``outcome`` (the bitstring, bit 0 rightmost), ``count``, ``probability``,
-        ``job_id`` (missing where unknown), then one column per observable in ``expectations`` (as for
-        :meth:`to_xarray`) holding the point's expectation, repeated on each of its outcome
-        rows. Every outcome has a row (``2**num_clbits`` rows per point, zero counts included),
-        in outcome order. ``attrs`` as for :meth:`to_xarray`.
+        ``job_id`` (missing where unknown), then one column per observable in
+        ``expectations`` (as for :meth:`to_xarray`) holding the point's expectation, repeated
+        on each of its outcome rows. Every outcome has a row (``2**num_clbits`` rows per point,
+        zero counts included), in outcome order. ``attrs`` as for :meth:`to_xarray`.
 
         Needs pandas (``pip install 'qjobs[pandas]'``). A bad observable raises
         :class:`~qjobs.InputError` on ``expectations``; a parameter named like a column
@@ -266,8 +266,9 @@ class SweepResult:
         The value is the expectation of the diagonal Pauli string ``expectation`` (default: the
         parity of all clbits, ``"ZZ...Z"``) or, with ``outcome`` (a bitstring or an int), that
         outcome's probability. The axes are labelled with the parameter names and their values
-        (a heat map has axis 0 down the y axis, axis 1 along x, and a colour bar); a zip sweep
-        of several parameters is drawn point after point, each tick naming every value.
+        (a heat map has axis 0 up the y axis, axis 1 along x, and a colour bar; an axis of
+        evenly spaced values is numeric, any other one has a tick per value); a zip sweep of
+        several parameters is drawn point after point, each tick naming every value.
 
         Draws on ``ax`` when given, else on a new figure; with ``path`` the figure is written
         there (the suffix picks the format) on the non-interactive Agg canvas when no ``ax`` is
