@@ -103,7 +103,7 @@ def check_plottable(result: SweepResult) -> None:
             "params",
             names,
             f"plot draws a 1-D or 2-D grid; this one has {len(names)} axes: pick a slice, e.g. "
-            f"result.to_xarray()[...].sel({names[-1]}=...).plot()",
+            f"result.to_xarray()[{'Z' * max(result.num_clbits, 1)!r}].sel({names[-1]}=...).plot()",
         )
 
 
@@ -203,8 +203,8 @@ def plot_sweep(
     """The plot described by :meth:`qjobs.SweepResult.plot`."""
     if path is not None:
         check_image_path(path)
-    check_plottable(result)
     quantity = choose(result, expectation, outcome)
+    check_plottable(result)
     axes = new_axes(ax, path)
     if len(result.grid_shape) == 1:
         _line(result, quantity, axes)
