@@ -92,8 +92,15 @@ def _mesh(ax: Axes) -> QuadMesh:
 def test_heat_map_has_one_cell_per_grid_point(tmp_path: Path) -> None:
     res = _result({"theta": THETA, "phi": PHI}, provider="ionq", backend="simulator")
     path = tmp_path / "heat.png"
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    open_figures = plt.get_fignums()
     ax = res.plot("ZZ", path=path)
     assert isinstance(ax, Axes)
+    # saved without an ax: a figure of its own on the Agg canvas, no pyplot figure left open
+    assert isinstance(ax.figure.canvas, FigureCanvasAgg)
+    assert plt.get_fignums() == open_figures
     mesh = _mesh(ax)
     values = np.asarray(mesh.get_array())
     assert values.shape == res.grid_shape == (4, 3)
@@ -269,6 +276,8 @@ def test_result_histogram_has_one_bar_per_outcome(tmp_path: Path) -> None:
     assert [t.get_text() for t in ax.get_xticklabels()] == ["000", "010", "101", "111"]
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("outcome (clbit 0 rightmost)", "counts")
     assert ax.get_title() == "job j-1: 1000 shots"
+    second = Result.from_counts({"1": 3}, 1, job_id="j-2", index=2)
+    assert second.plot(ax=Figure().add_subplot()).get_title() == "job j-2 [circuit 2]: 3 shots"
     pixels = _image(path, ax.figure)  # type: ignore[arg-type]
     # the bar's colour fills the middle of the tallest bar
     blue = np.asarray(matplotlib.colors.to_rgb("tab:blue"))

@@ -399,5 +399,7 @@ class Result:
         from qjobs._core.plotting import counts_histogram
 
         where = f"job {self.job_id}" if self.job_id else "result"
+        if self.index:
+            where += f" [circuit {self.index}]"
         title = f"{where}: {self.shots} shots"
         return counts_histogram(self.counts, title=title, ax=ax, path=path)
