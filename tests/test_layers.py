@@ -107,7 +107,8 @@ def test_public_all_matches_exports() -> None:
 
 def test_import_qjobs_leaves_optional_parts_unloaded() -> None:
     """``import qjobs`` loads neither the SQLite ledger, the OpenQASM reader and writers, the
-    emulators nor the simulator: each loads when first used."""
+    emulators, the simulator nor the labelled-data and plot exports (xarray, pandas,
+    matplotlib): each loads when first used."""
     code = "import sys, qjobs; print(' '.join(sorted(sys.modules)))"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
@@ -130,6 +131,12 @@ def test_import_qjobs_leaves_optional_parts_unloaded() -> None:
         "qibo",
         "braket",
         "sympy",
+        "qjobs._core.plotting",
+        "qjobs.sweep._labelled",
+        "qjobs.sweep._plot",
+        "matplotlib",
+        "xarray",
+        "pandas",
     }
     assert "qjobs.scheduler" in out
     assert lazy.isdisjoint(out), sorted(lazy.intersection(out))

@@ -10,7 +10,7 @@ import enum
 import math
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 import numpy as np
@@ -18,6 +18,11 @@ import numpy.typing as npt
 
 from qjobs._core.errors import InputError, MalformedResponseError
 from qjobs._core.validation import is_int
+
+if TYPE_CHECKING:
+    import os
+
+    from matplotlib.axes import Axes
 
 __all__ = [
     "MAX_RESULT_CLBITS",
@@ -381,3 +386,20 @@ class Result:
                 parity ^= (outcomes >> i) & 1
         signs = 1.0 - 2.0 * parity
         return float(np.dot(signs, self.probabilities))
+
+    def plot(self, *, ax: Axes | None = None, path: str | os.PathLike[str] | None = None) -> Axes:
+        """A histogram of :attr:`counts`: one bar per outcome, labelled with its bitstring.
+
+        Draws on ``ax`` when given, else on a new figure; with ``path`` the figure is also
+        written there (the suffix picks the format: ``.png``, ``.svg``, ``.pdf``...) on the
+        non-interactive Agg canvas when no ``ax`` is given. Returns the matplotlib ``Axes``.
+        Needs matplotlib (``pip install 'qjobs[plot]'``); a result without counts raises
+        :class:`~qjobs.InputError` on ``counts``.
+        """
+        from qjobs._core.plotting import counts_histogram
+
+        where = f"job {self.job_id}" if self.job_id else "result"
+        if self.index:
+            where += f" [circuit {self.index}]"
+        title = f"{where}: {self.shots} shots"
+        return counts_histogram(self.counts, title=title, ax=ax, path=path)

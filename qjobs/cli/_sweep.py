@@ -3,8 +3,8 @@
 ``--emulate`` starts an in-process emulator of the file's provider (shaped by its ``[emulator]``
 table) and runs against it; otherwise credentials come from the provider's usual environment
 variables and files. Progress goes to stdout (a rich bar on a TTY, plain lines otherwise), then a
-summary table and the path of the ``.npz`` written. Exit status: 0 on success, 2 for a bad file
-or bad input, 1 when the run fails, 130 on Ctrl-C.
+summary table and the path of the ``.npz`` written (and of the image, with ``--plot``). Exit
+status: 0 on success, 2 for a bad file or bad input, 1 when the run fails, 130 on Ctrl-C.
 
 Errors are reported on one stderr line, never as a traceback: ``qjobs sweep: FILE: KEY=VALUE:
 reason`` for bad input (:class:`~qjobs.InputError` naming the TOML key, :class:`~qjobs.LedgerError`,
@@ -29,6 +29,7 @@ import numpy as np
 from qjobs._core.errors import CredentialsError, InputError, LedgerError, QasmError, QJobsError
 from qjobs.cli._progress import make_display, print_summary
 from qjobs.cli._sweep_config import SweepSpec, load_spec
+from qjobs.cli._sweep_plot import check_plot_request, write_plot
 from qjobs.scheduler._groups import collapse
 from qjobs.sweep import Sweep
 from qjobs.sweep._result import SweepResult
@@ -58,7 +59,25 @@ def add_parser(subparsers: Any) -> None:
         "--out", type=Path, default=None, help="where to write the .npz (overrides 'out')"
     )
     parser.add_argument(
-        "--quiet", "-q", action="store_true", help="no progress or summary; print only the path"
+        "--plot",
+        type=Path,
+        default=None,
+        metavar="IMAGE",
+        help="also draw the result to this image (.png, .svg, .pdf...): a line over a 1-D grid, "
+        "a heat map over a 2-D grid (needs qjobs[plot])",
+    )
+    parser.add_argument(
+        "--plot-of",
+        default=None,
+        metavar="WHAT",
+        help="what --plot draws: an expectation such as ZZII (Z and I, clbit 0 rightmost) or an "
+        "outcome's probability such as 0101; default: the parity of all clbits, ZZ...Z",
+    )
+    parser.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no progress or summary; print only the path (and the plot's, with --plot)",
     )
     parser.set_defaults(func=run)
 
@@ -175,6 +194,7 @@ async def _run_spec(args: argparse.Namespace, spec: SweepSpec) -> int:
 
     out: Path = args.out if args.out is not None else spec.out
     sweep = _make_sweep(spec)
+    plot = check_plot_request(args.plot, args.plot_of, sweep)
     quiet: bool = args.quiet
     scheduler_options: dict[str, Any] = {**spec.scheduler_limits, **spec.job_options}
     if spec.ledger is not None:
@@ -230,10 +250,15 @@ async def _run_spec(args: argparse.Namespace, spec: SweepSpec) -> int:
         result.metadata.update(source=str(args.file), requests=requests)
         path = result.save(out)
     path = _shown(path)
+    picture = None if plot is None else _shown(write_plot(result, plot))
     if quiet:
         print(path)
+        if picture is not None:
+            print(picture)
     else:
         rows, samples = _summary(result, path, elapsed, requests, jobs)
+        if picture is not None:
+            rows.append(("plot", str(picture)))
         print_summary(rows, samples)
     return 0
 

@@ -12,14 +12,26 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from qjobs._core.errors import InputError
 
-__all__ = ["MAX_POINTS", "SweepMode", "SweepResult", "check_grid_size", "product_grid"]
+if TYPE_CHECKING:
+    import pandas
+    import xarray
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "MAX_POINTS",
+    "SweepMode",
+    "SweepResult",
+    "check_grid_size",
+    "parity_signs",
+    "product_grid",
+]
 
 #: How the parameter arrays combine: ``"product"`` (outer grid) or ``"zip"`` (point by point).
 SweepMode = Literal["product", "zip"]
@@ -76,7 +88,7 @@ def product_grid(
     return shape, out
 
 
-def _parity_signs(observable: str, num_clbits: int) -> FloatArray:
+def parity_signs(observable: str, num_clbits: int) -> FloatArray:
     """+1/-1 for each outcome: the eigenvalue of the diagonal Pauli string ``observable``."""
     if not isinstance(observable, str):
         raise InputError("observable", observable, "expected a string of 'Z' and 'I'")
@@ -197,8 +209,77 @@ class SweepResult:
         The string has one character per classical bit, the rightmost acting on clbit 0; ``Z``
         contributes a sign, ``I`` nothing. Returns an array of shape ``grid_shape``.
         """
-        signs = _parity_signs(observable, self.num_clbits)
+        signs = parity_signs(observable, self.num_clbits)
         return np.asarray(self.probabilities @ signs, dtype=np.float64)
+
+    # ------------------------------------------------------- labelled data and plots
+    def to_xarray(self, expectations: str | Sequence[str] | None = None) -> xarray.Dataset:
+        """The result as an :class:`xarray.Dataset` labelled with the grid's names and values.
+
+        Dimensions: in product mode one per parameter, named by it, whose coordinate holds the
+        parameter's values; in zip mode one dimension ``point`` (coordinate ``0 .. n-1``) with
+        each parameter as a coordinate along it. Then ``outcome``, whose coordinate holds the
+        bitstrings (bit 0 rightmost) in outcome order. Variables: ``probabilities`` and
+        ``counts`` (integers) over the grid and ``outcome``, ``job_id`` over the grid (``""``
+        where unknown), and one variable per observable in ``expectations`` (diagonal Pauli
+        strings, e.g. ``["ZZ", "IZ"]``), named by it. By default: the parity of all clbits and
+        ``Z`` on each clbit alone. ``attrs``: ``mode``, ``shots``, ``num_clbits`` and the
+        metadata as plain values (lists and mappings as JSON text, ``None`` left out).
+
+        Needs xarray (``pip install 'qjobs[xarray]'``). A bad observable raises
+        :class:`~qjobs.InputError` on ``expectations``; a parameter named like a dimension or
+        variable of the Dataset (``outcome``, ``point``, ``probabilities``, ``counts``,
+        ``job_id``) on ``params``.
+        """
+        from qjobs.sweep._labelled import to_xarray
+
+        return to_xarray(self, expectations)
+
+    def to_pandas(self, expectations: str | Sequence[str] | None = None) -> pandas.DataFrame:
+        """The result as a long :class:`pandas.DataFrame`: one row per grid point and outcome.
+
+        Columns: ``point`` (the flat index, C order), one column per parameter (its value at
+        the point), ``outcome`` (the bitstring, bit 0 rightmost), ``count``, ``probability``,
+        ``job_id`` (missing where unknown), then one column per observable in
+        ``expectations`` (as for :meth:`to_xarray`) holding the point's expectation, repeated
+        on each of its outcome rows. Every outcome has a row (``2**num_clbits`` rows per point,
+        zero counts included), in outcome order. ``attrs`` as for :meth:`to_xarray`.
+
+        Needs pandas (``pip install 'qjobs[pandas]'``). A bad observable raises
+        :class:`~qjobs.InputError` on ``expectations``; a parameter named like a column
+        (``point``, ``outcome``, ``count``, ``probability``, ``job_id``) on ``params``.
+        """
+        from qjobs.sweep._labelled import to_pandas
+
+        return to_pandas(self, expectations)
+
+    def plot(
+        self,
+        expectation: str | None = None,
+        *,
+        outcome: str | int | None = None,
+        ax: Axes | None = None,
+        path: str | os.PathLike[str] | None = None,
+    ) -> Axes:
+        """Draw one value per grid point: a line over a 1-D grid, a heat map over a 2-D grid.
+
+        The value is the expectation of the diagonal Pauli string ``expectation`` (default: the
+        parity of all clbits, ``"ZZ...Z"``) or, with ``outcome`` (a bitstring or an int), that
+        outcome's probability. The axes are labelled with the parameter names and their values
+        (a heat map has axis 0 up the y axis, axis 1 along x, and a colour bar; an axis of
+        evenly spaced values is numeric, any other one has a tick per value); a zip sweep of
+        several parameters is drawn point after point, each tick naming every value.
+
+        Draws on ``ax`` when given, else on a new figure; with ``path`` the figure is written
+        there (the suffix picks the format) on the non-interactive Agg canvas when no ``ax`` is
+        given. Returns the matplotlib ``Axes`` (its ``.figure`` is the figure). Needs matplotlib
+        (``pip install 'qjobs[plot]'``). Raises :class:`~qjobs.InputError` naming the field: an
+        unknown ``expectation``, a bad ``outcome`` or both given, a grid of more than two axes
+        (``params``), a ``path`` without an image suffix, an ``ax`` that is not an Axes.
+        """
+        from qjobs.sweep._plot import plot_sweep
+
+        return plot_sweep(self, expectation, outcome=outcome, ax=ax, path=path)
 
     def __repr__(self) -> str:
         names = ", ".join(self.axes)
