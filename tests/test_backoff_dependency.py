@@ -35,7 +35,7 @@ def test_installed_backoff_is_the_backoff_distribution() -> None:
     assert importlib.metadata.packages_distributions()["backoff"] == ["backoff"]
     files = {str(f) for f in dist.files or ()}
     assert "backoff/__init__.py" in files
-    assert Path(backoff.__file__).resolve() == Path(dist.locate_file("backoff/__init__.py"))
+    assert Path(backoff.__file__).resolve() == Path(str(dist.locate_file("backoff/__init__.py")))
     # ... and python-backoff, which installs the same import path, is absent.
     with pytest.raises(importlib.metadata.PackageNotFoundError):
         importlib.metadata.distribution("python-backoff")

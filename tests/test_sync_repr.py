@@ -5,6 +5,7 @@ from __future__ import annotations
 import qjobs
 import qjobs_sync
 from qjobs_sync._portal import _repr_detail
+from qjobs_sync.providers.kipu import KipuClient
 
 TOKEN = "sync-repr-secret-token-1234"
 
@@ -16,6 +17,7 @@ def test_clients_and_resources_have_readable_reprs() -> None:
         qjobs_sync.connect("kipu", token=TOKEN, base_url=kipu_srv.base_url) as kipu,
         qjobs_sync.connect("ionq", token=TOKEN, base_url=ionq_srv.base_url) as ionq,
     ):
+        assert isinstance(kipu, KipuClient)
         assert repr(kipu) == f"<qjobs_sync.providers.kipu.KipuClient {kipu_srv.base_url}>"
         assert repr(ionq) == f"<qjobs_sync.providers.ionq.IonQClient {ionq_srv.base_url}>"
         assert repr(kipu.jobs) == "<qjobs_sync.providers.kipu.JobsAPI>"
