@@ -249,3 +249,16 @@ def test_bad_emulator_and_limits_name_the_field(tmp_path: Path, extra: str, fiel
     with pytest.raises(qjobs.InputError) as info:
         load_spec(_spec_with(tmp_path, extra))
     assert info.value.field == field
+
+
+def test_the_documented_toml_example_reads(tmp_path: Path) -> None:
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "sweeps.md").read_text("utf-8")
+    block = docs.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "ansatz.qasm").write_text(
+        "OPENQASM 3.0;\ninput float theta;\ninput float phi;\nqubit[1] q;\n"
+        "rx(theta) q[0];\nrz(phi) q[0];\n",
+        encoding="utf-8",
+    )
+    spec = load_spec(_write(tmp_path, block))
+    assert spec.emulator.fail_rate == 0.0
+    assert spec.emulator.faults[0]["status"] == 503

@@ -39,6 +39,7 @@ __all__ = [
     "RichProgressDisplay",
     "check_mode",
     "choose_display",
+    "default_stream",
     "in_notebook",
     "interactive",
     "rich_available",
@@ -92,6 +93,11 @@ def interactive(stream: IO[str]) -> bool:
     return not os.environ.get("CI") and os.environ.get("TERM") != "dumb"
 
 
+def default_stream() -> IO[str]:
+    """Where displays draw unless told otherwise: standard error, as it is now."""
+    return sys.stderr
+
+
 def choose_display(
     progress: ProgressMode,
     *,
@@ -102,12 +108,13 @@ def choose_display(
 ) -> ProgressDisplay | None:
     """The display ``progress`` asks for here (see the module docstring), or None.
 
-    ``stream`` defaults to ``sys.stderr`` (read now); ``total`` None follows the snapshots'.
+    ``stream`` defaults to :func:`default_stream` (``sys.stderr``, read now); ``total`` None
+    follows the snapshots'.
     """
     mode = check_mode(progress)
     if mode is False:
         return None
-    out = sys.stderr if stream is None else stream
+    out = default_stream() if stream is None else stream
     notebook = in_notebook()
     if mode == "auto" and not (notebook or interactive(out)):
         return None
