@@ -13,6 +13,7 @@ nothing outlives the ``async with``.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -49,6 +50,9 @@ if TYPE_CHECKING:
     from qjobs.scheduler._ledger import Ledger
 
 __all__ = ["Scheduler"]
+
+log = logging.getLogger("qjobs.scheduler")
+ledger_log = logging.getLogger("qjobs.ledger")
 
 
 def _positive(name: str, value: Any, *, integer: bool = False, allow_none: bool = True) -> None:
@@ -232,6 +236,16 @@ class Scheduler:
         self._entered = True
         if self._shared.ledger is not None:
             self._shared.rows, self._shared.lbatches = await self._shared.ledger.open()
+            _log_ledger_opened(self._shared.ledger.path, self._shared)
+        cfg = self._cfg
+        log.info(
+            "scheduler on %s started: backend %s, max_in_flight %d, batch_size %d, ledger %s",
+            cfg.provider,
+            cfg.backend,
+            cfg.max_in_flight,
+            cfg.batch_size,
+            "none" if self._shared.ledger is None else self._shared.ledger.path,
+        )
         sh = self._shared
         sh.submit_tx, sh.submit_rx = anyio.create_memory_object_stream[Batch](sys.maxsize)
         sh.poll_tx, sh.poll_rx = anyio.create_memory_object_stream[list[Batch]](sys.maxsize)
@@ -275,9 +289,25 @@ class Scheduler:
             with anyio.CancelScope(shield=True):
                 await self._stop_workers()
                 self._close_display()
+                self._log_summary()
                 if self._shared.ledger is not None:
                     await self._shared.ledger.close()
             await self._exit_task_group()
+
+    def _log_summary(self) -> None:
+        p = self._book.progress()
+        log.info(
+            "scheduler on %s done: %d circuit(s): %d completed (%d from the ledger), %d failed, "
+            "%d cancelled; %d job(s), %d retries",
+            self._cfg.provider,
+            p.total,
+            p.completed,
+            p.from_ledger,
+            p.failed,
+            p.cancelled,
+            p.jobs_submitted,
+            p.retries,
+        )
 
     def _close_display(self) -> None:
         """Draw the last state and stop the progress display (if any)."""
@@ -439,6 +469,20 @@ class Scheduler:
     def futures(self) -> list[JobFuture]:
         """Every future submitted so far, in submission order (a copy)."""
         return [r.future for r in self._shared.records]
+
+
+def _log_ledger_opened(path: str, shared: SchedulerState) -> None:
+    """Say what the ledger held when it opened (what a rerun resumes)."""
+    rows = shared.rows or {}
+    results = sum(1 for row in rows.values() if row.result is not None)
+    jobs = sum(1 for b in shared.lbatches.values() if b.job_id is not None)
+    ledger_log.info(
+        "ledger %s opened: %d circuit(s) recorded, %d with results; %d job(s)",
+        path,
+        len(rows),
+        results,
+        jobs,
+    )
 
 
 def _display_for(progress: Any, client: ProviderClient) -> ProgressDisplay | None:

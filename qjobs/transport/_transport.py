@@ -746,7 +746,8 @@ class Transport:
                     path=err_path,
                 )
             self.limiter.on_success()
-            logger.debug("%s: %s %s -> %d", self.provider, method, err_path, resp.status)
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("%s: %s %s -> %d", self.provider, method, err_path, resp.status)
             return resp
 
     async def _raise_for_status(
@@ -763,7 +764,16 @@ class Transport:
         except Exception:  # a provider parser must never hide the HTTP error
             message, code = default_error_parser(resp.status, body)
         retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-        logger.debug("%s: %s %s -> %d", self.provider, method, path, resp.status)
+        if resp.status == 429:
+            logger.warning(
+                "%s: %s %s -> 429 rate limited (Retry-After: %s); the limiter slows down",
+                self.provider,
+                method,
+                path,
+                "none" if retry_after is None else f"{retry_after:g} s",
+            )
+        else:
+            logger.debug("%s: %s %s -> %d", self.provider, method, path, resp.status)
         raise error_class(resp.status)(
             self.redact(message),
             status=resp.status,
