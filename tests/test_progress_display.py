@@ -212,3 +212,16 @@ def test_choose_display_kinds(terminal: Tty) -> None:
     forced = choose_display(True, total=3, stats=None, stream=io.StringIO())
     assert type(forced) is RichProgressDisplay
     assert isinstance(forced, ProgressDisplay)
+
+
+async def test_forced_bar_on_a_pipe_prints_its_last_state_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    piped = io.StringIO()
+    monkeypatch.setattr(_display, "default_stream", lambda: piped)
+    async with _fake() as client:
+        await _sweep(5).run(client, shots=5, progress=True)
+    text = piped.getvalue()
+    assert "\x1b[" not in text  # no cursor movement on a file
+    assert text.count("5/5") == 1
+    assert text.endswith("\n")

@@ -303,8 +303,11 @@ class RichProgressDisplay(ProgressDisplay):
         """Draw the final state and stop the live display."""
         self.render()
         if self._live is not None:
-            self._live.stop()
-            self._live = None
+            live, self._live = self._live, None
+            live.stop()
+            if not live.console.is_terminal:  # on a file rich leaves the last line open
+                self.stream.write("\n")
+                self.stream.flush()
 
 
 class NotebookProgressDisplay(RichProgressDisplay):
