@@ -250,6 +250,8 @@ class Transport:
         self._waits: dict[int, tuple[str, str, int, int, float, float]] = {}
         self._tokens = itertools.count()
         self._retry_listeners: list[RetryListener] = []
+        #: A 429 was logged at WARNING already (later ones go to INFO: the retries say the rest).
+        self._warned_429 = False
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
 
@@ -765,13 +767,15 @@ class Transport:
             message, code = default_error_parser(resp.status, body)
         retry_after = parse_retry_after(resp.headers.get("Retry-After"))
         if resp.status == 429:
-            logger.warning(
+            logger.log(
+                logging.INFO if self._warned_429 else logging.WARNING,
                 "%s: %s %s -> 429 rate limited (Retry-After: %s); the limiter slows down",
                 self.provider,
                 method,
                 path,
                 "none" if retry_after is None else f"{retry_after:g} s",
             )
+            self._warned_429 = True
         else:
             logger.debug("%s: %s %s -> %d", self.provider, method, path, resp.status)
         raise error_class(resp.status)(
