@@ -500,7 +500,25 @@ class Twin:
         return self._contexts.pop().__exit__(exc_type, exc, tb)
 
     def __repr__(self) -> str:
-        return f"<qjobs_sync {self._async!r}>"
+        """``<qjobs_sync.providers.ionq.IonQClient http://...>``: the twin's own name, then what
+        the async object's repr says about it (never a token: async reprs hold none)."""
+        cls = type(self)
+        detail = _repr_detail(repr(self._async), type(self._async))
+        return f"<{cls.__module__}.{cls.__qualname__}{' ' + detail if detail else ''}>"
+
+
+def _repr_detail(text: str, cls: type) -> str:
+    """What ``text`` (an async object's repr) says besides its class name.
+
+    ``<KipuClient http://h/quantum>`` gives ``http://h/quantum``; object's default repr
+    (``<qjobs.providers.kipu.JobsAPI object at 0x...>``) gives nothing.
+    """
+    if not (text.startswith("<") and text.endswith(">")):
+        return text
+    head, _, rest = text[1:-1].partition(" ")
+    if head in (cls.__name__, cls.__qualname__, f"{cls.__module__}.{cls.__qualname__}"):
+        return "" if rest.startswith("object at 0x") else rest
+    return text[1:-1]
 
 
 def _twin_class(cls: type) -> type[Twin] | None:

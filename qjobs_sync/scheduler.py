@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import os
     from collections.abc import Callable, Iterator
     from types import TracebackType
-    from typing import Any, Self, TypeAlias
+    from typing import Any, Literal, Self, TypeAlias
 
     from qjobs import CircuitLike, JobStatus, Result
     from qjobs_sync.providers import ProviderClient
@@ -111,8 +111,11 @@ class Scheduler(_portal.Twin):
     with :class:`~qjobs.JobLostError`; ``resubmit_lost=True`` resubmits them once in a new job
     instead. ``cancel_timeout`` bounds cancellation at exit. ``on_progress`` is called with a
     :class:`Progress` snapshot after every event and each time a request starts waiting to be
-    retried (see ``Progress.retrying``). Extra keyword arguments are job options passed to
-    ``client.submit`` for every job.
+    retried (see ``Progress.retrying``). ``progress`` draws those snapshots: ``True`` a live bar
+    (a widget in Jupyter; needs the ``progress`` extra), ``"auto"`` the same only where someone
+    watches (a Jupyter kernel or a terminal on stderr, not CI), ``False`` (the default: a
+    scheduler is a building block) nothing; see :mod:`qjobs.scheduler._display`. Extra keyword
+    arguments are job options passed to ``client.submit`` for every job.
     """
 
     _async: _AsyncScheduler
@@ -137,6 +140,7 @@ class Scheduler(_portal.Twin):
         on_event: Callable[[SchedulerEvent], None] | None = None,
         cancel_timeout: float = 30.0,
         on_progress: Callable[[Progress], None] | None = None,
+        progress: bool | Literal["auto"] = False,
         **job_options: Any,
     ) -> None:
         self._bind(
@@ -159,6 +163,7 @@ class Scheduler(_portal.Twin):
                     on_event=on_event,
                     cancel_timeout=cancel_timeout,
                     on_progress=on_progress,
+                    progress=progress,
                     **job_options,
                 )
             )

@@ -16,7 +16,7 @@ from qjobs.sweep import Sweep as _AsyncSweep
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
-    from typing import Any
+    from typing import Any, Literal
 
     import numpy.typing as npt
 
@@ -84,17 +84,23 @@ class Sweep(_portal.Twin):
         *,
         backend: str | None = None,
         shots: int,
-        progress: Callable[[Progress], None] | None = None,
+        progress: bool | Literal["auto"] | Callable[[Progress], None] | None = "auto",
         resubmit_lost: bool = False,
+        on_progress: Callable[[Progress], None] | None = None,
         **scheduler_options: Any,
     ) -> SweepResult:
         """Run every point through a :class:`qjobs.Scheduler` and gather the results in order.
 
-        ``progress`` is called with a :class:`~qjobs.scheduler.Progress` snapshot after every
-        scheduler event and each time a request starts waiting to be retried;
-        ``scheduler_options`` are passed to the scheduler (``max_in_flight``, ``batch_size``,
-        ``ledger``, ``on_event``, job options such as ``noise``...). A point that fails raises its
-        error (the scheduler cancels the rest). A point whose job the provider lost raises
+        ``progress`` draws the run: ``"auto"`` (the default) a live bar where someone watches (a
+        notebook widget in a Jupyter kernel, a ``rich`` bar when stderr is a terminal; nothing
+        in CI, in a pipe or a log file), ``True`` always (needs the ``progress`` extra),
+        ``False`` never. ``on_progress`` is called with a :class:`~qjobs.scheduler.Progress`
+        snapshot after every scheduler event and each time a request starts waiting to be
+        retried (a callable given as ``progress`` is taken as ``on_progress``, and ``None`` as
+        ``False``, as before ``progress`` drew anything). ``scheduler_options`` are passed to
+        the scheduler (``max_in_flight``, ``batch_size``, ``ledger``, ``on_event``, job options
+        such as ``noise``...). A point that fails raises its error (the scheduler cancels the
+        rest). A point whose job the provider lost raises
         :class:`~qjobs.JobLostError`, unless ``resubmit_lost`` is true: then it is resubmitted
         once in a new job.
 
@@ -107,6 +113,7 @@ class Sweep(_portal.Twin):
                 shots=shots,
                 progress=progress,
                 resubmit_lost=resubmit_lost,
+                on_progress=on_progress,
                 **scheduler_options,
             )
         )

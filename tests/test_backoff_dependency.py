@@ -24,6 +24,23 @@ def test_core_dependency_is_backoff_not_python_backoff() -> None:
     assert any(r.replace(" ", "").startswith("backoff>=2.2.1") for r in requires)
 
 
+def test_installed_backoff_is_the_backoff_distribution() -> None:
+    import backoff
+
+    dist = importlib.metadata.distribution("backoff")
+    assert dist.metadata["Name"].lower() == "backoff"
+    major, minor, patch = (int(p) for p in dist.version.split(".")[:3])
+    assert (major, minor, patch) >= (2, 2, 1)
+    # The module imported as ``backoff`` is the one this distribution installed...
+    assert importlib.metadata.packages_distributions()["backoff"] == ["backoff"]
+    files = {str(f) for f in dist.files or ()}
+    assert "backoff/__init__.py" in files
+    assert Path(backoff.__file__).resolve() == Path(str(dist.locate_file("backoff/__init__.py")))
+    # ... and python-backoff, which installs the same import path, is absent.
+    with pytest.raises(importlib.metadata.PackageNotFoundError):
+        importlib.metadata.distribution("python-backoff")
+
+
 class _Clock:
     def __init__(self) -> None:
         self.now = 0.0

@@ -316,3 +316,36 @@ def test_ctrl_c_exits_130_and_cancels_every_job_at_the_provider(tmp_path: Path) 
         assert stats["requests"].get("PUT /jobs/status/cancel", 0) >= 1
     finally:
         emu.close()
+
+
+@pytest.mark.parametrize(
+    ("emulator", "error"),
+    [
+        ("fail_rate = 1.0\n", "JobFailedError"),
+        (
+            '[[emulator.faults]]\nkind = "status"\nroute = "POST *"\nstatus = 403\n',
+            "ForbiddenError",
+        ),
+    ],
+    ids=["fail_rate", "faults"],
+)
+def test_emulator_fail_rate_and_faults_reach_the_emulator(
+    tmp_path: Path, emulator: str, error: str
+) -> None:
+    (tmp_path / "f.toml").write_text(
+        'qasm = """OPENQASM 3.0;\ninput float t;\nqubit[1] q;\nrx(t) q[0];\n"""\n'
+        "shots = 10\n[params]\nt = [0.0, 1.0]\n[emulator]\n" + emulator,
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "qjobs", "sweep", "f.toml", "--emulate", "--quiet"],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"qjobs sweep: failed: {error}" in proc.stderr
+    assert not (tmp_path / "f.npz").exists()

@@ -191,3 +191,74 @@ def test_example_sweep_is_valid_and_large_enough() -> None:
     assert spec.emulator.latency == pytest.approx(0.02)
     assert 0.2 <= spec.emulator.queue_time + spec.emulator.exec_time <= 1.0
     assert len(sweep.circuits()) == sweep.size
+
+
+def _spec_with(tmp_path: Path, extra: str) -> Path:
+    return _write(tmp_path, f'qasm = """{QASM}"""\n[params]\ntheta = [0.0, 1.0]\n{extra}')
+
+
+def test_emulator_fail_rate_faults_and_unknown_state_timeout(tmp_path: Path) -> None:
+    path = _spec_with(
+        tmp_path,
+        """
+[limits]
+unknown_state_timeout = 45.5
+
+[emulator]
+fail_rate = 0.25
+
+[[emulator.faults]]
+kind = "status"
+route = "GET /jobs/*"
+status = 503
+count = 2
+
+[[emulator.faults]]
+kind = "drop"
+rate = 0.1
+""",
+    )
+    spec = load_spec(path)
+    assert spec.scheduler_limits == {"unknown_state_timeout": 45.5}
+    assert spec.emulator.fail_rate == 0.25
+    assert spec.emulator.faults == (
+        {"kind": "status", "route": "GET /jobs/*", "status": 503, "count": 2},
+        {"kind": "drop", "rate": 0.1},
+    )
+    assert load_spec(_spec_with(tmp_path, "")).emulator.faults == ()
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ("[emulator]\nfail_rate = 1.5\n", "emulator.fail_rate"),
+        ("[emulator]\nfail_rate = -0.1\n", "emulator.fail_rate"),
+        ('[emulator]\nfail_rate = "half"\n', "emulator.fail_rate"),
+        ("[emulator]\nfaults = 3\n", "emulator.faults"),
+        ("[emulator]\nfaults = [1]\n", "emulator.faults[0]"),
+        ('[[emulator.faults]]\nkind = "explode"\n', "emulator.faults[0].kind"),
+        ('[[emulator.faults]]\nkind = "status"\nstatus = 200\n', "emulator.faults[0].status"),
+        ('[[emulator.faults]]\nkind = "drop"\nrate = 2\n', "emulator.faults[0].rate"),
+        ('[[emulator.faults]]\nkind = "drop"\nwhen = 2\n', "emulator.faults[0]"),
+        ('[[emulator.faults]]\nroute = "FETCH /x"\n', "emulator.faults[0].route"),
+        ("[limits]\nunknown_state_timeout = 0\n", "limits.unknown_state_timeout"),
+        ('[limits]\nunknown_state_timeout = "soon"\n', "limits.unknown_state_timeout"),
+    ],
+)
+def test_bad_emulator_and_limits_name_the_field(tmp_path: Path, extra: str, field: str) -> None:
+    with pytest.raises(qjobs.InputError) as info:
+        load_spec(_spec_with(tmp_path, extra))
+    assert info.value.field == field
+
+
+def test_the_documented_toml_example_reads(tmp_path: Path) -> None:
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "sweeps.md").read_text("utf-8")
+    block = docs.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "ansatz.qasm").write_text(
+        "OPENQASM 3.0;\ninput float theta;\ninput float phi;\nqubit[1] q;\n"
+        "rx(theta) q[0];\nrz(phi) q[0];\n",
+        encoding="utf-8",
+    )
+    spec = load_spec(_write(tmp_path, block))
+    assert spec.emulator.fail_rate == 0.0
+    assert spec.emulator.faults[0]["status"] == 503

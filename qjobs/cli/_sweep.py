@@ -211,6 +211,8 @@ async def _run_spec(args: argparse.Namespace, spec: SweepSpec) -> int:
                     queue_time=emu.queue_time,
                     exec_time=emu.exec_time,
                     seed=emu.seed,
+                    fail_rate=emu.fail_rate,
+                    faults=list(emu.faults),
                 )
             )
             client_options.update(token=_EMULATOR_TOKEN, base_url=server.base_url)

@@ -52,6 +52,7 @@ _SCHEDULER_LIMITS: dict[str, type] = {
     "poll_factor": float,
     "retry_failed": int,
     "job_timeout": float,
+    "unknown_state_timeout": float,
     "resubmit_lost": bool,
 }
 #: ``[limits]`` keys that configure the client's transport rate limiter.
@@ -61,19 +62,28 @@ _EMULATOR_KEYS: dict[str, type] = {
     "queue_ms": float,
     "exec_ms": float,
     "seed": int,
+    "fail_rate": float,
 }
+#: ``[emulator]`` keys that are not numbers: ``faults`` (an array of fault-rule tables).
+_EMULATOR_RULES = frozenset({"faults"})
 #: Integers in the file (shots, limits, seeds, options) must fit in 64 bits.
 _MAX_INT = 2**63 - 1
 
 
 @attrs.frozen
 class EmulatorSpec:
-    """The in-process emulator used with ``--emulate`` (times in seconds)."""
+    """The in-process emulator used with ``--emulate`` (times in seconds).
+
+    ``fail_rate`` is the share of jobs that end failed; ``faults`` are fault rules (the tables
+    of :func:`qjobs.emulators.serve`'s ``faults``, checked when the file is read).
+    """
 
     latency: float = 0.0
     queue_time: float = 0.0
     exec_time: float = 0.0
     seed: int = 0
+    fail_rate: float = 0.0
+    faults: tuple[dict[str, Any], ...] = ()
 
 
 @attrs.frozen
@@ -265,6 +275,56 @@ def _string(doc: Mapping[str, Any], key: str, default: str | None) -> str | None
     return value
 
 
+def _fault_rules(value: Any) -> tuple[dict[str, Any], ...]:
+    """``[[emulator.faults]]``: each rule checked as the emulator will read it."""
+    from qjobs.emulators._common.faults import Fault
+
+    key = "emulator.faults"
+    if not isinstance(value, list):
+        raise InputError(key, value, "expected an array of tables ([[emulator.faults]])")
+    rules: list[dict[str, Any]] = []
+    for i, rule in enumerate(value):
+        where = f"{key}[{i}]"
+        if not isinstance(rule, dict):
+            raise InputError(where, rule, "expected a table {kind, route, status, rate, ...}")
+        _check_option(rule, where)
+        try:
+            Fault.from_dict(rule)
+        except (ValueError, TypeError) as exc:
+            field, sep, reason = str(exc).partition("=")
+            if sep and field.isidentifier() and field in rule:
+                raise InputError(
+                    f"{where}.{field}", rule[field], reason.partition(": ")[2]
+                ) from None
+            raise InputError(where, rule, str(exc)) from None
+        rules.append(dict(rule))
+    return tuple(rules)
+
+
+def _emulator(emu: Mapping[str, Any]) -> EmulatorSpec:
+    """The ``[emulator]`` table, checked."""
+    _check_keys(emu, {**_EMULATOR_KEYS, **dict.fromkeys(_EMULATOR_RULES)}, "emulator")
+    emu_values = {
+        name: _typed(v, _EMULATOR_KEYS[name], f"emulator.{name}")
+        for name, v in emu.items()
+        if name in _EMULATOR_KEYS
+    }
+    for name, v in emu_values.items():
+        if v < 0:
+            raise InputError(f"emulator.{name}", v, "must not be negative")
+    fail_rate = emu_values.get("fail_rate", 0.0)
+    if fail_rate > 1:
+        raise InputError("emulator.fail_rate", emu["fail_rate"], "must be between 0 and 1")
+    return EmulatorSpec(
+        latency=emu_values.get("latency_ms", 0.0) / 1000,
+        queue_time=emu_values.get("queue_ms", 0.0) / 1000,
+        exec_time=emu_values.get("exec_ms", 0.0) / 1000,
+        seed=emu_values.get("seed", 0),
+        fail_rate=fail_rate,
+        faults=_fault_rules(emu["faults"]) if "faults" in emu else (),
+    )
+
+
 def parse_spec(doc: Mapping[str, Any], base: Path, *, default_out: Path) -> SweepSpec:
     """Validate a parsed TOML document; ``base`` resolves relative paths."""
     _check_keys(doc, _TOP_KEYS, "")
@@ -313,20 +373,7 @@ def parse_spec(doc: Mapping[str, Any], base: Path, *, default_out: Path) -> Swee
             raise InputError(f"limits.{name}", value, "must be positive")
         (scheduler_limits if name in _SCHEDULER_LIMITS else client_limits)[name] = checked
     # emulator
-    emu = _table(doc, "emulator")
-    _check_keys(emu, _EMULATOR_KEYS, "emulator")
-    emu_values = {
-        name: _typed(v, _EMULATOR_KEYS[name], f"emulator.{name}") for name, v in emu.items()
-    }
-    for name, v in emu_values.items():
-        if v < 0:
-            raise InputError(f"emulator.{name}", v, "must not be negative")
-    emulator = EmulatorSpec(
-        latency=emu_values.get("latency_ms", 0.0) / 1000,
-        queue_time=emu_values.get("queue_ms", 0.0) / 1000,
-        exec_time=emu_values.get("exec_ms", 0.0) / 1000,
-        seed=emu_values.get("seed", 0),
-    )
+    emulator = _emulator(_table(doc, "emulator"))
     options = _table(doc, "options")
     _check_option(options, "options")
     ledger = _path(doc["ledger"], "ledger", base) if "ledger" in doc else None

@@ -29,6 +29,7 @@ from typing import Any, Final
 import attrs
 from aiohttp import web
 
+from qjobs._core.errors import InputError
 from qjobs._core.public import publish as _publish
 from qjobs.emulators._common import MAX_BODY, EmulatorContext, EmulatorOptions, Server
 from qjobs.emulators._common.clock import Clock
@@ -67,10 +68,14 @@ def names() -> list[str]:
 
 
 def app_factory(name: str) -> AppFactory:
-    """The app factory registered under ``name``; ValueError for an unknown name."""
-    target = EMULATORS.get(name)
+    """The app factory registered under ``name``.
+
+    An unknown name is an :class:`~qjobs.InputError` (field ``name``) listing the known ones,
+    as :func:`qjobs.connect` does.
+    """
+    target = EMULATORS.get(name) if isinstance(name, str) else None
     if target is None:
-        raise ValueError(f"name={name!r}: unknown emulator; known: {names()}")
+        raise InputError("name", name, f"unknown emulator; known: {names()}")
     if not isinstance(target, str):
         return target
     module, _, func = target.partition(":")
@@ -143,9 +148,9 @@ async def serve_many(
     """
     chosen = list(names) if names is not None else list(EMULATORS)
     if not chosen:
-        raise ValueError("names=[]: give at least one emulator name")
+        raise InputError("names", chosen, "give at least one emulator name")
     if len(set(chosen)) != len(chosen):
-        raise ValueError(f"names={chosen!r}: each emulator may be given once")
+        raise InputError("names", chosen, "each emulator may be given once")
     factories = {name: app_factory(name) for name in chosen}
     options = _options(
         latency, queue_time, exec_time, seed, tokens, faults, fail_rate, rate_limit, burst

@@ -213,6 +213,8 @@ class Bookkeeper:
         self.progress_changed()
 
     def _own_retrying(self) -> list[RetryWait]:
+        if not self.shared.own_waits:
+            return []  # (no clock read: repr() of a sync twin runs outside the event loop)
         now = anyio.current_time()
         return [
             RetryWait(what, error, attempt, most, max(0.0, at - now))

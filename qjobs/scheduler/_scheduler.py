@@ -13,11 +13,12 @@ nothing outlives the ``async with``.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import anyio
 from anyio.abc import TaskStatus
@@ -45,9 +46,13 @@ from qjobs.scheduler._submitting import Submitter
 from qjobs.scheduler._tracking import Tracker
 
 if TYPE_CHECKING:
+    from qjobs.scheduler._display import ProgressDisplay
     from qjobs.scheduler._ledger import Ledger
 
 __all__ = ["Scheduler"]
+
+log = logging.getLogger("qjobs.scheduler")
+ledger_log = logging.getLogger("qjobs.ledger")
 
 
 def _positive(name: str, value: Any, *, integer: bool = False, allow_none: bool = True) -> None:
@@ -107,8 +112,11 @@ class Scheduler:
     with :class:`~qjobs.JobLostError`; ``resubmit_lost=True`` resubmits them once in a new job
     instead. ``cancel_timeout`` bounds cancellation at exit. ``on_progress`` is called with a
     :class:`Progress` snapshot after every event and each time a request starts waiting to be
-    retried (see ``Progress.retrying``). Extra keyword arguments are job options passed to
-    ``client.submit`` for every job.
+    retried (see ``Progress.retrying``). ``progress`` draws those snapshots: ``True`` a live bar
+    (a widget in Jupyter; needs the ``progress`` extra), ``"auto"`` the same only where someone
+    watches (a Jupyter kernel or a terminal on stderr, not CI), ``False`` (the default: a
+    scheduler is a building block) nothing; see :mod:`qjobs.scheduler._display`. Extra keyword
+    arguments are job options passed to ``client.submit`` for every job.
     """
 
     def __init__(
@@ -131,9 +139,13 @@ class Scheduler:
         on_event: Callable[[SchedulerEvent], None] | None = None,
         cancel_timeout: float = 30.0,
         on_progress: Callable[[Progress], None] | None = None,
+        progress: bool | Literal["auto"] = False,
         **job_options: Any,
     ) -> None:
         require_async_client(client, "qjobs.Scheduler", "qjobs_sync.Scheduler")
+        self._display = _display_for(progress, client)
+        if self._display is not None:
+            on_progress = _both(self._display.update, on_progress)
         caps = client.capabilities
         _positive("shots", shots, integer=True)
         _positive("max_in_flight", max_in_flight, integer=True)
@@ -224,6 +236,16 @@ class Scheduler:
         self._entered = True
         if self._shared.ledger is not None:
             self._shared.rows, self._shared.lbatches = await self._shared.ledger.open()
+            _log_ledger_opened(self._shared.ledger.path, self._shared)
+        cfg = self._cfg
+        log.info(
+            "scheduler on %s started: backend %s, max_in_flight %d, batch_size %d, ledger %s",
+            cfg.provider,
+            cfg.backend,
+            cfg.max_in_flight,
+            cfg.batch_size,
+            "none" if self._shared.ledger is None else self._shared.ledger.path,
+        )
         sh = self._shared
         sh.submit_tx, sh.submit_rx = anyio.create_memory_object_stream[Batch](sys.maxsize)
         sh.poll_tx, sh.poll_rx = anyio.create_memory_object_stream[list[Batch]](sys.maxsize)
@@ -231,8 +253,11 @@ class Scheduler:
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
         try:
+            if self._display is not None:
+                self._display.start()
             await self._tg.start(self._run)
         except BaseException:
+            self._close_display()
             self._tg.cancel_scope.cancel()
             await self._exit_task_group()
             if self._shared.ledger is not None:
@@ -263,9 +288,33 @@ class Scheduler:
             self._shared.closing = True
             with anyio.CancelScope(shield=True):
                 await self._stop_workers()
+                self._close_display()
+                self._log_summary()
                 if self._shared.ledger is not None:
                     await self._shared.ledger.close()
             await self._exit_task_group()
+
+    def _log_summary(self) -> None:
+        p = self._book.progress()
+        log.info(
+            "scheduler on %s done: %d circuit(s): %d completed (%d from the ledger), %d failed, "
+            "%d cancelled; %d job(s), %d retries",
+            self._cfg.provider,
+            p.total,
+            p.completed,
+            p.from_ledger,
+            p.failed,
+            p.cancelled,
+            p.jobs_submitted,
+            p.retries,
+        )
+
+    def _close_display(self) -> None:
+        """Draw the last state and stop the progress display (if any)."""
+        display, self._display = self._display, None
+        if display is not None:
+            display.update(self._book.progress())
+            display.close()
 
     async def _exit_task_group(self) -> None:
         """Leave the runner's task group; a task's error is raised as itself, not in a group."""
@@ -290,6 +339,8 @@ class Scheduler:
                         tg.start_soon(self._fetcher.fetch_worker)
                     if self._shared.ledger is not None:
                         tg.start_soon(self._resumer.ledger_flusher)
+                    if self._display is not None:
+                        tg.start_soon(self._display.run)
                     task_status.started()
         finally:
             self._runner_done.set()
@@ -418,6 +469,44 @@ class Scheduler:
     def futures(self) -> list[JobFuture]:
         """Every future submitted so far, in submission order (a copy)."""
         return [r.future for r in self._shared.records]
+
+
+def _log_ledger_opened(path: str, shared: SchedulerState) -> None:
+    """Say what the ledger held when it opened (what a rerun resumes)."""
+    rows = shared.rows or {}
+    results = sum(1 for row in rows.values() if row.result is not None)
+    jobs = sum(1 for b in shared.lbatches.values() if b.job_id is not None)
+    ledger_log.info(
+        "ledger %s opened: %d circuit(s) recorded, %d with results; %d job(s)",
+        path,
+        len(rows),
+        results,
+        jobs,
+    )
+
+
+def _display_for(progress: Any, client: ProviderClient) -> ProgressDisplay | None:
+    """The display ``progress`` asks for (its module is loaded only when one may be drawn)."""
+    if progress is False:
+        return None
+    from qjobs.scheduler._display import choose_display
+
+    transport = getattr(client, "transport", None)
+    return choose_display(progress, total=None, stats=getattr(transport, "stats", None))
+
+
+def _both(
+    first: Callable[[Progress], None], second: Callable[[Progress], None] | None
+) -> Callable[[Progress], None]:
+    """``first``, then ``second`` (when given), with each snapshot."""
+    if second is None:
+        return first
+
+    def both(snapshot: Progress) -> None:
+        first(snapshot)
+        second(snapshot)
+
+    return both
 
 
 def _open_ledger(path: str | os.PathLike[str] | None) -> Ledger | None:

@@ -52,6 +52,12 @@ class Tracker:
 
     def timed_out(self, b: Batch) -> None:
         """``b``'s job is not final at its ``job_timeout``: fail its circuits (not cancelled)."""
+        log.warning(
+            "%s job %s not final after job_timeout=%s s; its circuits fail (not cancelled)",
+            self.cfg.provider,
+            b.job_id,
+            self.cfg.job_timeout,
+        )
         self.book.fail_batch(
             b,
             JobTimeoutError(
@@ -144,6 +150,14 @@ class Tracker:
         self.track(b, job.id, job.status, now)
         b.provider_status = job.provider_status
         self.shared.jobs_submitted += 1
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%s job %s submitted: %d circuit(s), %s",
+                self.cfg.provider,
+                job.id,
+                len(b.members),
+                job.provider_status or job.status.value,
+            )
         if self.shared.ledger is not None:
             self.shared.ledger.job(b.key, job.id, job.status.value)
         state = FutureState.RUNNING if job.status is JobStatus.RUNNING else FutureState.SUBMITTED
@@ -167,6 +181,14 @@ class Tracker:
             return
         b.last_seen = now
         if job.status is not b.status or job.provider_status != b.provider_status:
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "%s job %s: %s -> %s",
+                    self.cfg.provider,
+                    b.job_id,
+                    b.provider_status or b.status,
+                    job.provider_status or job.status.value,
+                )
             b.status = job.status
             b.provider_status = job.provider_status
             b.interval = self.cfg.backoff.initial
@@ -189,6 +211,13 @@ class Tracker:
         if b.state is not BatchState.TRACKED:
             return
         if now - b.last_seen >= self.cfg.unknown_timeout:
+            log.warning(
+                "%s job %s: state not learned for %.0f s (%s); its circuits fail",
+                self.cfg.provider,
+                b.job_id,
+                now - b.last_seen,
+                reason,
+            )
             self.book.fail_batch(
                 b,
                 JobError(
@@ -244,6 +273,7 @@ class Tracker:
             else:
                 self.failed(b, job)
         else:
+            log.warning("%s job %s was cancelled at the provider", self.cfg.provider, job.id)
             if self.shared.ledger is not None:
                 self.shared.ledger.status(b.key, job.status.value)
             self.book.fail_batch(
@@ -260,12 +290,23 @@ class Tracker:
         err = JobFailedError.from_job(job, self.cfg.provider)
         if self.shared.ledger is not None:
             self.shared.ledger.status(b.key, JobStatus.FAILED.value, err.message)
+        retried = failed = 0
         for r, circ in self.book.take_live(b):
             if circ is not None and r.retries < self.cfg.retry_failed:
                 r.retries += 1
                 self.shared.retried += 1
+                retried += 1
                 self.book.move_circuit(r, FutureState.PENDING)
                 self.book.emit("retried", r, err.message)
                 self.book.enqueue(r, circ, front=True)
             else:
+                failed += 1
                 self.book.finish(r, None, err)
+        log.warning(
+            "%s job %s failed (%s): %d circuit(s) resubmitted, %d failed",
+            self.cfg.provider,
+            job.id,
+            err.message,
+            retried,
+            failed,
+        )

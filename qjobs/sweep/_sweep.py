@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -129,17 +129,23 @@ class Sweep:
         *,
         backend: str | None = None,
         shots: int,
-        progress: Callable[[Progress], None] | None = None,
+        progress: bool | Literal["auto"] | Callable[[Progress], None] | None = "auto",
         resubmit_lost: bool = False,
+        on_progress: Callable[[Progress], None] | None = None,
         **scheduler_options: Any,
     ) -> SweepResult:
         """Run every point through a :class:`qjobs.Scheduler` and gather the results in order.
 
-        ``progress`` is called with a :class:`~qjobs.scheduler.Progress` snapshot after every
-        scheduler event and each time a request starts waiting to be retried;
-        ``scheduler_options`` are passed to the scheduler (``max_in_flight``, ``batch_size``,
-        ``ledger``, ``on_event``, job options such as ``noise``...). A point that fails raises its
-        error (the scheduler cancels the rest). A point whose job the provider lost raises
+        ``progress`` draws the run: ``"auto"`` (the default) a live bar where someone watches (a
+        notebook widget in a Jupyter kernel, a ``rich`` bar when stderr is a terminal; nothing
+        in CI, in a pipe or a log file), ``True`` always (needs the ``progress`` extra),
+        ``False`` never. ``on_progress`` is called with a :class:`~qjobs.scheduler.Progress`
+        snapshot after every scheduler event and each time a request starts waiting to be
+        retried (a callable given as ``progress`` is taken as ``on_progress``, and ``None`` as
+        ``False``, as before ``progress`` drew anything). ``scheduler_options`` are passed to
+        the scheduler (``max_in_flight``, ``batch_size``, ``ledger``, ``on_event``, job options
+        such as ``noise``...). A point that fails raises its error (the scheduler cancels the
+        rest). A point whose job the provider lost raises
         :class:`~qjobs.JobLostError`, unless ``resubmit_lost`` is true: then it is resubmitted
         once in a new job.
         """
@@ -149,6 +155,13 @@ class Sweep:
         from qjobs.scheduler._scheduler import require_async_client
 
         require_async_client(client, "qjobs.Sweep.run", "qjobs_sync.Sweep(...).run")
+        mode: bool | Literal["auto"] = False
+        if callable(progress):
+            if on_progress is not None:
+                raise InputError("progress", progress, "a callback goes to on_progress, not both")
+            on_progress = progress
+        elif progress is not None:
+            mode = progress
         circuits = self.circuits()
         started = time.perf_counter()
         requests_before = client.transport.stats.total
@@ -156,7 +169,8 @@ class Sweep:
             client,
             backend=backend,
             shots=shots,
-            on_progress=progress,
+            on_progress=on_progress,
+            progress=mode,
             resubmit_lost=resubmit_lost,
             **scheduler_options,
         )
@@ -164,8 +178,8 @@ class Sweep:
             for circuit in circuits:
                 sched.submit(circuit, shots=shots)
             results = await sched.gather()
-        if progress is not None:
-            progress(sched.progress())
+        if on_progress is not None:
+            on_progress(sched.progress())
         elapsed = time.perf_counter() - started
         metadata = {
             "provider": client.provider,

@@ -250,6 +250,8 @@ class Transport:
         self._waits: dict[int, tuple[str, str, int, int, float, float]] = {}
         self._tokens = itertools.count()
         self._retry_listeners: list[RetryListener] = []
+        #: A 429 was logged at WARNING already (later ones go to INFO: the retries say the rest).
+        self._warned_429 = False
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
 
@@ -746,7 +748,8 @@ class Transport:
                     path=err_path,
                 )
             self.limiter.on_success()
-            logger.debug("%s: %s %s -> %d", self.provider, method, err_path, resp.status)
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("%s: %s %s -> %d", self.provider, method, err_path, resp.status)
             return resp
 
     async def _raise_for_status(
@@ -763,7 +766,18 @@ class Transport:
         except Exception:  # a provider parser must never hide the HTTP error
             message, code = default_error_parser(resp.status, body)
         retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-        logger.debug("%s: %s %s -> %d", self.provider, method, path, resp.status)
+        if resp.status == 429:
+            logger.log(
+                logging.INFO if self._warned_429 else logging.WARNING,
+                "%s: %s %s -> 429 rate limited (Retry-After: %s); the limiter slows down",
+                self.provider,
+                method,
+                path,
+                "none" if retry_after is None else f"{retry_after:g} s",
+            )
+            self._warned_429 = True
+        else:
+            logger.debug("%s: %s %s -> %d", self.provider, method, path, resp.status)
         raise error_class(resp.status)(
             self.redact(message),
             status=resp.status,

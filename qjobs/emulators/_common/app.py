@@ -62,7 +62,8 @@ def make_app(
     """A new emulator app with the shared middlewares and reserved routes installed.
 
     The provider then adds its routes under ``prefix`` (e.g. ``"/v0.4"``), written from the app's
-    own root: mounting it under ``ctx.mount`` is the server's business.
+    own root: mounting it under ``ctx.mount`` is the server's business. The reserved routes
+    answer at the app's root and under ``prefix`` (so at ``<base_url>/_qjobs/stats`` too).
     """
     app = web.Application(
         middlewares=[
@@ -79,9 +80,12 @@ def make_app(
     app[CONTEXT_KEY] = ctx
     app[PREFIX_KEY] = prefix.rstrip("/")
     app[ERRORS_KEY] = errors
-    app.router.add_get("/_qjobs/stats", _get_stats)
-    app.router.add_delete("/_qjobs/stats", _reset_stats)
-    app.router.add_get("/_qjobs/faults", _get_faults)
-    app.router.add_post("/_qjobs/faults", _post_faults)
-    app.router.add_delete("/_qjobs/faults", _delete_faults)
+    # At the app's root, and again under the prefix (the base URL a user knows: ``curl
+    # <base_url>/_qjobs/stats`` must not reach the provider's routes and answer 401).
+    for root in dict.fromkeys(("", app[PREFIX_KEY])):
+        app.router.add_get(f"{root}/_qjobs/stats", _get_stats)
+        app.router.add_delete(f"{root}/_qjobs/stats", _reset_stats)
+        app.router.add_get(f"{root}/_qjobs/faults", _get_faults)
+        app.router.add_post(f"{root}/_qjobs/faults", _post_faults)
+        app.router.add_delete(f"{root}/_qjobs/faults", _delete_faults)
     return app

@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from qjobs.emulators._common.auth import AuthScheme
-from qjobs.emulators._common.context import CONTEXT_KEY
+from qjobs.emulators._common.context import CONTEXT_KEY, PREFIX_KEY
 from qjobs.emulators._common.ratelimit import retry_after_header
 from qjobs.emulators._common.requests import local_path, route_of
 from qjobs.emulators._common.responses import ErrorFactory, HTTPProblem
@@ -38,7 +38,12 @@ _RESERVED = "/_qjobs/"
 
 
 def _is_reserved(request: web.Request) -> bool:
-    return local_path(request).startswith(_RESERVED)
+    """A reserved route, at the app's root or under the provider's prefix."""
+    path = local_path(request)
+    if path.startswith(_RESERVED):
+        return True
+    prefix = request.app[PREFIX_KEY]
+    return bool(prefix) and path.startswith(prefix + _RESERVED)
 
 
 def _close(request: web.Request) -> None:
