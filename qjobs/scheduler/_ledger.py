@@ -39,6 +39,7 @@ from qjobs.scheduler._ledger_records import (
     pack_result,
     unpack_result,
 )
+from qjobs.scheduler._ledger_targets import INTENT_TARGET, record_target
 
 __all__ = ["Ledger", "LedgerBatch", "LedgerRow", "pack_result", "unpack_result"]
 
@@ -92,8 +93,11 @@ class Ledger:
     scheduler also flushes periodically, so status changes and results are committed in groups.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], target: tuple[str, str] | None = None) -> None:
         self.path = os.fspath(path)
+        #: ``(provider, endpoint)`` recorded for every job intent (see ``_ledger_targets``).
+        self.target = target
+        self._target_id: int | None = None
         self._file_lock = LedgerLock(self.path)
         self._conn: sqlite3.Connection | None = None
         self._buf: list[tuple[str, Sequence[Any], bool]] = []
@@ -136,6 +140,8 @@ class Ledger:
             conn.execute(
                 "INSERT OR IGNORE INTO meta (name, value) VALUES ('version', ?)", (_VERSION,)
             )
+            if self.target is not None:
+                self._target_id = record_target(conn, *self.target)
             rows: dict[str, LedgerRow] = {}
             batches: dict[str, LedgerBatch] = {}
             for key, size, job_id, status in conn.execute(
@@ -173,6 +179,8 @@ class Ledger:
     def intent(self, key: str, members: Sequence[tuple[str, int, int]]) -> None:
         """Record the intent to create job ``key`` holding ``members`` (key, index, gen)."""
         self._add(_INTENT_BATCH, (key, len(members)), False)
+        if self._target_id is not None:
+            self._add(INTENT_TARGET, (key, self._target_id), False)
         self._add(
             _INTENT_CIRCUIT,
             [(ck, idx, gen, key, pos) for pos, (ck, idx, gen) in enumerate(members)],
