@@ -185,10 +185,18 @@ async def test_cancel_from_the_ledger_goes_only_where_the_credentials_are_for(
     ) as server:
         url = server.base_url
         db = tmp_path / "run.db"
-        await killed_sweep(
+        seen = await killed_sweep(
             tmp_path, url, lambda: wait_for_ledger(db, lambda v: len(v.in_flight) == 2)
         )
         assert server.stats.active_jobs == 2
+        # As if killed between the POST and recording its answer: one job is only an intent.
+        con = sqlite3.connect(db)
+        unconfirmed = seen.in_flight[0]
+        con.execute(
+            "UPDATE batches SET job_id = NULL, status = 'intent' WHERE key = ?", (unconfirmed.key,)
+        )
+        con.commit()
+        con.close()
 
         # The credentials are set up for IonQ's own API, not the ledger's endpoint: refused.
         refused = await qjobs_cli(["jobs", "cancel", "--ledger", "run.db"], tmp_path)
@@ -199,7 +207,10 @@ async def test_cancel_from_the_ledger_goes_only_where_the_credentials_are_for(
             ["jobs", "cancel", "--ledger", "run.db", "--base-url", url, "--json"], tmp_path
         )
         assert cancelled.code == 0, cancelled.err
-        assert [r["status"] for r in cancelled.json()] == ["cancelled", "cancelled"]
+        rows = {r["key"]: r for r in cancelled.json()}
+        assert {r["status"] for r in rows.values()} == {"cancelled"}
+        assert rows[unconfirmed.key]["ledger_status"] == "intent"
+        assert rows[unconfirmed.key]["job_id"] == unconfirmed.job_id  # found by its key
         assert server.stats.active_jobs == 0
         again = await qjobs_cli(
             ["jobs", "cancel", "--ledger", "run.db", "--base-url", url], tmp_path
@@ -225,6 +236,10 @@ async def finished_ledger(tmp_path: Path) -> Path:
 async def test_verify_reports_every_problem_and_exits_1(tmp_path: Path) -> None:
     db = await finished_ledger(tmp_path)
     assert (await qjobs_cli(["ledger", "verify", str(db)], tmp_path)).code == 0
+    elsewhere = await qjobs_cli(
+        ["jobs", "list", "--ledger", str(db), "--provider", "qbraid"], tmp_path
+    )
+    one_line(elsewhere, 2, "--provider qbraid names none of the ledger's targets (ionq http")
     con = sqlite3.connect(db)
     keys = [k for (k,) in con.execute("SELECT key FROM circuits ORDER BY idx")]
     job_ids = [j for (j,) in con.execute("SELECT job_id FROM batches ORDER BY rowid")]
@@ -245,6 +260,22 @@ async def test_verify_reports_every_problem_and_exits_1(tmp_path: Path) -> None:
     as_json = await qjobs_cli(["ledger", "verify", str(db), "--json"], tmp_path)
     assert as_json.code == 1
     assert len(as_json.json()["problems"]) == 3
+
+
+async def test_a_ledger_without_targets_needs_provider_and_url(tmp_path: Path) -> None:
+    db = await finished_ledger(tmp_path)
+    con = sqlite3.connect(db)
+    (job_id,) = con.execute("SELECT job_id FROM batches LIMIT 1").fetchone()
+    con.execute("DROP TABLE batch_targets")
+    con.execute("DROP TABLE targets")  # as an older qjobs wrote it
+    con.commit()
+    con.close()
+    shown = await qjobs_cli(["ledger", "show", str(db)], tmp_path)
+    assert shown.code == 0, shown.err
+    assert "target (target not recorded)" in shown.out
+    assert "circuits  4: completed 4" in shown.out
+    ran = await qjobs_cli(["jobs", "status", "--ledger", str(db), job_id], tmp_path)
+    one_line(ran, 2, "does not record where its jobs ran", "--provider NAME and --base-url URL")
 
 
 async def test_unreadable_ledgers_exit_2_with_one_line(tmp_path: Path) -> None:
