@@ -18,12 +18,12 @@ from pathlib import Path
 import anyio
 import numpy as np
 import pytest
+from cli_runner import TOKEN, env, one_line, qjobs_cli
 
 import qjobs
 from qjobs.emulators import Clock
 from qjobs.scheduler._ledger_inspect import LedgerView, read_ledger
 from qjobs.sweep import Sweep, SweepResult
-from tests.test_cli_jobs import TOKEN, env, one_line, qjobs_cli
 
 pytestmark = pytest.mark.anyio
 
