@@ -61,24 +61,20 @@ def add_parser(subparsers: Any) -> None:
         ),
     )
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
-    lister = verbs.add_parser(
-        "list", parents=[common], help="recent jobs; with --ledger: circuits by state, jobs"
-    )
+    text = "recent jobs; with --ledger: the circuits by state and the jobs, in flight first"
+    lister = verbs.add_parser("list", parents=[common], help=text, description=text)
     lister.add_argument(
-        "--limit", type=int, default=20, help="jobs to show (default 20; --ledger: rows)"
+        "--limit", type=int, default=20, metavar="N", help="jobs to show (default 20)"
     )
     ids_help = "provider job ids (with --ledger: default every job still in flight)"
-    status = verbs.add_parser(
-        "status", parents=[common], help="jobs' current status at the provider"
-    )
+    text = "jobs' current status at the provider (with --ledger: beside the recorded one)"
+    status = verbs.add_parser("status", parents=[common], help=text, description=text)
     status.add_argument("job_ids", nargs="*", metavar="JOB_ID", help=ids_help)
-    cancel = verbs.add_parser("cancel", parents=[common], help="cancel jobs at the provider")
+    text = "cancel jobs at the provider (with --ledger: the jobs still in flight)"
+    cancel = verbs.add_parser("cancel", parents=[common], help=text, description=text)
     cancel.add_argument("job_ids", nargs="*", metavar="JOB_ID", help=ids_help)
-    results = verbs.add_parser(
-        "results",
-        parents=[common],
-        help="completed jobs' results (with --ledger: the stored ones), to a .npz with -o",
-    )
+    text = "completed jobs' results (with --ledger: the stored ones), to a .npz with -o"
+    results = verbs.add_parser("results", parents=[common], help=text, description=text)
     results.add_argument(
         "job_ids", nargs="*", metavar="JOB_ID", help="provider job ids (not with --ledger)"
     )

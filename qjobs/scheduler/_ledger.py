@@ -6,7 +6,9 @@ once known and its last status. ``circuits`` has one row per submitted circuit: 
 caller's index, the generation of jobs it has been placed in, the job it currently belongs to with
 its position there, its result once fetched, and how many of its jobs the provider lost. Keys
 name the provider and endpoint (see :mod:`qjobs.scheduler._keys`), so campaigns run on different
-providers or servers live side by side in one file.
+providers or servers live side by side in one file. Since keys are hashes, each target is also
+kept readable, with the job keys that ran there (:mod:`qjobs.scheduler._ledger_targets`), for
+the read-only inspection of :mod:`qjobs.scheduler._ledger_inspect`.
 
 Versions: ``meta.version`` is the key scheme and layout. Version 1 keys did not name the provider or
 endpoint, so they cannot be matched to a target; such a file is refused with
