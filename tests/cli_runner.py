@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,18 @@ ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "cli-jobs-secret-token"
 
 
-def env(token: str | None = TOKEN) -> dict[str, str]:
-    """The environment of a CLI run: no IonQ settings of the user's, this test's token."""
-    out = {k: v for k, v in os.environ.items() if not k.startswith(("IONQ_", "QISKIT_IONQ_"))}
+#: Prefixes of the providers' settings in the environment: none of the user's leaks into a test.
+_SETTINGS = ("IONQ_", "QISKIT_IONQ_", "QBRAID_", "KQH_", "PLANQK_", "QHUB_", "QPI_", "QIBO_")
+
+
+def env(token: str | None = TOKEN, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a CLI run: no provider settings of the user's, this test's IonQ
+    token (when not None) and ``extra`` variables."""
+    out = {k: v for k, v in os.environ.items() if not k.startswith(_SETTINGS)}
     out["PYTHONPATH"] = str(ROOT)
     if token is not None:
         out["IONQ_API_KEY"] = token
+    out.update(extra or {})
     return out
 
 
@@ -43,10 +49,15 @@ class Ran:
         return json.loads(self.out)
 
 
-async def qjobs_cli(args: Sequence[str], cwd: Path, token: str | None = TOKEN) -> Ran:
+async def qjobs_cli(
+    args: Sequence[str],
+    cwd: Path,
+    token: str | None = TOKEN,
+    extra_env: Mapping[str, str] | None = None,
+) -> Ran:
     """Run ``python -m qjobs ARGS`` without blocking the loop; the token never shows."""
     proc = await anyio.run_process(
-        [sys.executable, "-m", "qjobs", *args], cwd=cwd, env=env(token), check=False
+        [sys.executable, "-m", "qjobs", *args], cwd=cwd, env=env(token, extra_env), check=False
     )
     ran = Ran(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
     assert TOKEN not in ran.out + ran.err

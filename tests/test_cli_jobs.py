@@ -8,6 +8,7 @@ with ``anyio.run_process``, which leaves the event loop free to serve it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -82,6 +83,50 @@ async def test_list_status_cancel_results_against_the_provider(tmp_path: Path) -
         # a job that has not completed cannot give results: the job's failure, status 1
         one_line(await qjobs_cli(["jobs", "results", *where, other.id], tmp_path), 1, other.id)
         assert server.stats.jobs_created == 4
+
+
+#: Each other provider: its token variable (and settings), and a backend its emulator runs.
+OTHERS: dict[str, tuple[dict[str, str], str | None]] = {
+    "qbraid": (
+        {"QBRAID_API_KEY": TOKEN, "QBRAID_CONFIG_FILE": "/nonexistent/qbraidrc"},
+        "qbraid:qbraid:sim:qir-sv",
+    ),
+    "kipu": ({"KQH_PERSONAL_ACCESS_TOKEN": TOKEN}, None),
+    "qpi": ({"QPI_API_TOKEN": TOKEN}, "qiskit_aer"),
+    "qibo": ({"QIBO_CLIENT_TOKEN": TOKEN}, None),
+}
+
+
+@pytest.mark.parametrize("provider", sorted(OTHERS))
+async def test_every_provider_lists_reads_and_fetches(tmp_path: Path, provider: str) -> None:
+    settings, backend = OTHERS[provider]
+    async with qjobs.emulators.serve(provider, tokens=[TOKEN]) as server:
+        options: dict[str, Any] = {"token": TOKEN, "base_url": server.base_url}
+        if provider == "qbraid":
+            options["config_file"] = "/nonexistent/qbraidrc"
+        async with qjobs.connect(provider, **options) as client:
+            job = await client.submit(FLIP, shots=50, backend=backend)
+            await client.wait(job, poll_initial=0.01)
+        where = ["--provider", provider, "--base-url", server.base_url, "--json"]
+        listed = await qjobs_cli(["jobs", "list", *where], tmp_path, None, settings)
+        assert listed.code == 0, listed.err
+        assert [j["id"] for j in listed.json()] == [job.id]
+        status = await qjobs_cli(["jobs", "status", *where, job.id], tmp_path, None, settings)
+        assert status.code == 0, status.err
+        assert [(j["id"], j["status"]) for j in status.json()] == [(job.id, "completed")]
+        out = tmp_path / "r.npz"
+        fetched = await qjobs_cli(
+            ["jobs", "results", *where, job.id, "-o", str(out)], tmp_path, None, settings
+        )
+        assert fetched.code == 0, fetched.err
+        res = SweepResult.load(out)
+        assert res.job_ids == [job.id]
+        np.testing.assert_allclose(res.probabilities, [[0.0, 0.0, 1.0, 0.0]], atol=1e-9)
+        missing = await qjobs_cli(["jobs", "list", *where], tmp_path, None, None)
+        if provider == "qpi":  # a QPI token is optional: the server refuses the anonymous call
+            one_line(missing, 1, "AuthenticationError", "401")
+        else:  # no credentials in the environment: nothing is sent
+            one_line(missing, 2, "qjobs jobs list: ")
 
 
 async def test_bad_inputs_exit_2_with_one_line(tmp_path: Path) -> None:
