@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,11 @@ from qjobs._core.models import Job, Result
 from qjobs.cli._reporting import UsageError, report
 from qjobs.cli._results_file import save_results, top_outcomes
 from qjobs.cli._tables import print_json, print_table
-from qjobs.providers._base import job_id
+from qjobs.providers import PROVIDERS, connect
+from qjobs.providers._base import ProviderClient, job_id
 
 __all__ = ["JOB_HEADERS", "add_parser", "job_json", "job_row", "open_client", "run"]
 
-_PROVIDERS = ("ionq", "qbraid", "kipu", "qpi", "qibo")
 #: Columns of a job table.
 JOB_HEADERS = ("JOB ID", "STATUS", "PROVIDER STATUS", "BACKEND", "SHOTS", "CIRCUITS", "CREATED")
 
@@ -41,7 +42,7 @@ def add_parser(subparsers: Any) -> None:
     where.add_argument(
         "--provider",
         metavar="NAME",
-        help=f"the provider to ask ({', '.join(_PROVIDERS)}); with --ledger: only its jobs",
+        help=f"the provider to ask ({', '.join(PROVIDERS)}); with --ledger: only its jobs",
     )
     where.add_argument(
         "--ledger", type=Path, metavar="FILE", help="a scheduler's ledger (read-only)"
@@ -92,8 +93,8 @@ def run(args: argparse.Namespace) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.verb == "list" and args.limit < 1:
         raise InputError("--limit", args.limit, "must be an integer >= 1")
-    if args.provider is not None and args.provider not in _PROVIDERS:
-        raise InputError("--provider", args.provider, f"unknown; choose one of {list(_PROVIDERS)}")
+    if args.provider is not None and args.provider not in PROVIDERS:
+        raise InputError("--provider", args.provider, f"unknown; choose one of {list(PROVIDERS)}")
     if args.ledger is not None:
         from qjobs.cli import _jobs_ledger
 
@@ -107,10 +108,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 @contextlib.asynccontextmanager
-async def open_client(provider: str, base_url: str | None) -> Any:
+async def open_client(provider: str, base_url: str | None) -> AsyncIterator[ProviderClient]:
     """The provider's client, credentials resolved as ``qjobs.connect`` resolves them."""
-    from qjobs.providers import connect
-
     options: dict[str, Any] = {} if base_url is None else {"base_url": base_url}
     async with connect(provider, **options) as client:
         yield client
@@ -156,11 +155,16 @@ def _print_jobs(args: argparse.Namespace, jobs: list[Job]) -> None:
 async def _list(args: argparse.Namespace) -> int:
     async with open_client(args.provider, args.base_url) as client:
         jobs: list[Job] = []
-        async with contextlib.aclosing(client.iter_jobs()) as listing:
+        listing = client.iter_jobs()
+        try:
             async for job in listing:
                 jobs.append(job)
                 if len(jobs) >= args.limit:
                     break
+        finally:
+            close = getattr(listing, "aclose", None)  # stop fetching pages at once
+            if close is not None:
+                await close()
     _print_jobs(args, jobs)
     return 0
 
