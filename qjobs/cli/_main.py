@@ -9,6 +9,12 @@ Subcommands:
     ``<name> <base-url>``, one per emulator, flushed at once.
 ``qjobs sweep FILE.toml``
     Run a parameter sweep described in a TOML file (see :mod:`qjobs.cli._sweep`).
+``qjobs jobs list|status|cancel|results``
+    A provider's jobs, or a ledger's (see :mod:`qjobs.cli._jobs`).
+``qjobs ledger show|verify FILE``
+    What a scheduler's ledger holds, and whether it is sound (see :mod:`qjobs.cli._ledger`).
+``qjobs --version``
+    Print ``qjobs X.Y.Z``.
 
 Each subcommand module contributes ``add_parser(subparsers)`` and sets ``func`` (args -> exit
 code) as its default.
@@ -98,14 +104,20 @@ def _add_emulate(subparsers: Any) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
-    parser = argparse.ArgumentParser(
+    from qjobs._core.version import __version__
+    from qjobs.cli import _jobs, _ledger
+    from qjobs.cli import _sweep as _cli_sweep
+    from qjobs.cli._reporting import OneLineParser
+
+    parser = OneLineParser(
         prog="qjobs", description="Run quantum jobs on cloud providers and their emulators."
     )
+    parser.add_argument("--version", action="version", version=f"qjobs {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_emulate(subparsers)
-    from qjobs.cli import _sweep as _cli_sweep
-
     _cli_sweep.add_parser(subparsers)
+    _jobs.add_parser(subparsers)
+    _ledger.add_parser(subparsers)
     return parser
 
 

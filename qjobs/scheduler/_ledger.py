@@ -6,7 +6,9 @@ once known and its last status. ``circuits`` has one row per submitted circuit: 
 caller's index, the generation of jobs it has been placed in, the job it currently belongs to with
 its position there, its result once fetched, and how many of its jobs the provider lost. Keys
 name the provider and endpoint (see :mod:`qjobs.scheduler._keys`), so campaigns run on different
-providers or servers live side by side in one file.
+providers or servers live side by side in one file. Since keys are hashes, each target is also
+kept readable, with the job keys that ran there (:mod:`qjobs.scheduler._ledger_targets`), for
+the read-only inspection of :mod:`qjobs.scheduler._ledger_inspect`.
 
 Versions: ``meta.version`` is the key scheme and layout. Version 1 keys did not name the provider or
 endpoint, so they cannot be matched to a target; such a file is refused with
@@ -39,6 +41,7 @@ from qjobs.scheduler._ledger_records import (
     pack_result,
     unpack_result,
 )
+from qjobs.scheduler._ledger_targets import INTENT_TARGET, record_target
 
 __all__ = ["Ledger", "LedgerBatch", "LedgerRow", "pack_result", "unpack_result"]
 
@@ -92,8 +95,11 @@ class Ledger:
     scheduler also flushes periodically, so status changes and results are committed in groups.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], target: tuple[str, str] | None = None) -> None:
         self.path = os.fspath(path)
+        #: ``(provider, endpoint)`` recorded for every job intent (see ``_ledger_targets``).
+        self.target = target
+        self._target_id: int | None = None
         self._file_lock = LedgerLock(self.path)
         self._conn: sqlite3.Connection | None = None
         self._buf: list[tuple[str, Sequence[Any], bool]] = []
@@ -136,6 +142,8 @@ class Ledger:
             conn.execute(
                 "INSERT OR IGNORE INTO meta (name, value) VALUES ('version', ?)", (_VERSION,)
             )
+            if self.target is not None:
+                self._target_id = record_target(conn, *self.target)
             rows: dict[str, LedgerRow] = {}
             batches: dict[str, LedgerBatch] = {}
             for key, size, job_id, status in conn.execute(
@@ -173,6 +181,8 @@ class Ledger:
     def intent(self, key: str, members: Sequence[tuple[str, int, int]]) -> None:
         """Record the intent to create job ``key`` holding ``members`` (key, index, gen)."""
         self._add(_INTENT_BATCH, (key, len(members)), False)
+        if self._target_id is not None:
+            self._add(INTENT_TARGET, (key, self._target_id), False)
         self._add(
             _INTENT_CIRCUIT,
             [(ck, idx, gen, key, pos) for pos, (ck, idx, gen) in enumerate(members)],

@@ -206,7 +206,9 @@ class Scheduler:
             options_json=options_json(options),
         )
         # The one shared object, and the steps working on it (each holds a reference to it).
-        self._shared = shared = SchedulerState(self._cfg, _open_ledger(ledger))
+        self._shared = shared = SchedulerState(
+            self._cfg, _open_ledger(ledger, (provider, client.endpoint))
+        )
         self._book = book = Bookkeeper(shared)
         self._batcher = Batcher(shared)
         self._tracker = tracker = Tracker(shared, book)
@@ -509,10 +511,13 @@ def _both(
     return both
 
 
-def _open_ledger(path: str | os.PathLike[str] | None) -> Ledger | None:
-    """The SQLite ledger at ``path`` (imported here: a run without a ledger never loads it)."""
+def _open_ledger(path: str | os.PathLike[str] | None, target: tuple[str, str]) -> Ledger | None:
+    """The SQLite ledger at ``path`` recording ``target`` (provider, endpoint) for its jobs.
+
+    Imported here: a run without a ledger never loads it.
+    """
     if path is None:
         return None
     from qjobs.scheduler._ledger import Ledger
 
-    return Ledger(path)
+    return Ledger(path, target)
