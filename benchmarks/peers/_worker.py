@@ -47,6 +47,19 @@ def _prepare(spec: dict[str, Any]) -> Callable[[], dict[str, Any]]:
     raise ValueError(f"unknown contestant {spec['contestant']!r}")
 
 
+def _describe(exc: Exception) -> str:
+    """``Type: message``, with the HTTP status first when the SDK's error carries one, and its
+    parsed body (``body``) as the message when it has one."""
+    status = getattr(exc, "status_code", None) or getattr(exc, "status", None)
+    if status is None:
+        response = getattr(exc, "response", None)
+        status = getattr(response, "status_code", None)
+    prefix = f"HTTP {status} " if isinstance(status, int) else ""
+    body = getattr(exc, "body", None)
+    message = body if body is not None else exc
+    return f"{prefix}{type(exc).__name__}: {message}"[:500]
+
+
 def measure(spec: dict[str, Any]) -> dict[str, Any]:
     """Run one contestant and return its measurements (an ``error`` instead of raising)."""
     run = _prepare(spec)
@@ -59,7 +72,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         out.update(run())
     except Exception as exc:
         traceback.print_exc()
-        out["error"] = f"{type(exc).__name__}: {exc}"
+        out["error"] = _describe(exc)
     out["wall_s"] = time.perf_counter() - t0
     out["cpu_s"] = time.process_time() - cpu0
     emu = _emulator.stats(url)

@@ -89,7 +89,10 @@ def peer_sections(results: list[dict[str, Any]]) -> list[str]:
         "Request and 429 counts are the emulator's (`GET /_qjobs/stats`); duplicates are circuits "
         "the emulator saw in more than one created job (every circuit of a run is distinct). "
         "Under the server limit, the throughput the limit allows a client is the limit times its "
-        "circuits per answered request.",
+        "circuits per answered request (a 429 spends none of the budget). That bound is reached "
+        "only by a run whose requests, not its jobs' queue and execution time, set its pace: "
+        "one circuit per job (Kipu's simulator, Qibo), or a batched run (IonQ, qBraid, QPI) "
+        "large enough that its few requests take longer at the limit than its jobs take to run.",
         "",
     ]
     for doc in docs:

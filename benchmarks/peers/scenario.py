@@ -30,7 +30,7 @@ PEERS = {
     "qibo": ("qibo-client", qibo.DESCRIPTION),
 }
 #: Circuits per contestant at ``peer_scale`` 1 (the sequential and thread-pool peers are slow).
-SIZES = {"ionq": 300, "kipu": 300, "qbraid": 500, "qpi": 500, "qibo": 200}
+SIZES = {"ionq": 300, "kipu": 250, "qbraid": 500, "qpi": 500, "qibo": 200}
 _PREFIX = "RESULT "
 _TIMEOUT = 900.0
 
