@@ -3,6 +3,7 @@ and the emulators' count of circuits created twice (what its duplicates column r
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -158,3 +159,13 @@ async def test_emulators_count_circuits_created_twice(provider: str) -> None:
         assert snap["duplicate_circuits"] == 1
         server.stats.reset()
         assert server.stats.snapshot()["duplicate_circuits"] == 0
+
+
+def test_the_peer_figures_are_committed() -> None:
+    from benchmarks._runner import ROOT
+
+    for name in ("peers", "peers_limit"):
+        doc = json.loads((ROOT / "benchmarks" / "results" / f"{name}.json").read_text())
+        assert doc["scenario"] == name
+        assert sorted(doc["peers"]) == sorted(BACKENDS)
+        assert len(doc["targets"]) == len(BACKENDS)
