@@ -59,7 +59,8 @@ $(FRAMEWORKS_STAMP): pyproject.toml tests/frameworks/requirements.txt
 frameworks: $(FRAMEWORKS_STAMP) ## Qiskit, Cirq, Qibo and Braket circuits in; the Qiskit backend and Sampler
 	$(FRAMEWORKS_VENV)/bin/python -m pytest -q -p no:cacheprovider -o addopts="" tests/frameworks
 
-bench: $(STAMP) ## benchmarks: writes benchmarks/results/*.json and docs/benchmarks.md
+# The peer scenarios run the official SDKs from the interop venv (benchmarks/peers).
+bench: $(STAMP) $(INTEROP_STAMP) ## benchmarks: writes benchmarks/results/*.json and docs/benchmarks.md
 	$(BIN)/python -m benchmarks
 
 # The docs tools live in their own venv; the API reference is read from the sources, so

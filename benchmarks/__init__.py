@@ -13,6 +13,8 @@ process), :mod:`benchmarks._workload` (the circuits, in qjobs and IonQ wire form
 :mod:`benchmarks.contestants` (qjobs async, qjobs_sync, the fake-provider memory run),
 :mod:`benchmarks._worker` (one contestant in one process), :mod:`benchmarks._scenarios` (the
 scenarios, ratios and targets) and :mod:`benchmarks._report` (the Markdown table).
+:mod:`benchmarks.peers` holds the ``peers`` and ``peers_limit`` scenarios: each provider's
+official SDK (run from the interop venv) against qjobs' defaults on that provider's emulator.
 :mod:`benchmarks.conversions` stands apart: Qiskit, Cirq, Qibo and Braket circuits into qjobs,
 run on its own in the frameworks venv (``python -m benchmarks.conversions``).
 """

@@ -38,6 +38,15 @@ class Config:
     # The request-rate caps compared on a sample of unbatched jobs (100 is IonQ's default).
     rate_caps: tuple[float, ...] = (20.0, 50.0, 100.0)
     rate_jobs: int = 300
+    # The official SDKs side by side (benchmarks/peers): each provider's emulator queues jobs
+    # this long (latency and execution as above), circuit counts are benchmarks.peers.SIZES
+    # times peer_scale, peers poll every peer_poll_s, and the limited scenario starts the
+    # emulators with --rate-limit peer_rate_limit --burst peer_burst.
+    peer_queue_ms: float = 500.0
+    peer_scale: float = 1.0
+    peer_poll_s: float = 0.5
+    peer_rate_limit: float = 50.0
+    peer_burst: int = 20
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready copy."""
@@ -57,6 +66,7 @@ QUICK = Config(
     memory_jobs=10_000,
     rate_caps=(20.0,),
     rate_jobs=40,
+    peer_scale=0.1,
 )
 
 

@@ -1,4 +1,5 @@
-"""The IonQ emulator in its own process (``qjobs emulate ionq``): the client is measured alone."""
+"""An emulator in its own process (``qjobs emulate ionq`` by default): the client is measured
+alone."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Sequence
 from types import TracebackType
 from typing import IO, Any, Self
 
@@ -39,15 +41,29 @@ def reset_stats(base_url: str) -> None:
 
 
 class EmulatorProcess:
-    """``with EmulatorProcess(latency_ms=20, ...) as emu: emu.base_url``; stopped with SIGTERM."""
+    """``with EmulatorProcess(latency_ms=20, ...) as emu: emu.base_url``; stopped with SIGTERM.
 
-    def __init__(self, *, latency_ms: float, queue_ms: float, exec_ms: float, seed: int = 0):
+    ``provider`` names the emulator (IonQ by default); ``extra`` are further ``qjobs emulate``
+    options (``--rate-limit 50 --burst 20``).
+    """
+
+    def __init__(
+        self,
+        *,
+        latency_ms: float,
+        queue_ms: float,
+        exec_ms: float,
+        seed: int = 0,
+        provider: str = "ionq",
+        extra: Sequence[str] = (),
+    ):
+        self.provider = provider
         self.args = [
             sys.executable,
             "-m",
             "qjobs",
             "emulate",
-            "ionq",
+            provider,
             "--latency-ms",
             repr(latency_ms),
             "--queue-ms",
@@ -56,6 +72,7 @@ class EmulatorProcess:
             repr(exec_ms),
             "--seed",
             str(seed),
+            *extra,
         ]
         self.base_url = ""
         self._proc: subprocess.Popen[str] | None = None
@@ -70,7 +87,7 @@ class EmulatorProcess:
         )
         self._proc = proc
         try:
-            self.base_url = _read_url(proc.stdout)
+            self.base_url = _read_url(proc.stdout, self.provider)
         except BaseException:
             self.stop()
             raise
@@ -100,7 +117,7 @@ class EmulatorProcess:
             proc.stdout.close()
 
 
-def _read_url(stream: IO[str] | None) -> str:
+def _read_url(stream: IO[str] | None, provider: str = "ionq") -> str:
     """The base URL from the emulator's first line ``ionq http://127.0.0.1:PORT/v0.4``."""
     if stream is None:
         raise RuntimeError("the emulator has no stdout")
@@ -112,7 +129,7 @@ def _read_url(stream: IO[str] | None) -> str:
             raise RuntimeError(f"the emulator printed nothing in {_START_TIMEOUT:.0f} s")
     line = stream.readline()
     parts = line.split()
-    if len(parts) != 2 or parts[0] != "ionq" or not parts[1].startswith("http"):
+    if len(parts) != 2 or parts[0] != provider or not parts[1].startswith("http"):
         raise RuntimeError(f"unexpected first line from the emulator: {line!r}")
     with contextlib.suppress(Exception):
         stats(parts[1])  # reachable

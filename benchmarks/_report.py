@@ -6,9 +6,20 @@ import json
 from pathlib import Path
 from typing import Any
 
+from benchmarks.peers.report import peer_sections
+
 __all__ = ["load_results", "render"]
 
-_ORDER = ("baselines", "unbatched", "batched", "sync", "memory", "rate_caps")
+_ORDER = (
+    "baselines",
+    "unbatched",
+    "batched",
+    "sync",
+    "memory",
+    "rate_caps",
+    "peers",
+    "peers_limit",
+)
 
 
 def load_results(out_dir: Path) -> list[dict[str, Any]]:
@@ -81,6 +92,8 @@ def _main_table(results: list[dict[str, Any]]) -> list[str]:
         if doc.get("error"):
             err = str(doc["error"]).splitlines()[-1][:200].replace("|", "/")
             lines.append(f"| {title} | **failed**: {err} |" + " |" * 9)
+            continue
+        if "peers" in doc:  # their own tables (benchmarks.peers.report)
             continue
         own = [k for k in runs if k not in ("sequential", "pool")]
         if name == "baselines":
@@ -279,6 +292,7 @@ def render(out_dir: Path) -> str:
         "",
         *_ratio_table(results),
         "",
+        *peer_sections(results),
         *_notes(results),
         "",
     ]

@@ -14,6 +14,7 @@ from typing import Any
 
 from benchmarks._config import Config
 from benchmarks._runner import run_worker
+from benchmarks.peers.scenario import peers, peers_limit
 
 __all__ = ["SCENARIOS", "Context"]
 
@@ -268,4 +269,6 @@ SCENARIOS: dict[str, Callable[[Context], dict[str, Any]]] = {
     "sync": sync_overhead,
     "memory": memory,
     "rate_caps": rate_caps,
+    "peers": peers,
+    "peers_limit": peers_limit,
 }

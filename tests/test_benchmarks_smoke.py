@@ -20,8 +20,14 @@ from benchmarks.__main__ import QUICK_RESULTS, main
 from benchmarks._config import FULL, apply_overrides
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMITTED = [*sorted((ROOT / "benchmarks" / "results").glob("*.json")), ROOT / "docs/benchmarks.md"]
 SCENARIOS = ["baselines", "unbatched", "batched", "sync", "memory", "rate_caps"]
+# Run by make bench only (the official SDKs, from the interop venv); see test_benchmarks_peers.
+PEER_SCENARIOS = ["peers", "peers_limit"]
+PEER_FILES = [ROOT / "benchmarks" / "results" / f"{name}.json" for name in PEER_SCENARIOS]
+COMMITTED = [
+    *sorted(p for p in (ROOT / "benchmarks" / "results").glob("*.json") if p not in PEER_FILES),
+    ROOT / "docs/benchmarks.md",
+]
 RUN_KEYS = {
     "circuits",
     "results_ok",
@@ -56,7 +62,7 @@ TINY = [
 
 
 def _snapshot() -> dict[Path, tuple[bytes, int]]:
-    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in COMMITTED}
+    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in [*COMMITTED, *PEER_FILES]}
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +71,8 @@ def run() -> tuple[dict[str, dict[str, Any]], str]:
     committed = _snapshot()
     for old in QUICK_RESULTS.glob("*"):
         old.unlink()  # the ignored scratch folder of earlier quick runs
-    args = [sys.executable, "-m", "benchmarks", "--quick"]
+    # The scenarios above only: the peer ones run the official SDKs (interop venv, make bench).
+    args = [sys.executable, "-m", "benchmarks", "--quick", "--only", ",".join(SCENARIOS)]
     for pair in TINY:
         args += ["--set", pair]
     proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=110, check=False)

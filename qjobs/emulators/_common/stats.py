@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
+from qjobs.circuit._ir import Circuit
 from qjobs.emulators._common.clock import Clock, Lifecycle
 
 __all__ = ["EmulatorStats"]
+
+
+def _digest(circuit: object) -> bytes:
+    """A digest of a circuit's content: an IR circuit's qubits, clbits and instructions (angles
+    included), or any other wire item's ``repr``."""
+    if isinstance(circuit, Circuit):
+        content = repr((circuit.num_qubits, circuit.num_clbits, circuit.instructions))
+    else:
+        content = repr(circuit)
+    return hashlib.blake2b(content.encode(), digest_size=16).digest()
 
 
 class EmulatorStats:
@@ -17,7 +30,9 @@ class EmulatorStats:
     provider's prefix). ``active_jobs`` and ``peak_active_jobs`` are computed from the registered
     job lifecycles: a job is active from submission until it completes, fails, is cancelled or
     deleted. ``rate_limited`` counts the requests refused by the rate limit (429), by route
-    template; ``total_rate_limited`` is their sum.
+    template; ``total_rate_limited`` is their sum. ``circuits_created`` counts the circuits of
+    the created jobs and ``duplicate_circuits`` those that were already in an earlier job (the
+    same circuit submitted twice: a resubmission), by a digest of each circuit's content.
     """
 
     def __init__(self, clock: Clock) -> None:
@@ -31,11 +46,25 @@ class EmulatorStats:
         self.bytes_received = 0
         self.bytes_sent = 0
         self._lifecycles: list[Lifecycle] = []
+        self._circuits: Counter[bytes] = Counter()
 
-    def track_job(self, lifecycle: Lifecycle) -> None:
-        """Count a newly created job and follow its lifetime."""
+    def track_job(self, lifecycle: Lifecycle, circuits: Iterable[object] = ()) -> None:
+        """Count a newly created job and follow its lifetime; ``circuits`` are what it runs (IR
+        circuits, or wire items with a deterministic ``repr``), counted by content digest."""
         self.jobs_created += 1
         self._lifecycles.append(lifecycle)
+        for circuit in circuits:
+            self._circuits[_digest(circuit)] += 1
+
+    @property
+    def circuits_created(self) -> int:
+        """Circuits in the created jobs (each job's circuits, as given to :meth:`track_job`)."""
+        return self._circuits.total()
+
+    @property
+    def duplicate_circuits(self) -> int:
+        """Circuits created again after a first time (``circuits_created`` minus distinct)."""
+        return self._circuits.total() - len(self._circuits)
 
     @property
     def total_rate_limited(self) -> int:
@@ -72,6 +101,7 @@ class EmulatorStats:
         self.faults_injected.clear()
         self.rate_limited.clear()
         self.total_requests = self.jobs_created = self.bytes_received = self.bytes_sent = 0
+        self._circuits.clear()
         self._lifecycles = [lc for lc in self._lifecycles if lc.end > now]
 
     def snapshot(self) -> dict[str, Any]:
@@ -84,6 +114,8 @@ class EmulatorStats:
             "rate_limited": dict(self.rate_limited),
             "total_rate_limited": self.total_rate_limited,
             "jobs_created": self.jobs_created,
+            "circuits_created": self.circuits_created,
+            "duplicate_circuits": self.duplicate_circuits,
             "active_jobs": self.active_jobs,
             "peak_active_jobs": self.peak_active_jobs,
             "bytes_received": self.bytes_received,

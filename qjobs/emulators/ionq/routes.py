@@ -171,8 +171,9 @@ class IonQEmulator:
         body = await read_json(request)
         if not isinstance(body, dict):
             raise _bad("request body must be a JSON object")
-        job = self._store(self._submission(body, _owner(request)))
-        self.ctx.stats.track_job(job.lifecycle)
+        submission = self._submission(body, _owner(request))
+        job = self._store(submission)
+        self.ctx.stats.track_job(job.lifecycle, submission.circuits)
         return json_response(
             {"id": job.id, "status": "submitted", "session_id": job.session_id}, status=201
         )

@@ -397,7 +397,7 @@ class KipuEmulator:
         self.jobs[job.id] = job
         if session is not None:
             session.jobs.append(job)
-        self.ctx.stats.track_job(lifecycle)
+        self.ctx.stats.track_job(lifecycle, [p.circuit for p in programs or []])
         return json_response(job.to_json(self.ctx.clock), status=201)
 
     def _visible_jobs(self, request: web.Request) -> Iterable[KipuJob]:

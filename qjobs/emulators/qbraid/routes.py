@@ -474,7 +474,7 @@ class QbraidEmulator:
             failure=failure,
         )
         self.jobs[job.qrn] = job
-        self.ctx.stats.track_job(lifecycle)
+        self.ctx.stats.track_job(lifecycle, circuits)
         created = self._job_json(job)
         created.update(status="INITIALIZING", timeStamps=None, cost=None, queuePosition=None)
         created["statusMsg"] = None

@@ -185,7 +185,7 @@ class QiboEmulator:
         )
         quota.seconds_left = max(0.0, quota.seconds_left - opts.exec_time)
         self.jobs[pid] = job
-        self.ctx.stats.track_job(lifecycle)
+        self.ctx.stats.track_job(lifecycle, [decoded.circuit])
         return json_response({"pid": pid, "message": "Job posted"}, status=201)
 
     async def list_jobs(self, request: web.Request) -> web.Response:

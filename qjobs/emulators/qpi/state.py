@@ -372,7 +372,7 @@ class QPIState:
             fails=self.ctx.draw_failure(),
         )
         self.jobs[job.id] = job
-        self.ctx.stats.track_job(lifecycle)
+        self.ctx.stats.track_job(lifecycle, payload["circuits"])
         return job
 
     def cancel(self, job: JobRec) -> bool:

@@ -1,0 +1,100 @@
+"""The peer tables of ``docs/benchmarks.md``: one per peer scenario that has results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["peer_sections"]
+
+
+def _f(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if value >= 1000 else f"{value:.{digits}f}"
+
+
+def _x(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1f}x" if value >= 10 else f"{value:.2f}x"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def _row(provider: str, run: dict[str, Any], versus: str, share: str | None) -> str:
+    if run.get("error"):
+        note = str(run["error"]).splitlines()[-1][:160].replace("|", "/")
+        rate = f"**failed**: {note}"
+    else:
+        rate = _f(run["circuits_per_s"])
+    cells = [
+        provider,
+        run["sdk"],
+        f"{run['circuits']:,}",
+        _f(run.get("wall_s"), 2),
+        rate,
+        _f(run["jobs_per_s"]),
+        _f(run["requests_per_job"], 2),
+        f"{run['rate_limited']} ({run['rate_limited_share'] * 100:.1f}%)",
+        f"{run['jobs_per_circuit']:.3f}",
+        f"{run['created_per_circuit']:.3f}",
+        str(run["duplicates"]),
+        versus,
+    ]
+    if share is not None:
+        cells.append(share)
+    return "| " + " | ".join(cells) + " |"
+
+
+def _table(doc: dict[str, Any]) -> list[str]:
+    limited = bool(doc.get("limited"))
+    head = (
+        "| provider | client | circuits | wall (s) | circuits/s | jobs/s | requests/job "
+        "| 429s (share of requests) | jobs/circuit | circuits created/circuit | duplicates "
+        "| qjobs ÷ peer (circuits/s) |"
+    )
+    rule = "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+    if limited:
+        head += f" share of what {doc['rate_limit']:g} req/s allow |"
+        rule += "--:|"
+    lines = [head, rule]
+    for provider, entry in doc["peers"].items():
+        shares = entry.get("limit_share") or {}
+        for key in ("peer", "qjobs"):
+            run = entry[key]
+            versus = _x(entry.get("speedup")) if key == "qjobs" else ""
+            lines.append(_row(provider, run, versus, _pct(shares.get(key)) if limited else None))
+    return lines
+
+
+def peer_sections(results: list[dict[str, Any]]) -> list[str]:
+    """Markdown for the peer scenarios among ``results`` (none: no lines)."""
+    docs = [d for d in results if "peers" in d and not d.get("error")]
+    if not docs:
+        return []
+    first = docs[0]
+    lines = [
+        "## Official SDKs side by side",
+        "",
+        "Each provider's official SDK, written as its users would at their best and run from the "
+        "interop venv, against qjobs with its defaults "
+        f"(`{first['qjobs_how']}`), on the same emulator process in the same run:",
+        "",
+    ]
+    lines += [f"- **{p}**: `{s['how']}`" for p, s in first["sdks"].items()]
+    lines += [
+        "",
+        "Request and 429 counts are the emulator's (`GET /_qjobs/stats`); duplicates are circuits "
+        "the emulator saw in more than one created job (every circuit of a run is distinct). "
+        "Under the server limit, the throughput the limit allows a client is the limit times its "
+        "circuits per answered request (a 429 spends none of the budget). That bound is reached "
+        "only by a run whose requests, not its jobs' queue and execution time, set its pace: "
+        "one circuit per job (Kipu's simulator, Qibo), or a batched run (IonQ, qBraid, QPI) "
+        "large enough that its few requests take longer at the limit than its jobs take to run.",
+        "",
+    ]
+    for doc in docs:
+        lines += [f"### {doc['title']}", "", doc["description"], "", *_table(doc), ""]
+    return lines
