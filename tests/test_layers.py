@@ -106,8 +106,8 @@ def test_public_all_matches_exports() -> None:
 
 
 def test_import_qjobs_leaves_optional_parts_unloaded() -> None:
-    """``import qjobs`` loads neither the SQLite ledger, the OpenQASM reader and writers, the
-    emulators nor the simulator: each loads when first used."""
+    """``import qjobs`` loads neither the ledgers (SQLite, PostgreSQL), the OpenQASM reader and
+    writers, the emulators nor the simulator: each loads when first used."""
     code = "import sys, qjobs; print(' '.join(sorted(sys.modules)))"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
@@ -115,6 +115,9 @@ def test_import_qjobs_leaves_optional_parts_unloaded() -> None:
     lazy = {
         "sqlite3",
         "qjobs.scheduler._ledger",
+        "qjobs.scheduler._ledger_backend",
+        "qjobs.scheduler._ledger_pg",
+        "psycopg",
         "qjobs.circuit._qasm",
         "qjobs.circuit._qasm_out",
         "qjobs.circuit._binding",

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from qjobs.scheduler._bookkeeping import Watcher
     from qjobs.scheduler._circuits import CircuitRecord
     from qjobs.scheduler._events import Progress, SchedulerEvent
-    from qjobs.scheduler._ledger import Ledger
+    from qjobs.scheduler._ledger_backend import Ledger
     from qjobs.scheduler._ledger_records import LedgerBatch, LedgerRow
 
 __all__ = ["SchedulerState", "Settings"]
