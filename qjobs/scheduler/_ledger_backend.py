@@ -175,7 +175,10 @@ class Ledger:
                 return
             ops, self._buf = self._buf, []
             upto = self._seq
-            await self.store.commit(ops)
+            # Shielded, as a commit on a worker thread is: a commit cancelled halfway would
+            # leave its outcome unknown (psycopg closes a connection whose query is cancelled).
+            with anyio.CancelScope(shield=True):
+                await self.store.commit(ops)
             self.commits += 1
             self._done = upto
 

@@ -27,6 +27,7 @@ from qjobs._core.errors import InputError
 from qjobs._core.models import Job, Result
 from qjobs._core.validation import is_int
 from qjobs.circuit._adapt import CircuitLike, as_circuit
+from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import ProviderClient
 from qjobs.scheduler._batches import Batch, Batcher, Group
 from qjobs.scheduler._bookkeeping import Bookkeeper
@@ -47,7 +48,7 @@ from qjobs.scheduler._tracking import Tracker
 if TYPE_CHECKING:
     from qjobs.scheduler._ledger_backend import Ledger
 
-__all__ = ["Scheduler"]
+__all__ = ["Scheduler", "key_at", "submit_at", "with_ledger"]
 
 
 def _positive(name: str, value: Any, *, integer: bool = False, allow_none: bool = True) -> None:
@@ -324,8 +325,37 @@ class Scheduler:
         scheduler's; ``backend=`` may also be given per circuit. Circuits with equal shots, backend
         and options may share a provider job.
         """
+        return self._submit(circuit, shots, job_options, None)
+
+    def _submit(
+        self,
+        circuit: CircuitLike,
+        shots: int | None,
+        job_options: dict[str, Any],
+        key_index: int | None,
+    ) -> JobFuture:
+        """:meth:`submit`; ``key_index`` (a campaign's point index) replaces the submission index
+        in the circuit's key, so that workers sharing a campaign compute the same keys."""
         if not self._entered or self._shared.closing:
             raise RuntimeError("the Scheduler is not running (use it as 'async with', not after)")
+        circuit, group = self._group_of(circuit, shots, job_options)
+        index = len(self._shared.records)
+        key = self._key(circuit, group, index if key_index is None else key_index)
+        rec = CircuitRecord(index, key, group, circuit)
+        fut = rec.future = JobFuture(self._canceller, rec)
+        self._shared.records.append(rec)
+        self._shared.unfinished += 1
+        self._shared.counts[FutureState.PENDING] += 1
+        self._shared.draining = False
+        if self._shared.rows is not None and self._resumer.resume(rec, circuit):
+            return fut
+        self._book.enqueue(rec, circuit)
+        return fut
+
+    def _group_of(
+        self, circuit: CircuitLike, shots: int | None, job_options: dict[str, Any]
+    ) -> tuple[Circuit, Group]:
+        """The checked circuit and the group of jobs it joins (by shots, backend and options)."""
         circuit = as_circuit(circuit, field="circuit")
         if not circuit.is_bound:
             raise InputError("circuit", circuit.parameters, "has unbound parameters")
@@ -346,20 +376,17 @@ class Scheduler:
         if group is None:
             size = min(self._cfg.batch_size, max(1, self._cfg.client.max_circuits_for(backend)))
             group = self._shared.groups[gkey] = Group(s, backend, opts, oj, size)
-        index = len(self._shared.records)
-        key = circuit_key(
-            circuit, shots=s, backend=backend, options=oj, index=index, target=self._cfg.target
+        return circuit, group
+
+    def _key(self, circuit: Circuit, group: Group, index: int) -> str:
+        return circuit_key(
+            circuit,
+            shots=group.shots,
+            backend=group.backend,
+            options=group.options_json,
+            index=index,
+            target=self._cfg.target,
         )
-        rec = CircuitRecord(index, key, group, circuit)
-        fut = rec.future = JobFuture(self._canceller, rec)
-        self._shared.records.append(rec)
-        self._shared.unfinished += 1
-        self._shared.counts[FutureState.PENDING] += 1
-        self._shared.draining = False
-        if self._shared.rows is not None and self._resumer.resume(rec, circuit):
-            return fut
-        self._book.enqueue(rec, circuit)
-        return fut
 
     def as_completed(self) -> AsyncIterator[JobFuture]:
         """Yield futures as they finish (those already done first), until all are done.
@@ -429,3 +456,24 @@ def _open_ledger(ledger: str | os.PathLike[str] | Ledger | None) -> Ledger | Non
     from qjobs.scheduler._ledger_backend import open_ledger
 
     return open_ledger(ledger)
+
+
+# ---------------------------------------------------------------------- for campaign workers
+def with_ledger(sched: Scheduler, ledger: Ledger) -> Scheduler:
+    """``sched`` (not entered yet) journaling in ``ledger``, a ledger object built by the caller
+    (a campaign worker's shard ledger, fenced by its lease)."""
+    if sched._entered:
+        raise RuntimeError("the ledger of a running Scheduler cannot change")
+    sched._shared.ledger = ledger
+    return sched
+
+
+def submit_at(sched: Scheduler, circuit: CircuitLike, *, index: int) -> JobFuture:
+    """:meth:`Scheduler.submit` keyed by ``index``, the circuit's place in a whole campaign."""
+    return sched._submit(circuit, None, {}, index)
+
+
+def key_at(sched: Scheduler, circuit: CircuitLike, *, index: int) -> str:
+    """The key :func:`submit_at` gives ``circuit`` at ``index`` (nothing is submitted)."""
+    checked, group = sched._group_of(circuit, None, {})
+    return sched._key(checked, group, index)
