@@ -50,6 +50,7 @@ async def test_schema_is_created_once_and_recorded(pg_url: str) -> None:
         "qjobs_circuits",
         "qjobs_campaigns",
         "qjobs_shards",
+        "qjobs_budgets",
     }
     assert rows(pg_url, "SELECT count(*) FROM qjobs_circuits") == [(1,)]
 

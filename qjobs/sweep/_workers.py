@@ -25,6 +25,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import attrs
 import numpy as np
 
 from qjobs._core.errors import InputError, LedgerError
@@ -93,6 +94,7 @@ async def run_worker(
     shots: int,
     shard_size: int = 100,
     lease: float = 30.0,
+    share_rate_limit: bool = True,
     progress: Callable[[Progress], None] | None = None,
     **scheduler_options: Any,
 ) -> None:
@@ -100,15 +102,18 @@ async def run_worker(
 
     The entry point of one worker (a process, a host, a Dask task): it opens its own client with
     ``qjobs.connect(provider, **connect_options)`` (``token``, ``base_url``, ``rate_limit``...;
-    credentials from the environment when omitted). Every worker must target the same provider
-    and endpoint, backend, shots and job options, or they compute different keys and run
-    separate campaigns. ``worker_id`` names the worker in the shard leases (default
-    ``host:pid``; unique per live worker). ``shard_size`` points make a shard; a lease lasts
-    ``lease`` seconds and is renewed every third of that while the worker lives, so a dead
-    worker's shard is taken over by another ``lease`` seconds after its last renewal.
-    ``progress`` is called about twice a second with the whole campaign's counts, read from the
-    ledger. ``scheduler_options`` go to each shard's :class:`~qjobs.Scheduler`
-    (``max_in_flight``, ``batch_size``, job options...).
+    credentials from the environment when omitted). Every worker must target the same provider and
+    endpoint, backend, shots and job options, or they compute different keys and run separate
+    campaigns. ``worker_id`` names the worker in the shard leases (default ``host:pid``; unique per
+    live worker). ``shard_size`` points make a shard; a lease lasts ``lease`` seconds and is renewed
+    every third of that while the worker lives, so a dead worker's shard is taken over by another
+    ``lease`` seconds after its last renewal. ``progress`` is called about twice a second with the
+    whole campaign's counts, read from the ledger. With ``share_rate_limit`` (the default) and a
+    client whose rate limit is set (``rate_limit=RateLimit(requests_per_second=...)``, or the
+    provider's published cap), the workers draw their requests from one token bucket in the ledger,
+    named by the provider and endpoint: together they send no more than one such client would.
+    ``scheduler_options`` go to each shard's :class:`~qjobs.Scheduler` (``max_in_flight``,
+    ``batch_size``, job options...).
 
     Returns once every shard is done, by this worker or others; then :func:`assemble` reads the
     result. A circuit that fails raises its error, as :meth:`Sweep.run` does.
@@ -125,6 +130,7 @@ async def run_worker(
             shots=shots,
             shard_size=shard_size,
             lease=lease,
+            share_rate_limit=share_rate_limit,
             progress=progress,
             **scheduler_options,
         )
@@ -140,6 +146,7 @@ async def work_on_campaign(
     shots: int,
     shard_size: int = 100,
     lease: float = 30.0,
+    share_rate_limit: bool = True,
     progress: Callable[[Progress], None] | None = None,
     **scheduler_options: Any,
 ) -> None:
@@ -148,38 +155,91 @@ async def work_on_campaign(
     _check(ledger_url, worker, shard_size, lease)
     if "ledger" in scheduler_options:
         raise InputError("ledger", scheduler_options["ledger"], "is ledger_url for workers")
+    rate = client.transport.rate_limit.requests_per_second if share_rate_limit else None
+    async with _coordination(ledger_url) as conn, _shared_budget(ledger_url, client, rate):
+        job = _Campaign(
+            sweep,
+            client,
+            ledger_url,
+            worker,
+            backend,
+            shots,
+            shard_size,
+            float(lease),
+            progress,
+            dict(scheduler_options),
+        )
+        await _work(job, conn)
+
+
+@asynccontextmanager
+async def _shared_budget(
+    url: str, client: ProviderClient, rate: float | None
+) -> AsyncIterator[None]:
+    """``client``'s requests drawn from the ledger's bucket for its target (if ``rate``)."""
+    if rate is None:
+        yield
+        return
+    from qjobs.scheduler._ledger_pg_budget import SharedBudget
+
+    async with SharedBudget(url, f"{client.provider} {client.endpoint}", rate) as budget:
+        client.transport.budget = budget
+        try:
+            yield
+        finally:
+            client.transport.budget = None
+
+
+@attrs.frozen
+class _Campaign:
+    """What one worker works on: the sweep, its client and settings, the ledger's URL."""
+
+    sweep: Sweep
+    client: ProviderClient
+    ledger_url: str
+    worker: str
+    backend: str | None
+    shots: int
+    shard_size: int
+    lease: float
+    progress: Callable[[Progress], None] | None
+    scheduler_options: dict[str, Any]
+
+    def scheduler(self) -> Scheduler:
+        """A new scheduler for one shard (or for computing keys)."""
+        return Scheduler(
+            self.client, backend=self.backend, shots=self.shots, **self.scheduler_options
+        )
+
+
+async def _work(job: _Campaign, conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> None:
+    """Claim and run shards until every shard of the campaign is done."""
     from qjobs.scheduler._ledger_pg_shards import claim, create_campaign
 
-    circuits = sweep.circuits()
-    async with _coordination(ledger_url) as conn:
-
-        def scheduler() -> Scheduler:
-            return Scheduler(client, backend=backend, shots=shots, **scheduler_options)
-
-        probe = scheduler()
-        keys = [key_at(probe, c, index=i) for i, c in enumerate(circuits)]
-        campaign = _campaign_id(keys)
-        spec = _describe(sweep, client, backend, shots)
-        await create_campaign(conn, campaign, spec, keys, shard_size)
-        async with anyio.create_task_group() as tg:
-            if progress is not None:
-                tg.start_soon(_report, ledger_url, campaign, progress)
-            wait = 0.05
-            while True:
-                held = await claim(conn, campaign, worker, float(lease))
-                if held is not None:
-                    await _run_shard(held, ledger_url, conn, scheduler(), circuits)
-                    wait = 0.05
-                    continue
-                counts = await _counts(conn, campaign)
-                if counts.complete:
-                    break
-                # Others hold the open shards: look again (a lease may expire) with backoff.
-                await anyio.sleep(wait)
-                wait = min(wait * 2, _MAX_WAIT, lease / 4)
-            tg.cancel_scope.cancel()
-        if progress is not None:
-            progress(_as_progress(await _counts(conn, campaign)))
+    circuits = job.sweep.circuits()
+    probe = job.scheduler()
+    keys = [key_at(probe, c, index=i) for i, c in enumerate(circuits)]
+    campaign = _campaign_id(keys)
+    spec = _describe(job.sweep, job.client, job.backend, job.shots)
+    await create_campaign(conn, campaign, spec, keys, job.shard_size)
+    async with anyio.create_task_group() as tg:
+        if job.progress is not None:
+            tg.start_soon(_report, job.ledger_url, campaign, job.progress)
+        wait = 0.05
+        while True:
+            held = await claim(conn, campaign, job.worker, float(job.lease))
+            if held is not None:
+                await _run_shard(held, job.ledger_url, conn, job.scheduler(), circuits)
+                wait = 0.05
+                continue
+            if (await _counts(conn, campaign)).complete:
+                break
+            # Others hold the open shards: look again (a lease may expire) with backoff.
+            await anyio.sleep(wait)
+            wait = min(wait * 2, _MAX_WAIT, job.lease / 4)
+        tg.cancel_scope.cancel()
+    if job.progress is not None:
+        job.progress(_as_progress(await _counts(conn, campaign)))
 
 
 async def _run_shard(
