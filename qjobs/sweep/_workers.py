@@ -18,6 +18,7 @@ from the ledger: a :class:`~qjobs.scheduler.Progress` whose counts cover every w
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -31,8 +32,9 @@ import numpy as np
 from qjobs._core.errors import InputError, LedgerError
 from qjobs._core.validation import is_int
 from qjobs.scheduler._events import Progress
+from qjobs.scheduler._groups import collapse
 from qjobs.scheduler._ledger_records import unpack_result
-from qjobs.scheduler._scheduler import Scheduler, key_at, submit_at, with_ledger
+from qjobs.scheduler._scheduler import Scheduler, keep_jobs, key_at, submit_at, with_ledger
 from qjobs.sweep._result import SweepResult
 from qjobs.sweep._sweep import Sweep, results_on_grid
 
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
     from qjobs.scheduler._ledger_pg_shards import CampaignCounts, ShardLease
 
 __all__ = ["assemble", "default_worker_id", "run_worker", "work_on_campaign"]
+
+logger = logging.getLogger("qjobs.sweep")
 
 #: Longest pause between two looks at the ledger while other workers finish their shards.
 _MAX_WAIT = 1.0
@@ -242,45 +246,83 @@ async def _work(job: _Campaign, conn: psycopg.AsyncConnection[tuple[Any, ...]]) 
         job.progress(_as_progress(await _counts(conn, campaign)))
 
 
+class _ShardFence:
+    """The lease's check before every commit of the shard's ledger; when the lease is lost, the
+    scheduler stops without cancelling its jobs (the worker taking the shard over re-attaches
+    them)."""
+
+    def __init__(self, held: ShardLease, sched: Scheduler) -> None:
+        self.held = held
+        self.sched = sched
+
+    async def check(self, conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> None:
+        """:meth:`ShardLease.check`, keeping the jobs when it fails."""
+        from qjobs.scheduler._ledger_pg_shards import LeaseLostError
+
+        try:
+            await self.held.check(conn)
+        except LeaseLostError:
+            keep_jobs(self.sched)
+            raise
+
+    async def heartbeat(self, conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> None:
+        """Renew the lease every third of its length; raise when it was lost."""
+        from qjobs.scheduler._ledger_pg_shards import LeaseLostError, renew
+
+        held = self.held
+        while True:
+            await anyio.sleep(held.seconds / 3)
+            # Shielded: psycopg closes a connection whose query is cancelled, and this one
+            # (the worker's coordination connection) is still needed to finish the shard.
+            with anyio.CancelScope(shield=True):
+                held_still = await renew(conn, held)
+            if not held_still:
+                keep_jobs(self.sched)
+                raise LeaseLostError(
+                    f"worker {held.owner!r} lost its lease on shard {held.shard} of campaign "
+                    f"{held.campaign}; the worker taking it over finishes it"
+                )
+
+
 async def _run_shard(
     held: ShardLease,
     ledger_url: str,
     conn: psycopg.AsyncConnection[tuple[Any, ...]],
     sched: Scheduler,
     circuits: list[Any],
-) -> None:
-    """Run one leased shard through ``sched`` journaling in a fenced ledger; mark it done."""
+) -> bool:
+    """Run one leased shard through ``sched`` journaling in a fenced ledger and mark it done;
+    False when the lease was lost on the way (the shard is someone else's now)."""
     from qjobs.scheduler._ledger_backend import Ledger
     from qjobs.scheduler._ledger_pg import PostgresStore
-    from qjobs.scheduler._ledger_pg_shards import finish
+    from qjobs.scheduler._ledger_pg_shards import LeaseLostError, finish
 
-    ledger = Ledger(PostgresStore(ledger_url, fence=held, keys=held.keys))
-    with_ledger(sched, ledger)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(_heartbeat, conn, held)
-        async with sched:
-            for i in range(held.lo, held.hi):
-                submit_at(sched, circuits[i], index=i)
-            await sched.gather()
-        await finish(conn, held)
-        tg.cancel_scope.cancel()
-
-
-async def _heartbeat(conn: psycopg.AsyncConnection[tuple[Any, ...]], held: ShardLease) -> None:
-    """Renew ``held`` every third of its length; raise when it was lost."""
-    from qjobs.scheduler._ledger_pg_shards import LeaseLostError, renew
-
-    while True:
-        await anyio.sleep(held.seconds / 3)
-        if not await renew(conn, held):
-            raise LeaseLostError(f"worker {held.owner!r} lost its lease on shard {held.shard}")
+    fence = _ShardFence(held, sched)
+    with_ledger(sched, Ledger(PostgresStore(ledger_url, fence=fence, keys=held.keys)))
+    try:
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(fence.heartbeat, conn)
+                async with sched:
+                    for i in range(held.lo, held.hi):
+                        submit_at(sched, circuits[i], index=i)
+                    await sched.gather()
+                tg.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            raise collapse(group) from None
+    except LeaseLostError as exc:
+        logger.warning("%s", exc)
+        return False
+    return await finish(conn, held)
 
 
 async def _report(url: str, campaign: str, progress: Callable[[Progress], None]) -> None:
     """Call ``progress`` with the campaign's counts twice a second (a connection of its own)."""
     async with _coordination(url) as conn:
         while True:
-            progress(_as_progress(await _counts(conn, campaign)))
+            with anyio.CancelScope(shield=True):  # a cancelled query would close with a warning
+                counts = await _counts(conn, campaign)
+            progress(_as_progress(counts))
             await anyio.sleep(0.5)
 
 
