@@ -306,3 +306,20 @@ async def test_workers_share_one_request_budget(postgres_server: Any) -> None:
     )
     assert jobs_alone == 120
     assert refused_alone > 10 * max(refused, 1), (refused_alone, requests_alone)
+
+
+def test_cli_ledger_url_password_is_redacted_in_errors(
+    tmp_path: Path, postgres_server: Any
+) -> None:
+    """An unreachable ledger is one stderr line, exit 2, naming the URL without its password."""
+    (tmp_path / "c.toml").write_text(
+        TOML.format(base_url="http://127.0.0.1:9/v0.4"), encoding="utf-8"
+    )
+    url = f"postgresql://someone:pa55-w0rd-s3cret@/nodb?host={postgres_server.dir}"
+    proc = _worker(tmp_path, url, "w0")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, out + err
+    assert "someone:***@" in err
+    assert "pa55-w0rd-s3cret" not in out + err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1, err
