@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 import qjobs_sync._portal as _portal
 from qjobs.sweep import MAX_POINTS, SweepMode, SweepResult
 from qjobs.sweep import Sweep as _AsyncSweep
+from qjobs.sweep import assemble as _async_assemble
+from qjobs.sweep import run_worker as _async_run_worker
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
     from qjobs import Circuit, CircuitLike, Progress
     from qjobs_sync.providers import ProviderClient
 
-__all__ = ["MAX_POINTS", "Sweep", "SweepMode", "SweepResult"]
+__all__ = ["MAX_POINTS", "Sweep", "SweepMode", "SweepResult", "assemble", "run_worker"]
 
 
 class Sweep(_portal.Twin):
@@ -117,3 +119,69 @@ class Sweep(_portal.Twin):
                 **scheduler_options,
             )
         )
+
+
+def run_worker(
+    sweep: Sweep,
+    provider: str,
+    ledger_url: str,
+    *,
+    connect_options: Mapping[str, Any] | None = None,
+    worker_id: str | None = None,
+    backend: str | None = None,
+    shots: int,
+    shard_size: int = 100,
+    lease: float = 30.0,
+    share_rate_limit: bool = True,
+    progress: Callable[[Progress], None] | None = None,
+    **scheduler_options: Any,
+) -> None:
+    """Work on ``sweep``'s campaign in the PostgreSQL ledger at ``ledger_url`` until it is done.
+
+    The entry point of one worker (a process, a host, a Dask task): it opens its own client with
+    ``qjobs.connect(provider, **connect_options)`` (``token``, ``base_url``, ``rate_limit``...;
+    credentials from the environment when omitted). Every worker must target the same provider and
+    endpoint, backend, shots and job options, or they compute different keys and run separate
+    campaigns. ``worker_id`` names the worker in the shard leases (default ``host:pid``; unique per
+    live worker). ``shard_size`` points make a shard; a lease lasts ``lease`` seconds and is renewed
+    every third of that while the worker lives, so a dead worker's shard is taken over by another
+    ``lease`` seconds after its last renewal. ``progress`` is called about twice a second with the
+    whole campaign's counts, read from the ledger. With ``share_rate_limit`` (the default) and a
+    client whose rate limit is set (``rate_limit=RateLimit(requests_per_second=...)``, or the
+    provider's published cap), the workers draw their requests from one token bucket in the ledger,
+    named by the provider and endpoint: together they send no more than one such client would.
+    ``scheduler_options`` go to each shard's :class:`~qjobs.Scheduler` (``max_in_flight``,
+    ``batch_size``, job options...).
+
+    Returns once every shard is done, by this worker or others; then :func:`assemble` reads the
+    result. A circuit that fails raises its error, as :meth:`Sweep.run` does.
+
+    Blocks the calling thread until the call completes on the background loop.
+    """
+    _portal.run_async(
+        lambda: _async_run_worker(
+            _portal.unwrap(sweep),
+            provider,
+            ledger_url,
+            connect_options=connect_options,
+            worker_id=worker_id,
+            backend=backend,
+            shots=shots,
+            shard_size=shard_size,
+            lease=lease,
+            share_rate_limit=share_rate_limit,
+            progress=progress,
+            **scheduler_options,
+        )
+    )
+
+
+def assemble(ledger_url: str, *, campaign: str | None = None) -> SweepResult:
+    """The :class:`~qjobs.SweepResult` of a campaign in the PostgreSQL ledger at ``ledger_url``.
+
+    ``campaign`` names it (default: the ledger's only campaign). Raises
+    :class:`~qjobs.LedgerError` while points lack a result (the campaign is not done).
+
+    Blocks the calling thread until the call completes on the background loop.
+    """
+    return _portal.run_async(lambda: _async_assemble(ledger_url, campaign=campaign))

@@ -36,3 +36,35 @@ def _no_network() -> Iterator[None]:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """A private PostgreSQL server for the whole run (tests/postgres_server.py), or a skip."""
+    from postgres_server import PostgresServer, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL is not installed: no initdb on PATH or in /usr/lib/postgresql")
+    pytest.importorskip("psycopg", reason="psycopg 3 is not installed (pip install -e '.[dev]')")
+    server = PostgresServer(bindir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres_server: Any) -> str:
+    """The URL of a new, empty database on the test run's PostgreSQL server."""
+    url: str = postgres_server.new_database()
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger_db(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
+    """A new ledger on each backend: a SQLite path, then a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return tmp_path / "run.db"
+    return request.getfixturevalue("pg_url")

@@ -106,8 +106,8 @@ def test_public_all_matches_exports() -> None:
 
 
 def test_import_qjobs_leaves_optional_parts_unloaded() -> None:
-    """``import qjobs`` loads neither the SQLite ledger, the OpenQASM reader and writers, the
-    emulators, the simulator nor the labelled-data and plot exports (xarray, pandas,
+    """``import qjobs`` loads neither the ledgers (SQLite, PostgreSQL), the OpenQASM reader and
+    writers, the emulators, the simulator nor the labelled-data and plot exports (xarray, pandas,
     matplotlib): each loads when first used."""
     code = "import sys, qjobs; print(' '.join(sorted(sys.modules)))"
     out = subprocess.run(
@@ -116,6 +116,9 @@ def test_import_qjobs_leaves_optional_parts_unloaded() -> None:
     lazy = {
         "sqlite3",
         "qjobs.scheduler._ledger",
+        "qjobs.scheduler._ledger_backend",
+        "qjobs.scheduler._ledger_pg",
+        "psycopg",
         "qjobs.circuit._qasm",
         "qjobs.circuit._qasm_out",
         "qjobs.circuit._binding",

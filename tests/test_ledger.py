@@ -1,4 +1,5 @@
-"""Ledger tests: resume from SQLite with the FakeProvider, counting requests."""
+"""Ledger tests: resume from the ledger with the FakeProvider, counting requests; each test runs
+on both backends (a SQLite file and a PostgreSQL database: the ``ledger_db`` fixture)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from ledgers import is_postgres, scalar
 
 from qjobs import Capabilities, Circuit, Instruction, JobStatus, Result
 from qjobs.scheduler import Scheduler
 from qjobs.scheduler._keys import batch_key, circuit_key, options_json, target_id
-from qjobs.scheduler._ledger import Ledger, pack_result, unpack_result
+from qjobs.scheduler._ledger import pack_result, unpack_result
+from qjobs.scheduler._ledger_backend import open_ledger
 from qjobs.testing import FIND, GET, LIST, SUBMIT, FakeProvider
 
 pytestmark = pytest.mark.anyio
@@ -55,19 +58,22 @@ def test_result_blob_round_trip() -> None:
     assert (back.shots, back.num_clbits, back.job_id, back.index) == (4, 2, "j1", 4)
 
 
-async def test_completed_results_come_from_the_ledger_without_requests(tmp_path: Path) -> None:
-    db = tmp_path / "run.db"
+async def test_completed_results_come_from_the_ledger_without_requests(
+    ledger_db: Path | str,
+) -> None:
+    db = ledger_db
     first = FakeProvider(capabilities=CAPS, queue_polls=1)
     async with Scheduler(first, shots=5, batch_size=3, ledger=db, **FAST) as s:
         for i in range(8):
             s.submit(circ(i))
         before = await s.gather()
     assert first.stats.jobs_created == 3
-    con = sqlite3.connect(db)
-    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert con.execute("SELECT count(*) FROM circuits WHERE result IS NOT NULL").fetchone()[0] == 8
-    assert con.execute("SELECT count(*) FROM batches WHERE status='completed'").fetchone()[0] == 3
-    con.close()
+    if not is_postgres(db):
+        con = sqlite3.connect(db)
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        con.close()
+    assert scalar(db, "SELECT count(*) FROM circuits WHERE result IS NOT NULL") == 8
+    assert scalar(db, "SELECT count(*) FROM batches WHERE status='completed'") == 3
 
     second = FakeProvider(capabilities=CAPS)
     async with Scheduler(second, shots=5, batch_size=3, ledger=db, **FAST) as s:
@@ -82,8 +88,8 @@ async def test_completed_results_come_from_the_ledger_without_requests(tmp_path:
     assert [r.job_id for r in after] == [r.job_id for r in before]
 
 
-async def test_extra_circuits_on_rerun_are_submitted(tmp_path: Path) -> None:
-    db = tmp_path / "run.db"
+async def test_extra_circuits_on_rerun_are_submitted(ledger_db: Path | str) -> None:
+    db = ledger_db
     async with Scheduler(FakeProvider(capabilities=CAPS), shots=5, ledger=db, **FAST) as s:
         for i in range(4):
             s.submit(circ(i))
@@ -96,11 +102,12 @@ async def test_extra_circuits_on_rerun_are_submitted(tmp_path: Path) -> None:
     assert [outcome(r) for r in results] == list(range(6))
 
 
-async def _ledger_with(db: Path, members: list[int], job_id: str | None) -> str:
+async def _ledger_with(db: Path | str, members: list[int], job_id: str | None) -> str:
     """Write what a crashed run leaves: an intent for ``members`` (and maybe the job id)."""
     keys = [key_of(i) for i in members]
     bkey = batch_key(keys, 0)
-    ledger = Ledger(db)
+    ledger = open_ledger(db)
+    assert ledger is not None
     await ledger.open()
     ledger.intent(bkey, [(k, i, 1) for k, i in zip(keys, members, strict=True)])
     if job_id is not None:
@@ -109,8 +116,8 @@ async def _ledger_with(db: Path, members: list[int], job_id: str | None) -> str:
     return bkey
 
 
-async def test_in_flight_job_is_reattached_and_polled(tmp_path: Path) -> None:
-    db = tmp_path / "run.db"
+async def test_in_flight_job_is_reattached_and_polled(ledger_db: Path | str) -> None:
+    db = ledger_db
     fake = FakeProvider(capabilities=CAPS, queue_polls=2)
     # the crashed run had created this job at the provider
     job = await fake.submit([circ(0), circ(1), circ(2)], shots=5, key="pending")
@@ -128,8 +135,8 @@ async def test_in_flight_job_is_reattached_and_polled(tmp_path: Path) -> None:
     assert all(r.job_id == job.id for r in results)
 
 
-async def test_intent_without_job_id_is_looked_up_first(tmp_path: Path) -> None:
-    db = tmp_path / "run.db"
+async def test_intent_without_job_id_is_looked_up_first(ledger_db: Path | str) -> None:
+    db = ledger_db
     fake = FakeProvider(capabilities=CAPS)
     bkey = await _ledger_with(db, [0, 1], None)
     # the POST reached the provider before the crash; its answer never reached the ledger
@@ -142,13 +149,11 @@ async def test_intent_without_job_id_is_looked_up_first(tmp_path: Path) -> None:
     assert fake.stats.jobs_created == 1
     assert [r.job_id for r in results] == [job.id, job.id]
     assert [outcome(r) for r in results] == [0, 1]
-    con = sqlite3.connect(db)
-    assert con.execute("SELECT job_id FROM batches WHERE key=?", (bkey,)).fetchone()[0] == job.id
-    con.close()
+    assert scalar(db, "SELECT job_id FROM batches WHERE key=?", bkey) == job.id
 
 
-async def test_intent_not_found_is_submitted_once(tmp_path: Path) -> None:
-    db = tmp_path / "run.db"
+async def test_intent_not_found_is_submitted_once(ledger_db: Path | str) -> None:
+    db = ledger_db
     fake = FakeProvider(capabilities=CAPS)
     bkey = await _ledger_with(db, [0, 1], None)
     async with Scheduler(fake, shots=5, ledger=db, **FAST) as s:
@@ -170,8 +175,8 @@ async def test_intent_not_found_is_submitted_once(tmp_path: Path) -> None:
     assert third.stats.total == 0
 
 
-async def test_failed_and_cancelled_jobs_are_rerun(tmp_path: Path) -> None:
-    db = tmp_path / "run.db"
+async def test_failed_and_cancelled_jobs_are_rerun(ledger_db: Path | str) -> None:
+    db = ledger_db
     bad = FakeProvider(capabilities=CAPS, fail=lambda cs: "nope")
     async with Scheduler(bad, shots=5, ledger=db, **FAST) as s:
         s.submit(circ(1))
@@ -184,18 +189,15 @@ async def test_failed_and_cancelled_jobs_are_rerun(tmp_path: Path) -> None:
     assert good.stats.requests[FIND] == 0
 
 
-async def test_intent_is_committed_before_the_post(tmp_path: Path) -> None:
-    db = tmp_path / "run.db"
+async def test_intent_is_committed_before_the_post(ledger_db: Path | str) -> None:
+    db = ledger_db
     fake = FakeProvider(capabilities=CAPS)
     seen: list[int] = []
     real_submit = fake.submit
 
     async def spying_submit(circuits: Any, **kw: Any) -> Any:
-        con = sqlite3.connect(db)  # another connection sees only committed rows
-        seen.append(
-            con.execute("SELECT count(*) FROM batches WHERE key=?", (kw["key"],)).fetchone()[0]
-        )
-        con.close()
+        # another connection sees only committed rows
+        seen.append(scalar(db, "SELECT count(*) FROM batches WHERE key=?", kw["key"]))
         return await real_submit(circuits, **kw)
 
     fake.submit = spying_submit  # type: ignore[method-assign]

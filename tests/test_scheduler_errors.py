@@ -14,7 +14,7 @@ import qjobs
 from qjobs._core.errors import AuthenticationError, InputError, JobFailedError
 from qjobs.scheduler import Scheduler
 from qjobs.scheduler._groups import collapse
-from qjobs.scheduler._ledger import Ledger
+from qjobs.scheduler._ledger import SqliteStore
 
 pytestmark = pytest.mark.anyio
 
@@ -25,16 +25,16 @@ async def test_a_worker_failure_is_raised_as_itself(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The ledger's commit before a POST fails once (disk error): that error, not a group."""
-    real = Ledger._commit_sync
+    real = SqliteStore._commit_sync
     calls = {"n": 0}
 
-    def failing_once(self: Ledger, *args: Any) -> None:
+    def failing_once(self: SqliteStore, *args: Any) -> None:
         calls["n"] += 1
         if calls["n"] == 1:
             raise sqlite3.OperationalError("disk I/O error")
         real(self, *args)
 
-    monkeypatch.setattr(Ledger, "_commit_sync", failing_once)
+    monkeypatch.setattr(SqliteStore, "_commit_sync", failing_once)
     sweep = qjobs.Sweep(SOURCE, {"t": np.linspace(0, 1, 4)})
     async with qjobs.emulators.serve("ionq") as server:
         async with qjobs.connect("ionq", token="t", base_url=server.base_url) as client:

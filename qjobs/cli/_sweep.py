@@ -30,6 +30,7 @@ from qjobs._core.errors import CredentialsError, InputError, LedgerError, QasmEr
 from qjobs.cli._progress import make_display, print_summary
 from qjobs.cli._sweep_config import SweepSpec, load_spec
 from qjobs.cli._sweep_plot import check_plot_request, write_plot
+from qjobs.cli._sweep_workers import add_arguments as add_worker_arguments
 from qjobs.scheduler._groups import collapse
 from qjobs.sweep import Sweep
 from qjobs.sweep._result import SweepResult
@@ -79,6 +80,7 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="no progress or summary; print only the path (and the plot's, with --plot)",
     )
+    add_worker_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -197,8 +199,10 @@ async def _run_spec(args: argparse.Namespace, spec: SweepSpec) -> int:
     plot = check_plot_request(args.plot, args.plot_of, sweep)
     quiet: bool = args.quiet
     scheduler_options: dict[str, Any] = {**spec.scheduler_limits, **spec.job_options}
-    if spec.ledger is not None:
-        scheduler_options["ledger"] = spec.ledger
+    ledger = args.ledger if getattr(args, "ledger", None) is not None else spec.ledger
+    campaign = isinstance(ledger, str) and ledger.startswith(("postgresql://", "postgres://"))
+    if ledger is not None and not campaign:
+        scheduler_options["ledger"] = ledger
     client_options = _client_options(spec)
     async with AsyncExitStack() as stack:
         server: Any = None
@@ -234,13 +238,27 @@ async def _run_spec(args: argparse.Namespace, spec: SweepSpec) -> int:
                 display.start()
                 tg.start_soon(display.run)
             try:
-                result = await sweep.run(
-                    client,
-                    backend=spec.backend,
-                    shots=spec.shots,
-                    progress=None if display is None else display.update,
-                    **scheduler_options,
-                )
+                if campaign:
+                    from qjobs.cli._sweep_workers import run_campaign
+
+                    result = await run_campaign(
+                        args,
+                        sweep,
+                        client,
+                        str(ledger),
+                        backend=spec.backend,
+                        shots=spec.shots,
+                        progress=None if display is None else display.update,
+                        scheduler_options=scheduler_options,
+                    )
+                else:
+                    result = await sweep.run(
+                        client,
+                        backend=spec.backend,
+                        shots=spec.shots,
+                        progress=None if display is None else display.update,
+                        **scheduler_options,
+                    )
             finally:
                 tg.cancel_scope.cancel()
                 if display is not None:
@@ -250,7 +268,12 @@ async def _run_spec(args: argparse.Namespace, spec: SweepSpec) -> int:
         jobs = int(result.metadata.get("jobs", 0))
         result.metadata["emulated"] = server is not None
         result.metadata.update(source=str(args.file), requests=requests)
-        path = result.save(out)
+        if campaign:
+            from qjobs.cli._sweep_workers import save_atomically
+
+            path = save_atomically(result, out)
+        else:
+            path = result.save(out)
     path = _shown(path)
     picture = None if plot is None else _shown(write_plot(result, plot))
     if quiet:

@@ -28,6 +28,7 @@ from qjobs._core.errors import InputError
 from qjobs._core.models import Job, Result
 from qjobs._core.validation import is_int
 from qjobs.circuit._adapt import CircuitLike, as_circuit
+from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import ProviderClient
 from qjobs.scheduler._batches import Batch, Batcher, Group
 from qjobs.scheduler._bookkeeping import Bookkeeper
@@ -47,9 +48,9 @@ from qjobs.scheduler._tracking import Tracker
 
 if TYPE_CHECKING:
     from qjobs.scheduler._display import ProgressDisplay
-    from qjobs.scheduler._ledger import Ledger
+    from qjobs.scheduler._ledger_backend import Ledger
 
-__all__ = ["Scheduler"]
+__all__ = ["Scheduler", "keep_jobs", "key_at", "submit_at", "with_ledger"]
 
 log = logging.getLogger("qjobs.scheduler")
 ledger_log = logging.getLogger("qjobs.ledger")
@@ -103,14 +104,15 @@ class Scheduler:
     bounds provider jobs submitted and not final (a batch job counts once), ``batch_size`` the
     circuits packed into one job (1 turns batching off; by default, and at most, what one job on
     the circuit's backend carries: ``client.max_circuits_for(backend)``), ``poll_*`` shape each
-    job's polling backoff. ``ledger`` names a SQLite file journaling every circuit so that a rerun
-    of the same program resumes without losing or repeating work. ``retry_failed`` resubmits a
+    job's polling backoff. ``ledger`` names a SQLite file, or a PostgreSQL database by its
+    ``postgresql://`` URL (``pip install 'qjobs[postgres]'``), journaling every circuit so that a
+    rerun of the same program resumes without losing or repeating work. ``retry_failed`` resubmits a
     circuit whose job the provider confirms FAILED at most that often; ``job_timeout`` fails a
     circuit whose job is not final that many seconds after creation (never resubmitted, not
     cancelled); ``unknown_state_timeout`` fails a circuit whose job's state cannot be learned that
-    long. A job the provider lost (404 on ``capabilities.lost_reads`` reads) fails its circuits
-    with :class:`~qjobs.JobLostError`; ``resubmit_lost=True`` resubmits them once in a new job
-    instead. ``cancel_timeout`` bounds cancellation at exit. ``on_progress`` is called with a
+    long. A job the provider lost (404 on ``capabilities.lost_reads`` reads) fails its circuits with
+    :class:`~qjobs.JobLostError`; ``resubmit_lost=True`` resubmits them once in a new job instead.
+    ``cancel_timeout`` bounds cancellation at exit. ``on_progress`` is called with a
     :class:`Progress` snapshot after every event and each time a request starts waiting to be
     retried (see ``Progress.retrying``). ``progress`` draws those snapshots: ``True`` a live bar
     (a widget in Jupyter; needs the ``progress`` extra), ``"auto"`` the same only where someone
@@ -356,7 +358,8 @@ class Scheduler:
         self._shared.closing = True
         with anyio.CancelScope(shield=True):
             await self._stop_workers()
-            await self._canceller.cancel_all()
+            if not self._shared.keep_jobs:
+                await self._canceller.cancel_all()
 
     async def _wait_all(self) -> None:
         with self._book.watching() as w:
@@ -376,8 +379,37 @@ class Scheduler:
         scheduler's; ``backend=`` may also be given per circuit. Circuits with equal shots, backend
         and options may share a provider job.
         """
+        return self._submit(circuit, shots, job_options, None)
+
+    def _submit(
+        self,
+        circuit: CircuitLike,
+        shots: int | None,
+        job_options: dict[str, Any],
+        key_index: int | None,
+    ) -> JobFuture:
+        """:meth:`submit`; ``key_index`` (a campaign's point index) replaces the submission index
+        in the circuit's key, so that workers sharing a campaign compute the same keys."""
         if not self._entered or self._shared.closing:
             raise RuntimeError("the Scheduler is not running (use it as 'async with', not after)")
+        circuit, group = self._group_of(circuit, shots, job_options)
+        index = len(self._shared.records)
+        key = self._key(circuit, group, index if key_index is None else key_index)
+        rec = CircuitRecord(index, key, group, circuit)
+        fut = rec.future = JobFuture(self._canceller, rec)
+        self._shared.records.append(rec)
+        self._shared.unfinished += 1
+        self._shared.counts[FutureState.PENDING] += 1
+        self._shared.draining = False
+        if self._shared.rows is not None and self._resumer.resume(rec, circuit):
+            return fut
+        self._book.enqueue(rec, circuit)
+        return fut
+
+    def _group_of(
+        self, circuit: CircuitLike, shots: int | None, job_options: dict[str, Any]
+    ) -> tuple[Circuit, Group]:
+        """The checked circuit and the group of jobs it joins (by shots, backend and options)."""
         circuit = as_circuit(circuit, field="circuit")
         if not circuit.is_bound:
             raise InputError("circuit", circuit.parameters, "has unbound parameters")
@@ -398,20 +430,17 @@ class Scheduler:
         if group is None:
             size = min(self._cfg.batch_size, max(1, self._cfg.client.max_circuits_for(backend)))
             group = self._shared.groups[gkey] = Group(s, backend, opts, oj, size)
-        index = len(self._shared.records)
-        key = circuit_key(
-            circuit, shots=s, backend=backend, options=oj, index=index, target=self._cfg.target
+        return circuit, group
+
+    def _key(self, circuit: Circuit, group: Group, index: int) -> str:
+        return circuit_key(
+            circuit,
+            shots=group.shots,
+            backend=group.backend,
+            options=group.options_json,
+            index=index,
+            target=self._cfg.target,
         )
-        rec = CircuitRecord(index, key, group, circuit)
-        fut = rec.future = JobFuture(self._canceller, rec)
-        self._shared.records.append(rec)
-        self._shared.unfinished += 1
-        self._shared.counts[FutureState.PENDING] += 1
-        self._shared.draining = False
-        if self._shared.rows is not None and self._resumer.resume(rec, circuit):
-            return fut
-        self._book.enqueue(rec, circuit)
-        return fut
 
     def as_completed(self) -> AsyncIterator[JobFuture]:
         """Yield futures as they finish (those already done first), until all are done.
@@ -511,13 +540,41 @@ def _both(
     return both
 
 
-def _open_ledger(path: str | os.PathLike[str] | None, target: tuple[str, str]) -> Ledger | None:
-    """The SQLite ledger at ``path`` recording ``target`` (provider, endpoint) for its jobs.
+def _open_ledger(
+    ledger: str | os.PathLike[str] | Ledger | None, target: tuple[str, str]
+) -> Ledger | None:
+    """The ledger named by ``ledger``, recording ``target`` (provider, endpoint) for its jobs.
 
-    Imported here: a run without a ledger never loads it.
+    The backends are imported on use: a run without a ledger never loads one.
     """
-    if path is None:
+    if ledger is None:
         return None
-    from qjobs.scheduler._ledger import Ledger
+    from qjobs.scheduler._ledger_backend import open_ledger
 
-    return Ledger(path, target)
+    return open_ledger(ledger, target)
+
+
+# ---------------------------------------------------------------------- for campaign workers
+def with_ledger(sched: Scheduler, ledger: Ledger) -> Scheduler:
+    """``sched`` (not entered yet) journaling in ``ledger``, a ledger object built by the caller
+    (a campaign worker's shard ledger, fenced by its lease)."""
+    if sched._entered:
+        raise RuntimeError("the ledger of a running Scheduler cannot change")
+    sched._shared.ledger = ledger
+    return sched
+
+
+def keep_jobs(sched: Scheduler) -> None:
+    """From now on, an error stops ``sched`` without cancelling its jobs at the provider."""
+    sched._shared.keep_jobs = True
+
+
+def submit_at(sched: Scheduler, circuit: CircuitLike, *, index: int) -> JobFuture:
+    """:meth:`Scheduler.submit` keyed by ``index``, the circuit's place in a whole campaign."""
+    return sched._submit(circuit, None, {}, index)
+
+
+def key_at(sched: Scheduler, circuit: CircuitLike, *, index: int) -> str:
+    """The key :func:`submit_at` gives ``circuit`` at ``index`` (nothing is submitted)."""
+    checked, group = sched._group_of(circuit, None, {})
+    return sched._key(checked, group, index)

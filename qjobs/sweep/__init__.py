@@ -1,11 +1,14 @@
 """Parameter sweeps: one template circuit times a numpy grid of parameter values.
 
-The names of this package are defined in :mod:`qjobs.sweep._sweep`.
+The names of this package are defined in :mod:`qjobs.sweep._sweep`; :func:`run_worker` and
+:func:`assemble` (many workers sharing a sweep through a PostgreSQL ledger) in
+:mod:`qjobs.sweep._workers`.
 """
 
 from qjobs._core.public import publish as _publish
 from qjobs.sweep._sweep import MAX_POINTS, Sweep, SweepMode, SweepResult
+from qjobs.sweep._workers import assemble, run_worker
 
-__all__ = ["MAX_POINTS", "Sweep", "SweepMode", "SweepResult"]
+__all__ = ["MAX_POINTS", "Sweep", "SweepMode", "SweepResult", "assemble", "run_worker"]
 
 _publish(globals())

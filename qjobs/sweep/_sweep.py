@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from qjobs.providers import ProviderClient
     from qjobs.scheduler import Progress
 
-__all__ = ["MAX_POINTS", "Sweep", "SweepMode", "SweepResult"]
+__all__ = ["MAX_POINTS", "Sweep", "SweepMode", "SweepResult", "results_on_grid"]
 
 
 def _as_axis(name: str, values: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -193,19 +193,31 @@ class Sweep:
 
     def _result(self, results: list[Result], shots: int, metadata: dict[str, Any]) -> SweepResult:
         """Assemble results (flat, C order) into a :class:`SweepResult`."""
-        widths = {len(r.probabilities) for r in results}
-        if len(widths) != 1:
-            raise MalformedResponseError(
-                f"results differ in their number of outcomes: {sorted(widths)}",
-                provider=str(metadata.get("provider")),
-            )
-        probs = np.stack([r.probabilities for r in results]).reshape(*self.grid_shape, widths.pop())
-        return SweepResult(
-            axes=self.axes,
-            mode=self.mode,
-            shots=shots,
-            probabilities=probs,
-            counts=[r.counts for r in results],
-            job_ids=[r.job_id for r in results],
-            metadata=metadata,
+        return results_on_grid(results, self.axes, self.mode, shots, metadata)
+
+
+def results_on_grid(
+    results: list[Result],
+    axes: Mapping[str, npt.NDArray[np.float64]],
+    mode: SweepMode,
+    shots: int,
+    metadata: dict[str, Any],
+) -> SweepResult:
+    """Results of every grid point (flat, C order) as a :class:`SweepResult` over ``axes``."""
+    grid_shape, _ = product_grid(axes, mode)
+    widths = {len(r.probabilities) for r in results}
+    if len(widths) != 1:
+        raise MalformedResponseError(
+            f"results differ in their number of outcomes: {sorted(widths)}",
+            provider=str(metadata.get("provider")),
         )
+    probs = np.stack([r.probabilities for r in results]).reshape(*grid_shape, widths.pop())
+    return SweepResult(
+        axes=dict(axes),
+        mode=mode,
+        shots=shots,
+        probabilities=probs,
+        counts=[r.counts for r in results],
+        job_ids=[r.job_id for r in results],
+        metadata=metadata,
+    )
