@@ -38,6 +38,8 @@ class Config:
     # The request-rate caps compared on a sample of unbatched jobs (100 is IonQ's default).
     rate_caps: tuple[float, ...] = (20.0, 50.0, 100.0)
     rate_jobs: int = 300
+    # Client CPU per unbatched job over HTTP (benchmarks/cpu_http.py, its own zero-delay emulator).
+    cpu_http_jobs: int = 2000
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready copy."""
@@ -57,6 +59,7 @@ QUICK = Config(
     memory_jobs=10_000,
     rate_caps=(20.0,),
     rate_jobs=40,
+    cpu_http_jobs=500,
 )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from benchmarks._config import Config
 from benchmarks._runner import run_worker
+from benchmarks.cpu_http import cpu_http
 
 __all__ = ["SCENARIOS", "Context"]
 
@@ -268,4 +269,5 @@ SCENARIOS: dict[str, Callable[[Context], dict[str, Any]]] = {
     "sync": sync_overhead,
     "memory": memory,
     "rate_caps": rate_caps,
+    "cpu_http": cpu_http,
 }

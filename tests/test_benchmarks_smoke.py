@@ -21,7 +21,7 @@ from benchmarks._config import FULL, apply_overrides
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = [*sorted((ROOT / "benchmarks" / "results").glob("*.json")), ROOT / "docs/benchmarks.md"]
-SCENARIOS = ["baselines", "unbatched", "batched", "sync", "memory", "rate_caps"]
+SCENARIOS = ["baselines", "unbatched", "batched", "sync", "memory", "rate_caps", "cpu_http"]
 RUN_KEYS = {
     "circuits",
     "results_ok",
@@ -52,6 +52,7 @@ TINY = [
     "memory_exec_s=0.01",
     "rate_caps=50",
     "rate_jobs=6",
+    "cpu_http_jobs=12",
 ]
 
 
@@ -165,6 +166,18 @@ def test_qjobs_runs_create_the_expected_jobs(run: tuple[dict[str, dict[str, Any]
 
     caps = docs["rate_caps"]["runs"]
     assert caps["rps_50"]["emulator"]["jobs_created"] == 6
+
+
+def test_cpu_http_runs_qjobs_and_plain_aiohttp(run: tuple[dict[str, dict[str, Any]], str]) -> None:
+    doc = run[0]["cpu_http"]
+    assert set(doc["runs"]) == {"qjobs", "aiohttp"}
+    for r in doc["runs"].values():
+        assert r["emulator"]["jobs_created"] == 12
+        # create and results for each job, and at least one status poll
+        assert r["client_requests"] == r["emulator"]["total_requests"] >= 2 * 12 + 1
+    assert doc["runs"]["qjobs"]["progress"]["completed"] == 12
+    assert set(doc["ratios"]["qjobs_vs_aiohttp"]) == {"cpu_per_job", "cpu_per_request"}
+    assert [t["name"] for t in doc["targets"]] == ["client CPU per unbatched job over HTTP (ms)"]
 
 
 def test_report_lists_every_scenario(run: tuple[dict[str, dict[str, Any]], str]) -> None:
