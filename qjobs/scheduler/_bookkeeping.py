@@ -19,6 +19,7 @@ from qjobs._core.models import Result
 from qjobs.circuit._ir import Circuit
 from qjobs.scheduler._batches import Batch
 from qjobs.scheduler._circuits import CircuitRecord
+from qjobs.scheduler._clock import loop_time
 from qjobs.scheduler._events import EventKind, Progress, SchedulerEvent
 from qjobs.scheduler._future import JobFuture
 from qjobs.scheduler._keys import payload_estimate
@@ -140,7 +141,7 @@ class Bookkeeper:
         r.batch = None
         g = r.group
         if not g.pending:
-            g.since = anyio.current_time()
+            g.since = loop_time()
             self.shared.ready[g] = None
         if front:
             g.pending.appendleft(r)
@@ -213,7 +214,7 @@ class Bookkeeper:
         self.progress_changed()
 
     def _own_retrying(self) -> list[RetryWait]:
-        now = anyio.current_time()
+        now = loop_time()
         return [
             RetryWait(what, error, attempt, most, max(0.0, at - now))
             for what, error, attempt, most, at in list(self.shared.own_waits.values())

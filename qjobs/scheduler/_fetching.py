@@ -10,6 +10,7 @@ import anyio
 from qjobs._core.errors import JobError, MalformedResponseError, NotFoundError
 from qjobs._core.models import Job, JobStatus, Result
 from qjobs.scheduler._batches import Batch
+from qjobs.scheduler._clock import loop_time
 from qjobs.scheduler._ledger_records import pack_result
 from qjobs.scheduler._states import BatchState, move
 
@@ -46,7 +47,7 @@ class Fetcher:
         404 answers are counted instead: ``lost_reads`` of them (spaced as for polls) make the
         job lost.
         """
-        start = anyio.current_time()
+        start = loop_time()
         delay = self.cfg.backoff.initial
         not_found = 0
         while True:
@@ -63,7 +64,7 @@ class Fetcher:
             except Exception as exc:
                 if b.state is not BatchState.FETCHING:
                     return None
-                waited = anyio.current_time() - start
+                waited = loop_time() - start
                 if waited >= self.cfg.unknown_timeout:
                     self.book.fail_batch(
                         b,
@@ -127,4 +128,4 @@ class Fetcher:
             self.tracker.fetch_final(b, job)
         else:
             move(b, BatchState.TRACKED)
-            self.tracker.observe(b, job, anyio.current_time())
+            self.tracker.observe(b, job, loop_time())

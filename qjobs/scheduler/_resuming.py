@@ -16,6 +16,7 @@ from qjobs._core.models import JobStatus
 from qjobs.circuit._ir import Circuit
 from qjobs.scheduler._batches import Batch
 from qjobs.scheduler._circuits import CircuitRecord
+from qjobs.scheduler._clock import loop_time
 from qjobs.scheduler._ledger_records import (
     ABSENT,
     LOST,
@@ -86,7 +87,7 @@ class Resumer:
                     status = JobStatus(lb.status)
                 except ValueError:
                     status = JobStatus.UNKNOWN
-                now = anyio.current_time()
+                now = loop_time()
                 self.tracker.track(b, lb.job_id, status, now)
                 self.tracker.schedule(b, now, 0.0)
         elif b.state is BatchState.DONE:

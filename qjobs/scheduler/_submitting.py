@@ -17,6 +17,7 @@ from qjobs._core.errors import APIError, ConnectError, InputError, JobError
 from qjobs._core.models import Job
 from qjobs.circuit._ir import Circuit
 from qjobs.scheduler._batches import Batch
+from qjobs.scheduler._clock import loop_time
 from qjobs.scheduler._ledger_records import ABSENT, REJECTED
 from qjobs.scheduler._states import BatchState, move
 
@@ -62,7 +63,7 @@ class Submitter:
             type(exc).__name__,
             attempt,
             _MAX_SUBMIT_ATTEMPTS,
-            anyio.current_time() + delay,
+            loop_time() + delay,
         )
         self.shared.own_waits[token] = entry
         self.shared.retries += 1
