@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from qjobs._core.models import JobStatus
-from qjobs.scheduler._clock import loop_time
 from qjobs.scheduler._keys import batch_key, payload_estimate
+from qjobs.scheduler._loop import loop_time
 from qjobs.scheduler._states import BatchState, move
 
 if TYPE_CHECKING:

@@ -19,10 +19,10 @@ from qjobs._core.models import Result
 from qjobs.circuit._ir import Circuit
 from qjobs.scheduler._batches import Batch
 from qjobs.scheduler._circuits import CircuitRecord
-from qjobs.scheduler._clock import loop_time
 from qjobs.scheduler._events import EventKind, Progress, SchedulerEvent
 from qjobs.scheduler._future import JobFuture
 from qjobs.scheduler._keys import payload_estimate
+from qjobs.scheduler._loop import loop_time
 from qjobs.scheduler._states import FINAL_FUTURE, BatchState, FutureState, move
 from qjobs.transport import RetryWait
 

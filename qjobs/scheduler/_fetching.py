@@ -10,8 +10,8 @@ import anyio
 from qjobs._core.errors import JobError, MalformedResponseError, NotFoundError
 from qjobs._core.models import Job, JobStatus, Result
 from qjobs.scheduler._batches import Batch
-from qjobs.scheduler._clock import loop_time
 from qjobs.scheduler._ledger_records import pack_result
+from qjobs.scheduler._loop import loop_time, next_item
 from qjobs.scheduler._states import BatchState, move
 
 if TYPE_CHECKING:
@@ -33,7 +33,8 @@ class Fetcher:
 
     async def fetch_worker(self) -> None:
         """A fetch worker: results of completed jobs, confirmation of failed ones."""
-        async for b, job in self.shared.fetch_rx:
+        while (item := await next_item(self.shared.fetch_rx)) is not None:
+            b, job = item
             if b.state is not BatchState.FETCHING:
                 continue
             if job.status is JobStatus.COMPLETED:

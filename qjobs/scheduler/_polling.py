@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from qjobs._core.errors import NotFoundError
-from qjobs.scheduler._clock import loop_time
+from qjobs.scheduler._loop import loop_time, next_item
 from qjobs.scheduler._states import BatchState
 
 if TYPE_CHECKING:
@@ -167,7 +167,7 @@ class Poller:
     async def worker(self) -> None:
         """A poll worker: poll each chunk it is handed."""
         client = self.cfg.client
-        async for chunk in self.shared.poll_rx:
+        while (chunk := await next_item(self.shared.poll_rx)) is not None:
             partial = len(chunk) < self.cfg.status_chunk
             try:
                 await self._poll(client, chunk)

@@ -16,7 +16,6 @@ from qjobs._core.models import JobStatus
 from qjobs.circuit._ir import Circuit
 from qjobs.scheduler._batches import Batch
 from qjobs.scheduler._circuits import CircuitRecord
-from qjobs.scheduler._clock import loop_time
 from qjobs.scheduler._ledger_records import (
     ABSENT,
     LOST,
@@ -24,6 +23,7 @@ from qjobs.scheduler._ledger_records import (
     LedgerBatch,
     unpack_result,
 )
+from qjobs.scheduler._loop import loop_time
 from qjobs.scheduler._states import BatchState, FutureState, move
 
 if TYPE_CHECKING:

@@ -30,8 +30,8 @@ from qjobs._core.errors import (
 from qjobs._core.models import Job, JobStatus
 from qjobs.scheduler._batches import Batch
 from qjobs.scheduler._circuits import CircuitRecord
-from qjobs.scheduler._clock import loop_time
 from qjobs.scheduler._ledger_records import LOST
+from qjobs.scheduler._loop import loop_time
 from qjobs.scheduler._states import BatchState, FutureState, move
 
 if TYPE_CHECKING:
