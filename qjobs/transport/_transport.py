@@ -480,8 +480,10 @@ class Transport:
             self._check_timeout(timeout)
         session = self._ensure_session()
         client_timeout = self._client_timeout(timeout, stream=False)
+        token = next(self._tokens)
 
         async def attempt() -> Response:
+            self._waits.pop(token, None)  # no longer waiting to be retried
             async with self.limiter.slot():
                 self.stats.started(route, len(body) if body else 0)
                 try:
@@ -515,7 +517,7 @@ class Transport:
                 provider=self.provider,
             )
 
-        return await self._run(attempt, kind, method, route, err_path)
+        return await self._run(attempt, token, kind, method, route, err_path)
 
     def stream(
         self,
@@ -551,8 +553,10 @@ class Transport:
         method, url, query, body, hdrs, kind, route, err_path, same_origin = prepared
         session = self._ensure_session()
         client_timeout = self._client_timeout(total, stream=True)
+        token = next(self._tokens)
 
         async def attempt() -> tuple[aiohttp.ClientResponse, AsyncExitStack]:
+            self._waits.pop(token, None)  # no longer waiting to be retried
             stack = AsyncExitStack()
             await stack.enter_async_context(self.limiter.slot())
             try:
@@ -580,7 +584,7 @@ class Transport:
                 raise
             return resp, stack
 
-        resp, stack = await self._run(attempt, kind, method, route, err_path)
+        resp, stack = await self._run(attempt, token, kind, method, route, err_path)
 
         async def chunks() -> AsyncGenerator[bytes, None]:
             received = 0
@@ -636,15 +640,17 @@ class Transport:
     async def _run(
         self,
         attempt: Callable[[], Awaitable[T]],
+        token: int,
         kind: RequestKind,
         method: str,
         route: str,
         err_path: str,
     ) -> T:
+        """Run ``attempt`` under the retrier; ``attempt`` removes entry ``token`` of ``_waits``
+        when it starts."""
         policy = self.retrier.policy
         max_attempts = policy.max_attempts
         gives_up_at = self._clock() + policy.max_time
-        token = next(self._tokens)
 
         def on_retry(exc: QJobsError, number: int, wait: float) -> None:
             self.stats.retries += 1
@@ -663,12 +669,8 @@ class Transport:
                 wait,
             )
 
-        async def next_attempt() -> T:
-            self._waits.pop(token, None)
-            return await attempt()
-
         try:
-            return await self.retrier.run(next_attempt, kind, on_retry)
+            return await self.retrier.run(attempt, kind, on_retry)
         except (ConnectError, MalformedResponseError):
             raise
         except TransportError as exc:
