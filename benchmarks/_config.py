@@ -47,6 +47,8 @@ class Config:
     peer_poll_s: float = 0.5
     peer_rate_limit: float = 50.0
     peer_burst: int = 20
+    # Client CPU per unbatched job over HTTP (benchmarks/cpu_http.py, its own zero-delay emulator).
+    cpu_http_jobs: int = 2000
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready copy."""
@@ -67,6 +69,7 @@ QUICK = Config(
     rate_caps=(20.0,),
     rate_jobs=40,
     peer_scale=0.1,
+    cpu_http_jobs=500,
 )
 
 

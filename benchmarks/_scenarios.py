@@ -14,6 +14,7 @@ from typing import Any
 
 from benchmarks._config import Config
 from benchmarks._runner import run_worker
+from benchmarks.cpu_http import cpu_http
 from benchmarks.peers.scenario import peers, peers_limit
 
 __all__ = ["SCENARIOS", "Context"]
@@ -271,4 +272,5 @@ SCENARIOS: dict[str, Callable[[Context], dict[str, Any]]] = {
     "rate_caps": rate_caps,
     "peers": peers,
     "peers_limit": peers_limit,
+    "cpu_http": cpu_http,
 }

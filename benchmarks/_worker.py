@@ -58,6 +58,10 @@ def _timed(spec: dict[str, Any]) -> Callable[[], dict[str, Any]]:
         return contestants.prepare_sync(url, **p)
     if kind == "qjobs_memory":
         return contestants.prepare_memory(**p)
+    if kind == "aiohttp_gather":
+        from benchmarks import cpu_http
+
+        return cpu_http.prepare_aiohttp(url, **p)
     raise ValueError(f"unknown contestant {kind!r}")
 
 

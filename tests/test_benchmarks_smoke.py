@@ -20,7 +20,7 @@ from benchmarks.__main__ import QUICK_RESULTS, main
 from benchmarks._config import FULL, apply_overrides
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ["baselines", "unbatched", "batched", "sync", "memory", "rate_caps"]
+SCENARIOS = ["baselines", "unbatched", "batched", "sync", "memory", "rate_caps", "cpu_http"]
 # Run by make bench only (the official SDKs, from the interop venv); see test_benchmarks_peers.
 PEER_SCENARIOS = ["peers", "peers_limit"]
 PEER_FILES = [ROOT / "benchmarks" / "results" / f"{name}.json" for name in PEER_SCENARIOS]
@@ -58,6 +58,7 @@ TINY = [
     "memory_exec_s=0.01",
     "rate_caps=50",
     "rate_jobs=6",
+    "cpu_http_jobs=12",
 ]
 
 
@@ -172,6 +173,18 @@ def test_qjobs_runs_create_the_expected_jobs(run: tuple[dict[str, dict[str, Any]
 
     caps = docs["rate_caps"]["runs"]
     assert caps["rps_50"]["emulator"]["jobs_created"] == 6
+
+
+def test_cpu_http_runs_qjobs_and_plain_aiohttp(run: tuple[dict[str, dict[str, Any]], str]) -> None:
+    doc = run[0]["cpu_http"]
+    assert set(doc["runs"]) == {"qjobs", "aiohttp"}
+    for r in doc["runs"].values():
+        assert r["emulator"]["jobs_created"] == 12
+        # create and results for each job, and at least one status poll
+        assert r["client_requests"] == r["emulator"]["total_requests"] >= 2 * 12 + 1
+    assert doc["runs"]["qjobs"]["progress"]["completed"] == 12
+    assert set(doc["ratios"]["qjobs_vs_aiohttp"]) == {"cpu_per_job", "cpu_per_request"}
+    assert [t["name"] for t in doc["targets"]] == ["client CPU per unbatched job over HTTP (ms)"]
 
 
 def test_report_lists_every_scenario(run: tuple[dict[str, dict[str, Any]], str]) -> None:

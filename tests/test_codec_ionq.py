@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from typing import Any
 
 import numpy as np
@@ -468,3 +469,19 @@ def test_native_round_trip_keeps_meaning() -> None:
     )
     (back,) = codec.decode(codec.encode(c).input)
     _same_state_up_to_phase(c, back)
+
+
+def test_measurement_map_few_and_many_outcomes_agree() -> None:
+    # Up to 64 outcomes the map is applied key by key, above with numpy: the same dense array.
+    mm = codec.MeasurementMap((2, None, 0, 5, 1, 3))
+    rng = random.Random(5)
+    for size in (1, 5, 64):
+        keys = rng.sample(range(1 << 7), size)
+        probs = {k: rng.random() for k in keys}
+        many = {**probs, **{k: 0.0 for k in range(1 << 7) if k not in probs}}  # > 64 keys
+        assert len(many) > 64
+        few = mm.apply_probabilities(probs)
+        assert few.tolist() == mm.apply_probabilities(many).tolist()
+        expected = np.zeros(64)
+        np.add.at(expected, mm.apply(np.array(keys)), [probs[k] for k in keys])
+        assert few.tolist() == expected.tolist()

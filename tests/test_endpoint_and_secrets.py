@@ -239,6 +239,17 @@ def test_redactor_removes_fragments_but_not_the_scheme_word() -> None:
     assert redactor.redact("nothing here") == "nothing here"
 
 
+@pytest.mark.parametrize("length", [6, 7, 11, 32, 300])  # 300: too many pieces to look for
+def test_redactor_removes_every_window_of_a_credential(length: int) -> None:
+    credential = "".join(chr(ord("A") + (i * 7) % 26) + str(i % 10) for i in range(length))[:length]
+    redactor = Redactor([f"Bearer {credential}"])
+    for start in range(length - 5):
+        for end in range(start + 6, length + 1):
+            text = f"/jobs/x-{credential[start:end]}-y/results"
+            assert redactor.redact(text) == "/jobs/x-***-y/results", (start, end)
+    assert redactor.redact("/jobs/0192f3c4-7b1a/results") == "/jobs/0192f3c4-7b1a/results"
+
+
 def _echo_body(secret: str) -> str:
     return (
         f"invalid key {secret[:8]}... (prefix); expected one like {secret[:-4]}; "

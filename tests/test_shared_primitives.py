@@ -3,6 +3,8 @@ error, the declared ``permanent`` flag, ``Transport(retrier=)`` and the shared c
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 
@@ -123,3 +125,35 @@ def test_every_client_takes_the_shared_options_and_refuses_others() -> None:
         )
         assert client.provider == name
         assert client.capabilities is type(client).default_capabilities
+
+
+def _numpy_counts(probabilities: list[float], shots: int) -> list[int]:
+    """counts_from_probabilities written with numpy throughout (its large-size path)."""
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, None)
+    total = float(p.sum())
+    exact = p / total * shots
+    base = np.floor(exact).astype(np.int64)
+    left = int(shots - int(base.sum()))
+    if left > 0:
+        order = np.lexsort((np.arange(p.size), -(exact - base)))
+        base[order[:left]] += 1
+    return [int(v) for v in base]
+
+
+def test_counts_of_few_outcomes_match_the_numpy_reckoning() -> None:
+    rng = random.Random(12)
+    special = [0.0, -0.0, 0.1, 0.2, 0.25, 1 / 3, 0.5, 1e-300]
+    for trial in range(3000):
+        n = rng.choice([1, 2, 4, 8, 32, 64])
+        kind = trial % 3
+        probs = [
+            rng.random()
+            if kind == 0
+            else rng.choice(special)
+            if kind == 1
+            else rng.randint(0, 6) / 7
+            for _ in range(n)
+        ]
+        probs[0] += 1e-9  # never all zero
+        shots = rng.choice([1, 3, 7, 100, 1000, 12345])
+        assert counts_from_probabilities(probs, shots).tolist() == _numpy_counts(probs, shots)

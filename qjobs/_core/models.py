@@ -119,6 +119,10 @@ class Backend:
     details: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
 
 
+#: The digits of a ``0x`` outcome key (after lowercasing).
+_HEX_DIGITS = frozenset("0123456789abcdef")
+
+
 @attrs.frozen(slots=True)
 class OutcomeCheck:
     """The one rule for result data a server sends: outcomes fit the submitted circuit.
@@ -163,11 +167,14 @@ class OutcomeCheck:
         value: Any = key
         if isinstance(key, str):
             text = key.strip().lower()
-            digits = text[2:] if text.startswith("0x") else text
-            ok = 0 < len(digits) <= self.width + 2 and all(
-                c in "0123456789abcdef"[: 16 if text.startswith("0x") else 10] for c in digits
-            )
-            value = int(digits, 16 if text.startswith("0x") else 10) if ok else None
+            if text.startswith("0x"):
+                digits = text[2:]
+                ok = 0 < len(digits) <= self.width + 2 and all(c in _HEX_DIGITS for c in digits)
+                value = int(digits, 16) if ok else None
+            else:
+                # ASCII digits only: str.isdigit alone would take other scripts' digits too.
+                ok = 0 < len(text) <= self.width + 2 and text.isascii() and text.isdigit()
+                value = int(text, 10) if ok else None
         if isinstance(value, bool) or not isinstance(value, int | np.integer):
             raise self.fail(f"outcome {key!r:.60} is not an integer")
         return self.outcome(int(value))
@@ -254,6 +261,8 @@ def counts_from_probabilities(probabilities: npt.ArrayLike, shots: int) -> npt.N
     total = float(p.sum())
     if shots <= 0 or total <= 0.0:
         return np.zeros(p.shape, dtype=np.int64)
+    if p.ndim == 1 and p.size <= _FEW_OUTCOMES and math.isfinite(total):
+        return _few_counts(p.tolist(), total, shots)
     exact = p / total * shots
     base = np.floor(exact).astype(np.int64)
     left = int(shots - int(base.sum()))
@@ -262,6 +271,23 @@ def counts_from_probabilities(probabilities: npt.ArrayLike, shots: int) -> npt.N
         order = np.lexsort((np.arange(p.size), -remainder))
         base[order[:left]] += 1
     return base
+
+
+#: Up to this many outcomes, :func:`counts_from_probabilities` works on Python floats.
+_FEW_OUTCOMES = 64
+
+
+def _few_counts(p: list[float], total: float, shots: int) -> npt.NDArray[np.int64]:
+    """:func:`counts_from_probabilities` for a few finite probabilities: the same float
+    operations element by element, so the same counts, without numpy's per-call cost."""
+    exact = [v / total * shots for v in p]
+    base = [math.floor(e) for e in exact]
+    left = shots - sum(base)
+    if left > 0:
+        order = sorted(range(len(p)), key=lambda i: (base[i] - exact[i], i))
+        for i in order[:left]:
+            base[i] += 1
+    return np.array(base, dtype=np.int64)
 
 
 @attrs.define(slots=True, eq=False)
@@ -359,8 +385,11 @@ class Result:
             raise InputError("probabilities", dense.shape, "must be 2**n entries in one axis")
         n = size.bit_length() - 1
         counts = counts_from_probabilities(dense, shots)
+        nonzero = np.flatnonzero(counts)
+        width = f"0{n}b"
         labels = {
-            (format(int(k), f"0{n}b") if n else ""): int(counts[k]) for k in np.flatnonzero(counts)
+            (format(k, width) if n else ""): c
+            for k, c in zip(nonzero.tolist(), counts[nonzero].tolist(), strict=True)
         }
         return cls(counts=labels, probabilities=dense, shots=shots, num_clbits=n, **kwargs)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 import logging
 import random
+import re
 import ssl as ssl_module
 import urllib.parse
 from collections.abc import (
@@ -62,6 +63,8 @@ TIMEOUT_LOOKUP_WAITS: Final = (0.5, 1.0, 2.0)
 #: Characters no id may hold: they would end the path segment, start a query or fragment, or
 #: (``%``) be decoded into one of those by a server.
 _ID_FORBIDDEN: Final = frozenset("/?#%")
+#: A forbidden character or whitespace (``\s`` is ``str.isspace``).
+_ID_UNFIT: Final = re.compile(r"[\s/?#%]")
 
 
 def _id_problem(value: Any) -> str | None:
@@ -72,6 +75,8 @@ def _id_problem(value: Any) -> str | None:
         return "empty"
     if value in (".", ".."):
         return "a '.' or '..' path segment"
+    if value.isprintable() and _ID_UNFIT.search(value) is None:
+        return None  # the common case, decided without a loop over the characters
     for ch in value:
         if ch in _ID_FORBIDDEN:
             return f"contains {ch!r}"

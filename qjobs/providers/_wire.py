@@ -154,11 +154,14 @@ def structure(
     if not isinstance(data, Mapping):
         raise MalformedResponseError(f"{what} is not an object", provider=provider)
     names, has_details = _fields(cls)
+    clean: Mapping[str, Any]
     if renames:
         clean = {renames.get(k, k): v for k, v in data.items()}
         clean = {k: v for k, v in clean.items() if k in names}
-    else:
+    elif has_details:
         clean = {k: v for k, v in data.items() if k in names}
+    else:
+        clean = data  # the converter reads its fields' keys only (no renaming overrides here)
     try:
         obj: T = converter.structure(clean, cls)
     except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as exc:

@@ -16,6 +16,7 @@ import anyio
 
 from qjobs._core.models import JobStatus
 from qjobs.scheduler._keys import batch_key, payload_estimate
+from qjobs.scheduler._loop import loop_time
 from qjobs.scheduler._states import BatchState, move
 
 if TYPE_CHECKING:
@@ -173,7 +174,7 @@ class Batcher:
         """The batcher task: form batches whenever woken or a linger expires."""
         while True:
             self.shared.batch_wake = wake = anyio.Event()
-            delay = self._form_batches(anyio.current_time())
+            delay = self._form_batches(loop_time())
             if delay is None:
                 await wake.wait()
             else:

@@ -22,6 +22,7 @@ from qjobs.scheduler._circuits import CircuitRecord
 from qjobs.scheduler._events import EventKind, Progress, SchedulerEvent
 from qjobs.scheduler._future import JobFuture
 from qjobs.scheduler._keys import payload_estimate
+from qjobs.scheduler._loop import loop_time
 from qjobs.scheduler._states import FINAL_FUTURE, BatchState, FutureState, move
 from qjobs.transport import RetryWait
 
@@ -140,7 +141,7 @@ class Bookkeeper:
         r.batch = None
         g = r.group
         if not g.pending:
-            g.since = anyio.current_time()
+            g.since = loop_time()
             self.shared.ready[g] = None
         if front:
             g.pending.appendleft(r)
@@ -215,7 +216,7 @@ class Bookkeeper:
     def _own_retrying(self) -> list[RetryWait]:
         if not self.shared.own_waits:
             return []  # (no clock read: repr() of a sync twin runs outside the event loop)
-        now = anyio.current_time()
+        now = loop_time()
         return [
             RetryWait(what, error, attempt, most, max(0.0, at - now))
             for what, error, attempt, most, at in list(self.shared.own_waits.values())

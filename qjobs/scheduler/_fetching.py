@@ -11,6 +11,7 @@ from qjobs._core.errors import JobError, MalformedResponseError, NotFoundError
 from qjobs._core.models import Job, JobStatus, Result
 from qjobs.scheduler._batches import Batch
 from qjobs.scheduler._ledger_records import pack_result
+from qjobs.scheduler._loop import loop_time, next_item
 from qjobs.scheduler._states import BatchState, move
 
 if TYPE_CHECKING:
@@ -32,7 +33,8 @@ class Fetcher:
 
     async def fetch_worker(self) -> None:
         """A fetch worker: results of completed jobs, confirmation of failed ones."""
-        async for b, job in self.shared.fetch_rx:
+        while (item := await next_item(self.shared.fetch_rx)) is not None:
+            b, job = item
             if b.state is not BatchState.FETCHING:
                 continue
             if job.status is JobStatus.COMPLETED:
@@ -46,7 +48,7 @@ class Fetcher:
         404 answers are counted instead: ``lost_reads`` of them (spaced as for polls) make the
         job lost.
         """
-        start = anyio.current_time()
+        start = loop_time()
         delay = self.cfg.backoff.initial
         not_found = 0
         while True:
@@ -63,7 +65,7 @@ class Fetcher:
             except Exception as exc:
                 if b.state is not BatchState.FETCHING:
                     return None
-                waited = anyio.current_time() - start
+                waited = loop_time() - start
                 if waited >= self.cfg.unknown_timeout:
                     self.book.fail_batch(
                         b,
@@ -127,4 +129,4 @@ class Fetcher:
             self.tracker.fetch_final(b, job)
         else:
             move(b, BatchState.TRACKED)
-            self.tracker.observe(b, job, anyio.current_time())
+            self.tracker.observe(b, job, loop_time())

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from qjobs._core.errors import NotFoundError
+from qjobs.scheduler._loop import loop_time, next_item
 from qjobs.scheduler._states import BatchState
 
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ class Poller:
         hold = self.cfg.backoff.maximum
         while True:
             self.shared.poll_wake = wake = anyio.Event()
-            now = anyio.current_time()
+            now = loop_time()
             # With a list endpoint, at most one partial chunk is on its way at a time (for at
             # most ``poll_max`` seconds): jobs falling due meanwhile join the next list request,
             # sent as soon as that one is answered. A full chunk always goes at once.
@@ -166,7 +167,7 @@ class Poller:
     async def worker(self) -> None:
         """A poll worker: poll each chunk it is handed."""
         client = self.cfg.client
-        async for chunk in self.shared.poll_rx:
+        while (chunk := await next_item(self.shared.poll_rx)) is not None:
             partial = len(chunk) < self.cfg.status_chunk
             try:
                 await self._poll(client, chunk)
@@ -192,12 +193,12 @@ class Poller:
             await self._poll_each(client, chunk)  # find which job is gone
             return
         except Exception as exc:
-            now = anyio.current_time()
+            now = loop_time()
             log.debug("poll of %d job(s) failed: %s", len(ids), exc)
             for b in chunk:
                 self.tracker.unlearned(b, now, str(exc))
             return
-        now = anyio.current_time()
+        now = loop_time()
         by_id = {j.id: j for j in jobs}
         missing: list[Batch] = []
         for b in chunk:
@@ -222,9 +223,9 @@ class Poller:
         try:
             job = await client.get_job(b.job_id)
         except NotFoundError:
-            self.tracker.not_found(b, anyio.current_time())
+            self.tracker.not_found(b, loop_time())
         except Exception as exc:
             log.debug("poll of job %s failed: %s", b.job_id, exc)
-            self.tracker.unlearned(b, anyio.current_time(), str(exc))
+            self.tracker.unlearned(b, loop_time(), str(exc))
         else:
-            self.tracker.observe(b, job, anyio.current_time())
+            self.tracker.observe(b, job, loop_time())

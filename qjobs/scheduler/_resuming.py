@@ -23,6 +23,7 @@ from qjobs.scheduler._ledger_records import (
     LedgerBatch,
     unpack_result,
 )
+from qjobs.scheduler._loop import loop_time
 from qjobs.scheduler._states import BatchState, FutureState, move
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ class Resumer:
                     status = JobStatus(lb.status)
                 except ValueError:
                     status = JobStatus.UNKNOWN
-                now = anyio.current_time()
+                now = loop_time()
                 self.tracker.track(b, lb.job_id, status, now)
                 self.tracker.schedule(b, now, 0.0)
         elif b.state is BatchState.DONE:

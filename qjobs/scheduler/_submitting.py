@@ -18,6 +18,7 @@ from qjobs._core.models import Job
 from qjobs.circuit._ir import Circuit
 from qjobs.scheduler._batches import Batch
 from qjobs.scheduler._ledger_records import ABSENT, REJECTED
+from qjobs.scheduler._loop import loop_time, next_item
 from qjobs.scheduler._states import BatchState, move
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ class Submitter:
             type(exc).__name__,
             attempt,
             _MAX_SUBMIT_ATTEMPTS,
-            anyio.current_time() + delay,
+            loop_time() + delay,
         )
         self.shared.own_waits[token] = entry
         self.shared.retries += 1
@@ -74,7 +75,7 @@ class Submitter:
 
     async def submit_worker(self) -> None:
         """A submit worker: look up recovered intents, submit formed batches."""
-        async for b in self.shared.submit_rx:
+        while (b := await next_item(self.shared.submit_rx)) is not None:
             if b.state is BatchState.LOOKUP:
                 try:
                     await self.resumer.resume_lookup(b)

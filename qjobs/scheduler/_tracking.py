@@ -31,6 +31,7 @@ from qjobs._core.models import Job, JobStatus
 from qjobs.scheduler._batches import Batch
 from qjobs.scheduler._circuits import CircuitRecord
 from qjobs.scheduler._ledger_records import LOST
+from qjobs.scheduler._loop import loop_time
 from qjobs.scheduler._states import BatchState, FutureState, move
 
 if TYPE_CHECKING:
@@ -145,7 +146,7 @@ class Tracker:
 
     def attach(self, b: Batch, job: Job) -> None:
         """The job of ``b`` exists at the provider: record it and start polling it."""
-        now = anyio.current_time()
+        now = loop_time()
         move(b, BatchState.TRACKED)
         self.track(b, job.id, job.status, now)
         b.provider_status = job.provider_status
@@ -237,7 +238,7 @@ class Tracker:
         A :class:`ConnectError` (the transport already retried it per its policy) is raised as
         is: the endpoint cannot be reached, and waiting longer would hang.
         """
-        start = anyio.current_time()
+        start = loop_time()
         delay = 0.05
         while True:
             try:
@@ -245,7 +246,7 @@ class Tracker:
             except ConnectError:
                 raise
             except Exception as exc:
-                waited = anyio.current_time() - start
+                waited = loop_time() - start
                 if waited >= self.cfg.unknown_timeout:
                     raise JobError(
                         f"could not learn whether {self.cfg.provider} job with key {b.key} was "

@@ -26,6 +26,11 @@ _MIN_SECRET_LEN = 4
 #: six-character accident in ordinary text is rare (over-redaction is the safe failure).
 MIN_FRAGMENT = 6
 _USERINFO = re.compile(r"(//)[^/?#@]*@")
+#: Every fragment of a credential contains one of its pieces ``core[k*_PIECE:(k+1)*_PIECE]``,
+#: so text holding none of them needs no window-by-window scan.
+_PIECE = MIN_FRAGMENT // 2
+#: Above this many pieces, looking for each costs more than the scan it would spare.
+_MAX_PIECES = 64
 
 
 class Redactor:
@@ -37,11 +42,12 @@ class Redactor:
     so a server echoing a cut token does not leak part of it; the scheme word alone is not.
     """
 
-    __slots__ = ("_fragments", "_secrets")
+    __slots__ = ("_fragments", "_pieces", "_secrets")
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         found: set[str] = set()
         fragments: set[str] = set()
+        pieces: set[str] = set()
         for raw in secrets:
             value = raw.strip()
             _, _, credential = value.partition(" ")
@@ -53,9 +59,14 @@ class Redactor:
             fragments.update(
                 core[i : i + MIN_FRAGMENT] for i in range(len(core) - MIN_FRAGMENT + 1)
             )
+            if len(core) >= MIN_FRAGMENT:
+                pieces.update(
+                    core[i : i + _PIECE] for i in range(0, len(core) - _PIECE + 1, _PIECE)
+                )
         # Longest first, so that a secret containing another is replaced whole.
         self._secrets = tuple(sorted(found, key=len, reverse=True))
         self._fragments = frozenset(fragments)
+        self._pieces = tuple(pieces) if len(pieces) <= _MAX_PIECES else None
 
     def __repr__(self) -> str:
         return f"Redactor(<{len(self._secrets)} secrets>)"
@@ -65,7 +76,12 @@ class Redactor:
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
-        return self._redact_fragments(text) if self._fragments else text
+        if not self._fragments:
+            return text
+        pieces = self._pieces
+        if pieces is not None and not any(piece in text for piece in pieces):
+            return text  # no piece, so no fragment either
+        return self._redact_fragments(text)
 
     def _redact_fragments(self, text: str) -> str:
         covered = bytearray(len(text))

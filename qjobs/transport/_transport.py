@@ -13,7 +13,6 @@ from collections.abc import (
     Awaitable,
     Callable,
     Iterable,
-    Iterator,
     Mapping,
     Sequence,
 )
@@ -22,7 +21,6 @@ from contextlib import (
     AsyncExitStack,
     aclosing,
     asynccontextmanager,
-    contextmanager,
 )
 from types import TracebackType
 from typing import Any, NoReturn, Self, TypeVar
@@ -64,6 +62,10 @@ __all__ = ["Transport"]
 logger = logging.getLogger("qjobs.transport")
 
 _METHOD = re.compile(r"^[A-Z]{1,16}$")
+#: Method names as the clients write them: no regex match needed.
+_COMMON_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+#: What aiohttp and the OS raise that :meth:`Transport._raise_mapped` turns into qjobs errors.
+_MAPPED = (aiohttp.ClientError, OSError, TimeoutError)
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
 _CHUNK = 64 * 1024
@@ -84,7 +86,7 @@ _Prepared = tuple[
     URL,
     "list[tuple[str, str]] | None",  # query
     "bytes | None",  # body
-    "CIMultiDict[str]",  # headers
+    "CIMultiDictProxy[str]",  # headers
     RequestKind,
     str,  # route
     str,  # error path (no query, redacted)
@@ -234,7 +236,10 @@ class Transport:
             "User-Agent": user_agent or _default_user_agent(),
         }
         self._headers.update(headers or {})
+        # The headers of a request without extra ones, by (content type, auth sent): built once.
+        self._header_sets: dict[tuple[str | None, bool], CIMultiDictProxy[str]] = {}
         self.timeouts = timeouts or Timeouts()
+        self._timeout_cache: tuple[Timeouts, aiohttp.ClientTimeout] | None = None
         if retrier is not None and not isinstance(retrier, Retrier):
             raise InputError("retrier", retrier, "must be a qjobs.transport Retrier")
         self.retry = retrier.policy if retrier is not None else (retry or RetryPolicy())
@@ -316,7 +321,12 @@ class Transport:
     def _client_timeout(self, total: float | None, *, stream: bool) -> aiohttp.ClientTimeout:
         t = self.timeouts
         if total is None and not stream:
-            total = t.total
+            cached = self._timeout_cache
+            if cached is not None and cached[0] is t:
+                return cached[1]
+            made = aiohttp.ClientTimeout(total=t.total, sock_connect=t.connect, sock_read=t.read)
+            self._timeout_cache = (t, made)
+            return made
         # sock_connect rather than connect: waiting for a pooled connection is not counted.
         return aiohttp.ClientTimeout(total=total, sock_connect=t.connect, sock_read=t.read)
 
@@ -413,7 +423,19 @@ class Transport:
 
     def _headers_for(
         self, extra: Mapping[str, str] | None, content_type: str | None, send_auth: bool
-    ) -> CIMultiDict[str]:
+    ) -> CIMultiDictProxy[str]:
+        if not extra:
+            cached = self._header_sets.get((content_type, send_auth))
+            if cached is None:
+                cached = self._header_sets[content_type, send_auth] = self._build_headers(
+                    None, content_type, send_auth
+                )
+            return cached
+        return self._build_headers(extra, content_type, send_auth)
+
+    def _build_headers(
+        self, extra: Mapping[str, str] | None, content_type: str | None, send_auth: bool
+    ) -> CIMultiDictProxy[str]:
         out: CIMultiDict[str] = CIMultiDict(self._headers)
         if content_type is not None:
             out["Content-Type"] = content_type
@@ -423,15 +445,15 @@ class Transport:
             out[key] = value
         if send_auth:
             out.update(self._auth_headers)
-        return out
+        return CIMultiDictProxy(out)
 
-    def _without_auth(self, headers: CIMultiDict[str]) -> CIMultiDict[str]:
+    def _without_auth(self, headers: CIMultiDictProxy[str]) -> CIMultiDictProxy[str]:
         out = CIMultiDict(headers)
         for key in self._auth_headers:
             out.popall(key, None)
         out.popall("Authorization", None)
         out.popall("Cookie", None)
-        return out
+        return CIMultiDictProxy(out)
 
     def _fail(self, cls: type[TransportError], message: str, method: str, path: str) -> NoReturn:
         raise cls(self.redact(message), provider=self.provider, method=method, path=path)
@@ -460,44 +482,50 @@ class Transport:
         """
         prepared = self._prepare(method, path, params, json, data, headers, kind, route, auth)
         method, url, query, body, hdrs, kind, route, err_path, same_origin = prepared
-        self._check_timeout(timeout)
+        if timeout is not None:
+            self._check_timeout(timeout)
         session = self._ensure_session()
         client_timeout = self._client_timeout(timeout, stream=False)
+        token = next(self._tokens)
 
         async def attempt() -> Response:
+            self._waits.pop(token, None)  # no longer waiting to be retried
             if self.budget is not None:
                 await self.budget.take()
             async with self.limiter.slot():
-                self.stats.started(route, len(body or b""))
+                self.stats.started(route, len(body) if body else 0)
                 try:
-                    with self._mapped_errors(method, err_path):
-                        resp = await self._open(
-                            session,
-                            method,
-                            url,
-                            query,
-                            body,
-                            hdrs,
-                            same_origin,
-                            client_timeout,
-                            err_path,
-                        )
-                        try:
-                            content = await self._read(resp, method, err_path)
-                        finally:
-                            resp.release()
+                    resp = await self._open(
+                        session,
+                        method,
+                        url,
+                        query,
+                        body,
+                        hdrs,
+                        same_origin,
+                        client_timeout,
+                        err_path,
+                    )
+                    try:
+                        content = await self._read(resp, method, err_path)
+                    finally:
+                        resp.release()
+                except QJobsError:
+                    raise
+                except _MAPPED as exc:
+                    self._raise_mapped(exc, method, err_path)
                 finally:
                     self.stats.finished()
             return Response(
                 status=resp.status,
-                headers=CIMultiDictProxy(CIMultiDict(resp.headers)),
+                headers=resp.headers,  # aiohttp's own read-only view, not changed after this
                 content=content,
                 method=method,
                 path=err_path,
                 provider=self.provider,
             )
 
-        return await self._run(attempt, kind, method, route, err_path)
+        return await self._run(attempt, token, kind, method, route, err_path)
 
     def stream(
         self,
@@ -533,16 +561,18 @@ class Transport:
         method, url, query, body, hdrs, kind, route, err_path, same_origin = prepared
         session = self._ensure_session()
         client_timeout = self._client_timeout(total, stream=True)
+        token = next(self._tokens)
 
         async def attempt() -> tuple[aiohttp.ClientResponse, AsyncExitStack]:
+            self._waits.pop(token, None)  # no longer waiting to be retried
             if self.budget is not None:
                 await self.budget.take()
             stack = AsyncExitStack()
             await stack.enter_async_context(self.limiter.slot())
             try:
-                self.stats.started(route, len(body or b""))
+                self.stats.started(route, len(body) if body else 0)
                 stack.callback(self.stats.finished)
-                with self._mapped_errors(method, err_path):
+                try:
                     resp = await self._open(
                         session,
                         method,
@@ -554,23 +584,31 @@ class Transport:
                         client_timeout,
                         err_path,
                     )
+                except QJobsError:
+                    raise
+                except _MAPPED as exc:
+                    self._raise_mapped(exc, method, err_path)
                 stack.callback(resp.release)
             except BaseException:
                 await stack.aclose()
                 raise
             return resp, stack
 
-        resp, stack = await self._run(attempt, kind, method, route, err_path)
+        resp, stack = await self._run(attempt, token, kind, method, route, err_path)
 
         async def chunks() -> AsyncGenerator[bytes, None]:
             received = 0
-            with self._mapped_errors(method, err_path):
+            try:
                 async for chunk in resp.content.iter_chunked(chunk_size):
                     received += len(chunk)
                     self.stats.bytes_received += len(chunk)
                     if received > self.max_response_bytes:
                         self._too_large(method, err_path)
                     yield chunk
+            except QJobsError:
+                raise
+            except _MAPPED as exc:
+                self._raise_mapped(exc, method, err_path)
 
         async with stack, aclosing(chunks()) as iterator:
             yield iterator
@@ -592,9 +630,10 @@ class Transport:
         route: str | None,
         auth: bool,
     ) -> _Prepared:
-        if not isinstance(method, str) or not _METHOD.match(method.upper()):
-            raise InputError("method", method, "must be an HTTP method name")
-        method = method.upper()
+        if not (isinstance(method, str) and method in _COMMON_METHODS):
+            if not isinstance(method, str) or not _METHOD.match(method.upper()):
+                raise InputError("method", method, "must be an HTTP method name")
+            method = method.upper()
         if kind is not None and not isinstance(kind, RequestKind):
             raise InputError("kind", kind, "must be a RequestKind")
         url, same_origin = self._url(path)
@@ -611,15 +650,17 @@ class Transport:
     async def _run(
         self,
         attempt: Callable[[], Awaitable[T]],
+        token: int,
         kind: RequestKind,
         method: str,
         route: str,
         err_path: str,
     ) -> T:
+        """Run ``attempt`` under the retrier; ``attempt`` removes entry ``token`` of ``_waits``
+        when it starts."""
         policy = self.retrier.policy
         max_attempts = policy.max_attempts
         gives_up_at = self._clock() + policy.max_time
-        token = next(self._tokens)
 
         def on_retry(exc: QJobsError, number: int, wait: float) -> None:
             self.stats.retries += 1
@@ -638,12 +679,8 @@ class Transport:
                 wait,
             )
 
-        async def next_attempt() -> T:
-            self._waits.pop(token, None)
-            return await attempt()
-
         try:
-            return await self.retrier.run(next_attempt, kind, on_retry)
+            return await self.retrier.run(attempt, kind, on_retry)
         except (ConnectError, MalformedResponseError):
             raise
         except TransportError as exc:
@@ -677,6 +714,12 @@ class Transport:
         length = resp.content_length
         if length is not None and length > self.max_response_bytes:
             self._too_large(method, path)
+        if length is not None and "Content-Encoding" not in resp.headers:
+            # Not decoded, so the body is exactly Content-Length bytes (aiohttp's parser stops
+            # there and fails on a short body): read at once, within the cap.
+            content = await resp.content.read()
+            self.stats.bytes_received += len(content)
+            return content
         buf = bytearray()
         async for chunk in resp.content.iter_chunked(_CHUNK):
             buf += chunk
@@ -692,7 +735,7 @@ class Transport:
         url: URL,
         query: list[tuple[str, str]] | None,
         body: bytes | None,
-        headers: CIMultiDict[str],
+        headers: CIMultiDictProxy[str],
         same_origin: bool,
         client_timeout: aiohttp.ClientTimeout,
         err_path: str,
@@ -796,29 +839,24 @@ class Transport:
             retry_after=retry_after,
         )
 
-    @contextmanager
-    def _mapped_errors(self, method: str, path: str) -> Iterator[None]:
-        """Turn aiohttp/OS failures into qjobs transport errors (messages redacted)."""
-        try:
-            yield
-        except QJobsError:
-            raise
-        except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError) as exc:
+    def _raise_mapped(self, exc: BaseException, method: str, path: str) -> NoReturn:
+        """Turn an aiohttp/OS failure (one of ``_MAPPED``), being handled, into a qjobs
+        transport error with a redacted message (the failure is its ``__context__``)."""
+        if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
             self._fail(_TLSError, f"TLS failure: {exc}", method, path)
-        except aiohttp.ConnectionTimeoutError:
+        if isinstance(exc, aiohttp.ConnectionTimeoutError):
             self._fail(ConnectError, "connection timed out", method, path)
-        except aiohttp.ClientConnectorError as exc:
+        if isinstance(exc, aiohttp.ClientConnectorError):
             reason = exc.strerror or str(exc.os_error)
             self._fail(
                 ConnectError, f"cannot connect to {exc.host}:{exc.port}: {reason}", method, path
             )
-        except (aiohttp.ServerTimeoutError, TimeoutError):
+        if isinstance(exc, aiohttp.ServerTimeoutError | TimeoutError):
             self._fail(RequestTimeoutError, "no complete answer within the timeout", method, path)
-        except aiohttp.ServerDisconnectedError:
+        if isinstance(exc, aiohttp.ServerDisconnectedError):
             self._fail(
                 TransportError, "server closed the connection without answering", method, path
             )
-        except aiohttp.ClientPayloadError as exc:
+        if isinstance(exc, aiohttp.ClientPayloadError):
             self._fail(TransportError, f"incomplete response body: {exc}", method, path)
-        except (aiohttp.ClientError, OSError) as exc:
-            self._fail(TransportError, f"{type(exc).__name__}: {exc}", method, path)
+        self._fail(TransportError, f"{type(exc).__name__}: {exc}", method, path)
