@@ -9,6 +9,7 @@ circuit submitted once" reads as "jobs created == points". Outcomes are exact at
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -309,3 +310,59 @@ def test_a_worker_task_repr_shows_no_secret() -> None:
     assert "pw-secret" not in text
     assert "provider='ionq'" in text
     assert "points=1" in text
+
+
+def _doc_example() -> str:
+    """The ``python no-run`` example of docs/dask.md (it needs a PostgreSQL server)."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "dask.md").read_text("utf-8")
+    blocks = re.findall(r"^```python no-run\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL)
+    assert len(blocks) == 1, "docs/dask.md has one example that needs PostgreSQL"
+    return str(blocks[0])
+
+
+def test_the_docs_example_runs(tmp_path: Path, pg_url: str) -> None:
+    script = tmp_path / "example.py"
+    script.write_text(_doc_example(), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env={**_env(), "QJOBS_LEDGER_URL": pg_url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    jobs = _one(pg_url, "SELECT count(DISTINCT job_id) FROM qjobs_batches")
+    assert proc.stdout.splitlines()[-1] == f"(200, 2) 2 workers, {jobs} jobs"
+    assert _one(pg_url, "SELECT count(*) FROM qjobs_circuits WHERE result IS NOT NULL") == 200
+
+
+@pytest.mark.anyio
+async def test_the_async_api_on_an_asynchronous_client(
+    dask_client: distributed.Client, pg_url: str
+) -> None:
+    """``qjobs.sweep.run_on_dask`` awaited with ``Client(asynchronous=True)`` in this loop."""
+    address = str(dask_client.scheduler_info()["address"])
+    seen: list[Any] = []
+    async with (
+        qjobs.emulators.serve("ionq") as server,
+        distributed.Client(address, asynchronous=True, set_as_default=False) as client,
+    ):
+        await client.wait_for_workers(2)
+        out = await qjobs.sweep.run_on_dask(
+            qjobs.Sweep(QASM, {"a": [0, np.pi], "b": [0, np.pi], "u": np.linspace(0, 1, 10)}),
+            "ionq",
+            pg_url,
+            client=client,
+            connect_options={"token": "t", "base_url": server.base_url},
+            backend="simulator",
+            shots=10,
+            shard_size=8,
+            progress=seen.append,
+            **LIMITS,
+        )
+        assert server.stats.jobs_created == 40
+    _exact(out, 10)
+    assert out.metadata["dask_workers"] == 2
+    assert seen[-1].completed == 40
