@@ -184,6 +184,7 @@ def run_worker(
     shots: int,
     shard_size: int = 100,
     lease: float = 30.0,
+    share_rate_limit: bool = True,
     progress: Callable[[Progress], None] | None = None,
     **scheduler_options: Any,
 ) -> None:
@@ -191,15 +192,18 @@ def run_worker(
 
     The entry point of one worker (a process, a host, a Dask task): it opens its own client with
     ``qjobs.connect(provider, **connect_options)`` (``token``, ``base_url``, ``rate_limit``...;
-    credentials from the environment when omitted). Every worker must target the same provider
-    and endpoint, backend, shots and job options, or they compute different keys and run
-    separate campaigns. ``worker_id`` names the worker in the shard leases (default
-    ``host:pid``; unique per live worker). ``shard_size`` points make a shard; a lease lasts
-    ``lease`` seconds and is renewed every third of that while the worker lives, so a dead
-    worker's shard is taken over by another ``lease`` seconds after its last renewal.
-    ``progress`` is called about twice a second with the whole campaign's counts, read from the
-    ledger. ``scheduler_options`` go to each shard's :class:`~qjobs.Scheduler`
-    (``max_in_flight``, ``batch_size``, job options...).
+    credentials from the environment when omitted). Every worker must target the same provider and
+    endpoint, backend, shots and job options, or they compute different keys and run separate
+    campaigns. ``worker_id`` names the worker in the shard leases (default ``host:pid``; unique per
+    live worker). ``shard_size`` points make a shard; a lease lasts ``lease`` seconds and is renewed
+    every third of that while the worker lives, so a dead worker's shard is taken over by another
+    ``lease`` seconds after its last renewal. ``progress`` is called about twice a second with the
+    whole campaign's counts, read from the ledger. With ``share_rate_limit`` (the default) and a
+    client whose rate limit is set (``rate_limit=RateLimit(requests_per_second=...)``, or the
+    provider's published cap), the workers draw their requests from one token bucket in the ledger,
+    named by the provider and endpoint: together they send no more than one such client would.
+    ``scheduler_options`` go to each shard's :class:`~qjobs.Scheduler` (``max_in_flight``,
+    ``batch_size``, job options...).
 
     Returns once every shard is done, by this worker or others; then :func:`assemble` reads the
     result. A circuit that fails raises its error, as :meth:`Sweep.run` does.
@@ -217,6 +221,7 @@ def run_worker(
             shots=shots,
             shard_size=shard_size,
             lease=lease,
+            share_rate_limit=share_rate_limit,
             progress=progress,
             **scheduler_options,
         )

@@ -50,6 +50,7 @@ async def test_schema_is_created_once_and_recorded(pg_url: str) -> None:
         "qjobs_circuits",
         "qjobs_campaigns",
         "qjobs_shards",
+        "qjobs_budgets",
     }
     assert rows(pg_url, "SELECT count(*) FROM qjobs_circuits") == [(1,)]
 
@@ -123,3 +124,52 @@ async def test_password_never_appears_in_errors_reprs_or_logs(
     assert password not in text
     assert password not in caplog.text
     assert fake.stats.total == 0
+
+
+async def test_a_lost_lease_fences_the_shards_ledger(pg_url: str) -> None:
+    """Once another worker took the shard over, the first one can record nothing (no intent,
+    so no POST), renew nothing and finish nothing."""
+    from qjobs.scheduler._ledger_backend import Ledger
+    from qjobs.scheduler._ledger_pg import PostgresStore, connect
+    from qjobs.scheduler._ledger_pg_schema import migrate
+    from qjobs.scheduler._ledger_pg_shards import (
+        LeaseLostError,
+        claim,
+        create_campaign,
+        finish,
+        renew,
+    )
+
+    conn = await connect(pg_url)
+    try:
+        await migrate(conn, "test")
+        keys = [f"k{i}" for i in range(4)]
+        await create_campaign(conn, "c1", {"points": 4}, keys, 2)
+        await create_campaign(conn, "c1", {"points": 4}, keys, 2)  # a second worker: no-op
+        first = await claim(conn, "c1", "a", 30.0)
+        assert first is not None
+        assert (first.shard, first.keys, first.claims) == (0, ("k0", "k1"), 1)
+        ledger = Ledger(PostgresStore(pg_url, fence=first, keys=first.keys))
+        assert await ledger.open() == ({}, {})
+        ledger.intent("b0", [("k0", 0, 1)])
+        await ledger.flush()
+        # the lease runs out (a stalled worker), and worker b takes the shard over
+        await conn.execute("UPDATE qjobs_shards SET expires_at = now() WHERE shard = 0")
+        second = await claim(conn, "c1", "b", 30.0)
+        assert second is not None
+        assert (second.shard, second.claims) == (0, 2)
+        ledger.intent("b1", [("k1", 1, 1)])
+        with pytest.raises(LeaseLostError, match="no longer holds shard 0"):
+            await ledger.flush()
+        await ledger.store.release()
+        assert not await renew(conn, first)
+        assert not await finish(conn, first)
+        assert await finish(conn, second)
+    finally:
+        await conn.close()
+    assert rows(pg_url, "SELECT key FROM qjobs_batches") == [("b0",)]
+    assert rows(pg_url, "SELECT key FROM qjobs_circuits") == [("k0",)]
+    assert rows(pg_url, "SELECT owner, state FROM qjobs_shards ORDER BY shard") == [
+        ("b", "done"),
+        (None, "open"),
+    ]

@@ -3,7 +3,9 @@
 One IonQ emulator process serves every worker; its statistics count the jobs created. The
 template's outcome is exact at every point (rotations by 0 or pi, then a phase that changes no
 probability), so every result can be checked without sampling noise. One circuit per job
-(``batch_size = 1``), so "each circuit submitted once" reads as "jobs created == points".
+(``batch_size = 1``), so "each circuit submitted once" reads as "jobs created == points". The
+workers share one request budget of 400/s (``requests_per_second``; IonQ's published 100/s
+would make the 2,000-point campaign a minute long).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +51,7 @@ u = {{ start = 0, stop = 1, num = 500 }}
 batch_size = 1
 poll_initial = 0.05
 poll_max = 0.2
+requests_per_second = 400
 """
 
 
@@ -247,3 +251,75 @@ def test_blocking_twins_from_threads(pg_url: str) -> None:
     out = qjobs_sync.sweep.assemble(pg_url)
     np.testing.assert_array_equal(out.probabilities[:, 1], [0.0, 1.0] * 30)
     assert _one(pg_url, "SELECT count(*) FROM qjobs_shards WHERE state = 'done'") == 12
+
+
+async def _budget_run(url: str, share: bool) -> tuple[int, int, int]:
+    """Three workers on 120 points (a shard of 40 each) against an emulator allowing 40
+    requests/s (burst 40), each client limited to 40/s; returns (429s, requests, jobs) as the
+    emulator counts them."""
+    import anyio
+
+    from qjobs.transport import RateLimit
+
+    sweep = qjobs.Sweep(
+        "OPENQASM 3.0; input float t; qubit[1] q; bit[1] c; rx(t) q[0]; c = measure q;",
+        {"t": [0.0, np.pi] * 60},
+        mode="zip",
+    )
+    async with qjobs.emulators.serve("ionq", rate_limit=40, burst=40) as server:
+        options = {
+            "token": "one-account",
+            "base_url": server.base_url,
+            "rate_limit": RateLimit(requests_per_second=40),
+        }
+        async with anyio.create_task_group() as tg:
+            for name in ("a", "b", "c"):
+                tg.start_soon(
+                    partial(
+                        run_worker,
+                        sweep,
+                        "ionq",
+                        url,
+                        connect_options=options,
+                        worker_id=name,
+                        backend="simulator",
+                        shots=10,
+                        shard_size=40,
+                        batch_size=1,
+                        share_rate_limit=share,
+                        poll_initial=0.05,
+                    )
+                )
+        stats = server.stats
+        return stats.total_rate_limited, stats.total_requests, stats.jobs_created
+
+
+@pytest.mark.anyio
+async def test_workers_share_one_request_budget(postgres_server: Any) -> None:
+    """Sharing the account's 40 requests/s: the three workers together stay within it (the
+    emulator refuses next to nothing); each on its own budget, they overrun it."""
+    refused, requests, jobs = await _budget_run(postgres_server.new_database(), share=True)
+    assert jobs == 120
+    assert refused <= requests // 50, (refused, requests)
+    refused_alone, requests_alone, jobs_alone = await _budget_run(
+        postgres_server.new_database(), share=False
+    )
+    assert jobs_alone == 120
+    assert refused_alone > 10 * max(refused, 1), (refused_alone, requests_alone)
+
+
+def test_cli_ledger_url_password_is_redacted_in_errors(
+    tmp_path: Path, postgres_server: Any
+) -> None:
+    """An unreachable ledger is one stderr line, exit 2, naming the URL without its password."""
+    (tmp_path / "c.toml").write_text(
+        TOML.format(base_url="http://127.0.0.1:9/v0.4"), encoding="utf-8"
+    )
+    url = f"postgresql://someone:pa55-w0rd-s3cret@/nodb?host={postgres_server.dir}"
+    proc = _worker(tmp_path, url, "w0")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, out + err
+    assert "someone:***@" in err
+    assert "pa55-w0rd-s3cret" not in out + err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1, err

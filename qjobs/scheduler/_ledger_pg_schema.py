@@ -18,6 +18,11 @@ Version 1:
 - ``qjobs_shards``: the campaign's circuits cut into shards (``lo``/``hi`` point indices and the
   circuit keys), each ``open`` or ``done``, leased by one worker at a time (``owner``,
   ``expires_at``; ``claims`` counts the leases taken).
+
+Version 2:
+
+- ``qjobs_budgets``: one token bucket per shared request budget (``name``, ``rate``, ``burst``,
+  ``tokens`` left at ``updated``), see :mod:`qjobs.scheduler._ledger_pg_budget`.
 """
 
 from __future__ import annotations
@@ -70,8 +75,21 @@ CREATE TABLE qjobs_shards (
 );
 """
 
+_V2 = """
+CREATE TABLE qjobs_budgets (
+    name TEXT PRIMARY KEY,
+    rate DOUBLE PRECISION NOT NULL CHECK (rate > 0),
+    burst DOUBLE PRECISION NOT NULL CHECK (burst >= 1),
+    tokens DOUBLE PRECISION NOT NULL,
+    updated TIMESTAMPTZ NOT NULL
+);
+"""
+
 #: (version, name, SQL) in order; a released migration is never edited, only followed.
-MIGRATIONS: tuple[tuple[int, str, str], ...] = ((1, "ledger, campaigns and shards", _V1),)
+MIGRATIONS: tuple[tuple[int, str, str], ...] = (
+    (1, "ledger, campaigns and shards", _V1),
+    (2, "shared request budgets", _V2),
+)
 #: The schema version this qjobs writes.
 LATEST = MIGRATIONS[-1][0]
 

@@ -48,7 +48,7 @@ from qjobs.scheduler._tracking import Tracker
 if TYPE_CHECKING:
     from qjobs.scheduler._ledger_backend import Ledger
 
-__all__ = ["Scheduler", "key_at", "submit_at", "with_ledger"]
+__all__ = ["Scheduler", "keep_jobs", "key_at", "submit_at", "with_ledger"]
 
 
 def _positive(name: str, value: Any, *, integer: bool = False, allow_none: bool = True) -> None:
@@ -305,7 +305,8 @@ class Scheduler:
         self._shared.closing = True
         with anyio.CancelScope(shield=True):
             await self._stop_workers()
-            await self._canceller.cancel_all()
+            if not self._shared.keep_jobs:
+                await self._canceller.cancel_all()
 
     async def _wait_all(self) -> None:
         with self._book.watching() as w:
@@ -466,6 +467,11 @@ def with_ledger(sched: Scheduler, ledger: Ledger) -> Scheduler:
         raise RuntimeError("the ledger of a running Scheduler cannot change")
     sched._shared.ledger = ledger
     return sched
+
+
+def keep_jobs(sched: Scheduler) -> None:
+    """From now on, an error stops ``sched`` without cancelling its jobs at the provider."""
+    sched._shared.keep_jobs = True
 
 
 def submit_at(sched: Scheduler, circuit: CircuitLike, *, index: int) -> JobFuture:

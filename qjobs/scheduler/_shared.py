@@ -106,6 +106,9 @@ class SchedulerState:
     partial_polls: int = 0
     partial_sent: float = 0.0
     closing: bool = False
+    #: On an error, leave the provider jobs running instead of cancelling them (a campaign
+    #: worker that lost its shard: the worker taking it over re-attaches them).
+    keep_jobs: bool = False
     #: Someone waits for results: partial batches go at once.
     draining: bool = False
     #: Retries made so far (the transport's, seen by the retry listener, and the scheduler's own).

@@ -18,6 +18,7 @@ from the ledger: a :class:`~qjobs.scheduler.Progress` whose counts cover every w
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -25,13 +26,15 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import attrs
 import numpy as np
 
 from qjobs._core.errors import InputError, LedgerError
 from qjobs._core.validation import is_int
 from qjobs.scheduler._events import Progress
+from qjobs.scheduler._groups import collapse
 from qjobs.scheduler._ledger_records import unpack_result
-from qjobs.scheduler._scheduler import Scheduler, key_at, submit_at, with_ledger
+from qjobs.scheduler._scheduler import Scheduler, keep_jobs, key_at, submit_at, with_ledger
 from qjobs.sweep._result import SweepResult
 from qjobs.sweep._sweep import Sweep, results_on_grid
 
@@ -42,6 +45,8 @@ if TYPE_CHECKING:
     from qjobs.scheduler._ledger_pg_shards import CampaignCounts, ShardLease
 
 __all__ = ["assemble", "default_worker_id", "run_worker", "work_on_campaign"]
+
+logger = logging.getLogger("qjobs.sweep")
 
 #: Longest pause between two looks at the ledger while other workers finish their shards.
 _MAX_WAIT = 1.0
@@ -93,6 +98,7 @@ async def run_worker(
     shots: int,
     shard_size: int = 100,
     lease: float = 30.0,
+    share_rate_limit: bool = True,
     progress: Callable[[Progress], None] | None = None,
     **scheduler_options: Any,
 ) -> None:
@@ -100,15 +106,18 @@ async def run_worker(
 
     The entry point of one worker (a process, a host, a Dask task): it opens its own client with
     ``qjobs.connect(provider, **connect_options)`` (``token``, ``base_url``, ``rate_limit``...;
-    credentials from the environment when omitted). Every worker must target the same provider
-    and endpoint, backend, shots and job options, or they compute different keys and run
-    separate campaigns. ``worker_id`` names the worker in the shard leases (default
-    ``host:pid``; unique per live worker). ``shard_size`` points make a shard; a lease lasts
-    ``lease`` seconds and is renewed every third of that while the worker lives, so a dead
-    worker's shard is taken over by another ``lease`` seconds after its last renewal.
-    ``progress`` is called about twice a second with the whole campaign's counts, read from the
-    ledger. ``scheduler_options`` go to each shard's :class:`~qjobs.Scheduler`
-    (``max_in_flight``, ``batch_size``, job options...).
+    credentials from the environment when omitted). Every worker must target the same provider and
+    endpoint, backend, shots and job options, or they compute different keys and run separate
+    campaigns. ``worker_id`` names the worker in the shard leases (default ``host:pid``; unique per
+    live worker). ``shard_size`` points make a shard; a lease lasts ``lease`` seconds and is renewed
+    every third of that while the worker lives, so a dead worker's shard is taken over by another
+    ``lease`` seconds after its last renewal. ``progress`` is called about twice a second with the
+    whole campaign's counts, read from the ledger. With ``share_rate_limit`` (the default) and a
+    client whose rate limit is set (``rate_limit=RateLimit(requests_per_second=...)``, or the
+    provider's published cap), the workers draw their requests from one token bucket in the ledger,
+    named by the provider and endpoint: together they send no more than one such client would.
+    ``scheduler_options`` go to each shard's :class:`~qjobs.Scheduler` (``max_in_flight``,
+    ``batch_size``, job options...).
 
     Returns once every shard is done, by this worker or others; then :func:`assemble` reads the
     result. A circuit that fails raises its error, as :meth:`Sweep.run` does.
@@ -125,6 +134,7 @@ async def run_worker(
             shots=shots,
             shard_size=shard_size,
             lease=lease,
+            share_rate_limit=share_rate_limit,
             progress=progress,
             **scheduler_options,
         )
@@ -140,6 +150,7 @@ async def work_on_campaign(
     shots: int,
     shard_size: int = 100,
     lease: float = 30.0,
+    share_rate_limit: bool = True,
     progress: Callable[[Progress], None] | None = None,
     **scheduler_options: Any,
 ) -> None:
@@ -148,38 +159,129 @@ async def work_on_campaign(
     _check(ledger_url, worker, shard_size, lease)
     if "ledger" in scheduler_options:
         raise InputError("ledger", scheduler_options["ledger"], "is ledger_url for workers")
+    rate = client.transport.rate_limit.requests_per_second if share_rate_limit else None
+    async with _coordination(ledger_url) as conn, _shared_budget(ledger_url, client, rate):
+        job = _Campaign(
+            sweep,
+            client,
+            ledger_url,
+            worker,
+            backend,
+            shots,
+            shard_size,
+            float(lease),
+            progress,
+            dict(scheduler_options),
+        )
+        await _work(job, conn)
+
+
+@asynccontextmanager
+async def _shared_budget(
+    url: str, client: ProviderClient, rate: float | None
+) -> AsyncIterator[None]:
+    """``client``'s requests drawn from the ledger's bucket for its target (if ``rate``)."""
+    if rate is None:
+        yield
+        return
+    from qjobs.scheduler._ledger_pg_budget import SharedBudget
+
+    async with SharedBudget(url, f"{client.provider} {client.endpoint}", rate) as budget:
+        client.transport.budget = budget
+        try:
+            yield
+        finally:
+            client.transport.budget = None
+
+
+@attrs.frozen
+class _Campaign:
+    """What one worker works on: the sweep, its client and settings, the ledger's URL."""
+
+    sweep: Sweep
+    client: ProviderClient
+    ledger_url: str
+    worker: str
+    backend: str | None
+    shots: int
+    shard_size: int
+    lease: float
+    progress: Callable[[Progress], None] | None
+    scheduler_options: dict[str, Any]
+
+    def scheduler(self) -> Scheduler:
+        """A new scheduler for one shard (or for computing keys)."""
+        return Scheduler(
+            self.client, backend=self.backend, shots=self.shots, **self.scheduler_options
+        )
+
+
+async def _work(job: _Campaign, conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> None:
+    """Claim and run shards until every shard of the campaign is done."""
     from qjobs.scheduler._ledger_pg_shards import claim, create_campaign
 
-    circuits = sweep.circuits()
-    async with _coordination(ledger_url) as conn:
+    circuits = job.sweep.circuits()
+    probe = job.scheduler()
+    keys = [key_at(probe, c, index=i) for i, c in enumerate(circuits)]
+    campaign = _campaign_id(keys)
+    spec = _describe(job.sweep, job.client, job.backend, job.shots)
+    await create_campaign(conn, campaign, spec, keys, job.shard_size)
+    async with anyio.create_task_group() as tg:
+        if job.progress is not None:
+            tg.start_soon(_report, job.ledger_url, campaign, job.progress)
+        wait = 0.05
+        while True:
+            held = await claim(conn, campaign, job.worker, float(job.lease))
+            if held is not None:
+                await _run_shard(held, job.ledger_url, conn, job.scheduler(), circuits)
+                wait = 0.05
+                continue
+            if (await _counts(conn, campaign)).complete:
+                break
+            # Others hold the open shards: look again (a lease may expire) with backoff.
+            await anyio.sleep(wait)
+            wait = min(wait * 2, _MAX_WAIT, job.lease / 4)
+        tg.cancel_scope.cancel()
+    if job.progress is not None:
+        job.progress(_as_progress(await _counts(conn, campaign)))
 
-        def scheduler() -> Scheduler:
-            return Scheduler(client, backend=backend, shots=shots, **scheduler_options)
 
-        probe = scheduler()
-        keys = [key_at(probe, c, index=i) for i, c in enumerate(circuits)]
-        campaign = _campaign_id(keys)
-        spec = _describe(sweep, client, backend, shots)
-        await create_campaign(conn, campaign, spec, keys, shard_size)
-        async with anyio.create_task_group() as tg:
-            if progress is not None:
-                tg.start_soon(_report, ledger_url, campaign, progress)
-            wait = 0.05
-            while True:
-                held = await claim(conn, campaign, worker, float(lease))
-                if held is not None:
-                    await _run_shard(held, ledger_url, conn, scheduler(), circuits)
-                    wait = 0.05
-                    continue
-                counts = await _counts(conn, campaign)
-                if counts.complete:
-                    break
-                # Others hold the open shards: look again (a lease may expire) with backoff.
-                await anyio.sleep(wait)
-                wait = min(wait * 2, _MAX_WAIT, lease / 4)
-            tg.cancel_scope.cancel()
-        if progress is not None:
-            progress(_as_progress(await _counts(conn, campaign)))
+class _ShardFence:
+    """The lease's check before every commit of the shard's ledger; when the lease is lost, the
+    scheduler stops without cancelling its jobs (the worker taking the shard over re-attaches
+    them)."""
+
+    def __init__(self, held: ShardLease, sched: Scheduler) -> None:
+        self.held = held
+        self.sched = sched
+
+    async def check(self, conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> None:
+        """:meth:`ShardLease.check`, keeping the jobs when it fails."""
+        from qjobs.scheduler._ledger_pg_shards import LeaseLostError
+
+        try:
+            await self.held.check(conn)
+        except LeaseLostError:
+            keep_jobs(self.sched)
+            raise
+
+    async def heartbeat(self, conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> None:
+        """Renew the lease every third of its length; raise when it was lost."""
+        from qjobs.scheduler._ledger_pg_shards import LeaseLostError, renew
+
+        held = self.held
+        while True:
+            await anyio.sleep(held.seconds / 3)
+            # Shielded: psycopg closes a connection whose query is cancelled, and this one
+            # (the worker's coordination connection) is still needed to finish the shard.
+            with anyio.CancelScope(shield=True):
+                held_still = await renew(conn, held)
+            if not held_still:
+                keep_jobs(self.sched)
+                raise LeaseLostError(
+                    f"worker {held.owner!r} lost its lease on shard {held.shard} of campaign "
+                    f"{held.campaign}; the worker taking it over finishes it"
+                )
 
 
 async def _run_shard(
@@ -188,39 +290,39 @@ async def _run_shard(
     conn: psycopg.AsyncConnection[tuple[Any, ...]],
     sched: Scheduler,
     circuits: list[Any],
-) -> None:
-    """Run one leased shard through ``sched`` journaling in a fenced ledger; mark it done."""
+) -> bool:
+    """Run one leased shard through ``sched`` journaling in a fenced ledger and mark it done;
+    False when the lease was lost on the way (the shard is someone else's now)."""
     from qjobs.scheduler._ledger_backend import Ledger
     from qjobs.scheduler._ledger_pg import PostgresStore
-    from qjobs.scheduler._ledger_pg_shards import finish
+    from qjobs.scheduler._ledger_pg_shards import LeaseLostError, finish
 
-    ledger = Ledger(PostgresStore(ledger_url, fence=held, keys=held.keys))
-    with_ledger(sched, ledger)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(_heartbeat, conn, held)
-        async with sched:
-            for i in range(held.lo, held.hi):
-                submit_at(sched, circuits[i], index=i)
-            await sched.gather()
-        await finish(conn, held)
-        tg.cancel_scope.cancel()
-
-
-async def _heartbeat(conn: psycopg.AsyncConnection[tuple[Any, ...]], held: ShardLease) -> None:
-    """Renew ``held`` every third of its length; raise when it was lost."""
-    from qjobs.scheduler._ledger_pg_shards import LeaseLostError, renew
-
-    while True:
-        await anyio.sleep(held.seconds / 3)
-        if not await renew(conn, held):
-            raise LeaseLostError(f"worker {held.owner!r} lost its lease on shard {held.shard}")
+    fence = _ShardFence(held, sched)
+    with_ledger(sched, Ledger(PostgresStore(ledger_url, fence=fence, keys=held.keys)))
+    try:
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(fence.heartbeat, conn)
+                async with sched:
+                    for i in range(held.lo, held.hi):
+                        submit_at(sched, circuits[i], index=i)
+                    await sched.gather()
+                tg.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            raise collapse(group) from None
+    except LeaseLostError as exc:
+        logger.warning("%s", exc)
+        return False
+    return await finish(conn, held)
 
 
 async def _report(url: str, campaign: str, progress: Callable[[Progress], None]) -> None:
     """Call ``progress`` with the campaign's counts twice a second (a connection of its own)."""
     async with _coordination(url) as conn:
         while True:
-            progress(_as_progress(await _counts(conn, campaign)))
+            with anyio.CancelScope(shield=True):  # a cancelled query would close with a warning
+                counts = await _counts(conn, campaign)
+            progress(_as_progress(counts))
             await anyio.sleep(0.5)
 
 

@@ -45,6 +45,7 @@ from qjobs._core.errors import (
     TransportError,
 )
 from qjobs._core.validation import is_int
+from qjobs.transport._budget import RequestBudget
 from qjobs.transport._errormap import (
     ErrorParser,
     default_error_parser,
@@ -244,6 +245,9 @@ class Transport:
         self.max_request_bytes = max_request_bytes
         self.stats = TransportStats()
         self.limiter = RateLimiter(self.rate_limit, clock=clock, sleep=sleep)
+        #: A budget shared with other clients (campaign workers on one account), taken before
+        #: every request; None: this transport's own limiter only.
+        self.budget: RequestBudget | None = None
         self.retrier = retrier or Retrier(self.retry, sleep=sleep, clock=clock, jitter=jitter)
         self._clock = clock
         # Requests waiting to be retried: token -> (what, error, attempt, max, next at, give up at).
@@ -459,6 +463,8 @@ class Transport:
         client_timeout = self._client_timeout(timeout, stream=False)
 
         async def attempt() -> Response:
+            if self.budget is not None:
+                await self.budget.take()
             async with self.limiter.slot():
                 self.stats.started(route, len(body or b""))
                 try:
@@ -527,6 +533,8 @@ class Transport:
         client_timeout = self._client_timeout(total, stream=True)
 
         async def attempt() -> tuple[aiohttp.ClientResponse, AsyncExitStack]:
+            if self.budget is not None:
+                await self.budget.take()
             stack = AsyncExitStack()
             await stack.enter_async_context(self.limiter.slot())
             try:
