@@ -135,6 +135,7 @@ def run_on_dask(
     shots: int,
     shard_size: int = 100,
     lease: float = 30.0,
+    share_rate_limit: bool = True,
     progress: Callable[[Progress], None] | None = None,
     **scheduler_options: Any,
 ) -> SweepResult:
@@ -144,7 +145,10 @@ def run_on_dask(
     client from ``qjobs.connect(provider, **connect_options)``, or credentials from each worker
     host's environment when ``connect_options`` has no token; its own Scheduler), sharing the
     campaign in ``ledger_url`` in shards of ``shard_size`` points under leases of ``lease``
-    seconds. Results stay in the ledger; the tasks return only counts. ``progress`` is called
+    seconds. With ``share_rate_limit``, the workers draw their requests from one token bucket in
+    the ledger (see :func:`~qjobs.sweep.run_worker`): together they send no more than one client
+    with the same rate limit would. Results stay in the ledger; the tasks return only counts.
+    ``progress`` is called
     about twice a second with the whole campaign's counts, read from the ledger.
     ``scheduler_options`` go to every worker's Scheduler (``max_in_flight``, ``batch_size``, job
     options...). ``client`` is a ``distributed.Client``, blocking or ``asynchronous=True``.
@@ -167,6 +171,7 @@ def run_on_dask(
             shots=shots,
             shard_size=shard_size,
             lease=lease,
+            share_rate_limit=share_rate_limit,
             progress=progress,
             **scheduler_options,
         )

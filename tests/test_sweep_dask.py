@@ -31,13 +31,16 @@ from test_sweep_workers import TOML, _check_exact, _Emulator, _env, _one
 
 import qjobs_sync
 from qjobs.sweep._dask import WorkerTask, require_distributed
+from qjobs.transport import RateLimit
 
 QASM = """OPENQASM 3.0; include "stdgates.inc";
 input float a; input float b; input float u;
 qubit[2] q; bit[2] c;
 rx(a) q[0]; rx(b) q[1]; rz(u) q[0]; rz(u) q[1];
 c = measure q;"""
-LIMITS = {"batch_size": 1, "poll_initial": 0.05, "poll_max": 0.2}
+LIMITS: dict[str, Any] = {"batch_size": 1, "poll_initial": 0.05, "poll_max": 0.2}
+#: The workers' shared request budget (one token bucket in the ledger), as in the CLI tests.
+RATE = RateLimit(requests_per_second=400)
 
 
 def _sweep(n: int) -> Any:
@@ -95,7 +98,7 @@ def test_two_dask_workers_run_a_2000_point_campaign_each_circuit_once(
         "ionq",
         pg_url,
         client=client,
-        connect_options={"token": "t", "base_url": emulator.base_url},
+        connect_options={"token": "t", "base_url": emulator.base_url, "rate_limit": RATE},
         backend="simulator",
         shots=20,
         shard_size=100,
@@ -122,7 +125,7 @@ def test_a_killed_dask_worker_then_a_rerun_still_exactly_once(
     n = 150  # 600 points
     options: dict[str, Any] = {
         "client": client,
-        "connect_options": {"token": "t", "base_url": emu.base_url},
+        "connect_options": {"token": "t", "base_url": emu.base_url, "rate_limit": RATE},
         "backend": "simulator",
         "shots": 20,
         "shard_size": 50,
@@ -355,7 +358,7 @@ async def test_the_async_api_on_an_asynchronous_client(
             "ionq",
             pg_url,
             client=client,
-            connect_options={"token": "t", "base_url": server.base_url},
+            connect_options={"token": "t", "base_url": server.base_url, "rate_limit": RATE},
             backend="simulator",
             shots=10,
             shard_size=8,

@@ -71,6 +71,7 @@ class WorkerTask:
     shard_size: int
     lease: float
     scheduler_options: Mapping[str, Any]
+    share_rate_limit: bool = True
     index: int = 0
 
     def __repr__(self) -> str:
@@ -135,6 +136,7 @@ async def _work(task: WorkerTask) -> dict[str, Any]:
             shots=task.shots,
             shard_size=task.shard_size,
             lease=task.lease,
+            share_rate_limit=task.share_rate_limit,
             **dict(task.scheduler_options),
         )
         requests = client.transport.stats.total
@@ -152,6 +154,7 @@ async def run_on_dask(
     shots: int,
     shard_size: int = 100,
     lease: float = 30.0,
+    share_rate_limit: bool = True,
     progress: Callable[[Progress], None] | None = None,
     **scheduler_options: Any,
 ) -> SweepResult:
@@ -161,7 +164,10 @@ async def run_on_dask(
     client from ``qjobs.connect(provider, **connect_options)``, or credentials from each worker
     host's environment when ``connect_options`` has no token; its own Scheduler), sharing the
     campaign in ``ledger_url`` in shards of ``shard_size`` points under leases of ``lease``
-    seconds. Results stay in the ledger; the tasks return only counts. ``progress`` is called
+    seconds. With ``share_rate_limit``, the workers draw their requests from one token bucket in
+    the ledger (see :func:`~qjobs.sweep.run_worker`): together they send no more than one client
+    with the same rate limit would. Results stay in the ledger; the tasks return only counts.
+    ``progress`` is called
     about twice a second with the whole campaign's counts, read from the ledger.
     ``scheduler_options`` go to every worker's Scheduler (``max_in_flight``, ``batch_size``, job
     options...). ``client`` is a ``distributed.Client``, blocking or ``asynchronous=True``.
@@ -189,6 +195,7 @@ async def run_on_dask(
         shard_size,
         float(lease),
         dict(scheduler_options),
+        bool(share_rate_limit),
     )
     run_id = uuid.uuid4().hex[:12]
     campaign = await _gather(
