@@ -14,18 +14,28 @@ import qjobs_sync._portal as _portal
 from qjobs.sweep import MAX_POINTS, SweepMode, SweepResult
 from qjobs.sweep import Sweep as _AsyncSweep
 from qjobs.sweep import assemble as _async_assemble
+from qjobs.sweep import run_on_dask as _async_run_on_dask
 from qjobs.sweep import run_worker as _async_run_worker
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import Any, Literal
 
+    import distributed
     import numpy.typing as npt
 
     from qjobs import Circuit, CircuitLike, Progress
     from qjobs_sync.providers import ProviderClient
 
-__all__ = ["MAX_POINTS", "Sweep", "SweepMode", "SweepResult", "assemble", "run_worker"]
+__all__ = [
+    "MAX_POINTS",
+    "Sweep",
+    "SweepMode",
+    "SweepResult",
+    "assemble",
+    "run_on_dask",
+    "run_worker",
+]
 
 
 class Sweep(_portal.Twin):
@@ -119,6 +129,60 @@ class Sweep(_portal.Twin):
                 **scheduler_options,
             )
         )
+
+
+def run_on_dask(
+    sweep: Sweep,
+    provider: str,
+    ledger_url: str,
+    *,
+    client: distributed.Client,
+    connect_options: Mapping[str, Any] | None = None,
+    backend: str | None = None,
+    shots: int,
+    shard_size: int = 100,
+    lease: float = 30.0,
+    share_rate_limit: bool = True,
+    progress: Callable[[Progress], None] | None = None,
+    **scheduler_options: Any,
+) -> SweepResult:
+    """Run ``sweep`` on the Dask cluster of ``client``, coordinated through a PostgreSQL ledger.
+
+    One task per Dask worker calls :func:`~qjobs.sweep.run_worker` there (its own provider
+    client from ``qjobs.connect(provider, **connect_options)``, or credentials from each worker
+    host's environment when ``connect_options`` has no token; its own Scheduler), sharing the
+    campaign in ``ledger_url`` in shards of ``shard_size`` points under leases of ``lease``
+    seconds. With ``share_rate_limit``, the workers draw their requests from one token bucket in
+    the ledger (see :func:`~qjobs.sweep.run_worker`): together they send no more than one client
+    with the same rate limit would. Results stay in the ledger; the tasks return only counts.
+    ``progress`` is called
+    about twice a second with the whole campaign's counts, read from the ledger.
+    ``scheduler_options`` go to every worker's Scheduler (``max_in_flight``, ``batch_size``, job
+    options...). ``client`` is a ``distributed.Client``, blocking or ``asynchronous=True``.
+
+    Returns the :class:`~qjobs.SweepResult` read from the ledger (``metadata["dask_workers"]``
+    counts the tasks, ``metadata["requests"]`` their HTTP requests). A failing circuit raises
+    its error. Rerunning after a crash (of a Dask worker or of the caller) resumes the campaign:
+    every circuit is submitted once.
+
+    Blocks the calling thread until the call completes on the background loop.
+    """
+    return _portal.run_async(
+        lambda: _async_run_on_dask(
+            _portal.unwrap(sweep),
+            provider,
+            ledger_url,
+            client=client,
+            connect_options=connect_options,
+            backend=backend,
+            shots=shots,
+            shard_size=shard_size,
+            lease=lease,
+            share_rate_limit=share_rate_limit,
+            progress=progress,
+            **scheduler_options,
+        )
+    )
 
 
 def run_worker(

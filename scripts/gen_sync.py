@@ -76,7 +76,7 @@ TWINS: dict[str, tuple[str, ...]] = {
 FUNCTIONS: dict[str, tuple[str, ...]] = {
     "qjobs.providers": ("connect",),
     "qjobs.emulators": ("serve", "serve_many"),
-    "qjobs.sweep": ("assemble", "run_worker"),
+    "qjobs.sweep": ("assemble", "run_on_dask", "run_worker"),
 }
 #: The sync modules written: one per public namespace (``qjobs`` is ``qjobs_sync/__init__.py``).
 NAMESPACES = ("qjobs", *sorted({*TWINS, *FUNCTIONS}))

@@ -106,9 +106,9 @@ def test_public_all_matches_exports() -> None:
 
 
 def test_import_qjobs_leaves_optional_parts_unloaded() -> None:
-    """``import qjobs`` loads neither the ledgers (SQLite, PostgreSQL), the OpenQASM reader and
-    writers, the emulators, the simulator nor the labelled-data and plot exports (xarray, pandas,
-    matplotlib): each loads when first used."""
+    """``import qjobs`` loads neither the ledgers (SQLite, PostgreSQL), Dask, the OpenQASM reader
+    and writers, the emulators, the simulator nor the labelled-data and plot exports (xarray,
+    pandas, matplotlib): each loads when first used."""
     code = "import sys, qjobs; print(' '.join(sorted(sys.modules)))"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
@@ -140,6 +140,8 @@ def test_import_qjobs_leaves_optional_parts_unloaded() -> None:
         "matplotlib",
         "xarray",
         "pandas",
+        "dask",
+        "distributed",
     }
     assert "qjobs.scheduler" in out
     assert lazy.isdisjoint(out), sorted(lazy.intersection(out))

@@ -29,11 +29,13 @@ import numpy as np
 from qjobs._core.errors import CredentialsError, InputError, LedgerError, QasmError, QJobsError
 from qjobs.cli._progress import make_display, print_summary
 from qjobs.cli._sweep_config import SweepSpec, load_spec
+from qjobs.cli._sweep_dask import add_arguments as add_dask_arguments
 from qjobs.cli._sweep_plot import check_plot_request, write_plot
 from qjobs.cli._sweep_workers import add_arguments as add_worker_arguments
 from qjobs.scheduler._groups import collapse
 from qjobs.sweep import Sweep
 from qjobs.sweep._result import SweepResult
+from qjobs.transport import TransportStats
 
 __all__ = ["add_parser", "run"]
 
@@ -81,6 +83,7 @@ def add_parser(subparsers: Any) -> None:
         help="no progress or summary; print only the path (and the plot's, with --plot)",
     )
     add_worker_arguments(parser)
+    add_dask_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -203,6 +206,11 @@ async def _run_spec(args: argparse.Namespace, spec: SweepSpec) -> int:
     campaign = isinstance(ledger, str) and ledger.startswith(("postgresql://", "postgres://"))
     if ledger is not None and not campaign:
         scheduler_options["ledger"] = ledger
+    dask = None
+    if getattr(args, "dask", None) is not None:
+        from qjobs.cli._sweep_dask import parse_target
+
+        dask = parse_target(args.dask, ledger)
     client_options = _client_options(spec)
     async with AsyncExitStack() as stack:
         server: Any = None
@@ -222,14 +230,20 @@ async def _run_spec(args: argparse.Namespace, spec: SweepSpec) -> int:
             client_options.update(token=_EMULATOR_TOKEN, base_url=server.base_url)
             if not quiet:
                 print(f"emulating {spec.provider} at {server.base_url}", flush=True)
-        client = await stack.enter_async_context(qjobs.connect(spec.provider, **client_options))
+        if dask is not None:  # the Dask workers connect, each with a client of its own
+            from qjobs.cli._sweep_dask import dask_client
+
+            cluster = await stack.enter_async_context(dask_client(args.dask, dask))
+            client = None
+        else:
+            client = await stack.enter_async_context(qjobs.connect(spec.provider, **client_options))
         if not quiet:
             print(
                 f"sweep: {sweep.size} points of {spec.template_name} on {spec.provider}"
                 f"{'/' + spec.backend if spec.backend else ''}, {spec.shots} shots",
                 flush=True,
             )
-        stats = client.transport.stats
+        stats = TransportStats() if client is None else client.transport.stats
         requests0 = stats.total
         display = None if quiet else make_display(sweep.size, stats)
         started = time.perf_counter()
@@ -238,7 +252,24 @@ async def _run_spec(args: argparse.Namespace, spec: SweepSpec) -> int:
                 display.start()
                 tg.start_soon(display.run)
             try:
-                if campaign:
+                if dask is not None:
+                    from qjobs.cli._sweep_dask import run_on_cluster
+
+                    result = await run_on_cluster(
+                        cluster,
+                        sweep,
+                        spec.provider,
+                        str(ledger),
+                        connect_options=client_options,
+                        backend=spec.backend,
+                        shots=spec.shots,
+                        shard_size=args.shard_size,
+                        lease=args.lease,
+                        progress=None if display is None else display.update,
+                        scheduler_options=scheduler_options,
+                    )
+                elif campaign:
+                    assert client is not None
                     from qjobs.cli._sweep_workers import run_campaign
 
                     result = await run_campaign(
@@ -252,6 +283,7 @@ async def _run_spec(args: argparse.Namespace, spec: SweepSpec) -> int:
                         scheduler_options=scheduler_options,
                     )
                 else:
+                    assert client is not None
                     result = await sweep.run(
                         client,
                         backend=spec.backend,
@@ -264,7 +296,9 @@ async def _run_spec(args: argparse.Namespace, spec: SweepSpec) -> int:
                 if display is not None:
                     display.close()
         elapsed = time.perf_counter() - started
-        requests = stats.total - requests0
+        requests = (
+            stats.total - requests0 if dask is None else int(result.metadata.get("requests", 0))
+        )
         jobs = int(result.metadata.get("jobs", 0))
         result.metadata["emulated"] = server is not None
         result.metadata.update(source=str(args.file), requests=requests)
