@@ -4,11 +4,12 @@ Structure: the Scheduler owns its steps (bookkeeper, batcher, tracker, poller, f
 canceller, resumer, submitter), which all share one
 :class:`~qjobs.scheduler._shared.SchedulerState`. ``__aenter__`` opens a task group holding one
 runner task; the runner owns an inner task group with the batcher, the poller and three small
-pools of workers (submit, poll, fetch), each as large as the provider's
-``max_concurrent_requests``. No task exists per job: jobs are plain records
-(:class:`~qjobs.scheduler._batches.Batch`) moved between queues. ``__aexit__`` waits for every
-future, or on an error cancels every unfinished job at the provider, then stops the runner;
-nothing outlives the ``async with``.
+pools of workers (submit, poll, fetch), each as large as the provider's published
+``max_concurrent_requests`` (``UNCAPPED_WORKERS`` where none is published: the transport's
+adaptive limiter then decides how many of their requests are in flight). No task exists per
+job: jobs are plain records (:class:`~qjobs.scheduler._batches.Batch`) moved between queues.
+``__aexit__`` waits for every future, or on an error cancels every unfinished job at the
+provider, then stops the runner; nothing outlives the ``async with``.
 """
 
 from __future__ import annotations
@@ -47,7 +48,10 @@ from qjobs.scheduler._tracking import Tracker
 if TYPE_CHECKING:
     from qjobs.scheduler._ledger import Ledger
 
-__all__ = ["Scheduler"]
+__all__ = ["UNCAPPED_WORKERS", "Scheduler"]
+
+#: Workers per pool when the provider publishes no ``max_concurrent_requests``.
+UNCAPPED_WORKERS = 32
 
 
 def _positive(name: str, value: Any, *, integer: bool = False, allow_none: bool = True) -> None:
@@ -179,7 +183,7 @@ class Scheduler:
             backoff=backoff,
             coalesce=min(backoff.initial, 1.0) * 0.5,
             status_chunk=max(1, caps.status_batch_size),
-            workers=max(1, caps.max_concurrent_requests),
+            workers=caps.max_concurrent_requests or UNCAPPED_WORKERS,
             retry_failed=retry_failed,
             resubmit_lost=resubmit_lost,
             lost_reads=max(1, caps.lost_reads),

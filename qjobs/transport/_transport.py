@@ -243,7 +243,9 @@ class Transport:
         self.max_response_bytes = max_response_bytes
         self.max_request_bytes = max_request_bytes
         self.stats = TransportStats()
-        self.limiter = RateLimiter(self.rate_limit, clock=clock, sleep=sleep)
+        self.limiter = RateLimiter(
+            self.rate_limit, clock=clock, sleep=sleep, max_retry_after=self.retry.max_retry_after
+        )
         self.retrier = retrier or Retrier(self.retry, sleep=sleep, clock=clock, jitter=jitter)
         self._clock = clock
         # Requests waiting to be retried: token -> (what, error, attempt, max, next at, give up at).
@@ -286,7 +288,7 @@ class Transport:
         if self._closed:
             raise TransportError("transport is closed", provider=self.provider, method="", path="")
         if self._session is None:
-            limit = self.rate_limit.max_concurrent
+            limit = self.rate_limit.max_concurrent or 0  # 0: aiohttp's unlimited
             connector = aiohttp.TCPConnector(
                 limit=limit,
                 limit_per_host=limit,
@@ -528,7 +530,7 @@ class Transport:
 
         async def attempt() -> tuple[aiohttp.ClientResponse, AsyncExitStack]:
             stack = AsyncExitStack()
-            await stack.enter_async_context(self.limiter.slot())
+            await stack.enter_async_context(self.limiter.slot(timed=False))
             try:
                 self.stats.started(route, len(body or b""))
                 stack.callback(self.stats.finished)
@@ -745,15 +747,12 @@ class Transport:
                     method=method,
                     path=err_path,
                 )
-            self.limiter.on_success()
             logger.debug("%s: %s %s -> %d", self.provider, method, err_path, resp.status)
             return resp
 
     async def _raise_for_status(
         self, resp: aiohttp.ClientResponse, method: str, path: str
     ) -> NoReturn:
-        if resp.status == 429:
-            self.limiter.on_rate_limited()
         try:
             body = await self._read(resp, method, path)
         except MalformedResponseError:
