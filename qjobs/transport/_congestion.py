@@ -222,10 +222,10 @@ class Congestion:
         if slot < now:
             slot = now
         if slot < self.not_before:
-            # Held for a Retry-After: leave at its deadline, the next ones spaced (no burst).
+            # Leave at the deadline, the next ones spaced at the rate (no burst).
             slot = self.not_before
-            due = slot + self._tolerance
             self.retry_after_waits += 1
+            due = slot + self._tolerance
         self._next_slot = (due if due > slot else slot) + self._interval
         if self.sent == 0:
             self._start = self._cut_time = slot

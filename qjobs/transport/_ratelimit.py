@@ -104,12 +104,12 @@ class RateLimiter:
         One request at a time takes its slot (the others queue in order), so a slot is always
         taken at the rate of the moment, not at the rate when the request arrived.
         """
+        control = self._control
         if self._pacing:
             await self._wait_in(self._pace_queue, self._next_pacer)
             now = self._clock()
         self._pacing = True
         try:
-            control = self._control
             slot.seq = control.sent
             at, slot.pressed = control.reserve(now)
             while at > now:
