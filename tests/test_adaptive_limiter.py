@@ -121,3 +121,30 @@ async def test_retry_after_holds_every_request_of_the_limiter() -> None:
     assert state.rate_limited == 1
     assert state.retry_after_waits >= 1
     assert transport.stats.retries == 1
+
+
+async def test_the_retried_request_waits_once_the_others_are_held() -> None:
+    """With a recording sleep (no time passes): the retry waits Retry-After once, exactly; a
+    request of another task meanwhile is held by the limiter until the same deadline."""
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    answers = [429]
+
+    async def handler(request: web.Request) -> web.Response:
+        if answers:
+            answers.pop()
+            return web.json_response({"message": "later"}, status=429, headers={"Retry-After": "2"})
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_route("GET", "/x", handler)
+    async with _serve(app) as base, Transport(provider="p", base_url=base, sleep=record) as t:
+        await t.request("GET", "/x")
+        assert waits == [2.0]  # the retry layer's wait; the limiter did not add a second one
+        await t.request("GET", "/x")  # another request within the 2 s: held by the limiter
+    assert len(waits) == 2
+    assert 1.0 < waits[1] <= 2.0
+    assert t.limiter.state().retry_after_waits == 1

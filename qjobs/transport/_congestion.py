@@ -1,30 +1,34 @@
 """The limiter's arithmetic, with no I/O: congestion control over a request rate and a window.
 
-:class:`Congestion` decides when each request may leave (pacing at ``rate`` requests/s and a
-``Retry-After`` deadline) and moves ``rate`` and ``window`` (requests in flight) with every
-answer. :class:`~qjobs.transport._ratelimit.RateLimiter` runs it on the event loop; tests drive
-it with a fake clock. Every method is O(1) and allocates nothing.
+:class:`Congestion` decides when each request may leave (pacing at ``rate`` requests/s, never
+before a ``Retry-After`` deadline) and moves ``rate`` and ``window`` (requests in flight) with
+every answer. :class:`~qjobs.transport._ratelimit.RateLimiter` runs it on the event loop; tests
+drive it with a fake clock. Every method is O(1) and allocates nothing.
 
-Adaptive (the default, :attr:`RateLimit.adaptive`), in two phases (:class:`LimiterPhase`):
+Adaptive (the default, ``RateLimit.adaptive``), in two phases (:class:`LimiterPhase`):
 
-* ``SLOW_START``: each fast 2xx answer to a request that found the limiter full adds
-  ``SLOW_START_STEP`` requests/s to the rate and one request to the window, so both grow
-  exponentially (the rate doubles in well under a second of sending at it).
-* ``STEADY`` (after the first congestion event, or once answers get slow): additive increase,
-  ``STEADY_STEP`` requests/s per second of sending at the rate and one request per window.
+* ``SLOW_START``: each fast 2xx answer to a request the limiter held back adds
+  ``SLOW_START_STEP`` requests/s to the rate (and one request to the window, if the window held
+  it back), so both grow exponentially. ``BURST`` requests may leave at once after a quiet spell.
+* ``STEADY`` (after the first congestion event): below the rate the last cut aimed at, the rate
+  climbs back ``CLIMB`` of the distance a second; from there it probes up by ``PROBE_STEP`` per
+  answer (1 % a second of sending at it); the window grows by one request per window.
 
-"Fast" means the smoothed latency has not risen above ``SLOW_FACTOR`` times the lowest one
-seen (plus ``SLOW_SLACK`` s): a server that slows down under load stops the growth. Growth only
-happens while the limiter is what holds requests back (never while demand is below it).
+"Fast" means the smoothed latency is at most ``SLOW_FACTOR`` times the lowest seen plus
+``SLOW_SLACK`` s: a server that slows down under load stops the growth. Growth only happens while
+the limiter is what holds requests back, never while demand is below it.
 
-A congestion event (a 429, or a 503 with ``Retry-After``; the answers to requests sent before
-the last cut are the same event) cuts once: the rate becomes ``DECREASE_FACTOR`` times the
-smaller of the current rate and the delivery rate (2xx answers per second over the last
-``DELIVERY_WINDOW`` s), then climbs back to just under the highest rate with no 429 seen
-(``PLATEAU``) and probes above it slowly. The window is cut by ``DECREASE_FACTOR`` too.
-A ``Retry-After`` hint holds every request until its deadline (not only the one retried).
-The caps (the user's ``RateLimit`` or a published limit) are hard: nothing grows past them.
-Not adaptive: the caps as given, only ``Retry-After`` still honoured.
+A congestion event (a 429, or a 503 with ``Retry-After``; the answers to requests sent before the
+last cut belong to the same event) cuts once. The rate is at most the *delivery rate* (2xx answers
+per second over the last ``DELIVERY_WINDOW`` s, when no ``Retry-After`` wait is in that window),
+and at least what was delivered over the whole time since the previous cut (the server's
+allowance was used up at both ends of it). The first cut, out of slow start, goes to
+``FLOOR_FACTOR`` times the delivery rate; later ones to the larger of that and the long-run
+delivery, at most ``DECREASE_FACTOR`` times the delivery rate. The window is multiplied by
+``DECREASE_FACTOR``. A ``Retry-After`` hint holds every request until its deadline (capped at
+``max_retry_after``); then they leave spaced at the new rate. The caps (the user's
+``RateLimit`` or a published limit) are hard: nothing grows past them. Not adaptive
+(``LimiterPhase.FIXED``): the caps as given, ``None`` unlimited, ``Retry-After`` still honoured.
 """
 
 from __future__ import annotations
@@ -38,17 +42,17 @@ from qjobs.transport._types import RateLimit
 
 __all__ = [
     "BURST",
+    "CLIMB",
     "DECREASE_FACTOR",
     "DELIVERY_WINDOW",
     "FLOOR_FACTOR",
     "MIN_RATE",
+    "PROBE_STEP",
     "SLOW_FACTOR",
     "SLOW_SLACK",
     "SLOW_START_STEP",
-    "CLIMB",
     "START_RATE",
     "START_WINDOW",
-    "PROBE_STEP",
     "Congestion",
     "LimiterState",
     "LimiterPhase",
@@ -63,13 +67,15 @@ BURST = 8
 #: Requests/s added per fast answer in slow start.
 SLOW_START_STEP = 2.0
 #: Requests/s added per fast answer after slow start, once back at the rate the last cut aimed
-#: at (so the rate grows by 2 % a second of sending at it).
+#: at (so the rate grows by 1 % a second of sending at it).
 PROBE_STEP = 0.01
 #: Below that rate, the share of the distance to it recovered per second.
 CLIMB = 0.7
-#: A congestion event multiplies the rate (from the delivery rate) and the window by this.
+#: A congestion event leaves the rate at most this times the delivery rate, and multiplies the
+#: window by it.
 DECREASE_FACTOR = 0.9
-#: ...but not below this times it, nor below what was delivered since the last cut.
+#: The first cut (out of slow start) sets the rate to this times the delivery rate; later ones
+#: never go below it.
 FLOOR_FACTOR = 0.8
 #: Seconds over which the delivery rate (2xx answers per second) is counted.
 DELIVERY_WINDOW = 1.0
@@ -208,11 +214,12 @@ class Congestion:
 
     # -- sending ------------------------------------------------------------------------------
 
-    def reserve(self, now: float) -> tuple[float, bool]:
+    def reserve(self, now: float, waited: float = -math.inf) -> tuple[float, bool]:
         """The time the next request may leave, and whether the rate held it back at all.
 
         Reserves that time: requests leave ``1/rate`` apart and never before a ``Retry-After``
-        deadline. The request's sequence number is :attr:`sent` before the call.
+        deadline, unless the request already ``waited`` (a retry) until that deadline. The
+        request's sequence number is :attr:`sent` before the call.
         """
         due = self._next_slot  # when the request would leave at exactly the rate
         pressed = due >= now
@@ -221,7 +228,7 @@ class Congestion:
         slot = due - self._tolerance
         if slot < now:
             slot = now
-        if slot < self.not_before:
+        if slot < self.not_before and waited < self.not_before:
             # Leave at the deadline, the next ones spaced at the rate (no burst).
             slot = self.not_before
             self.retry_after_waits += 1
@@ -280,7 +287,7 @@ class Congestion:
         if phase is LimiterPhase.SLOW_START:
             rate += SLOW_START_STEP
         elif rate < self._target:
-            # Back towards the rate the last cut aimed at: half the distance a second.
+            # Back towards the rate the last cut aimed at: CLIMB of the distance a second.
             rate += max(PROBE_STEP, CLIMB * (self._target - rate) * self._interval)
             if rate > self._target:
                 rate = self._target

@@ -20,6 +20,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from types import TracebackType
 
 import anyio
@@ -27,7 +28,11 @@ import anyio
 from qjobs.transport._congestion import Congestion, LimiterState
 from qjobs.transport._types import RateLimit
 
-__all__ = ["RateLimiter"]
+__all__ = ["RateLimiter", "retry_waited_until"]
+
+#: Set by the retry layer before it waits out a ``Retry-After``: the task has waited until then
+#: (on the transport's clock), so its retried request does not wait for that deadline again.
+retry_waited_until: ContextVar[float] = ContextVar("retry_waited_until", default=-math.inf)
 
 
 class RateLimiter:
@@ -81,25 +86,25 @@ class RateLimiter:
 
     async def _enter(self, slot: _Slot) -> None:
         control = self._control
-        await self._pace(slot, self._clock())
-        if self._in_flight >= control.window or self._waiters:
-            await self._wait_for_room()
-            slot.full = True
-        else:
+        now = await self._pace(slot, self._clock())
+        if self._in_flight < control.window and not self._waiters:
             self._in_flight += 1
             slot.full = self._in_flight >= control.window
-        now = self._clock()
-        if now < control.not_before:  # a Retry-After came while this request waited for room
-            try:
-                await self._pace(slot, now)
-            except BaseException:
-                self._leave()
-                raise
+        else:
+            await self._wait_for_room()
+            slot.full = True
             now = self._clock()
+            if now < control.not_before:  # a Retry-After came while this waited for room
+                try:
+                    now = await self._pace(slot, now)
+                except BaseException:
+                    self._leave()
+                    raise
         slot.sent_at = now
 
-    async def _pace(self, slot: _Slot, now: float) -> None:
-        """Wait for the request's time: the rate's next slot, never before a Retry-After.
+    async def _pace(self, slot: _Slot, now: float) -> float:
+        """Wait for the request's time (returned): the rate's next slot, never before a
+        Retry-After deadline.
 
         One request at a time takes its slot (the others queue in order), so a slot is always
         taken at the rate of the moment, not at the rate when the request arrived.
@@ -111,7 +116,7 @@ class RateLimiter:
         self._pacing = True
         try:
             slot.seq = control.sent
-            at, slot.pressed = control.reserve(now)
+            at, slot.pressed = control.reserve(now, self._waited(now))
             while at > now:
                 await self._sleep(at - now)
                 now = self._clock()
@@ -119,9 +124,14 @@ class RateLimiter:
                     break
                 # A Retry-After deadline came while this request waited: wait for it too.
                 slot.seq = control.sent
-                at, _ = control.reserve(now)
+                at, _ = control.reserve(now, self._waited(now))
         finally:
             self._next_pacer()
+        return now
+
+    def _waited(self, now: float) -> float:
+        """Until when this task already waited for a ``Retry-After`` (only read when one holds)."""
+        return retry_waited_until.get() if now < self._control.not_before else -math.inf
 
     def _next_pacer(self) -> None:
         queue = self._pace_queue
