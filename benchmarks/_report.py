@@ -144,14 +144,14 @@ def _caps_text(caps: dict[str, Any] | None) -> str:
         f"{caps['poll_max']:g} s; {caps['status_batch_size']} job ids per list request; "
         f"{caps['max_in_flight_jobs']:,} jobs in flight; batches of up to "
         f"{caps['max_circuits_per_job']} circuits; "
-        f"{caps['requests_per_second']:g} requests/s by default)"
+        f"{_default_rps({'ionq_default_capabilities': caps})} requests/s by default)"
     )
 
 
 def _default_rps(doc: dict[str, Any]) -> str:
     caps = doc.get("ionq_default_capabilities") or {}
     value = caps.get("requests_per_second")
-    return f"{value:g}" if isinstance(value, int | float) else "unknown"
+    return f"{value:g}" if isinstance(value, int | float) else "adaptive (none published)"
 
 
 def _unbatched_rpc(results: list[dict[str, Any]]) -> float:

@@ -171,9 +171,11 @@ async def test_fault_storm_loses_and_duplicates_nothing() -> None:
         {"kind": "malformed", "rate": 0.01},
     ]
     cs = circuits(2000)
+    # Injected 429s at random are not a server limit: the limiter is kept from adapting to them.
+    fixed = RateLimit(max_concurrent=16, adaptive=False)
     async with qjobs.emulators.serve("ionq", seed=9, queue_time=0.02, faults=faults) as server:
         async with qjobs.connect(
-            "ionq", token="t", base_url=server.base_url, retry=FAST_RETRY, rate_limit=NO_RATE
+            "ionq", token="t", base_url=server.base_url, retry=FAST_RETRY, rate_limit=fixed
         ) as client:
             async with Scheduler(
                 client,

@@ -256,7 +256,8 @@ def test_blocking_twins_from_threads(pg_url: str) -> None:
 async def _budget_run(url: str, share: bool) -> tuple[int, int, int]:
     """Three workers on 120 points (a shard of 40 each) against an emulator allowing 40
     requests/s (burst 40), each client limited to 40/s; returns (429s, requests, jobs) as the
-    emulator counts them."""
+    emulator counts them. The clients' own limiters are fixed (``adaptive=False``), so what
+    keeps the workers within the account's limit is the shared budget alone."""
     import anyio
 
     from qjobs.transport import RateLimit
@@ -270,7 +271,7 @@ async def _budget_run(url: str, share: bool) -> tuple[int, int, int]:
         options = {
             "token": "one-account",
             "base_url": server.base_url,
-            "rate_limit": RateLimit(requests_per_second=40),
+            "rate_limit": RateLimit(requests_per_second=40, adaptive=False),
         }
         async with anyio.create_task_group() as tg:
             for name in ("a", "b", "c"):
@@ -305,7 +306,9 @@ async def test_workers_share_one_request_budget(postgres_server: Any) -> None:
         postgres_server.new_database(), share=False
     )
     assert jobs_alone == 120
-    assert refused_alone > 10 * max(refused, 1), (refused_alone, requests_alone)
+    # Alone, they overrun the limit until its first 429s (the Retry-After gate then holds each
+    # client, so the count stays small; before the adaptive limiter it was ~75 here).
+    assert refused_alone > refused, (refused_alone, refused)
 
 
 def test_cli_ledger_url_password_is_redacted_in_errors(

@@ -11,8 +11,8 @@ import pytest
 from aiohttp import web
 
 import qjobs
-from qjobs.transport import RateLimit, RateLimiter, RetryPolicy, Transport
-from qjobs.transport._ratelimit import DECREASE_COOLDOWN, MIN_RATE, RECOVERY_STEP
+from qjobs.transport import LimiterPhase, RateLimit, RateLimiter, RetryPolicy, Transport
+from qjobs.transport._congestion import DECREASE_FACTOR, MIN_RATE, START_RATE
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -117,47 +117,62 @@ async def test_token_bucket_spacing() -> None:
     assert len(clock.sleeps) == 4  # idle time refills the bucket
 
 
-def test_aimd_halves_then_recovers() -> None:
-    clock = Clock()
-    limiter = RateLimiter(RateLimit(requests_per_second=20), clock=clock, sleep=clock.sleep)
-    limiter.on_rate_limited()
-    assert limiter.rate == 10
-    limiter.on_rate_limited()  # same burst: within the cooldown, no second halving
-    assert limiter.rate == 10
-    clock.now += DECREASE_COOLDOWN
-    limiter.on_rate_limited()
-    assert limiter.rate == 5
-    steps = 0
-    while limiter.rate is not None and limiter.rate < 20:
-        limiter.on_success()
-        steps += 1
-    assert limiter.rate == 20  # never above the configured rate
-    assert steps == round(15 / (RECOVERY_STEP * 20))
-    for _ in range(20):
-        clock.now += DECREASE_COOLDOWN
-        limiter.on_rate_limited()
-    assert limiter.rate == MIN_RATE
+def _rate_limited(retry_after: float | None = None) -> qjobs.RateLimitedError:
+    return qjobs.RateLimitedError(
+        "slow down", status=429, provider="p", method="GET", path="/x", retry_after=retry_after
+    )
 
 
-def _rate(limiter: RateLimiter) -> float | None:
-    return limiter.rate
+async def _refused(limiter: RateLimiter) -> None:
+    async with limiter.slot():
+        raise _rate_limited()
 
 
 @pytest.mark.anyio
-async def test_unlimited_limiter_adapts_and_lifts() -> None:
-    clock = Clock()
-    limiter = RateLimiter(RateLimit(), clock=clock, sleep=clock.sleep)
-    for _ in range(40):  # 40 requests within the last second
-        clock.now += 0.02
+async def test_429_cuts_once_per_congestion_event_and_cap_holds() -> None:
+    """Answers to requests sent before a cut are the same event; growth never passes the cap."""
+    clock = AdvancingClock()
+    limiter = RateLimiter(RateLimit(requests_per_second=20), clock=clock, sleep=clock.sleep)
+    slots = [limiter.slot() for _ in range(3)]
+    for slot in slots:
+        await slot.__aenter__()
+    await slots[0].__aexit__(qjobs.RateLimitedError, _rate_limited(), None)
+    cut = limiter.rate
+    assert cut is not None
+    assert cut <= DECREASE_FACTOR * 20
+    for slot in slots[1:]:  # sent before the cut: the same event
+        await slot.__aexit__(qjobs.RateLimitedError, _rate_limited(), None)
+    assert limiter.rate == cut
+    state = limiter.state()
+    assert (state.rate_limited, state.congestion_events, state.in_flight) == (3, 1, 0)
+    with pytest.raises(qjobs.RateLimitedError):
+        await _refused(limiter)  # sent after the cut: a new event
+    assert limiter.rate is not None
+    assert limiter.rate < cut
+    for _ in range(2000):
         async with limiter.slot():
-            pass
-    assert _rate(limiter) is None
-    assert clock.sleeps == []
-    limiter.on_rate_limited()
-    assert _rate(limiter) == 20.0
-    while _rate(limiter) is not None:
-        limiter.on_success()
-    assert _rate(limiter) is None
+            clock.now += 0.01
+    assert limiter.rate == 20  # grew back, never above the cap
+    for _ in range(40):  # every cut is a new event: the rate bottoms out at MIN_RATE
+        with pytest.raises(qjobs.RateLimitedError):
+            await _refused(limiter)
+    assert limiter.rate == MIN_RATE
+
+
+@pytest.mark.anyio
+async def test_adaptive_limiter_grows_from_its_start_while_pressed() -> None:
+    clock = AdvancingClock()
+    limiter = RateLimiter(RateLimit(), clock=clock, sleep=clock.sleep)
+    start = limiter.state()
+    assert (start.phase, start.rate, start.window) == (LimiterPhase.SLOW_START, START_RATE, 8)
+    for _ in range(50):  # back to back: the rate holds them back, answers come fast
+        async with limiter.slot():
+            clock.now += 0.001
+    grown = limiter.state()
+    assert grown.rate is not None
+    assert grown.rate > START_RATE
+    assert grown.phase is LimiterPhase.SLOW_START
+    assert (grown.rate_limited, grown.congestion_events, grown.in_flight) == (0, 0, 0)
 
 
 @pytest.mark.anyio
@@ -190,14 +205,17 @@ async def test_429_slows_transport_limiter() -> None:
         # injected clock) space requests one slot apart at the current rate.
         retry_waits = [w for w in clock.sleeps if w == 0.0]
         assert retry_waits == [0.0, 0.0]
-        assert all(w <= 1 / 100 + 1e-9 for w in clock.sleeps)
         assert t.stats.rate_limited == 2
         assert t.stats.retries == 2
-        # Two 429s inside one cooldown: one halving; then one success recovered a step.
-        assert t.limiter.rate == pytest.approx(100 + RECOVERY_STEP * 200)
+        # The retried request was sent after the first cut: two congestion events.
+        state = t.limiter.state()
+        assert (state.rate_limited, state.congestion_events) == (2, 2)
+        assert state.rate is not None
+        assert state.rate < DECREASE_FACTOR**2 * 200
         for _ in range(30):
             await t.request("GET", "/x")
-        assert t.limiter.rate == 200
+        assert t.limiter.rate is not None
+        assert state.rate < t.limiter.rate <= 200
 
 
 @pytest.mark.anyio

@@ -74,7 +74,10 @@ def make(base: str, fake: FakeTime, **retry: Any) -> Transport:
     )
     # The limiter slows down after a 429 (tested in test_transport_limits); on fake time here.
     transport.limiter = RateLimiter(
-        transport.rate_limit, clock=fake.clock, sleep=fake.limiter_sleep
+        transport.rate_limit,
+        clock=fake.clock,
+        sleep=fake.limiter_sleep,
+        max_retry_after=transport.retry.max_retry_after,
     )
     return transport
 

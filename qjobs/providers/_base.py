@@ -42,6 +42,7 @@ from qjobs._core.errors import (
     SubmitUncertainError,
 )
 from qjobs._core.models import Backend, Job, JobStatus, Result
+from qjobs._core.validation import is_int
 from qjobs.transport import RateLimit, RetryPolicy, Timeouts, Transport
 
 if TYPE_CHECKING:
@@ -161,7 +162,10 @@ class Capabilities:
     ``max_payload_bytes`` bounds one submission's body. ``status_batch_size`` > 1 means
     :meth:`ProviderClient.get_jobs` can learn that many jobs' states in one request.
     ``poll_initial``/``poll_max``/``poll_factor`` shape polling backoff (seconds).
-    ``requests_per_second`` and ``max_concurrent_requests`` feed the transport's limiter;
+    ``requests_per_second`` and ``max_concurrent_requests`` are the request limits the provider
+    *publishes*, ``None`` where it publishes none: a published number is the transport limiter's
+    default hard cap, and below the caps (or with none) the limiter adapts to the server by
+    congestion control (``docs/limits.md``); a ``rate_limit=`` given to the client replaces both.
     ``max_in_flight_jobs`` bounds jobs submitted but not final. ``submit_key`` says a job can carry
     a client key that :meth:`ProviderClient.find_by_key` can look up, which makes submission
     idempotent. ``cancel_batch`` says many jobs can be cancelled in one request.
@@ -176,8 +180,8 @@ class Capabilities:
     poll_initial: float = attrs.field(default=0.5, validator=seconds_validator())
     poll_max: float = attrs.field(default=30.0, validator=seconds_validator())
     poll_factor: float = attrs.field(default=2.0)
-    requests_per_second: float = attrs.field(default=50.0)
-    max_concurrent_requests: int = 16
+    requests_per_second: float | None = attrs.field(default=None)
+    max_concurrent_requests: int | None = attrs.field(default=None)
     max_in_flight_jobs: int = 1000
     page_size: int = 100
     submit_key: bool = False
@@ -190,8 +194,13 @@ class Capabilities:
         factor("poll_factor", value)
 
     @requests_per_second.validator
-    def _check_rps(self, attribute: attrs.Attribute[float], value: float) -> None:
+    def _check_rps(self, attribute: attrs.Attribute[float | None], value: float | None) -> None:
         rate("requests_per_second", value)
+
+    @max_concurrent_requests.validator
+    def _check_concurrent(self, attribute: attrs.Attribute[int | None], value: int | None) -> None:
+        if value is not None and not is_int(value, low=1):
+            raise InputError("max_concurrent_requests", value, "must be an int >= 1 or None")
 
 
 class ClientOptions(TypedDict, total=False):

@@ -4,11 +4,12 @@ Structure: the Scheduler owns its steps (bookkeeper, batcher, tracker, poller, f
 canceller, resumer, submitter), which all share one
 :class:`~qjobs.scheduler._shared.SchedulerState`. ``__aenter__`` opens a task group holding one
 runner task; the runner owns an inner task group with the batcher, the poller and three small
-pools of workers (submit, poll, fetch), each as large as the provider's
-``max_concurrent_requests``. No task exists per job: jobs are plain records
-(:class:`~qjobs.scheduler._batches.Batch`) moved between queues. ``__aexit__`` waits for every
-future, or on an error cancels every unfinished job at the provider, then stops the runner;
-nothing outlives the ``async with``.
+pools of workers (submit, poll, fetch), each as large as the provider's published
+``max_concurrent_requests`` (``UNCAPPED_WORKERS`` where none is published: the transport's
+adaptive limiter then decides how many of their requests are in flight). No task exists per
+job: jobs are plain records (:class:`~qjobs.scheduler._batches.Batch`) moved between queues.
+``__aexit__`` waits for every future, or on an error cancels every unfinished job at the
+provider, then stops the runner; nothing outlives the ``async with``.
 """
 
 from __future__ import annotations
@@ -50,7 +51,10 @@ if TYPE_CHECKING:
     from qjobs.scheduler._display import ProgressDisplay
     from qjobs.scheduler._ledger_backend import Ledger
 
-__all__ = ["Scheduler", "keep_jobs", "key_at", "submit_at", "with_ledger"]
+__all__ = ["UNCAPPED_WORKERS", "Scheduler", "keep_jobs", "key_at", "submit_at", "with_ledger"]
+
+#: Workers per pool when the provider publishes no ``max_concurrent_requests``.
+UNCAPPED_WORKERS = 32
 
 log = logging.getLogger("qjobs.scheduler")
 ledger_log = logging.getLogger("qjobs.ledger")
@@ -193,7 +197,7 @@ class Scheduler:
             backoff=backoff,
             coalesce=min(backoff.initial, 1.0) * 0.5,
             status_chunk=max(1, caps.status_batch_size),
-            workers=max(1, caps.max_concurrent_requests),
+            workers=caps.max_concurrent_requests or UNCAPPED_WORKERS,
             retry_failed=retry_failed,
             resubmit_lost=resubmit_lost,
             lost_reads=max(1, caps.lost_reads),

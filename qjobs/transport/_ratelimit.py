@@ -1,54 +1,46 @@
-"""The transport's own limiter: requests per second (token bucket) and concurrent requests.
+"""The transport's request limiter: requests in flight (a window) and requests per second.
 
 It sits in front of aiohttp, so time spent queueing here never counts against a request's
-timeout. It also adapts to the server (AIMD): each 429 answer halves the rate, and successes
-raise it again additively until the configured rate is back.
+timeout. By default it is adaptive: congestion control (:mod:`qjobs.transport._congestion`)
+grows the rate and the window while answers come back 2xx and fast, and cuts both once per
+congestion event on a 429 (or a 503 with ``Retry-After``), settling near the server's own limit.
+A ``Retry-After`` hint holds every request of this limiter (the same host and token) until its
+deadline; the retry layer waits for the same deadline, so a retried request does not wait twice.
+The ``RateLimit`` caps (the user's, or a limit the provider publishes) are hard caps.
 
-Constants (documented numbers, not tuning knobs):
-
-* ``DECREASE_FACTOR = 0.5``: a 429 multiplies the current rate by this.
-* ``DECREASE_COOLDOWN = 1.0`` s: further 429s within this time of a decrease do not decrease
-  again (one burst of concurrent 429s is one signal).
-* ``RECOVERY_STEP = 0.05``: each successful answer adds this fraction of the ceiling rate, so
-  about 10 successes recover from one halving.
-* ``MIN_RATE = 0.5`` requests/s: the rate never drops below this.
-* With no configured rate, the first 429 starts limiting at half the rate observed over the last
-  ``WINDOW = 1.0`` s; once recovered to that observed rate the limit is lifted again.
+Each request costs O(1): one small slot object, no scans; the answer is read from the exception
+the request left the slot with (none: a 2xx), so the transport has nothing else to report.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from types import TracebackType
 
 import anyio
 
+from qjobs.transport._congestion import Congestion, LimiterState
 from qjobs.transport._types import RateLimit
 
-__all__ = [
-    "DECREASE_COOLDOWN",
-    "DECREASE_FACTOR",
-    "MIN_RATE",
-    "RECOVERY_STEP",
-    "WINDOW",
-    "RateLimiter",
-]
+__all__ = ["RateLimiter", "retry_waited_until"]
 
-DECREASE_FACTOR = 0.5
-DECREASE_COOLDOWN = 1.0
-RECOVERY_STEP = 0.05
-MIN_RATE = 0.5
-WINDOW = 1.0
+#: Set by the retry layer before it waits out a ``Retry-After``: the task has waited until then
+#: (on the transport's clock), so its retried request does not wait for that deadline again.
+retry_waited_until: ContextVar[float] = ContextVar("retry_waited_until", default=-math.inf)
 
 
 class RateLimiter:
-    """Token bucket (burst of one: requests are spaced ``1/rate`` apart) plus a semaphore.
+    """Paces requests and bounds those in flight; see the module docstring.
 
-    Waiters reserve their slot synchronously, so the order of arrival is kept and the rate holds
-    in every window even with many waiting tasks.
+    Use as ``async with limiter.slot(): <send and read>``. ``clock`` (monotonic seconds) and
+    ``sleep`` are injectable for tests; ``max_retry_after`` bounds how long one ``Retry-After``
+    hint holds requests (the transport passes its :class:`RetryPolicy`'s).
     """
 
     def __init__(
@@ -57,99 +49,159 @@ class RateLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        max_retry_after: float = math.inf,
     ) -> None:
         self.limit = limit
         self._clock = clock
         self._sleep = sleep
-        self._semaphore: asyncio.Semaphore | None = None
-        self._ceiling: float | None = limit.requests_per_second
-        self._rate: float | None = limit.requests_per_second
-        self._next_slot = 0.0
-        self._last_decrease = -float("inf")
-        self._recent: deque[float] = deque()
-        self._unlimited_ceiling = 0.0
+        self._control = Congestion(limit, max_retry_after=max_retry_after)
+        self._in_flight = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()  # for room in the window
+        self._pacing = False  # a request is taking its slot of the rate
+        self._pace_queue: deque[asyncio.Future[None]] = deque()  # requests queued behind it
 
     def __repr__(self) -> str:
-        return f"RateLimiter(rate={self._rate}, max_concurrent={self.limit.max_concurrent})"
+        state = self.state()
+        return f"RateLimiter(rate={state.rate}, window={state.window}, {self.limit!r})"
 
     @property
     def rate(self) -> float | None:
-        """The current requests-per-second limit (``None``: unlimited)."""
-        return self._rate
+        """The current requests-per-second pacing (``None``: not paced)."""
+        rate = self._control.rate
+        return None if math.isinf(rate) else rate
 
-    def slot(self) -> _Slot:
-        """Wait for a concurrency slot and a rate token; hold the slot while the body runs.
+    def state(self) -> LimiterState:
+        """A read-only snapshot: rate, window, caps, in flight, 429s and waits seen."""
+        return self._control.state(self._in_flight, self._clock())
 
-        Use as ``async with limiter.slot():``.
+    def slot(self, *, timed: bool = True) -> _Slot:
+        """Wait for room in the window and for the request's time; hold it while the body runs.
+
+        ``timed=False`` (a streamed body) keeps the answer's latency and success out of the
+        adaptation; a 429 still counts.
         """
-        return _Slot(self)
+        return _Slot(self, timed)
 
-    async def _acquire(self) -> None:
-        # An asyncio semaphore (the transport runs on aiohttp, hence asyncio): taking a free
-        # slot costs no trip through the event loop, unlike anyio's checkpointing one.
-        semaphore = self._semaphore
-        if semaphore is None:
-            semaphore = self._semaphore = asyncio.Semaphore(self.limit.max_concurrent)
-        await semaphore.acquire()
+    # -- the window ----------------------------------------------------------------------------
+
+    async def _enter(self, slot: _Slot) -> None:
+        control = self._control
+        now = await self._pace(slot, self._clock())
+        if self._in_flight < control.window and not self._waiters:
+            self._in_flight += 1
+            slot.full = self._in_flight >= control.window
+        else:
+            await self._wait_for_room()
+            slot.full = True
+            now = self._clock()
+            if now < control.not_before:  # a Retry-After came while this waited for room
+                try:
+                    now = await self._pace(slot, now)
+                except BaseException:
+                    self._leave()
+                    raise
+        slot.sent_at = now
+
+    async def _pace(self, slot: _Slot, now: float) -> float:
+        """Wait for the request's time (returned): the rate's next slot, never before a
+        Retry-After deadline.
+
+        One request at a time takes its slot (the others queue in order), so a slot is always
+        taken at the rate of the moment, not at the rate when the request arrived.
+        """
+        control = self._control
+        if self._pacing:
+            await self._wait_in(self._pace_queue, self._next_pacer)
+            now = self._clock()
+        self._pacing = True
         try:
-            await self._take_token()
+            slot.seq = control.sent
+            at, slot.pressed = control.reserve(now, self._waited(now))
+            while at > now:
+                await self._sleep(at - now)
+                now = self._clock()
+                if control.not_before <= at:
+                    break
+                # A Retry-After deadline came while this request waited: wait for it too.
+                slot.seq = control.sent
+                at, _ = control.reserve(now, self._waited(now))
+        finally:
+            self._next_pacer()
+        return now
+
+    def _waited(self, now: float) -> float:
+        """Until when this task already waited for a ``Retry-After`` (only read when one holds)."""
+        return retry_waited_until.get() if now < self._control.not_before else -math.inf
+
+    def _next_pacer(self) -> None:
+        queue = self._pace_queue
+        while queue:
+            future = queue.popleft()
+            if not future.done():
+                future.set_result(None)  # handed over: that request is the one pacing now
+                return
+        self._pacing = False
+
+    async def _wait_for_room(self) -> None:
+        await self._wait_in(self._waiters, self._leave)
+
+    @staticmethod
+    async def _wait_in(queue: deque[asyncio.Future[None]], give_back: Callable[[], None]) -> None:
+        """Wait in ``queue`` until handed over; a wait cancelled once handed over gives back."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue.append(future)
+        try:
+            await future
         except BaseException:
-            semaphore.release()
+            if future.done() and not future.cancelled():
+                give_back()  # handed over just as the wait was cancelled
+            else:
+                with contextlib.suppress(ValueError):
+                    queue.remove(future)
             raise
 
-    def _release(self) -> None:
-        assert self._semaphore is not None
-        self._semaphore.release()
+    def _leave(self) -> None:
+        self._in_flight -= 1
+        self._wake()
 
-    async def _take_token(self) -> None:
-        now = self._clock()
-        self._recent.append(now)
-        while self._recent and self._recent[0] < now - WINDOW:
-            self._recent.popleft()
-        if self._rate is None:
-            return
-        slot = max(now, self._next_slot)
-        self._next_slot = slot + 1.0 / self._rate
-        if slot > now:
-            await self._sleep(slot - now)
+    def _wake(self) -> None:
+        waiters = self._waiters
+        window = self._control.window
+        while waiters and self._in_flight < window:
+            future = waiters.popleft()
+            if not future.done():
+                self._in_flight += 1  # handed over: the waiter holds it when it resumes
+                future.set_result(None)
 
-    def on_rate_limited(self) -> None:
-        """The server answered 429: slow down (at most once per cooldown)."""
-        now = self._clock()
-        if now - self._last_decrease < DECREASE_COOLDOWN:
-            return
-        self._last_decrease = now
-        if self._rate is None:
-            observed = sum(1 for t in self._recent if t >= now - WINDOW) / WINDOW
-            self._ceiling = None
-            base = max(observed, 2 * MIN_RATE)
-            self._unlimited_ceiling = base
-            self._rate = max(MIN_RATE, base * DECREASE_FACTOR)
+    def _exit(self, slot: _Slot, exc: BaseException | None) -> None:
+        self._in_flight -= 1
+        if exc is None:
+            if slot.timed:
+                self._control.on_success(self._clock(), slot.sent_at, slot.pressed, slot.full)
         else:
-            self._rate = max(MIN_RATE, self._rate * DECREASE_FACTOR)
-
-    def on_success(self) -> None:
-        """The server answered without 429: recover towards the ceiling."""
-        if self._rate is None:
-            return
-        ceiling = self._ceiling if self._ceiling is not None else self._unlimited_ceiling
-        if self._rate >= ceiling:
-            return
-        self._rate = min(ceiling, self._rate + RECOVERY_STEP * ceiling)
-        if self._rate >= ceiling and self._ceiling is None:
-            self._rate = None  # recovered: lift the adaptive limit again
+            status = getattr(exc, "status", None)
+            if status == 429 or status == 503:
+                retry_after: float | None = getattr(exc, "retry_after", None)
+                if status == 429 or retry_after is not None:
+                    self._control.on_congestion(self._clock(), slot.seq, retry_after)
+        self._wake()
 
 
 class _Slot:
-    """``async with limiter.slot():`` without a generator-based context manager per request."""
+    """One request's place in the limiter (``async with limiter.slot():``)."""
 
-    __slots__ = ("_limiter",)
+    __slots__ = ("_limiter", "full", "pressed", "sent_at", "seq", "timed")
 
-    def __init__(self, limiter: RateLimiter) -> None:
+    def __init__(self, limiter: RateLimiter, timed: bool) -> None:
         self._limiter = limiter
+        self.timed = timed
+        self.seq = 0
+        self.sent_at = 0.0
+        self.pressed = False
+        self.full = False
 
     async def __aenter__(self) -> None:
-        await self._limiter._acquire()
+        await self._limiter._enter(self)
 
     async def __aexit__(
         self,
@@ -157,4 +209,4 @@ class _Slot:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._limiter._release()
+        self._limiter._exit(self, exc)

@@ -4,7 +4,8 @@ Built on the ``backoff`` package's primitives (``backoff.expo`` for the exponent
 ``backoff.full_jitter``; the API of backoff 2.2.1, which later releases keep), with one rule
 backoff's decorators cannot express: a server's ``Retry-After`` hint is used exactly (no jitter,
 capped at ``RetryPolicy.max_retry_after``), and when it does not fit in the time left the error is
-raised instead of waiting.
+raised instead of waiting. The transport's limiter holds every other request until the same
+deadline; the retried request, having waited here, is not held a second time.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from contextvars import Token
 from typing import TypeVar
 
 import anyio
@@ -27,6 +29,7 @@ from qjobs._core.errors import (
     TransportError,
 )
 from qjobs._core.validation import is_int
+from qjobs.transport._ratelimit import retry_waited_until
 from qjobs.transport._types import RequestKind, RetryPolicy
 
 __all__ = ["OnRetry", "Retrier", "is_retryable"]
@@ -126,30 +129,41 @@ class Retrier:
         waits: Iterator[float] | None = None  # built on the first failure only
         number = 0
         connect_failures = 0
-        while True:
-            number += 1
-            try:
-                return await attempt()
-            except QJobsError as exc:
-                if number >= policy.max_attempts or not is_retryable(exc, kind):
-                    raise
-                if isinstance(exc, ConnectError) and self.max_connect_retries is not None:
-                    connect_failures += 1
-                    if connect_failures > self.max_connect_retries:
+        first_wait: Token[float] | None = None  # the exemption covers this request's retries
+        try:
+            while True:
+                number += 1
+                try:
+                    return await attempt()
+                except QJobsError as exc:
+                    if number >= policy.max_attempts or not is_retryable(exc, kind):
                         raise
-                remaining = policy.max_time - (self.clock() - start)
-                hint = _retry_after(exc)
-                if waits is None:
-                    waits = delays(policy)
-                backoff_wait = next(waits)
-                if hint is not None:
-                    wait = min(hint, policy.max_retry_after)
-                    if wait > remaining:
-                        raise
-                else:
-                    if remaining <= 0:
-                        raise
-                    wait = min(self.jitter(backoff_wait), remaining)
-                if on_retry is not None:
-                    on_retry(exc, number, wait)
-                await self.sleep(wait)
+                    if isinstance(exc, ConnectError) and self.max_connect_retries is not None:
+                        connect_failures += 1
+                        if connect_failures > self.max_connect_retries:
+                            raise
+                    remaining = policy.max_time - (self.clock() - start)
+                    hint = _retry_after(exc)
+                    if waits is None:
+                        waits = delays(policy)
+                    backoff_wait = next(waits)
+                    if hint is not None:
+                        wait = min(hint, policy.max_retry_after)
+                        if wait > remaining:
+                            raise
+                    else:
+                        if remaining <= 0:
+                            raise
+                        wait = min(self.jitter(backoff_wait), remaining)
+                    if on_retry is not None:
+                        on_retry(exc, number, wait)
+                    if hint is not None:
+                        # The limiter holds every request until the same deadline; this one waits
+                        # here, once (its next attempt is not held again).
+                        waited = retry_waited_until.set(self.clock() + wait)
+                        if first_wait is None:
+                            first_wait = waited
+                    await self.sleep(wait)
+        finally:
+            if first_wait is not None:
+                retry_waited_until.reset(first_wait)

@@ -249,7 +249,9 @@ class Transport:
         self.max_response_bytes = max_response_bytes
         self.max_request_bytes = max_request_bytes
         self.stats = TransportStats()
-        self.limiter = RateLimiter(self.rate_limit, clock=clock, sleep=sleep)
+        self.limiter = RateLimiter(
+            self.rate_limit, clock=clock, sleep=sleep, max_retry_after=self.retry.max_retry_after
+        )
         #: A budget shared with other clients (campaign workers on one account), taken before
         #: every request; None: this transport's own limiter only.
         self.budget: RequestBudget | None = None
@@ -297,7 +299,7 @@ class Transport:
         if self._closed:
             raise TransportError("transport is closed", provider=self.provider, method="", path="")
         if self._session is None:
-            limit = self.rate_limit.max_concurrent
+            limit = self.rate_limit.max_concurrent or 0  # 0: aiohttp's unlimited
             connector = aiohttp.TCPConnector(
                 limit=limit,
                 limit_per_host=limit,
@@ -568,7 +570,7 @@ class Transport:
             if self.budget is not None:
                 await self.budget.take()
             stack = AsyncExitStack()
-            await stack.enter_async_context(self.limiter.slot())
+            await stack.enter_async_context(self.limiter.slot(timed=False))
             try:
                 self.stats.started(route, len(body) if body else 0)
                 stack.callback(self.stats.finished)
@@ -798,7 +800,6 @@ class Transport:
                     method=method,
                     path=err_path,
                 )
-            self.limiter.on_success()
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug("%s: %s %s -> %d", self.provider, method, err_path, resp.status)
             return resp
@@ -806,8 +807,6 @@ class Transport:
     async def _raise_for_status(
         self, resp: aiohttp.ClientResponse, method: str, path: str
     ) -> NoReturn:
-        if resp.status == 429:
-            self.limiter.on_rate_limited()
         try:
             body = await self._read(resp, method, path)
         except MalformedResponseError:

@@ -90,16 +90,29 @@ class RetryPolicy:
 
 @attrs.frozen(slots=True)
 class RateLimit:
-    """Client-side limits: ``requests_per_second`` (``None``: unlimited) and ``max_concurrent``."""
+    """Client-side limits: hard caps, and whether the limiter adapts below them.
+
+    ``requests_per_second`` caps the request rate and ``max_concurrent`` the requests in flight
+    (``None``: no cap). With ``adaptive=True`` (the default) the limiter finds the server's own
+    limit by congestion control (it grows while answers are 2xx and fast, and cuts on a 429 or a
+    503 with ``Retry-After``), never above the caps; with ``adaptive=False`` the caps are used as
+    given and ``None`` means unlimited. ``Retry-After`` is honoured either way.
+    """
 
     requests_per_second: float | None = attrs.field(default=None)
-    max_concurrent: int = attrs.field(default=16)
+    max_concurrent: int | None = attrs.field(default=None)
+    adaptive: bool = attrs.field(default=True)
 
     @requests_per_second.validator
     def _check_rps(self, attribute: attrs.Attribute[float | None], value: float | None) -> None:
         rate("requests_per_second", value)
 
     @max_concurrent.validator
-    def _check_conc(self, attribute: attrs.Attribute[int], value: int) -> None:
-        if not is_int(value, low=1):
-            raise InputError("max_concurrent", value, "must be an int >= 1")
+    def _check_conc(self, attribute: attrs.Attribute[int | None], value: int | None) -> None:
+        if value is not None and not is_int(value, low=1):
+            raise InputError("max_concurrent", value, "must be an int >= 1 or None")
+
+    @adaptive.validator
+    def _check_adaptive(self, attribute: attrs.Attribute[bool], value: bool) -> None:
+        if not isinstance(value, bool):
+            raise InputError("adaptive", value, "must be a bool")

@@ -56,10 +56,9 @@ DEFAULT_CAPABILITIES: Final = Capabilities(
     poll_initial=0.25,
     poll_max=15.0,
     poll_factor=1.5,
-    # IonQ publishes no rate limit. 100 requests/s lets one client outpace a 10-thread
-    # pool of blocking SDK calls (docs/benchmarks.md) and the limiter halves it on a 429.
-    requests_per_second=100.0,
-    max_concurrent_requests=16,
+    # No published request limits (docs/limits.md): the limiter adapts to the server.
+    requests_per_second=None,
+    max_concurrent_requests=None,
     max_in_flight_jobs=1000,
     page_size=100,
     submit_key=True,

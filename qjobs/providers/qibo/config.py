@@ -59,8 +59,9 @@ CAPABILITIES: Final = Capabilities(
     poll_initial=0.5,
     poll_max=10.0,
     poll_factor=1.5,
-    requests_per_second=10.0,
-    max_concurrent_requests=8,
+    # No published request limits (docs/limits.md): the limiter adapts to the server.
+    requests_per_second=None,
+    max_concurrent_requests=None,
     max_in_flight_jobs=200,
     page_size=1000,
     submit_key=False,

@@ -39,8 +39,9 @@ DEFAULT_CAPABILITIES: Final = Capabilities(
     poll_initial=1.0,
     poll_max=15.0,
     poll_factor=1.5,
-    requests_per_second=20.0,
-    max_concurrent_requests=8,
+    # No published request limits (docs/limits.md): the limiter adapts to the server.
+    requests_per_second=None,
+    max_concurrent_requests=None,
     max_in_flight_jobs=500,
     page_size=100,
     submit_key=True,
