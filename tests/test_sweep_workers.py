@@ -302,7 +302,7 @@ async def test_workers_share_one_request_budget(postgres_server: Any) -> None:
     refused, requests, jobs = await _budget_run(postgres_server.new_database(), share=True)
     assert jobs == 120
     assert refused <= requests // 50, (refused, requests)
-    refused_alone, requests_alone, jobs_alone = await _budget_run(
+    refused_alone, _, jobs_alone = await _budget_run(
         postgres_server.new_database(), share=False
     )
     assert jobs_alone == 120
