@@ -302,9 +302,7 @@ async def test_workers_share_one_request_budget(postgres_server: Any) -> None:
     refused, requests, jobs = await _budget_run(postgres_server.new_database(), share=True)
     assert jobs == 120
     assert refused <= requests // 50, (refused, requests)
-    refused_alone, _, jobs_alone = await _budget_run(
-        postgres_server.new_database(), share=False
-    )
+    refused_alone, _, jobs_alone = await _budget_run(postgres_server.new_database(), share=False)
     assert jobs_alone == 120
     # Alone, they overrun the limit until its first 429s (the Retry-After gate then holds each
     # client, so the count stays small; before the adaptive limiter it was ~75 here).
