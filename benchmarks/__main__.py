@@ -132,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             path = out_dir / f"{name}.json"
             path.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n")
             for t in result["targets"]:
-                verdict = "met" if t["met"] else "MISSED"
+                verdict = "n/a" if t.get("applies") is False else "met" if t["met"] else "MISSED"
                 print(f"  target {t['name']}: {t['value']:.4g} ({t['target']}) {verdict}")
     print(f"done in {time.perf_counter() - started:.0f} s; results in {out_dir}", flush=True)
     if not args.no_docs:

@@ -60,9 +60,16 @@ def _row(scenario: str, run: dict[str, Any], ratios: dict[str, Any] | None, targ
     return "| " + " | ".join(cells) + " |"
 
 
+def _verdict(t: dict[str, Any], yes: str, no: str) -> str:
+    """``yes``/``no`` for a target row, or "n/a" for one that does not apply to the run."""
+    if t.get("applies") is False:
+        return "n/a"
+    return yes if t["met"] else no
+
+
 def _targets_cell(targets: list[dict[str, Any]]) -> str:
     return "<br>".join(
-        f"{t['name']} {t['target']}: **{'met' if t['met'] else 'MISSED'}**" for t in targets
+        f"{t['name']} {t['target']}: **{_verdict(t, 'met', 'MISSED')}**" for t in targets
     )
 
 
@@ -109,7 +116,7 @@ def _targets_table(results: list[dict[str, Any]]) -> list[str]:
     lines = ["| scenario | target | measured | required | met? |", "|---|---|--:|---|---|"]
     for doc in results:
         for t in doc["targets"]:
-            verdict = "yes" if t["met"] else "**no**"
+            verdict = _verdict(t, "yes", "**no**")
             lines.append(
                 f"| {doc.get('title', doc['scenario'])} | {t['name']} | {_value(t)} "
                 f"| {t['target']} | {verdict} |"

@@ -104,6 +104,21 @@ def test_share_of_what_the_limit_allows() -> None:
     )
     slow = _run("qjobs", wall_s=8.0, emulator={**clean, "circuits_created": 100})
     assert figures.limit_target("ionq", slow, 50.0)["met"] is False  # 49%
+    assert "applies" not in figures.limit_target("ionq", slow, 50.0)  # 24.5 req/s: it binds
+
+
+def test_a_run_the_limit_never_binds_is_not_judged_by_it() -> None:
+    # A batched run: 10 requests over 1 s, none refused; 50 req/s would allow 500 circuits/s.
+    emulator = {"total_requests": 10, "total_rate_limited": 0, "jobs_created": 1}
+    batched = _run("qjobs", wall_s=1.0, emulator={**emulator, "circuits_created": 100})
+    assert figures.request_rate(batched) == pytest.approx(10.0)
+    t = figures.limit_target("ionq", batched, 50.0)
+    assert t["met"] is False
+    assert t["applies"] is False
+    assert "not request-bound: 10.0 req/s used of 50" in t["name"]
+    # One 429 says the limit was reached: judged as usual.
+    once = {**emulator, "total_rate_limited": 1, "circuits_created": 100}
+    assert "applies" not in figures.limit_target("ionq", _run("qjobs", emulator=once), 50.0)
 
 
 def test_report_tables() -> None:
