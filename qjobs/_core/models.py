@@ -385,12 +385,13 @@ class Result:
             raise InputError("probabilities", dense.shape, "must be 2**n entries in one axis")
         n = size.bit_length() - 1
         counts = counts_from_probabilities(dense, shots)
-        nonzero = np.flatnonzero(counts)
         width = f"0{n}b"
-        labels = {
-            (format(k, width) if n else ""): c
-            for k, c in zip(nonzero.tolist(), counts[nonzero].tolist(), strict=True)
-        }
+        if size <= _FEW_OUTCOMES:  # numpy's per-call cost exceeds the loop's
+            found = [(k, c) for k, c in enumerate(counts.tolist()) if c]
+        else:
+            nonzero = np.flatnonzero(counts)
+            found = list(zip(nonzero.tolist(), counts[nonzero].tolist(), strict=True))
+        labels = {(format(k, width) if n else ""): c for k, c in found}
         return cls(counts=labels, probabilities=dense, shots=shots, num_clbits=n, **kwargs)
 
     def expectation(self, observable: str) -> float:

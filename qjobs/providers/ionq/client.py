@@ -173,7 +173,12 @@ class IonQClient(ProviderClient):
             session_id=session_id,
             gateset=gateset,
         )
-        entry = await self._catalogue_entry(backend)
+        catalogue = self._catalogue
+        entry = (
+            await self._catalogue_entry(backend)
+            if catalogue is None
+            else catalogue_entry(catalogue, backend, "IonQ")
+        )
         if entry is not None:
             check_fits(entry, encoded.qubits, shots)
         created = await self._create_once(
