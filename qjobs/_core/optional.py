@@ -1,4 +1,4 @@
-"""Optional packages (pandas, xarray, matplotlib), imported on first use.
+"""Optional packages (pandas, xarray, matplotlib, the circuit frameworks), imported on first use.
 
 ``import qjobs`` never loads them; the function that needs one calls :func:`require`, which
 raises an :class:`ImportError` naming the ``qjobs[...]`` extra to install when it is missing.

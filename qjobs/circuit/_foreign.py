@@ -9,11 +9,11 @@ fails, the gate is refused with :class:`~qjobs.InputError` naming it.
 from __future__ import annotations
 
 import functools
-import importlib
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from qjobs._core.errors import InputError
+from qjobs._core.optional import require
 from qjobs.circuit._ir import Circuit, Instruction
 
 __all__ = ["CONTROLLED", "load", "via_qasm"]
@@ -42,17 +42,11 @@ _EXTRAS: Final = {"cirq": "cirq", "qibo": "qibo", "braket": "braket", "sympy": "
 def load(module: str) -> Any:
     """Import an optional framework module (typed ``Any``: the core venv has no framework).
 
-    A missing framework raises ImportError naming the ``qjobs[...]`` extra that installs it.
-    Cached: the adapters call this once per instruction.
+    A missing framework raises ImportError naming the ``qjobs[...]`` extra that installs it
+    (:func:`qjobs._core.optional.require`). Cached: the adapters call this once per instruction.
     """
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        top = module.partition(".")[0]
-        if exc.name is None or exc.name.partition(".")[0] != top:
-            raise
-        extra = _EXTRAS.get(top, top)
-        raise ImportError(f"{module} is not installed: pip install 'qjobs[{extra}]'") from exc
+    top = module.partition(".")[0]
+    return require(module, _EXTRAS.get(top, top))
 
 
 def via_qasm(
