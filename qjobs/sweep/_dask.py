@@ -96,18 +96,23 @@ async def _prepare(task: WorkerTask) -> str:
     from qjobs.providers import connect
     from qjobs.scheduler._ledger_pg_shards import create_campaign
     from qjobs.scheduler._scheduler import Scheduler, key_at
-    from qjobs.sweep._workers import _campaign_id, _check, _coordination, _describe
+    from qjobs.sweep._workers import (
+        campaign_id,
+        check_worker_options,
+        coordination,
+        describe_campaign,
+    )
 
-    _check(task.ledger_url, "prepare", task.shard_size, task.lease)
+    check_worker_options(task.ledger_url, "prepare", task.shard_size, task.lease)
     async with connect(task.provider, **dict(task.connect_options)) as client:
         probe = Scheduler(
             client, backend=task.backend, shots=task.shots, **dict(task.scheduler_options)
         )
         circuits = task.sweep.circuits()
         keys = [key_at(probe, c, index=i) for i, c in enumerate(circuits)]
-        campaign = _campaign_id(keys)
-        spec = _describe(task.sweep, client, task.backend, task.shots)
-    async with _coordination(task.ledger_url) as conn:
+        campaign = campaign_id(keys)
+        spec = describe_campaign(task.sweep, client, task.backend, task.shots)
+    async with coordination(task.ledger_url) as conn:
         await create_campaign(conn, campaign, spec, keys, task.shard_size)
     return campaign
 
@@ -178,9 +183,9 @@ async def run_on_dask(
     every circuit is submitted once.
     """
     require_distributed()
-    from qjobs.sweep._workers import _check
+    from qjobs.sweep._workers import check_worker_options
 
-    _check(ledger_url, "dask", shard_size, lease)
+    check_worker_options(ledger_url, "dask", shard_size, lease)
     if "ledger" in scheduler_options:
         raise InputError("ledger", scheduler_options["ledger"], "is ledger_url for workers")
     if not isinstance(provider, str):
@@ -218,9 +223,9 @@ async def run_on_dask(
     try:
         async with anyio.create_task_group() as tg:
             if progress is not None:
-                from qjobs.sweep._workers import _report
+                from qjobs.sweep._workers import report_progress
 
-                tg.start_soon(_report, ledger_url, cid, progress)
+                tg.start_soon(report_progress, ledger_url, cid, progress)
             counts = await _gather(client, futures)
             tg.cancel_scope.cancel()
     except BaseException:
@@ -229,10 +234,10 @@ async def run_on_dask(
         raise
     result = await assemble(ledger_url, campaign=cid)
     if progress is not None:
-        from qjobs.sweep._workers import _as_progress, _coordination, _counts
+        from qjobs.sweep._workers import as_progress, coordination, read_counts
 
-        async with _coordination(ledger_url) as conn:
-            progress(_as_progress(await _counts(conn, cid)))
+        async with coordination(ledger_url) as conn:
+            progress(as_progress(await read_counts(conn, cid)))
     result.metadata["dask_workers"] = len(counts)
     result.metadata["requests"] = sum(int(c["requests"]) for c in counts)
     return result

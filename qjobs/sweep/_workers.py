@@ -44,7 +44,19 @@ if TYPE_CHECKING:
     from qjobs.providers import ProviderClient
     from qjobs.scheduler._ledger_pg_shards import CampaignCounts, ShardLease
 
-__all__ = ["assemble", "default_worker_id", "run_worker", "work_on_campaign"]
+__all__ = [
+    "as_progress",
+    "assemble",
+    "campaign_id",
+    "check_worker_options",
+    "coordination",
+    "default_worker_id",
+    "describe_campaign",
+    "read_counts",
+    "report_progress",
+    "run_worker",
+    "work_on_campaign",
+]
 
 logger = logging.getLogger("qjobs.sweep")
 
@@ -58,7 +70,7 @@ def default_worker_id() -> str:
 
 
 @asynccontextmanager
-async def _coordination(url: str) -> AsyncIterator[psycopg.AsyncConnection[tuple[Any, ...]]]:
+async def coordination(url: str) -> AsyncIterator[psycopg.AsyncConnection[tuple[Any, ...]]]:
     """A connection for claims and heartbeats, on a migrated schema."""
     from qjobs.scheduler._ledger_backend import redact_url
     from qjobs.scheduler._ledger_pg import connect
@@ -72,7 +84,7 @@ async def _coordination(url: str) -> AsyncIterator[psycopg.AsyncConnection[tuple
         await conn.close()
 
 
-def _check(ledger_url: str, worker_id: str, shard_size: int, lease: float) -> None:
+def check_worker_options(ledger_url: str, worker_id: str, shard_size: int, lease: float) -> None:
     from qjobs.scheduler._ledger_backend import is_postgres_url
 
     if not is_postgres_url(ledger_url):
@@ -156,11 +168,11 @@ async def work_on_campaign(
 ) -> None:
     """:func:`run_worker` on a client the caller opened (and closes)."""
     worker = default_worker_id() if worker_id is None else worker_id
-    _check(ledger_url, worker, shard_size, lease)
+    check_worker_options(ledger_url, worker, shard_size, lease)
     if "ledger" in scheduler_options:
         raise InputError("ledger", scheduler_options["ledger"], "is ledger_url for workers")
     rate = client.transport.rate_limit.requests_per_second if share_rate_limit else None
-    async with _coordination(ledger_url) as conn, _shared_budget(ledger_url, client, rate):
+    async with coordination(ledger_url) as conn, _shared_budget(ledger_url, client, rate):
         job = _Campaign(
             sweep,
             client,
@@ -223,12 +235,12 @@ async def _work(job: _Campaign, conn: psycopg.AsyncConnection[tuple[Any, ...]]) 
     circuits = job.sweep.circuits()
     probe = job.scheduler()
     keys = [key_at(probe, c, index=i) for i, c in enumerate(circuits)]
-    campaign = _campaign_id(keys)
-    spec = _describe(job.sweep, job.client, job.backend, job.shots)
+    campaign = campaign_id(keys)
+    spec = describe_campaign(job.sweep, job.client, job.backend, job.shots)
     await create_campaign(conn, campaign, spec, keys, job.shard_size)
     async with anyio.create_task_group() as tg:
         if job.progress is not None:
-            tg.start_soon(_report, job.ledger_url, campaign, job.progress)
+            tg.start_soon(report_progress, job.ledger_url, campaign, job.progress)
         wait = 0.05
         while True:
             held = await claim(conn, campaign, job.worker, float(job.lease))
@@ -236,14 +248,14 @@ async def _work(job: _Campaign, conn: psycopg.AsyncConnection[tuple[Any, ...]]) 
                 await _run_shard(held, job.ledger_url, conn, job.scheduler(), circuits)
                 wait = 0.05
                 continue
-            if (await _counts(conn, campaign)).complete:
+            if (await read_counts(conn, campaign)).complete:
                 break
             # Others hold the open shards: look again (a lease may expire) with backoff.
             await anyio.sleep(wait)
             wait = min(wait * 2, _MAX_WAIT, job.lease / 4)
         tg.cancel_scope.cancel()
     if job.progress is not None:
-        job.progress(_as_progress(await _counts(conn, campaign)))
+        job.progress(as_progress(await read_counts(conn, campaign)))
 
 
 class _ShardFence:
@@ -316,23 +328,25 @@ async def _run_shard(
     return await finish(conn, held)
 
 
-async def _report(url: str, campaign: str, progress: Callable[[Progress], None]) -> None:
+async def report_progress(url: str, campaign: str, progress: Callable[[Progress], None]) -> None:
     """Call ``progress`` with the campaign's counts twice a second (a connection of its own)."""
-    async with _coordination(url) as conn:
+    async with coordination(url) as conn:
         while True:
             with anyio.CancelScope(shield=True):  # a cancelled query would close with a warning
-                counts = await _counts(conn, campaign)
-            progress(_as_progress(counts))
+                counts = await read_counts(conn, campaign)
+            progress(as_progress(counts))
             await anyio.sleep(0.5)
 
 
-async def _counts(conn: psycopg.AsyncConnection[tuple[Any, ...]], campaign: str) -> CampaignCounts:
+async def read_counts(
+    conn: psycopg.AsyncConnection[tuple[Any, ...]], campaign: str
+) -> CampaignCounts:
     from qjobs.scheduler._ledger_pg_shards import campaign_counts
 
     return await campaign_counts(conn, campaign)
 
 
-def _as_progress(c: CampaignCounts) -> Progress:
+def as_progress(c: CampaignCounts) -> Progress:
     """The campaign's counts as a scheduler :class:`Progress` (what displays read)."""
     in_flight = c.recorded - c.results
     return Progress(
@@ -350,7 +364,7 @@ def _as_progress(c: CampaignCounts) -> Progress:
     )
 
 
-def _campaign_id(keys: list[str]) -> str:
+def campaign_id(keys: list[str]) -> str:
     """The campaign named by its circuits' keys (so by circuits, shots, options and target)."""
     h = hashlib.blake2b(digest_size=16, person=b"qjobs-campaign")
     for k in keys:
@@ -359,7 +373,7 @@ def _campaign_id(keys: list[str]) -> str:
     return "c" + h.hexdigest()
 
 
-def _describe(
+def describe_campaign(
     sweep: Sweep, client: ProviderClient, backend: str | None, shots: int
 ) -> dict[str, Any]:
     """What :func:`assemble` needs besides the results: the grid and the run's settings."""
@@ -385,7 +399,7 @@ async def assemble(ledger_url: str, *, campaign: str | None = None) -> SweepResu
         raise InputError("ledger", str(ledger_url), "expected a postgresql:// URL")
     from qjobs.scheduler._ledger_pg_shards import campaign_results, only_campaign
 
-    async with _coordination(ledger_url) as conn:
+    async with coordination(ledger_url) as conn:
         cid = campaign if campaign is not None else await only_campaign(conn)
         spec, blobs = await campaign_results(conn, cid)
     missing = sum(b is None for b in blobs)
