@@ -312,36 +312,3 @@ def test_result_readiness_and_compiled_artifacts() -> None:
         True,
         (("a", "1"), ("b", "2")),
     )
-
-
-@pytest.mark.parametrize(
-    "wire",
-    [
-        {"id": "j"},
-        {"id": "j", "status": None, "shots": "7", "name": 5, "metadata": [1], "failure": {"a": 1}},
-        {"id": "j", "status": 3, "child_job_ids": "x", "children": ["a", 2], "stats": None},
-        {
-            "id": "j",
-            "status": "completed",
-            "type": "ionq.circuit.v1",
-            "backend": "simulator",
-            "target": "qpu",
-            "shots": True,
-            "session_id": 4,
-            "parent_job_id": "p",
-            "child_job_ids": [1, "2"],
-            "metadata": {"a": 1},
-            "submitted_at": "2026-12-04T17:00:00Z",
-            "request": 1733331600,
-            "started_at": "not a time",
-            "completed_at": 1733331600123,
-            "response": None,
-            "stats": {"circuits": 2},
-            "unknown": {"x": 1},
-        },
-    ],
-)
-def test_job_objects_read_as_the_converter_reads_them(wire: dict[str, object]) -> None:
-    from qjobs.providers.ionq import models
-
-    assert models._wire_job(wire) == models.converter.structure(wire, models._WireJob)

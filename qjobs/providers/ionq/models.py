@@ -23,10 +23,6 @@ from qjobs.providers._wire import (
     json_body,
     lenient_converter,
     lookup_status,
-    opt_dict,
-    opt_int,
-    opt_str,
-    opt_str_list,
     parse_time,
     structure,
 )
@@ -228,41 +224,6 @@ def structure_model(data: Any, cls: type[T], what: str) -> T:
     return structure(converter, data, cls, what, provider=PROVIDER)
 
 
-#: A key absent from a wire object (``None`` is a value there).
-_ABSENT: Final = object()
-
-
-def _wire_job(data: Mapping[str, Any]) -> _WireJob:
-    """``converter.structure(data, _WireJob)`` read field by field with the converter's own hooks.
-
-    Two IonQ job objects are read per job (the creation answer, a poll), so the generic
-    converter's per-field dispatch is skipped here; ``tests`` check both readings agree.
-    """
-    get = data.get
-    status = get("status", _ABSENT)
-    return _WireJob(
-        id=str(data["id"]),
-        status="" if status is _ABSENT else str(status),
-        type=opt_str(get("type")),
-        backend=opt_str(get("backend")),
-        target=opt_str(get("target")),
-        name=opt_str(get("name")),
-        shots=opt_int(get("shots")),
-        session_id=opt_str(get("session_id")),
-        parent_job_id=opt_str(get("parent_job_id")),
-        child_job_ids=opt_str_list(get("child_job_ids")),
-        children=opt_str_list(get("children")),
-        metadata=opt_dict(get("metadata")),
-        submitted_at=parse_time(get("submitted_at")),
-        request=parse_time(get("request")),
-        started_at=parse_time(get("started_at")),
-        completed_at=parse_time(get("completed_at")),
-        response=parse_time(get("response")),
-        failure=opt_dict(get("failure")),
-        stats=opt_dict(get("stats")),
-    )
-
-
 def job_from_wire(data: Any) -> Job:
     """Map an IonQ job object (or the ``POST /jobs`` answer) to a :class:`~qjobs.Job`.
 
@@ -270,7 +231,7 @@ def job_from_wire(data: Any) -> Job:
     """
     if not isinstance(data, Mapping) or not isinstance(data.get("id"), str) or not data["id"]:
         raise MalformedResponseError("job object without an id", provider=PROVIDER)
-    wire = _wire_job(data)
+    wire: _WireJob = structure_model(data, _WireJob, "job")
     status, raw_status = lookup_status(wire.status, STATUS_MAP)
     metadata = {str(k): str(v) for k, v in (wire.metadata or {}).items() if v is not None}
     shots = wire.shots
