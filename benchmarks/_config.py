@@ -31,10 +31,11 @@ class Config:
     memory_jobs: int = 100_000
     memory_queue_s: float = 0.5
     memory_exec_s: float = 0.2
-    # The client-side limits the qjobs scenarios use: IonQClient's defaults (its capabilities in
-    # qjobs/providers/ionq/client.py; None here would mean no requests-per-second cap).
-    requests_per_second: float | None = 100.0
-    max_concurrent_requests: int = 16
+    # The client-side limits the qjobs scenarios pass: None for both (the default) passes no
+    # ``RateLimit``, so the client runs with its defaults (IonQ: the adaptive limiter, nothing
+    # published); a number makes it a hard cap (``--set requests_per_second=100``).
+    requests_per_second: float | None = None
+    max_concurrent_requests: int | None = None
     # The request-rate caps compared on a sample of unbatched jobs (100 is IonQ's default).
     rate_caps: tuple[float, ...] = (20.0, 50.0, 100.0)
     rate_jobs: int = 300
@@ -77,8 +78,10 @@ def _convert(field: dataclasses.Field[Any], text: str) -> Any:
     default = field.default
     if field.name == "rate_caps":
         return tuple(float(v) for v in text.split(",") if v.strip())
-    if field.name == "requests_per_second":
-        return None if text.lower() in {"", "none", "off"} else float(text)
+    if field.name in {"requests_per_second", "max_concurrent_requests"}:
+        if text.lower() in {"", "none", "off"}:
+            return None
+        return float(text) if field.name == "requests_per_second" else int(text)
     if isinstance(default, bool):
         return text.lower() in {"1", "true", "yes"}
     if isinstance(default, int):

@@ -36,6 +36,13 @@ def _client_counts(snapshot: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _limit(requests_per_second: float | None, max_concurrent: int | None) -> RateLimit | None:
+    """The hard caps to pass, or None (both unset) for the client's own defaults."""
+    if requests_per_second is None and max_concurrent is None:
+        return None
+    return RateLimit(requests_per_second=requests_per_second, max_concurrent=max_concurrent)
+
+
 def prepare_async(
     base_url: str,
     *,
@@ -43,11 +50,11 @@ def prepare_async(
     shots: int,
     batch_size: int | None,
     requests_per_second: float | None,
-    max_concurrent: int,
+    max_concurrent: int | None,
 ) -> Timed:
     """qjobs' async Scheduler on the emulator: ``count`` circuits, then gather."""
     circuits = qjobs_circuits(count)
-    limit = RateLimit(requests_per_second=requests_per_second, max_concurrent=max_concurrent)
+    limit = _limit(requests_per_second, max_concurrent)
 
     async def main() -> dict[str, Any]:
         async with IonQClient(token=_TOKEN, base_url=base_url, rate_limit=limit) as client:
@@ -76,13 +83,13 @@ def prepare_sync(
     shots: int,
     batch_size: int | None,
     requests_per_second: float | None,
-    max_concurrent: int,
+    max_concurrent: int | None,
 ) -> Timed:
     """The same workload through ``qjobs_sync`` (blocking calls on the background loop)."""
     import qjobs_sync
 
     circuits = qjobs_circuits(count)
-    limit = RateLimit(requests_per_second=requests_per_second, max_concurrent=max_concurrent)
+    limit = _limit(requests_per_second, max_concurrent)
 
     def main() -> dict[str, Any]:
         with (
