@@ -56,6 +56,7 @@ from qjobs.transport._response import Response
 from qjobs.transport._retry import Retrier
 from qjobs.transport._stats import RetryWait, TransportStats
 from qjobs.transport._types import MISSING, RateLimit, RequestKind, RetryPolicy, Timeouts
+from qjobs.transport._watchdog import Watchdog
 
 __all__ = ["Transport"]
 
@@ -98,6 +99,43 @@ class _TLSError(ConnectError):
     """TLS verification failed: the server did nothing, and retrying will not help."""
 
     permanent = True
+
+
+class _OnWire:
+    """One attempt's way onto the wire, the start both request paths share.
+
+    ``async with _OnWire(...):`` leaves the retry waits, takes the shared budget and a limiter
+    slot, and counts the attempt in the stats; leaving gives the slot back (the limiter reads the
+    exception the attempt left with) and counts the attempt off the wire.
+    """
+
+    __slots__ = ("_body", "_route", "_slot", "_token", "_transport")
+
+    def __init__(self, transport: Transport, prepared: _Prepared, token: int, *, timed: bool):
+        self._transport = transport
+        body = prepared[3]
+        self._body = len(body) if body else 0
+        self._route = prepared[6]
+        self._token = token
+        self._slot = transport.limiter.slot(timed=timed)
+
+    async def __aenter__(self) -> None:
+        t = self._transport
+        if t._waits:
+            t._waits.pop(self._token, None)  # no longer waiting to be retried
+        if t.budget is not None:
+            await t.budget.take()
+        await self._slot.__aenter__()
+        t.stats.started(self._route, self._body)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._transport.stats.finished()
+        await self._slot.__aexit__(exc_type, exc, tb)
 
 
 def _warn_if_unverified(provider: str, ssl: ssl_module.SSLContext | bool | None) -> None:
@@ -321,16 +359,18 @@ class Transport:
         return self._session
 
     def _client_timeout(self, total: float | None, *, stream: bool) -> aiohttp.ClientTimeout:
+        """aiohttp's timeouts: a stream's all three; a buffered request's only ``sock_connect``
+        (its :class:`Watchdog` keeps the total and idle-read ones with one timer)."""
         t = self.timeouts
-        if total is None and not stream:
-            cached = self._timeout_cache
-            if cached is not None and cached[0] is t:
-                return cached[1]
-            made = aiohttp.ClientTimeout(total=t.total, sock_connect=t.connect, sock_read=t.read)
-            self._timeout_cache = (t, made)
-            return made
         # sock_connect rather than connect: waiting for a pooled connection is not counted.
-        return aiohttp.ClientTimeout(total=total, sock_connect=t.connect, sock_read=t.read)
+        if stream:
+            return aiohttp.ClientTimeout(total=total, sock_connect=t.connect, sock_read=t.read)
+        cached = self._timeout_cache
+        if cached is not None and cached[0] is t:
+            return cached[1]
+        made = aiohttp.ClientTimeout(total=None, sock_connect=t.connect, sock_read=None)
+        self._timeout_cache = (t, made)
+        return made
 
     # -- retries in progress ------------------------------------------------------------------
 
@@ -483,41 +523,29 @@ class Transport:
         ``timeout`` overrides ``Timeouts.total`` for each attempt.
         """
         prepared = self._prepare(method, path, params, json, data, headers, kind, route, auth)
-        method, url, query, body, hdrs, kind, route, err_path, same_origin = prepared
         if timeout is not None:
             self._check_timeout(timeout)
         session = self._ensure_session()
-        client_timeout = self._client_timeout(timeout, stream=False)
+        t = self.timeouts
+        total = t.total if timeout is None else timeout
+        client_timeout = self._client_timeout(None, stream=False)
         token = next(self._tokens)
+        method, err_path = prepared[0], prepared[7]
 
         async def attempt() -> Response:
-            self._waits.pop(token, None)  # no longer waiting to be retried
-            if self.budget is not None:
-                await self.budget.take()
-            async with self.limiter.slot():
-                self.stats.started(route, len(body) if body else 0)
+            async with _OnWire(self, prepared, token, timed=True):
                 try:
-                    resp = await self._open(
-                        session,
-                        method,
-                        url,
-                        query,
-                        body,
-                        hdrs,
-                        same_origin,
-                        client_timeout,
-                        err_path,
-                    )
-                    try:
-                        content = await self._read(resp, method, err_path)
-                    finally:
-                        resp.release()
+                    # One timer for the total and idle-read timeouts (aiohttp's are off here).
+                    with Watchdog(total, t.read, t.connect) as watchdog:
+                        resp = await self._open(session, prepared, client_timeout, watchdog)
+                        try:
+                            content = await self._read(resp, method, err_path)
+                        finally:
+                            resp.release()
                 except QJobsError:
                     raise
                 except _MAPPED as exc:
                     self._raise_mapped(exc, method, err_path)
-                finally:
-                    self.stats.finished()
             return Response(
                 status=resp.status,
                 headers=resp.headers,  # aiohttp's own read-only view, not changed after this
@@ -527,7 +555,7 @@ class Transport:
                 provider=self.provider,
             )
 
-        return await self._run(attempt, token, kind, method, route, err_path)
+        return await self._run(attempt, token, prepared)
 
     def stream(
         self,
@@ -560,32 +588,18 @@ class Transport:
     async def _stream(
         self, prepared: _Prepared, total: float | None, chunk_size: int
     ) -> AsyncIterator[AsyncIterator[bytes]]:
-        method, url, query, body, hdrs, kind, route, err_path, same_origin = prepared
+        method, err_path = prepared[0], prepared[7]
         session = self._ensure_session()
+        # aiohttp's own timers here: the idle read pauses while the caller does not read.
         client_timeout = self._client_timeout(total, stream=True)
         token = next(self._tokens)
 
         async def attempt() -> tuple[aiohttp.ClientResponse, AsyncExitStack]:
-            self._waits.pop(token, None)  # no longer waiting to be retried
-            if self.budget is not None:
-                await self.budget.take()
             stack = AsyncExitStack()
-            await stack.enter_async_context(self.limiter.slot(timed=False))
+            await stack.enter_async_context(_OnWire(self, prepared, token, timed=False))
             try:
-                self.stats.started(route, len(body) if body else 0)
-                stack.callback(self.stats.finished)
                 try:
-                    resp = await self._open(
-                        session,
-                        method,
-                        url,
-                        query,
-                        body,
-                        hdrs,
-                        same_origin,
-                        client_timeout,
-                        err_path,
-                    )
+                    resp = await self._open(session, prepared, client_timeout, None)
                 except QJobsError:
                     raise
                 except _MAPPED as exc:
@@ -596,7 +610,7 @@ class Transport:
                 raise
             return resp, stack
 
-        resp, stack = await self._run(attempt, token, kind, method, route, err_path)
+        resp, stack = await self._run(attempt, token, prepared)
 
         async def chunks() -> AsyncGenerator[bytes, None]:
             received = 0
@@ -649,17 +663,10 @@ class Transport:
         route = route or f"{method} {err_path}"
         return (method, url, query, body, hdrs, kind, route, err_path, same_origin)
 
-    async def _run(
-        self,
-        attempt: Callable[[], Awaitable[T]],
-        token: int,
-        kind: RequestKind,
-        method: str,
-        route: str,
-        err_path: str,
-    ) -> T:
+    async def _run(self, attempt: Callable[[], Awaitable[T]], token: int, prepared: _Prepared) -> T:
         """Run ``attempt`` under the retrier; ``attempt`` removes entry ``token`` of ``_waits``
-        when it starts."""
+        when it starts (:class:`_OnWire`)."""
+        method, kind, route, err_path = prepared[0], prepared[5], prepared[6], prepared[7]
         policy = self.retrier.policy
         max_attempts = policy.max_attempts
         gives_up_at = self._clock() + policy.max_time
@@ -733,16 +740,14 @@ class Transport:
     async def _open(
         self,
         session: aiohttp.ClientSession,
-        method: str,
-        url: URL,
-        query: list[tuple[str, str]] | None,
-        body: bytes | None,
-        headers: CIMultiDictProxy[str],
-        same_origin: bool,
+        prepared: _Prepared,
         client_timeout: aiohttp.ClientTimeout,
-        err_path: str,
+        watchdog: Watchdog | None,
     ) -> aiohttp.ClientResponse:
-        """Send; follow GET/HEAD redirects (auth only to the base origin); raise for >= 400."""
+        """Send; follow GET/HEAD redirects (auth only to the base origin); raise for >= 400.
+
+        ``watchdog`` (a buffered request's timeouts) is shown each answer's body stream."""
+        method, url, query, body, headers, _, _, err_path, _ = prepared
         hops = 0
         while True:
             resp = await session.request(
@@ -754,6 +759,8 @@ class Transport:
                 allow_redirects=False,
                 timeout=client_timeout,
             )
+            if watchdog is not None:
+                watchdog.watch(resp.content)
             self.stats.answered(resp.status)
             location = resp.headers.get("Location")
             if (
@@ -783,6 +790,8 @@ class Transport:
                     )
                 if _origin(url) != _origin(self._base):
                     headers = self._without_auth(headers)
+                if watchdog is not None:
+                    watchdog.restart()
                 logger.debug(
                     "%s: %s %s redirected (%d)", self.provider, method, err_path, resp.status
                 )
