@@ -219,18 +219,23 @@ class MeasurementMap:
 
     def apply_probabilities(self, probs: Mapping[int, float]) -> npt.NDArray[np.float64]:
         """Turn ``{qubit outcome: p}`` into a dense array over the ``2**num_clbits`` outcomes."""
-        dense = np.zeros(1 << self.num_clbits, dtype=np.float64)
+        size = 1 << self.num_clbits
         if not probs:
-            return dense
+            return np.zeros(size, dtype=np.float64)
         if len(probs) <= _FEW_OUTCOMES:
-            # The same additions in the same order as np.add.at below, without its set-up cost.
+            # The same additions in the same order as np.add.at below, without its set-up cost
+            # (on Python floats, then one array, when the result is small too).
+            few: list[float] | npt.NDArray[np.float64] = (
+                [0.0] * size if size <= _FEW_OUTCOMES else np.zeros(size, dtype=np.float64)
+            )
             sources = [(j, q) for j, q in enumerate(self.sources) if q is not None]
             for key, p in probs.items():
                 mapped = 0
                 for j, q in sources:
                     mapped |= ((key >> q) & 1) << j
-                dense[mapped] += p
-            return dense
+                few[mapped] += p
+            return np.asarray(few, dtype=np.float64)
+        dense = np.zeros(size, dtype=np.float64)
         keys = np.fromiter(probs.keys(), dtype=np.int64, count=len(probs))
         values = np.fromiter(probs.values(), dtype=np.float64, count=len(probs))
         np.add.at(dense, self.apply(keys), values)
