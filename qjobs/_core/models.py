@@ -164,20 +164,18 @@ class OutcomeCheck:
 
     def number(self, key: Any) -> int:
         """The outcome of an int, a decimal string or a ``0x`` hex string."""
-        value: Any = key
         if isinstance(key, str):
             text = key.strip().lower()
             if text.startswith("0x"):
                 digits = text[2:]
-                ok = 0 < len(digits) <= self.width + 2 and all(c in _HEX_DIGITS for c in digits)
-                value = int(digits, 16) if ok else None
-            else:
-                # ASCII digits only: str.isdigit alone would take other scripts' digits too.
-                ok = 0 < len(text) <= self.width + 2 and text.isascii() and text.isdigit()
-                value = int(text, 10) if ok else None
-        if isinstance(value, bool) or not isinstance(value, int | np.integer):
-            raise self.fail(f"outcome {key!r:.60} is not an integer")
-        return self.outcome(int(value))
+                if 0 < len(digits) <= self.width + 2 and all(c in _HEX_DIGITS for c in digits):
+                    return self.outcome(int(digits, 16))
+            # ASCII digits only: str.isdigit alone would take other scripts' digits too.
+            elif 0 < len(text) <= self.width + 2 and text.isascii() and text.isdigit():
+                return self.outcome(int(text, 10))
+        elif not isinstance(key, bool) and isinstance(key, int | np.integer):
+            return self.outcome(int(key))
+        raise self.fail(f"outcome {key!r:.60} is not an integer")
 
     def outcome(self, value: int) -> int:
         """``value`` if it is an outcome of ``width`` bits."""
@@ -209,7 +207,9 @@ class OutcomeCheck:
         read = self.bits if keys == "bits" else self.number
         out: dict[int, float] = {}
         for key, p in raw.items():
-            if isinstance(p, bool) or not isinstance(p, int | float | np.number):
+            if type(p) is not float and (
+                isinstance(p, bool) or not isinstance(p, int | float | np.number)
+            ):
                 raise self.fail(f"probability {p!r:.60} of {key!r:.60} is not a number")
             value = float(p)
             if not math.isfinite(value) or value < 0:
