@@ -157,3 +157,27 @@ def test_counts_of_few_outcomes_match_the_numpy_reckoning() -> None:
         probs[0] += 1e-9  # never all zero
         shots = rng.choice([1, 3, 7, 100, 1000, 12345])
         assert counts_from_probabilities(probs, shots).tolist() == _numpy_counts(probs, shots)
+
+
+def test_counts_of_few_outcomes_match_numpy_at_every_size_and_sign() -> None:
+    # Every size up to the lean path's limit (numpy sums 8 at a time from 8 values on), with
+    # negative values (clipped), tiny and large magnitudes, and one size past the limit.
+    rng = random.Random(5)
+    for trial in range(4000):
+        n = 1 + trial % 65
+        probs = [
+            rng.choice([rng.random(), -rng.random(), rng.random() * 10 ** rng.randint(-30, 3)])
+            for _ in range(n)
+        ]
+        probs[0] = abs(probs[0]) + 1e-9  # never all zero
+        shots = rng.choice([1, 7, 100, 4096])
+        assert counts_from_probabilities(probs, shots).tolist() == _numpy_counts(probs, shots)
+
+
+def test_the_lean_sum_is_numpys_to_the_last_bit() -> None:
+    from qjobs._core.models import _numpy_sum
+
+    rng = random.Random(8)
+    for trial in range(3000):
+        values = [rng.random() * 10 ** rng.randint(-12, 12) for _ in range(1 + trial % 128)]
+        assert _numpy_sum(values) == float(np.add.reduce(np.array(values)))

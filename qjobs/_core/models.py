@@ -164,20 +164,18 @@ class OutcomeCheck:
 
     def number(self, key: Any) -> int:
         """The outcome of an int, a decimal string or a ``0x`` hex string."""
-        value: Any = key
         if isinstance(key, str):
             text = key.strip().lower()
             if text.startswith("0x"):
                 digits = text[2:]
-                ok = 0 < len(digits) <= self.width + 2 and all(c in _HEX_DIGITS for c in digits)
-                value = int(digits, 16) if ok else None
-            else:
-                # ASCII digits only: str.isdigit alone would take other scripts' digits too.
-                ok = 0 < len(text) <= self.width + 2 and text.isascii() and text.isdigit()
-                value = int(text, 10) if ok else None
-        if isinstance(value, bool) or not isinstance(value, int | np.integer):
-            raise self.fail(f"outcome {key!r:.60} is not an integer")
-        return self.outcome(int(value))
+                if 0 < len(digits) <= self.width + 2 and all(c in _HEX_DIGITS for c in digits):
+                    return self.outcome(int(digits, 16))
+            # ASCII digits only: str.isdigit alone would take other scripts' digits too.
+            elif 0 < len(text) <= self.width + 2 and text.isascii() and text.isdigit():
+                return self.outcome(int(text, 10))
+        elif not isinstance(key, bool) and isinstance(key, int | np.integer):
+            return self.outcome(int(key))
+        raise self.fail(f"outcome {key!r:.60} is not an integer")
 
     def outcome(self, value: int) -> int:
         """``value`` if it is an outcome of ``width`` bits."""
@@ -209,7 +207,9 @@ class OutcomeCheck:
         read = self.bits if keys == "bits" else self.number
         out: dict[int, float] = {}
         for key, p in raw.items():
-            if isinstance(p, bool) or not isinstance(p, int | float | np.number):
+            if type(p) is not float and (
+                isinstance(p, bool) or not isinstance(p, int | float | np.number)
+            ):
                 raise self.fail(f"probability {p!r:.60} of {key!r:.60} is not a number")
             value = float(p)
             if not math.isfinite(value) or value < 0:
@@ -257,12 +257,14 @@ def counts_from_probabilities(probabilities: npt.ArrayLike, shots: int) -> npt.N
     over go to the largest remainders, ties broken by the lower outcome. Deterministic.
     """
     p = np.asarray(probabilities, dtype=np.float64)
+    if p.ndim == 1 and p.size <= _FEW_OUTCOMES:
+        few = _few_counts(p.tolist(), shots)
+        if few is not None:
+            return np.array(few, dtype=np.int64)
     p = np.clip(p, 0.0, None)
     total = float(p.sum())
     if shots <= 0 or total <= 0.0:
         return np.zeros(p.shape, dtype=np.int64)
-    if p.ndim == 1 and p.size <= _FEW_OUTCOMES and math.isfinite(total):
-        return _few_counts(p.tolist(), total, shots)
     exact = p / total * shots
     base = np.floor(exact).astype(np.int64)
     left = int(shots - int(base.sum()))
@@ -277,17 +279,54 @@ def counts_from_probabilities(probabilities: npt.ArrayLike, shots: int) -> npt.N
 _FEW_OUTCOMES = 64
 
 
-def _few_counts(p: list[float], total: float, shots: int) -> npt.NDArray[np.int64]:
-    """:func:`counts_from_probabilities` for a few finite probabilities: the same float
-    operations element by element, so the same counts, without numpy's per-call cost."""
-    exact = [v / total * shots for v in p]
+def _numpy_sum(values: list[float]) -> float:
+    """``float(np.add.reduce(values))`` for at most 128 floats: numpy's pairwise summation
+    (a plain loop below 8 values, else 8 running sums combined pairwise, then the rest)."""
+    n = len(values)
+    if n < 8:
+        total = 0.0
+        for v in values:
+            total += v
+        return total
+    r0, r1, r2, r3, r4, r5, r6, r7 = values[:8]
+    i = 8
+    end = n - n % 8
+    while i < end:
+        a0, a1, a2, a3, a4, a5, a6, a7 = values[i : i + 8]
+        r0 += a0
+        r1 += a1
+        r2 += a2
+        r3 += a3
+        r4 += a4
+        r5 += a5
+        r6 += a6
+        r7 += a7
+        i += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    for v in values[i:]:
+        total += v
+    return total
+
+
+def _few_counts(p: list[float], shots: int) -> list[int] | None:
+    """:func:`counts_from_probabilities` of a few finite probabilities: the same float
+    operations element by element (the clip, numpy's summation order, the division, the floor
+    and the remainders), so the same counts, without numpy's per-call cost. None when a value
+    is not finite (numpy's reckoning decides those)."""
+    if not all(map(math.isfinite, p)):
+        return None
+    clipped = [v if v > 0.0 else 0.0 for v in p]
+    total = _numpy_sum(clipped)
+    if shots <= 0 or total <= 0.0:
+        return [0] * len(p)
+    exact = [v / total * shots for v in clipped]
     base = [math.floor(e) for e in exact]
     left = shots - sum(base)
     if left > 0:
         order = sorted(range(len(p)), key=lambda i: (base[i] - exact[i], i))
         for i in order[:left]:
             base[i] += 1
-    return np.array(base, dtype=np.int64)
+    return base
 
 
 @attrs.define(slots=True, eq=False)
@@ -384,13 +423,15 @@ class Result:
         if dense.ndim != 1 or size < 1 or size & (size - 1):
             raise InputError("probabilities", dense.shape, "must be 2**n entries in one axis")
         n = size.bit_length() - 1
-        counts = counts_from_probabilities(dense, shots)
-        width = f"0{n}b"
-        if size <= _FEW_OUTCOMES:  # numpy's per-call cost exceeds the loop's
-            found = [(k, c) for k, c in enumerate(counts.tolist()) if c]
+        # A few outcomes: counted on Python floats (numpy's per-call cost exceeds the loop's).
+        few = _few_counts(dense.tolist(), shots) if size <= _FEW_OUTCOMES else None
+        if few is not None:
+            found = [(k, c) for k, c in enumerate(few) if c]
         else:
+            counts = counts_from_probabilities(dense, shots)
             nonzero = np.flatnonzero(counts)
             found = list(zip(nonzero.tolist(), counts[nonzero].tolist(), strict=True))
+        width = f"0{n}b"
         labels = {(format(k, width) if n else ""): c for k, c in found}
         return cls(counts=labels, probabilities=dense, shots=shots, num_clbits=n, **kwargs)
 

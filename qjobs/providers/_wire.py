@@ -38,20 +38,18 @@ T = TypeVar("T")
 
 def parse_time(value: Any) -> datetime | None:
     """An ISO-8601 string (``...Z`` allowed) or epoch seconds/milliseconds; None if unreadable."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        seconds = value / 1000.0 if value > 1e11 else float(value)
+    if isinstance(value, str):  # the common case first
         try:
-            return datetime.fromtimestamp(seconds, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if isinstance(value, str) and value:
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
         except ValueError:
             return None
-    return None
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    seconds = value / 1000.0 if value > 1e11 else float(value)
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def opt_float(value: Any, _t: Any = None) -> float | None:
@@ -91,7 +89,7 @@ def as_dict(value: Any, _t: Any = None) -> dict[str, Any]:
 
 def opt_dict(value: Any, _t: Any = None) -> dict[str, Any] | None:
     """An object as a new dict; None for anything else."""
-    return dict(value) if isinstance(value, Mapping) else None
+    return None if value is None or not isinstance(value, Mapping) else dict(value)
 
 
 def opt_str_list(value: Any, _t: Any = None) -> list[str] | None:

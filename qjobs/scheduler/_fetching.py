@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -83,7 +84,7 @@ class Fetcher:
     async def _fetch(self, b: Batch, job: Job) -> None:
         job_id = job.id
         results: list[Result] | None = await self._retrying(
-            b, "fetching the results", lambda: self.cfg.client.results(job)
+            b, "fetching the results", partial(self.cfg.client.results, job)
         )
         if results is None or b.state is not BatchState.FETCHING:
             return
@@ -119,7 +120,7 @@ class Fetcher:
         job_id = b.job_id
         assert job_id is not None
         job: Job | None = await self._retrying(
-            b, "confirming the failure", lambda: self.cfg.client.get_job(job_id)
+            b, "confirming the failure", partial(self.cfg.client.get_job, job_id)
         )
         if job is None or b.state is not BatchState.FETCHING:
             return

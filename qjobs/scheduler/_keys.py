@@ -73,27 +73,22 @@ def circuit_key(
 
     ``target`` is :func:`target_id` of the client the circuit runs on.
     """
-    h = hashlib.blake2b(canonical_circuit(circuit), digest_size=16)
-    h.update(_SEP)
-    h.update(b"%d" % shots)
-    h.update(_SEP)
-    h.update((backend or "").encode())
-    h.update(_SEP)
-    h.update(options)
-    h.update(_SEP)
-    h.update(b"%d" % index)
-    h.update(_SEP)
-    h.update(target)
-    return h.hexdigest()
+    parts = (
+        canonical_circuit(circuit),
+        b"%d" % shots,
+        (backend or "").encode(),
+        options,
+        b"%d" % index,
+        target,
+    )
+    return hashlib.blake2b(_SEP.join(parts), digest_size=16).hexdigest()
 
 
 def batch_key(member_keys: Sequence[str], generation: int) -> str:
     """The key of a provider job holding ``member_keys`` (in position order)."""
-    h = hashlib.blake2b(digest_size=16, person=b"qjobs-batch")
-    for k in member_keys:
-        h.update(k.encode())
-        h.update(_SEP)
-    h.update(b"%d" % generation)
+    parts = [k.encode() for k in member_keys]
+    parts.append(b"%d" % generation)
+    h = hashlib.blake2b(_SEP.join(parts), digest_size=16, person=b"qjobs-batch")
     return "qj" + h.hexdigest()[:30]
 
 

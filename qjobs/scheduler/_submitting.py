@@ -93,12 +93,11 @@ class Submitter:
         # Every job a circuit joins bumps its generation, so a later job holding the same
         # circuits (a retry, a resubmission after a crash) gets a different key.
         gen = b.gen + 1
-        members = []
         for r in b.members:
             assert r is not None
             r.gen = gen
-            members.append((r.key, r.index, gen))
         if self.shared.ledger is not None:
+            members = [(r.key, r.index, gen) for r in b.members if r is not None]
             self.shared.ledger.intent(b.key, members)
             await self.shared.ledger.flush()
         circuits = [c for c in b.circuits if c is not None]

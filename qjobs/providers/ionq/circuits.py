@@ -219,22 +219,77 @@ class MeasurementMap:
 
     def apply_probabilities(self, probs: Mapping[int, float]) -> npt.NDArray[np.float64]:
         """Turn ``{qubit outcome: p}`` into a dense array over the ``2**num_clbits`` outcomes."""
-        dense = np.zeros(1 << self.num_clbits, dtype=np.float64)
+        size = 1 << self.num_clbits
         if not probs:
-            return dense
+            return np.zeros(size, dtype=np.float64)
         if len(probs) <= _FEW_OUTCOMES:
-            # The same additions in the same order as np.add.at below, without its set-up cost.
+            # The same additions in the same order as np.add.at below, without its set-up cost
+            # (on Python floats, then one array, when the result is small too).
+            few: list[float] | npt.NDArray[np.float64] = (
+                [0.0] * size if size <= _FEW_OUTCOMES else np.zeros(size, dtype=np.float64)
+            )
             sources = [(j, q) for j, q in enumerate(self.sources) if q is not None]
             for key, p in probs.items():
                 mapped = 0
                 for j, q in sources:
                     mapped |= ((key >> q) & 1) << j
-                dense[mapped] += p
-            return dense
+                few[mapped] += p
+            return np.asarray(few, dtype=np.float64)
+        dense = np.zeros(size, dtype=np.float64)
         keys = np.fromiter(probs.keys(), dtype=np.int64, count=len(probs))
         values = np.fromiter(probs.values(), dtype=np.float64, count=len(probs))
         np.add.at(dense, self.apply(keys), values)
         return dense
+
+
+@attrs.define(slots=True)
+class _Shape:
+    """What the encoder needs to know of a circuit, from one pass over its instructions."""
+
+    #: A reset, or a gate or reset on a qubit measured before (see :func:`needs_qasm3`).
+    qasm3: bool
+    #: Positions of the first IonQ native gate and of the first QIS gate (``id`` not counted).
+    native: int | None
+    qis: int | None
+    #: Highest qubit used by a non-barrier op + 1 (at least 1).
+    width: int
+    #: Clbit -> measured qubit (the last measurement wins); None when nothing is measured.
+    sources: list[int | None] | None
+
+
+def _shape(circuit: Circuit) -> _Shape:
+    qasm3 = False
+    native = qis = None
+    top = -1
+    measured: set[int] = set()
+    sources: list[int | None] | None = None
+    for pos, ins in enumerate(circuit.instructions):
+        name = ins.name
+        if name == "barrier":
+            continue
+        qubits = ins.qubits
+        if qubits:
+            top = max(top, *qubits)
+        if name == "measure":
+            # Measuring a measured qubit again (into any clbit) reads the same value: terminal.
+            measured.add(qubits[0])
+            if sources is None:
+                sources = [None] * circuit.num_clbits
+            sources[ins.clbits[0]] = qubits[0]
+            continue
+        if name == "reset" or (measured and any(q in measured for q in qubits)):
+            qasm3 = True
+        if name in NATIVE_GATES:
+            native = pos if native is None else native
+        elif name != "id" and name != "reset":
+            qis = pos if qis is None else qis
+    return _Shape(qasm3, native, qis, max(top + 1, 1), sources)
+
+
+def _map_of(circuit: Circuit, shape: _Shape) -> MeasurementMap:
+    if shape.sources is None:
+        return MeasurementMap.identity(circuit.num_qubits)
+    return MeasurementMap(tuple(shape.sources))
 
 
 def measurement_map(circuit: Circuit) -> MeasurementMap:
@@ -243,15 +298,7 @@ def measurement_map(circuit: Circuit) -> MeasurementMap:
     Measurements must be terminal (check :func:`needs_qasm3` first); a clbit measured twice keeps
     the last measurement, as a real execution would.
     """
-    sources: list[int | None] = [None] * circuit.num_clbits
-    measured = False
-    for ins in circuit.instructions:
-        if ins.name == "measure":
-            sources[ins.clbits[0]] = ins.qubits[0]
-            measured = True
-    if not measured:
-        return MeasurementMap.identity(circuit.num_qubits)
-    return MeasurementMap(tuple(sources))
+    return _map_of(circuit, _shape(circuit))
 
 
 def needs_qasm3(circuit: Circuit) -> bool:
@@ -260,43 +307,17 @@ def needs_qasm3(circuit: Circuit) -> bool:
     A measurement is mid-circuit when a gate or reset acts on the measured qubit afterwards
     (measuring it again, into any clbit, reads the same value and is harmless).
     """
-    measured: set[int] = set()
-    for ins in circuit.instructions:
-        if ins.name == "reset":
-            return True
-        if ins.name == "barrier":
-            continue
-        if ins.name == "measure":
-            # Measuring a measured qubit again (into any clbit) reads the same value: terminal.
-            measured.add(ins.qubits[0])
-            continue
-        if any(q in measured for q in ins.qubits):
-            return True
-    return False
+    return _shape(circuit).qasm3
 
 
 def width(circuit: Circuit) -> int:
     """IonQ's ``qubits`` for a JSON circuit: highest qubit used by a non-barrier op + 1 (>= 1)."""
-    top = -1
-    for ins in circuit.instructions:
-        if ins.name != "barrier" and ins.qubits:
-            top = max(top, *ins.qubits)
-    return max(top + 1, 1)
+    return _shape(circuit).width
 
 
-def gateset_of(circuit: Circuit, *, where: str = "circuit") -> Gateset:
-    """``"native"`` when the circuit uses IonQ native gates, else ``"qis"``.
-
-    Mixing native and QIS gates raises :class:`~qjobs.InputError`.
-    """
-    native = qis = None
-    for pos, ins in enumerate(circuit.instructions):
-        if not ins.is_gate or ins.name == "id":
-            continue
-        if ins.name in NATIVE_GATES:
-            native = native if native is not None else pos
-        else:
-            qis = qis if qis is not None else pos
+def _gateset_in(circuit: Circuit, shape: _Shape, where: str) -> Gateset | None:
+    """The gateset of the circuit's gates (None when it has none); mixing raises InputError."""
+    native, qis = shape.native, shape.qis
     if native is not None and qis is not None:
         bad = circuit.instructions[max(native, qis)].name
         raise InputError(
@@ -304,7 +325,17 @@ def gateset_of(circuit: Circuit, *, where: str = "circuit") -> Gateset:
             bad,
             "mixes IonQ native gates (gpi, gpi2, ms, zz) with QIS gates in one circuit",
         )
-    return GATESET_NATIVE if native is not None else GATESET_QIS
+    if native is not None:
+        return GATESET_NATIVE
+    return None if qis is None else GATESET_QIS
+
+
+def gateset_of(circuit: Circuit, *, where: str = "circuit") -> Gateset:
+    """``"native"`` when the circuit uses IonQ native gates, else ``"qis"``.
+
+    Mixing native and QIS gates raises :class:`~qjobs.InputError`.
+    """
+    return _gateset_in(circuit, _shape(circuit), where) or GATESET_QIS
 
 
 # ------------------------------------------------------------------------------- encoding
@@ -392,12 +423,12 @@ def _encode_ops(circuit: Circuit, where: str) -> list[dict[str, Any]]:
     return ops
 
 
-def _resolve_gateset(circuits: Sequence[Circuit], gateset: str | None) -> Gateset:
+def _resolve_gateset(circuits: Sequence[tuple[Circuit, _Shape]], gateset: str | None) -> Gateset:
     found: Gateset | None = None
-    for i, c in enumerate(circuits):
+    for i, (c, shape) in enumerate(circuits):
         where = "circuit" if len(circuits) == 1 else f"circuits[{i}]"
-        gs = gateset_of(c, where=where)
-        if not any(ins.is_gate and ins.name != "id" for ins in c.instructions):
+        gs = _gateset_in(c, shape, where)
+        if gs is None:
             continue  # an empty circuit fits either gateset
         if found is None:
             found = gs
@@ -448,29 +479,35 @@ def encode(
     Raises :class:`~qjobs.InputError` for anything IonQ cannot run, before anything is sent.
     """
     if isinstance(circuits, Circuit):
-        if needs_qasm3(circuits):
+        shape = _shape(circuits)
+        if shape.qasm3:
             if gateset == GATESET_NATIVE:
                 raise InputError("gateset", gateset, "qasm3 jobs (reset, mid-circuit measure)")
             return _encode_qasm3(circuits)
         _check_bound(circuits, "circuit")
-        gs = _resolve_gateset([circuits], gateset)
-        w = width(circuits)
+        gs = _resolve_gateset([(circuits, shape)], gateset)
         return Encoded(
             type=TYPE_CIRCUIT,
-            input={"gateset": gs, "qubits": w, "circuit": _encode_ops(circuits, "circuit")},
-            maps=(measurement_map(circuits),),
+            input={
+                "gateset": gs,
+                "qubits": shape.width,
+                "circuit": _encode_ops(circuits, "circuit"),
+            },
+            maps=(_map_of(circuits, shape),),
             gateset=gs,
-            qubits=w,
+            qubits=shape.width,
         )
     seq = list(circuits)
     if not seq:
         raise InputError("circuits", seq, "no circuits given")
     if names is not None and len(names) != len(seq):
         raise InputError("names", list(names), f"need {len(seq)} names")
+    shaped: list[tuple[Circuit, _Shape]] = []
     for i, c in enumerate(seq):
         if not isinstance(c, Circuit):
             raise InputError(f"circuits[{i}]", type(c).__name__, "not a qjobs.Circuit")
-        if needs_qasm3(c):
+        shape = _shape(c)
+        if shape.qasm3:
             raise InputError(
                 f"circuits[{i}]",
                 c.name or i,
@@ -478,16 +515,17 @@ def encode(
                 "submit it on its own",
             )
         _check_bound(c, f"circuits[{i}]")
-    gs = _resolve_gateset(seq, gateset)
+        shaped.append((c, shape))
+    gs = _resolve_gateset(shaped, gateset)
     entries = []
     for i, c in enumerate(seq):
         label = names[i] if names is not None else (c.name or f"circuit-{i}")
         entries.append({"name": label, "circuit": _encode_ops(c, f"circuits[{i}]")})
-    w = max(width(c) for c in seq)
+    w = max(shape.width for _, shape in shaped)
     return Encoded(
         type=TYPE_MULTI,
         input={"gateset": gs, "qubits": w, "circuits": entries},
-        maps=tuple(measurement_map(c) for c in seq),
+        maps=tuple(_map_of(c, shape) for c, shape in shaped),
         gateset=gs,
         qubits=w,
     )

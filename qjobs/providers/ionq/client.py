@@ -182,8 +182,13 @@ class IonQClient(ProviderClient):
         if entry is not None:
             check_fits(entry, encoded.qubits, shots)
         created = await self._create_once(
-            lambda: self._transport.request(
-                "POST", "jobs", json=body, kind=RequestKind.CREATE, route="POST /jobs"
+            partial(
+                self._transport.request,
+                "POST",
+                "jobs",
+                json=body,
+                kind=RequestKind.CREATE,
+                route="POST /jobs",
             ),
             key,
         )
@@ -364,14 +369,8 @@ class IonQClient(ProviderClient):
         probs, children = results.split_probabilities(current, data)
         maps = results.maps_for(current, len(probs), probs)
         memories: list[npt.NDArray[np.int64] | None] = [None] * len(probs)
-        if memory and children == [None]:
-            memories[0] = await self._fetch_memory(current.id, results.result_url(current, "shots"))
-        elif memory:
-
-            async def fetch(i: int, cid: str) -> None:
-                memories[i] = await self._fetch_memory(cid, None)
-
-            await _gather([partial(fetch, i, str(child)) for i, child in enumerate(children)])
+        if memory:
+            await self._fetch_memories(current, children, memories)
         out = results.build_results(current, probs, maps, memories, shots)
         self._results_cache[key] = out
         if len(self._results_cache) > _RESULTS_CACHED:
@@ -623,6 +622,19 @@ class IonQClient(ProviderClient):
         target, query, route = results.probabilities_request(self.base_url, job, sharpen, params)
         resp = await self._transport.request("GET", target, params=query, route=route)
         return resp.json()
+
+    async def _fetch_memories(
+        self, job: Job, children: list[str | None], memories: list[npt.NDArray[np.int64] | None]
+    ) -> None:
+        """Fill ``memories`` with the per-shot outcomes of ``job`` (or of each child job)."""
+        if children == [None]:
+            memories[0] = await self._fetch_memory(job.id, results.result_url(job, "shots"))
+            return
+
+        async def fetch(i: int, cid: str) -> None:
+            memories[i] = await self._fetch_memory(cid, None)
+
+        await _gather([partial(fetch, i, str(child)) for i, child in enumerate(children)])
 
     async def _fetch_memory(self, job_id: str, url: str | None) -> npt.NDArray[np.int64] | None:
         target = results.shots_target(self.base_url, job_id, url)

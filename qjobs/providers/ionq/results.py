@@ -50,18 +50,30 @@ _VERSION_SEGMENT: Final = re.compile(r"^v\d+(\.\d+)*$")
 # ------------------------------------------------------------------ measurement maps (metadata)
 def encode_maps(maps: Sequence[MeasurementMap]) -> str:
     """The measurement maps of a batch as one string (``*MAP`` when all are equal)."""
+    return _encoded(tuple(maps))
+
+
+def decode_maps(text: str, count: int) -> list[MeasurementMap] | None:
+    """The ``count`` maps :func:`encode_maps` wrote, or None when ``text`` is not such."""
+    maps = _decoded(text, count)
+    return None if maps is None else list(maps)
+
+
+# Jobs of one scheduler mostly share a few circuit shapes: their map texts are worked out once.
+@functools.lru_cache(maxsize=256)
+def _encoded(maps: tuple[MeasurementMap, ...]) -> str:
     texts = [m.encode() for m in maps]
     if len(texts) > 1 and all(t == texts[0] for t in texts):
         return "*" + texts[0]  # one map shared by every circuit
     return ";".join(texts)
 
 
-def decode_maps(text: str, count: int) -> list[MeasurementMap] | None:
-    """The ``count`` maps :func:`encode_maps` wrote, or None when ``text`` is not such."""
+@functools.lru_cache(maxsize=256)
+def _decoded(text: str, count: int) -> tuple[MeasurementMap, ...] | None:
     try:
         if text.startswith("*"):
-            return [MeasurementMap.decode(text[1:])] * count
-        maps = [MeasurementMap.decode(t) for t in text.split(";")]
+            return (MeasurementMap.decode(text[1:]),) * count
+        maps = tuple(MeasurementMap.decode(t) for t in text.split(";"))
     except ValueError:
         return None
     return maps if len(maps) == count else None
