@@ -164,10 +164,11 @@ class ProviderClient(_portal.Twin):
         """
         return _portal.run_async(lambda: self._async.find_by_key(key))
 
-    def max_circuits_for(self, backend: str | None) -> int:
+    def max_circuits_for(self, backend: str | None) -> int | None:
         """How many circuits one job on ``backend`` can carry (None: the default backend).
 
-        The scheduler packs this many per job unless told fewer. The default is
+        The scheduler packs this many per job unless told fewer; ``None`` means no published
+        count (the payload size bounds a job). The default is
         ``capabilities.max_circuits_per_job``; a provider whose backends differ narrows it.
         """
         return _portal.run_sync(lambda: self._async.max_circuits_for(backend))
