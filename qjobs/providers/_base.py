@@ -428,6 +428,16 @@ class ProviderClient(abc.ABC):
         """
         return self.capabilities.max_circuits_per_job
 
+    def circuit_bytes(self, circuit: Circuit) -> int:
+        """A cheap upper estimate, in bytes, of what ``circuit`` takes of one job's size bound.
+
+        The scheduler packs circuits into a job while their sum stays within 80% of
+        ``capabilities.max_payload_bytes``. The default is the circuit's share of the submission
+        body, from its instruction count; a provider that stores a job's results under the same
+        bound adds their size.
+        """
+        return 96 + 48 * len(circuit.instructions)
+
     @abc.abstractmethod
     async def backends(self) -> list[Backend]:
         """The backends the provider offers."""
