@@ -1,6 +1,7 @@
 """QPI publishes no per-job circuit count: the scheduler packs as many circuits into one job as
 the server's size bound takes (PocketBase's 1 MiB JSON fields for the stored payload and results),
-and a status page of job records stays under the transport's response cap."""
+a status page of job records stays under the transport's response cap, and early polls stay
+few."""
 
 from __future__ import annotations
 
@@ -159,3 +160,22 @@ async def test_no_count_bound_on_a_fake_provider_packs_by_bytes() -> None:
         progress = sched.progress()
     assert fake.max_circuits_for(None) is None
     assert progress.jobs_submitted == expected == 4  # 100 circuits of 192-288 bytes
+
+
+async def test_a_short_job_is_polled_a_handful_of_times() -> None:
+    # Queue 0.5 s, run 0.2 s: polls at 0.05 s x1.5 (and again from 0.05 s once it runs) see it
+    # done after about 6 status reads; a schedule polling much more often would read far more.
+    circuits = [_small(i) for i in range(50)]
+    async with (
+        qjobs.emulators.serve("qpi", tokens=["t"], queue_time=0.5, exec_time=0.2) as server,
+        qjobs.connect("qpi", token="t", base_url=server.base_url) as client,
+        qjobs.Scheduler(client, backend="qiskit_aer", shots=10) as sched,
+    ):
+        for c in circuits:
+            sched.submit(c)
+        results = await sched.gather()
+        reads = {route: n for route, n in server.stats.requests.items() if "GET" in route}
+    assert [r.counts for r in results] == [_expected_small(i, 10) for i in range(50)]
+    assert server.stats.jobs_created == 1
+    status_reads = sum(n for route, n in reads.items() if "/jobs" in route)
+    assert 1 <= status_reads <= 9, reads
