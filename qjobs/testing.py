@@ -332,10 +332,9 @@ class FakeProvider(ProviderClient):
         circs = [circuits] if isinstance(circuits, Circuit) else list(circuits)
         if not circs:
             raise InputError("circuits", circs, "no circuit")
-        if len(circs) > self.capabilities.max_circuits_per_job:
-            raise InputError(
-                "circuits", len(circs), f"at most {self.capabilities.max_circuits_per_job}"
-            )
+        most = self.capabilities.max_circuits_per_job
+        if most is not None and len(circs) > most:
+            raise InputError("circuits", len(circs), f"at most {most}")
         if not is_int(shots, low=1):
             raise InputError("shots", shots, "expected a positive integer")
         if self.simulate is classical_counts:

@@ -101,12 +101,13 @@ class Scheduler(_portal.Twin):
     :class:`JobFuture` at once. Defaults come from ``client.capabilities``: ``max_in_flight``
     bounds provider jobs submitted and not final (a batch job counts once), ``batch_size`` the
     circuits packed into one job (1 turns batching off; by default, and at most, what one job on
-    the circuit's backend carries: ``client.max_circuits_for(backend)``), ``poll_*`` shape each
-    job's polling backoff. ``ledger`` names a SQLite file, or a PostgreSQL database by its
-    ``postgresql://`` URL (``pip install 'qjobs[postgres]'``), journaling every circuit so that a
-    rerun of the same program resumes without losing or repeating work. ``retry_failed`` resubmits a
-    circuit whose job the provider confirms FAILED at most that often; ``job_timeout`` fails a
-    circuit whose job is not final that many seconds after creation (never resubmitted, not
+    the circuit's backend carries: ``client.max_circuits_for(backend)``, or when that is None as
+    many as fit ``capabilities.max_payload_bytes``), ``poll_*`` shape each job's polling backoff.
+    ``ledger`` names a SQLite file, or a PostgreSQL database by its ``postgresql://`` URL
+    (``pip install 'qjobs[postgres]'``), journaling every circuit so that a rerun of the same
+    program resumes without losing or repeating work. ``retry_failed`` resubmits a circuit whose
+    job the provider confirms FAILED at most that often; ``job_timeout`` fails a circuit whose job
+    is not final that many seconds after creation (never resubmitted, not
     cancelled); ``unknown_state_timeout`` fails a circuit whose job's state cannot be learned that
     long. A job the provider lost (404 on ``capabilities.lost_reads`` reads) fails its circuits with
     :class:`~qjobs.JobLostError`; ``resubmit_lost=True`` resubmits them once in a new job instead.

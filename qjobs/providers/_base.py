@@ -158,8 +158,9 @@ async def gather(calls: Sequence[Callable[[], Coroutine[Any, Any, None]]]) -> No
 class Capabilities:
     """What a provider can do and the numbers the scheduler should respect.
 
-    ``max_circuits_per_job`` > 1 means several circuits can travel in one job (a batch);
-    ``max_payload_bytes`` bounds one submission's body. ``status_batch_size`` > 1 means
+    ``max_circuits_per_job`` > 1 means several circuits can travel in one job (a batch); ``None``
+    means the provider publishes no count, so a job is bounded only by ``max_payload_bytes``,
+    which bounds one submission's body. ``status_batch_size`` > 1 means
     :meth:`ProviderClient.get_jobs` can learn that many jobs' states in one request.
     ``poll_initial``/``poll_max``/``poll_factor`` shape polling backoff (seconds).
     ``requests_per_second`` and ``max_concurrent_requests`` are the request limits the provider
@@ -174,7 +175,7 @@ class Capabilities:
     seconds, doubling (3 reads and 1 s: the last read comes 3 s after the first 404).
     """
 
-    max_circuits_per_job: int = 1
+    max_circuits_per_job: int | None = 1
     max_payload_bytes: int = 10_000_000
     status_batch_size: int = 1
     poll_initial: float = attrs.field(default=0.5, validator=seconds_validator())
@@ -418,13 +419,24 @@ class ProviderClient(abc.ABC):
         """
         return None
 
-    def max_circuits_for(self, backend: str | None) -> int:
+    def max_circuits_for(self, backend: str | None) -> int | None:
         """How many circuits one job on ``backend`` can carry (None: the default backend).
 
-        The scheduler packs this many per job unless told fewer. The default is
+        The scheduler packs this many per job unless told fewer; ``None`` means no published
+        count (the payload size bounds a job). The default is
         ``capabilities.max_circuits_per_job``; a provider whose backends differ narrows it.
         """
         return self.capabilities.max_circuits_per_job
+
+    def circuit_bytes(self, circuit: Circuit) -> int:
+        """A cheap upper estimate, in bytes, of what ``circuit`` takes of one job's size bound.
+
+        The scheduler packs circuits into a job while their sum stays within 80% of
+        ``capabilities.max_payload_bytes``. The default is the circuit's share of the submission
+        body, from its instruction count; a provider that stores a job's results under the same
+        bound adds their size.
+        """
+        return 96 + 48 * len(circuit.instructions)
 
     @abc.abstractmethod
     async def backends(self) -> list[Backend]:

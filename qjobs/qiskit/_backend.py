@@ -121,8 +121,9 @@ class QjobsBackend(BackendV2):
         return self._target
 
     @property
-    def max_circuits(self) -> int:
-        """How many circuits one provider job can hold (``run`` takes any number)."""
+    def max_circuits(self) -> int | None:
+        """How many circuits one provider job can hold (None: no published count, the payload
+        size bounds a job; ``run`` takes any number)."""
         return self._max_circuits
 
     @property

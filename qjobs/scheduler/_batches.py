@@ -2,9 +2,11 @@
 
 Circuits with the same shots, backend and job options share a :class:`Group`; the
 :class:`Batcher` takes up to the group's ``size`` of them (the scheduler's ``batch_size``, at most
-what one job on the group's backend carries), within the provider's payload limit
-(estimated cheaply from the instruction count), into one :class:`Batch`, which becomes one
-provider job, while in-flight slots are free.
+what one job on the group's backend carries; None where neither sets a count), within the
+provider's payload limit (as the client's ``circuit_bytes`` estimates it), into one
+:class:`Batch`, which becomes one provider job, while in-flight slots are free. A group without a
+count bound makes a job when its circuits reach the payload limit, when its linger expires or
+when someone waits for results.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from qjobs._core.models import JobStatus
-from qjobs.scheduler._keys import batch_key, payload_estimate
+from qjobs.scheduler._keys import batch_key
 from qjobs.scheduler._loop import loop_time
 from qjobs.scheduler._states import BatchState, move
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from qjobs.circuit._ir import Circuit
     from qjobs.scheduler._circuits import CircuitRecord
     from qjobs.scheduler._shared import SchedulerState
@@ -28,7 +32,10 @@ __all__ = ["Batch", "Batcher", "Group", "take_batch"]
 
 
 class Group:
-    """Pending circuits sharing shots, backend and job options; ``size`` circuits make a job."""
+    """Pending circuits sharing shots, backend and job options; ``size`` circuits make a job.
+
+    ``size`` None: no count bound (the payload limit bounds a job).
+    """
 
     __slots__ = (
         "backend",
@@ -47,7 +54,7 @@ class Group:
         backend: str | None,
         options: dict[str, Any],
         options_json: bytes,
-        size: int = 1,
+        size: int | None = 1,
     ) -> None:
         self.shots = shots
         self.backend = backend
@@ -121,19 +128,25 @@ class Batch:
         return f"<Batch {self.key} job={self.job_id} size={len(self.members)} state={where}>"
 
 
-def take_batch(group: Group, batch_size: int, payload_limit: int) -> Batch | None:
-    """Take the next batch from ``group`` (skipping circuits already finished), or None if empty."""
+def take_batch(
+    group: Group, batch_size: int | None, payload_limit: int, estimate: Callable[[Circuit], int]
+) -> Batch | None:
+    """Take the next batch from ``group`` (skipping circuits already finished), or None if empty.
+
+    At most ``batch_size`` circuits (None: no count bound) and, past the first, within
+    ``payload_limit`` bytes as ``estimate`` (the client's ``circuit_bytes``) counts them.
+    """
     futs: list[CircuitRecord | None] = []
     circs: list[Circuit | None] = []
     keys: list[str | None] = []
     size = 0
     gen = 0
     pending = group.pending
-    while pending and len(futs) < batch_size:
+    while pending and (batch_size is None or len(futs) < batch_size):
         r = pending[0]
         circ = r.circuit
         assert circ is not None
-        est = payload_estimate(circ)
+        est = estimate(circ)
         if r.done():
             pending.popleft()
             group.bytes -= est
@@ -189,12 +202,12 @@ class Batcher:
             size = g.size
             while g.pending and self.shared.in_flight < self.cfg.max_in_flight:
                 if (
-                    len(g.pending) >= size
+                    (size is not None and len(g.pending) >= size)
                     or g.bytes >= limit
                     or self.shared.draining
                     or now - g.since >= self.cfg.linger
                 ):
-                    b = take_batch(g, size, limit)
+                    b = take_batch(g, size, limit, self.cfg.client.circuit_bytes)
                     if b is None:
                         break
                     self.shared.in_flight += 1

@@ -21,7 +21,6 @@ from qjobs.scheduler._batches import Batch
 from qjobs.scheduler._circuits import CircuitRecord
 from qjobs.scheduler._events import EventKind, Progress, SchedulerEvent
 from qjobs.scheduler._future import JobFuture
-from qjobs.scheduler._keys import payload_estimate
 from qjobs.scheduler._loop import loop_time
 from qjobs.scheduler._states import FINAL_FUTURE, BatchState, FutureState, move
 from qjobs.transport import RetryWait
@@ -147,7 +146,7 @@ class Bookkeeper:
             g.pending.appendleft(r)
         else:
             g.pending.append(r)
-        g.bytes += payload_estimate(circuit)
+        g.bytes += self.cfg.client.circuit_bytes(circuit)
         self.shared.batch_wake.set()
 
     def release(self, b: Batch) -> None:

@@ -25,7 +25,6 @@ __all__ = [
     "canonical_circuit",
     "circuit_key",
     "options_json",
-    "payload_estimate",
     "target_id",
 ]
 
@@ -90,8 +89,3 @@ def batch_key(member_keys: Sequence[str], generation: int) -> str:
     parts.append(b"%d" % generation)
     h = hashlib.blake2b(_SEP.join(parts), digest_size=16, person=b"qjobs-batch")
     return "qj" + h.hexdigest()[:30]
-
-
-def payload_estimate(circuit: Circuit) -> int:
-    """A cheap upper estimate, in bytes, of one circuit's share of a submission body."""
-    return 96 + 48 * len(circuit.instructions)

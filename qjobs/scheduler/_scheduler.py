@@ -92,6 +92,14 @@ def require_async_client(client: object, who: str, sync_who: str) -> None:
     raise TypeError(f"{who} needs an async provider client from qjobs.connect(...); got {name}")
 
 
+def _fewest(batch_size: int | None, most: int | None) -> int | None:
+    """Circuits per job in a group: the smaller bound, at least 1; None when neither bounds it."""
+    if most is None:
+        return batch_size
+    most = max(1, most)
+    return most if batch_size is None else min(batch_size, most)
+
+
 def _check_job_options(backend: Any, job_options: dict[str, Any]) -> None:
     if backend is not None and not isinstance(backend, str):
         raise InputError("backend", backend, "expected a string")
@@ -107,12 +115,13 @@ class Scheduler:
     :class:`JobFuture` at once. Defaults come from ``client.capabilities``: ``max_in_flight``
     bounds provider jobs submitted and not final (a batch job counts once), ``batch_size`` the
     circuits packed into one job (1 turns batching off; by default, and at most, what one job on
-    the circuit's backend carries: ``client.max_circuits_for(backend)``), ``poll_*`` shape each
-    job's polling backoff. ``ledger`` names a SQLite file, or a PostgreSQL database by its
-    ``postgresql://`` URL (``pip install 'qjobs[postgres]'``), journaling every circuit so that a
-    rerun of the same program resumes without losing or repeating work. ``retry_failed`` resubmits a
-    circuit whose job the provider confirms FAILED at most that often; ``job_timeout`` fails a
-    circuit whose job is not final that many seconds after creation (never resubmitted, not
+    the circuit's backend carries: ``client.max_circuits_for(backend)``, or when that is None as
+    many as fit ``capabilities.max_payload_bytes``), ``poll_*`` shape each job's polling backoff.
+    ``ledger`` names a SQLite file, or a PostgreSQL database by its ``postgresql://`` URL
+    (``pip install 'qjobs[postgres]'``), journaling every circuit so that a rerun of the same
+    program resumes without losing or repeating work. ``retry_failed`` resubmits a circuit whose
+    job the provider confirms FAILED at most that often; ``job_timeout`` fails a circuit whose job
+    is not final that many seconds after creation (never resubmitted, not
     cancelled); ``unknown_state_timeout`` fails a circuit whose job's state cannot be learned that
     long. A job the provider lost (404 on ``capabilities.lost_reads`` reads) fails its circuits with
     :class:`~qjobs.JobLostError`; ``resubmit_lost=True`` resubmits them once in a new job instead.
@@ -171,7 +180,8 @@ class Scheduler:
             raise InputError("retry_failed", retry_failed, "expected an integer >= 0")
         if not isinstance(resubmit_lost, bool):
             raise InputError("resubmit_lost", resubmit_lost, "expected True or False")
-        if batch_size is not None and batch_size > (most := client.max_circuits_for(backend)):
+        most = client.max_circuits_for(backend)
+        if batch_size is not None and most is not None and batch_size > most:
             raise InputError(
                 "batch_size", batch_size, f"the provider takes at most {most} circuits per job"
             )
@@ -247,7 +257,7 @@ class Scheduler:
             _log_ledger_opened(self._shared.ledger.path, self._shared)
         cfg = self._cfg
         log.info(
-            "scheduler on %s started: backend %s, max_in_flight %d, batch_size %d, ledger %s",
+            "scheduler on %s started: backend %s, max_in_flight %d, batch_size %s, ledger %s",
             cfg.provider,
             cfg.backend,
             cfg.max_in_flight,
@@ -432,7 +442,7 @@ class Scheduler:
         gkey = (s, backend, oj)
         group = self._shared.groups.get(gkey)
         if group is None:
-            size = min(self._cfg.batch_size, max(1, self._cfg.client.max_circuits_for(backend)))
+            size = _fewest(self._cfg.batch_size, self._cfg.client.max_circuits_for(backend))
             group = self._shared.groups[gkey] = Group(s, backend, opts, oj, size)
         return circuit, group
 

@@ -44,7 +44,7 @@ class Settings:
     backend: str | None
     shots: int | None
     max_in_flight: int
-    batch_size: int
+    batch_size: int | None
     payload_limit: int
     linger: float
     backoff: Backoff

@@ -164,13 +164,24 @@ class ProviderClient(_portal.Twin):
         """
         return _portal.run_async(lambda: self._async.find_by_key(key))
 
-    def max_circuits_for(self, backend: str | None) -> int:
+    def max_circuits_for(self, backend: str | None) -> int | None:
         """How many circuits one job on ``backend`` can carry (None: the default backend).
 
-        The scheduler packs this many per job unless told fewer. The default is
+        The scheduler packs this many per job unless told fewer; ``None`` means no published
+        count (the payload size bounds a job). The default is
         ``capabilities.max_circuits_per_job``; a provider whose backends differ narrows it.
         """
         return _portal.run_sync(lambda: self._async.max_circuits_for(backend))
+
+    def circuit_bytes(self, circuit: Circuit) -> int:
+        """A cheap upper estimate, in bytes, of what ``circuit`` takes of one job's size bound.
+
+        The scheduler packs circuits into a job while their sum stays within 80% of
+        ``capabilities.max_payload_bytes``. The default is the circuit's share of the submission
+        body, from its instruction count; a provider that stores a job's results under the same
+        bound adds their size.
+        """
+        return _portal.run_sync(lambda: self._async.circuit_bytes(circuit))
 
     def backends(self) -> list[Backend]:
         """The backends the provider offers.

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from qjobs import Backend, CircuitLike, Job, Result
+    from qjobs import Backend, Circuit, CircuitLike, Job, Result
     from qjobs.providers import ClientOptions
 
 __all__ = [
@@ -134,6 +134,16 @@ class QPIClient(ProviderClient):
                 **options,
             )
         )
+
+    def circuit_bytes(self, circuit: Circuit) -> int:
+        """What ``circuit`` takes of a job's size bound: its share of the body plus its results.
+
+        qpi-ui stores both the submitted payload and the driver's results in JSON fields that
+        PocketBase bounds at 1 MiB each (``config.py``); results hold all 2^n count keys, so for
+        wide circuits they, not the payload, decide how many circuits fit in one job. Counting
+        both against ``max_payload_bytes`` keeps each under it.
+        """
+        return _portal.run_sync(lambda: self._async.circuit_bytes(circuit))
 
     def get_job(self, job_id: str) -> Job:
         """One job's current state (``GET /api/jobs/{id}``).

@@ -78,7 +78,7 @@ def build_body(
     if not isinstance(circuits, Circuit):
         circuits = list(circuits)
         limit = capabilities.max_circuits_per_job
-        if len(circuits) > limit:
+        if limit is not None and len(circuits) > limit:
             raise InputError("circuits", f"{len(circuits)} circuits", f"at most {limit} per job")
     encoded = codec.encode(circuits, gateset=gateset)
     meta = _job_metadata(metadata, shots, key, encoded)

@@ -219,10 +219,11 @@ def submission_tags(tags: Sequence[str] | None, key: str | None) -> list[str]:
     return out
 
 
-def check_circuits(circuits: Any, max_circuits: int) -> None:
-    """InputError unless ``circuits`` is a Circuit or a list of at most ``max_circuits``."""
+def check_circuits(circuits: Any, max_circuits: int | None) -> None:
+    """InputError unless ``circuits`` is a Circuit or a list of at most ``max_circuits`` (None:
+    any number)."""
     if isinstance(circuits, Sequence) and not isinstance(circuits, Circuit | str):
-        if len(circuits) > max_circuits:
+        if max_circuits is not None and len(circuits) > max_circuits:
             raise InputError(
                 "circuits",
                 f"{len(circuits)} circuits",

@@ -153,8 +153,9 @@ class KipuClient(ProviderClient):
         """Circuits per job on ``backend``: up to ``capabilities.max_circuits_per_job`` where the
         backend takes a list (IBM Sampler PUBs, Braket program sets, Qudora), else 1."""
         name = config.DEFAULT_BACKEND if backend is None else backend
+        most = codec.max_circuits(name)
         limit = self.capabilities.max_circuits_per_job
-        return max(1, min(limit, codec.max_circuits(name)))
+        return max(1, most if limit is None else min(limit, most))
 
     async def _catalogue_entry(self, name: str) -> Backend | None:
         async with self._catalogue_lock:

@@ -54,16 +54,20 @@ def qasm_version(qasm: int | None, device: Device) -> int:
 
 
 def programs(
-    circuits: Circuit | Sequence[Circuit], qasm: int | None, device: Device, *, max_circuits: int
+    circuits: Circuit | Sequence[Circuit],
+    qasm: int | None,
+    device: Device,
+    *,
+    max_circuits: int | None,
 ) -> list[dict[str, str]]:
     """The ``program`` entries of a job for ``device``, one per circuit, in order.
 
-    A list of circuits is a batch: at most ``max_circuits`` and only on a device with batch
-    support. Every circuit must fit the device's qubits.
+    A list of circuits is a batch: at most ``max_circuits`` (None: any number) and only on a
+    device with batch support. Every circuit must fit the device's qubits.
     """
     items = circuit_list(circuits)
     if not isinstance(circuits, Circuit):
-        if len(items) > max_circuits:
+        if max_circuits is not None and len(items) > max_circuits:
             raise InputError(
                 "circuits", f"{len(items)} circuits", f"at most {max_circuits} per job"
             )

@@ -131,8 +131,9 @@ def _check_settings(
         raise InputError("key", key, f"must be a printable string of 1..{_MAX_KEY_LENGTH}")
 
 
-def _circuit_list(circuits: Any, limit: int) -> list[Any]:
-    """The circuits of a submission as a non-empty list of at most ``limit`` entries."""
+def _circuit_list(circuits: Any, limit: int | None) -> list[Any]:
+    """The circuits of a submission as a non-empty list of at most ``limit`` entries (None: any
+    number; the payload size bounds the job)."""
     if isinstance(circuits, Circuit):
         return [circuits]
     if isinstance(circuits, str) or not isinstance(circuits, Sequence):
@@ -140,7 +141,7 @@ def _circuit_list(circuits: Any, limit: int) -> list[Any]:
     items = list(circuits)
     if not items:
         raise InputError("circuits", [], "must hold at least one circuit")
-    if len(items) > limit:
+    if limit is not None and len(items) > limit:
         raise InputError("circuits", f"{len(items)} circuits", f"at most {limit} per job")
     return items
 

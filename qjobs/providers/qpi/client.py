@@ -36,6 +36,7 @@ from qjobs._core.errors import (
 )
 from qjobs._core.models import Backend, Job, Result
 from qjobs.circuit._adapt import CircuitLike, as_circuits
+from qjobs.circuit._ir import Circuit
 from qjobs.providers._base import (
     Capabilities,
     ClientOptions,
@@ -73,7 +74,7 @@ from qjobs.providers.qpi.models import (
     token_from_wire,
 )
 from qjobs.providers.qpi.pages import FIND_PAGES
-from qjobs.providers.qpi.results import iq_memory_of, is_payload_copy, results_of
+from qjobs.providers.qpi.results import iq_memory_of, is_payload_copy, result_bytes, results_of
 from qjobs.transport import RequestKind, Transport
 
 __all__ = [
@@ -197,6 +198,16 @@ class QPIClient(ProviderClient):
             target.name,
         )
         return job
+
+    def circuit_bytes(self, circuit: Circuit) -> int:
+        """What ``circuit`` takes of a job's size bound: its share of the body plus its results.
+
+        qpi-ui stores both the submitted payload and the driver's results in JSON fields that
+        PocketBase bounds at 1 MiB each (``config.py``); results hold all 2^n count keys, so for
+        wide circuits they, not the payload, decide how many circuits fit in one job. Counting
+        both against ``max_payload_bytes`` keeps each under it.
+        """
+        return super().circuit_bytes(circuit) + result_bytes(circuit)
 
     # ------------------------------------------------------------------------------- jobs
     async def get_job(self, job_id: str) -> Job:

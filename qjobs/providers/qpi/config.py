@@ -29,14 +29,24 @@ TOKEN_VARIABLES: Final = ("QPI_API_TOKEN",)
 #: Environment variables holding the server URL (QPI is self-hosted: there is no default).
 URL_VARIABLES: Final = ("QPI_BASE_URL", "QPI_URL")
 
-#: QPI documents no per-job circuit limit; 100 keeps one job's payload and results modest.
-#: ``GET /api/jobs?sort=-created&limit=N`` refreshes many jobs in one request. Dispatchers
-#: poll the database every second, so polling starts at 1 s.
+#: Per job, QPI publishes no circuit count (neither its docs nor qpi-client name one), so
+#: ``max_circuits_per_job`` is None and a job is bounded by its size. The bound is the server's:
+#: qpi-ui stores the submitted body as the ``payload`` JSON field of ``quantum_jobs``, declared
+#: without ``maxSize``, so PocketBase (v0.28 and later; QPI runs v0.39) refuses a payload above
+#: its default JSON field size, 1 MiB (1,048,576 bytes), with a 500 "Failed to save job.". (The
+#: request body limit, 32 MiB, is looser.) 1,000,000 bytes leaves room for the server's
+#: re-encoding of the body. The scheduler packs as many circuits as fit (``docs/qpi.md``).
+#:
+#: Polling: ``GET /api/jobs?sort=-created&limit=N`` refreshes up to ``status_batch_size`` jobs in
+#: one request, so a poll costs one request however many jobs are in flight and frequent early
+#: polls are cheap. A short job (the emulator's 0.5 s queue and 0.2 s execution) is then seen
+#: within a few tens of milliseconds of finishing: polls come 0.05 s after submission and after
+#: each status change, growing x1.5 (a dozen polls in a job's first 10 s) up to every 15 s.
 DEFAULT_CAPABILITIES: Final = Capabilities(
-    max_circuits_per_job=100,
-    max_payload_bytes=5_000_000,
+    max_circuits_per_job=None,
+    max_payload_bytes=1_000_000,
     status_batch_size=100,
-    poll_initial=1.0,
+    poll_initial=0.05,
     poll_max=15.0,
     poll_factor=1.5,
     # No published request limits (docs/limits.md): the limiter adapts to the server.

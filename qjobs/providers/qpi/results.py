@@ -18,6 +18,7 @@ import numpy.typing as npt
 from qjobs._core.errors import JobError, MalformedResponseError
 from qjobs._core.models import Job, OutcomeCheck, Result
 from qjobs._core.validation import is_int
+from qjobs.circuit._ir import Circuit
 from qjobs.providers.qpi.circuits import payload_widths
 from qjobs.providers.qpi.config import PROVIDER
 
@@ -27,8 +28,21 @@ __all__ = [
     "iq_of",
     "is_payload_copy",
     "outcome_of",
+    "result_bytes",
     "results_of",
 ]
+
+
+def result_bytes(circuit: Circuit) -> int:
+    """An upper estimate of the bytes ``circuit``'s entry takes in its job's stored results.
+
+    QPI's driver writes every one of the 2^n count keys, zeros included (n: the classical bits,
+    or the qubits when the circuit measures none): each key costs n + 12 bytes (quotes, colon, a
+    count of up to 8 digits, comma), plus about 48 for the entry. n is taken at most 40, which
+    already makes the estimate far larger than any job bound.
+    """
+    n = min(circuit.num_clbits or circuit.num_qubits, 40)
+    return 48 + ((n + 12) << n)
 
 
 def _malformed(message: str) -> MalformedResponseError:
