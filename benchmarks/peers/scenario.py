@@ -70,6 +70,15 @@ def run_worker(python: Path | str, spec: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
+def providers(names: str) -> list[str]:
+    """The providers a run covers, in :data:`PEERS` order: the comma-separated ``names`` (the
+    ``peer_providers`` setting), or all of them if empty; ValueError names an unknown one."""
+    only = {name.strip() for name in names.split(",") if name.strip()}
+    if only - PEERS.keys():
+        raise ValueError(f"peer_providers: unknown {sorted(only - PEERS.keys())}; of {list(PEERS)}")
+    return [p for p in PEERS if not only or p in only]
+
+
 def _one(ctx: Context, provider: str, contestant: str, base_url: str, count: int) -> dict[str, Any]:
     c = ctx.config
     spec = {
@@ -105,12 +114,7 @@ def _scenario(ctx: Context, limited: bool) -> dict[str, Any]:
     extra = ["--rate-limit", repr(c.peer_rate_limit), "--burst", str(c.peer_burst)]
     per_provider: dict[str, dict[str, Any]] = {}
     targets: list[dict[str, Any]] = []
-    only = {p.strip() for p in c.peer_providers.split(",") if p.strip()}
-    if only - PEERS.keys():
-        raise ValueError(f"peer_providers: unknown {sorted(only - PEERS.keys())}; of {list(PEERS)}")
-    for provider in PEERS:
-        if only and provider not in only:
-            continue
+    for provider in providers(c.peer_providers):
         count = max(1, round((LIMITED_SIZES if limited else SIZES)[provider] * c.peer_scale))
         with EmulatorProcess(
             latency_ms=c.latency_ms,
