@@ -358,38 +358,43 @@ class Congestion:
         if first:
             # Out of slow start, whose delivery rate still counts the server's burst allowance:
             # the deeper cut, the plateau there (a rough estimate: the shortest probe span).
-            rate = base = self._ceiling = FLOOR_FACTOR * high
-            span = SPAN_MIN
+            rate = self._base = self._ceiling = FLOOR_FACTOR * high
+            self._span = SPAN_MIN
         else:
-            # The server's limit is at least what it delivered over the whole time since the last
-            # cut (its allowance was used up at both ends): the rate is cut to that (not under
-            # FLOOR_FACTOR, not over DECREASE_FACTOR times the delivery rate), the plateau set
-            # MARGIN under the estimate below, and the rate climbs back to it.
-            cycle = now - self._cut_time
-            count = self._cycle_count
-            low = count / cycle if cycle > 0.0 else 0.0
-            # The server refilled its allowance during the last Retry-After hold, by at most its
-            # burst: counting half of the hold is within half that burst of the limit.
-            counted = cycle - self._held / 2
-            ceiling = count / counted if counted > 0.0 else low
-            if ceiling > high:
-                ceiling = high
-            if ceiling < DECREASE_FACTOR * high:
-                ceiling = DECREASE_FACTOR * high
-            base = (1.0 - MARGIN) * ceiling
-            rate = min(max(low, FLOOR_FACTOR * high), DECREASE_FACTOR * high, base)
-            # The same limit found again: probe above it more slowly each time.
-            same = abs(ceiling - self._ceiling) <= SAME * self._ceiling
-            span = min(2.0 * self._span, SPAN_MAX) if same else SPAN_MIN
-            self._ceiling = ceiling
-        self._base = base
-        self._span = span
+            rate = self._estimate(now, high)
         self._probe = 0.0
         self._cut_time = now
         self._cycle_count = 0
         self._held = self.not_before - now if self.not_before > now else 0.0
         self._set_rate(max(MIN_RATE, rate))
         self.window = max(1.0, self.window * DECREASE_FACTOR)
+
+    def _estimate(self, now: float, high: float) -> float:
+        """A later cut: the new limit estimate, plateau and probe span; returns the new rate.
+
+        The server's limit is at least what it delivered over the whole time since the last cut
+        (its allowance was used up at both ends): the rate is cut to that (not under
+        FLOOR_FACTOR, not over DECREASE_FACTOR times ``high``) and climbs back to the plateau.
+        """
+        cycle = now - self._cut_time
+        count = self._cycle_count
+        low = count / cycle if cycle > 0.0 else 0.0
+        # The server refilled its allowance during the last Retry-After hold, by at most its
+        # burst: counting half of the hold is within half that burst of the limit.
+        counted = cycle - self._held / 2
+        ceiling = count / counted if counted > 0.0 else low
+        if ceiling > high:
+            ceiling = high
+        if ceiling < DECREASE_FACTOR * high:
+            ceiling = DECREASE_FACTOR * high
+        base = self._base = (1.0 - MARGIN) * ceiling
+        # The same limit found again: probe above it more slowly each time.
+        last = self._ceiling
+        self._span = (
+            min(2.0 * self._span, SPAN_MAX) if abs(ceiling - last) <= SAME * last else SPAN_MIN
+        )
+        self._ceiling = ceiling
+        return min(max(low, FLOOR_FACTOR * high), DECREASE_FACTOR * high, base)
 
     def state(self, in_flight: int, now: float) -> LimiterState:
         """A :class:`LimiterState` snapshot (``in_flight`` from the caller)."""
