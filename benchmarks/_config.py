@@ -81,12 +81,12 @@ def _convert(field: dataclasses.Field[Any], text: str) -> Any:
         return tuple(float(v) for v in text.split(",") if v.strip())
     if field.name == "requests_per_second":
         return None if text.lower() in {"", "none", "off"} else float(text)
-    if isinstance(default, str):
-        return text
     if isinstance(default, bool):
         return text.lower() in {"1", "true", "yes"}
     if isinstance(default, int):
         return int(text)
+    if isinstance(default, str):
+        return text
     return float(text)
 
 
