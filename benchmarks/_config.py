@@ -48,6 +48,8 @@ class Config:
     peer_poll_s: float = 0.5
     peer_rate_limit: float = 50.0
     peer_burst: int = 20
+    # Comma-separated providers the peer scenarios run (empty: all five).
+    peer_providers: str = ""
     # Client CPU per unbatched job over HTTP (benchmarks/cpu_http.py, its own zero-delay emulator).
     cpu_http_jobs: int = 2000
 
@@ -86,6 +88,8 @@ def _convert(field: dataclasses.Field[Any], text: str) -> Any:
         return text.lower() in {"1", "true", "yes"}
     if isinstance(default, int):
         return int(text)
+    if isinstance(default, str):
+        return text
     return float(text)
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from benchmarks.__main__ import QUICK_RESULTS, main
 from benchmarks._config import FULL, apply_overrides
+from benchmarks.peers.scenario import PEERS, providers
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ["baselines", "unbatched", "batched", "sync", "memory", "rate_caps", "cpu_http"]
@@ -200,6 +201,11 @@ def test_overrides_are_validated() -> None:
     cfg = apply_overrides(FULL, ["unbatched_jobs=7", "rate_caps=10,20", "requests_per_second=5"])
     assert (cfg.unbatched_jobs, cfg.rate_caps, cfg.requests_per_second) == (7, (10.0, 20.0), 5.0)
     assert apply_overrides(FULL, ["requests_per_second=none"]).requests_per_second is None
+    only = apply_overrides(FULL, ["peer_providers=qibo, kipu"]).peer_providers
+    assert providers(only) == ["kipu", "qibo"]
+    assert providers(FULL.peer_providers) == list(PEERS)
+    with pytest.raises(ValueError, match="unknown"):
+        providers("kipu,qbit")
     for bad in ["nope=1", "unbatched_jobs", "unbatched_jobs=x", "shots=-1"]:
         with pytest.raises(ValueError, match="--set"):
             apply_overrides(FULL, [bad])

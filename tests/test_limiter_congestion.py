@@ -17,7 +17,7 @@ import pytest
 
 from qjobs._core.errors import InputError
 from qjobs.transport import LimiterPhase, RateLimit
-from qjobs.transport._congestion import START_RATE, Congestion
+from qjobs.transport._congestion import SPAN_MIN, START_RATE, Congestion
 
 
 @attrs.define
@@ -40,9 +40,12 @@ def simulate(
     server_rate: float = math.inf,
     burst: float = 20.0,
     latency: float = 0.02,
+    control_class: type[Congestion] = Congestion,
 ) -> Outcome:
-    """``requests`` answered 2xx through ``workers`` concurrent callers; a 429 is retried."""
-    control = Congestion(limit)
+    """``requests`` answered 2xx through ``workers`` concurrent callers; a 429 is retried.
+
+    ``control_class`` is the :class:`Congestion` class run (a subclass may record its events)."""
+    control = control_class(limit)
     tokens, refilled = burst, 0.0
     events: list[tuple[float, int, str, tuple[float, ...]]] = []
     order = 0
@@ -118,6 +121,73 @@ def test_settles_near_a_token_bucket_limit(server_rate: float, burst: float) -> 
     assert run.refused <= 0.02 * run.sent
     assert run.control.congestion_events >= 1
     assert run.control.rate_limited == run.refused
+
+
+@pytest.mark.parametrize(
+    ("server_rate", "burst", "seconds"),
+    [(50.0, 20.0, 22), (50.0, 20.0, 30), (50.0, 50.0, 22), (50.0, 50.0, 30), (20.0, 5.0, 22)],
+)
+def test_settles_near_a_limit_within_a_short_run(
+    server_rate: float, burst: float, seconds: int
+) -> None:
+    """A 20-30 s run (the benchmark's 1,000 Qibo jobs take ~22 s at 50 requests/s), 429s with a
+    whole-second Retry-After: >= 90 % of the limit, 429s <= 2 % of the requests."""
+    run = simulate(
+        RateLimit(), server_rate=server_rate, burst=burst, requests=int(seconds * server_rate)
+    )
+    assert run.accepted / run.duration >= 0.9 * server_rate
+    assert run.refused <= 0.02 * run.sent
+
+
+def test_a_steady_limit_is_crossed_ever_more_rarely() -> None:
+    """At 50 requests/s with a burst of 20, one minute: the slow start's event, one to correct its
+    rough estimate, then the probe slows down at each event at the same limit (the gaps grow)."""
+    times: list[float] = []
+
+    class Recording(Congestion):
+        __slots__ = ()
+
+        def on_congestion(self, now: float, seq: int, retry_after: float | None) -> None:
+            events = self.congestion_events
+            super().on_congestion(now, seq, retry_after)
+            if self.congestion_events > events:
+                times.append(now)
+
+    run = simulate(
+        RateLimit(), server_rate=50.0, burst=20.0, requests=3000, control_class=Recording
+    )
+    assert run.accepted / run.duration >= 0.92 * 50.0
+    assert 2 <= len(times) <= 3
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert all(b > 1.5 * a for a, b in itertools.pairwise(gaps))
+
+
+def _drive(control: Congestion, now: float, seconds: float) -> float:
+    """Fast 2xx answers to requests the rate held back, for ``seconds`` at the limiter's pace."""
+    end = now + seconds
+    while now < end:
+        at, _ = control.reserve(now)
+        control.on_success(at + 0.02, at, True, False)
+        now = at
+    return now
+
+
+def test_probe_is_flat_near_the_plateau_then_faster() -> None:
+    control = Congestion(RateLimit())
+    now = _drive(control, 0.0, 1.0)
+    control.on_congestion(now, control.sent, 1.0)
+    plateau = control.rate
+    now = _drive(control, now + 1.0, SPAN_MIN)
+    assert plateau < control.rate <= 1.012 * plateau  # +1 % over the first span
+    now = _drive(control, now, SPAN_MIN)
+    assert control.rate >= 1.07 * plateau  # +8 % after two
+    # The same limit again: a plateau just under it, and twice the span.
+    control.on_congestion(now, control.sent, 1.0)
+    now = _drive(control, now + 1.0, 2.0)  # back on the plateau
+    second = control.rate
+    assert second < plateau
+    _drive(control, now, 2 * SPAN_MIN)
+    assert control.rate <= 1.03 * second  # the first probe grew 8 % in that time
 
 
 def test_grows_without_a_server_limit() -> None:

@@ -10,25 +10,34 @@ Adaptive (the default, ``RateLimit.adaptive``), in two phases (:class:`LimiterPh
 * ``SLOW_START``: each fast 2xx answer to a request the limiter held back adds
   ``SLOW_START_STEP`` requests/s to the rate (and one request to the window, if the window held
   it back), so both grow exponentially. ``BURST`` requests may leave at once after a quiet spell.
-* ``STEADY`` (after the first congestion event): below the rate the last cut aimed at, the rate
-  climbs back ``CLIMB`` of the distance a second; from there it probes up by ``PROBE_STEP`` per
-  answer (1 % a second of sending at it); the window grows by one request per window.
+* ``STEADY`` (after the first congestion event): the rate sits on a *plateau* just under the
+  server limit the last event estimated. Below it, the rate climbs back ``CLIMB`` of the distance
+  a second; above it, it probes along a cube of the time spent sending at the limiter's pace,
+  ``PROBE_GAIN * (s / span) ** 3`` of the plateau (CUBIC-like: flat near the last limit, faster
+  far from it). ``span`` starts at ``SPAN_MIN`` and doubles, up to ``SPAN_MAX``, after each event
+  that finds the limit where the last one did, so that a steady limit is rarely crossed again:
+  each crossing costs a whole-second ``Retry-After`` hold. The window grows by one request per
+  window.
 
 "Fast" means the smoothed latency is at most ``SLOW_FACTOR`` times the lowest seen plus
 ``SLOW_SLACK`` s: a server that slows down under load stops the growth. Growth only happens while
 the limiter is what holds requests back, never while demand is below it.
 
 A congestion event (a 429, or a 503 with ``Retry-After``; the answers to requests sent before the
-last cut belong to the same event) cuts once. The rate is at most the *delivery rate* (2xx answers
-per second over the last ``DELIVERY_WINDOW`` s, when no ``Retry-After`` wait is in that window),
-and at least what was delivered over the whole time since the previous cut (the server's
-allowance was used up at both ends of it). The first cut, out of slow start, goes to
-``FLOOR_FACTOR`` times the delivery rate; later ones to the larger of that and the long-run
-delivery, at most ``DECREASE_FACTOR`` times the delivery rate. The window is multiplied by
-``DECREASE_FACTOR``. A ``Retry-After`` hint holds every request until its deadline (capped at
-``max_retry_after``); then they leave spaced at the new rate. The caps (the user's
-``RateLimit`` or a published limit) are hard: nothing grows past them. Not adaptive
-(``LimiterPhase.FIXED``): the caps as given, ``None`` unlimited, ``Retry-After`` still honoured.
+last cut belong to the same event) cuts once. ``high``, the rate at the event, at most the
+*delivery rate* (2xx answers per second over the last ``DELIVERY_WINDOW`` s, when no
+``Retry-After`` wait is in that window), bounds the limit from above; what was delivered over the
+whole time since the previous cut bounds it from below (the server's allowance was used up at
+both ends of it). The first cut, out of slow start, sets the rate and the plateau to
+``FLOOR_FACTOR * high``. Later ones estimate the limit as what was delivered since the previous
+cut over that time less half the last ``Retry-After`` hold (the server refilled at most its burst
+meanwhile), between ``DECREASE_FACTOR * high`` and ``high``; they put the plateau ``MARGIN`` under
+it and cut the rate to the lower bound (within ``FLOOR_FACTOR`` and ``DECREASE_FACTOR`` times
+``high``). The window is multiplied by ``DECREASE_FACTOR``. A ``Retry-After`` hint holds every
+request until its deadline (capped at ``max_retry_after``); then they leave spaced at the new rate.
+The caps (the user's ``RateLimit`` or a published limit) are hard: nothing grows past them. Not
+adaptive (``LimiterPhase.FIXED``): the caps as given, ``None`` unlimited, ``Retry-After`` still
+honoured.
 """
 
 from __future__ import annotations
@@ -46,11 +55,15 @@ __all__ = [
     "DECREASE_FACTOR",
     "DELIVERY_WINDOW",
     "FLOOR_FACTOR",
+    "MARGIN",
     "MIN_RATE",
-    "PROBE_STEP",
+    "PROBE_GAIN",
+    "SAME",
     "SLOW_FACTOR",
     "SLOW_SLACK",
     "SLOW_START_STEP",
+    "SPAN_MAX",
+    "SPAN_MIN",
     "START_RATE",
     "START_WINDOW",
     "Congestion",
@@ -66,11 +79,22 @@ START_WINDOW = 8
 BURST = 8
 #: Requests/s added per fast answer in slow start.
 SLOW_START_STEP = 2.0
-#: Requests/s added per fast answer after slow start, once back at the rate the last cut aimed
-#: at (so the rate grows by 1 % a second of sending at it).
-PROBE_STEP = 0.01
-#: Below that rate, the share of the distance to it recovered per second.
+#: Below the plateau, the share of the distance to it recovered per second (at least 0.1 % of
+#: the plateau per answer).
 CLIMB = 0.7
+#: The plateau sits this share below the estimated server limit.
+MARGIN = 0.02
+#: Above the plateau the rate probes up along a cube: ``PROBE_GAIN * (s / span) ** 3`` of the
+#: plateau after ``s`` seconds of sending at the limiter's pace (flat at first, faster later).
+PROBE_GAIN = 0.01
+#: The probe's ``span`` in seconds after the first congestion event, or one that finds a new
+#: limit (+1 % after 4 s, +8 % after 8 s, +27 % after 12 s: a rough estimate is corrected soon)...
+SPAN_MIN = 8.0
+#: ...doubled after each event that finds the limit where the last one did (within ``SAME``), up
+#: to this (+1 % after 16 s, +8 % after 32 s): a steady limit is rarely crossed again.
+SPAN_MAX = 32.0
+#: Two estimates of the server limit this close (relative) are "the same limit".
+SAME = 0.1
 #: A congestion event leaves the rate at most this times the delivery rate, and multiplies the
 #: window by it.
 DECREASE_FACTOR = 0.9
@@ -138,20 +162,24 @@ class Congestion:
     """
 
     __slots__ = (
+        "_base",
         "_bin",
         "_bin_start",
         "_burst",
+        "_ceiling",
         "_cut_seq",
         "_cut_time",
         "_cycle_count",
+        "_held",
         "_interval",
         "_latency",
         "_min_latency",
         "_next_slot",
         "_phase",
         "_prev_bin",
+        "_probe",
+        "_span",
         "_start",
-        "_target",
         "_tolerance",
         "congestion_events",
         "max_retry_after",
@@ -183,7 +211,11 @@ class Congestion:
         self._start = math.inf  # the first request's time
         self._cut_time = math.inf  # the last cut (its first request, before any)
         self._cycle_count = 0  # 2xx answers since then
-        self._target = 0.0  # the rate the last cut aimed at
+        self._held = 0.0  # how long its Retry-After held the requests
+        self._ceiling = 0.0  # the server limit the last cut estimated
+        self._base = 0.0  # the plateau: MARGIN under it
+        self._probe = 0.0  # seconds of pressed sending spent probing above the plateau
+        self._span = SPAN_MIN  # the probe's time scale
         self._next_slot = -math.inf
         self.not_before = -math.inf
         self.sent = 0
@@ -284,15 +316,19 @@ class Congestion:
 
     def _grow_rate(self, phase: LimiterPhase) -> None:
         rate = self.rate
+        base = self._base
         if phase is LimiterPhase.SLOW_START:
             rate += SLOW_START_STEP
-        elif rate < self._target:
-            # Back towards the rate the last cut aimed at: CLIMB of the distance a second.
-            rate += max(PROBE_STEP, CLIMB * (self._target - rate) * self._interval)
-            if rate > self._target:
-                rate = self._target
+        elif rate < base:
+            # Back to the plateau: CLIMB of the distance a second (at least 0.1 % of it).
+            rate += max(0.001 * base, CLIMB * (base - rate) * self._interval)
+            if rate > base:
+                rate = base
         else:
-            rate += PROBE_STEP
+            # Above it, probe along a cube of the time spent sending at the limiter's pace.
+            self._probe += self._interval
+            x = self._probe / self._span
+            rate = base * (1.0 + PROBE_GAIN * x * x * x)
         cap = self.rate_cap
         if cap is not None and rate > cap:
             rate = cap
@@ -321,22 +357,44 @@ class Congestion:
                 high = delivered
         if first:
             # Out of slow start, whose delivery rate still counts the server's burst allowance:
-            # the deeper cut, then probing.
-            rate = self._target = FLOOR_FACTOR * high
+            # the deeper cut, the plateau there (a rough estimate: the shortest probe span).
+            rate = self._base = self._ceiling = FLOOR_FACTOR * high
+            self._span = SPAN_MIN
         else:
-            # At or below the limit: what was delivered over the whole time since the last cut
-            # (the server's allowance was used up at both ends, so it cannot have delivered
-            # more); then a fast climb to halfway up to just under the delivery rate.
-            cycle = now - self._cut_time
-            low = self._cycle_count / cycle if cycle > 0.0 else 0.0
-            rate = max(low, FLOOR_FACTOR * high)
-            if rate > DECREASE_FACTOR * high:
-                rate = DECREASE_FACTOR * high
-            self._target = (rate + DECREASE_FACTOR * high) / 2
+            rate = self._estimate(now, high)
+        self._probe = 0.0
         self._cut_time = now
         self._cycle_count = 0
+        self._held = self.not_before - now if self.not_before > now else 0.0
         self._set_rate(max(MIN_RATE, rate))
         self.window = max(1.0, self.window * DECREASE_FACTOR)
+
+    def _estimate(self, now: float, high: float) -> float:
+        """A later cut: the new limit estimate, plateau and probe span; returns the new rate.
+
+        The server's limit is at least what it delivered over the whole time since the last cut
+        (its allowance was used up at both ends): the rate is cut to that (not under
+        FLOOR_FACTOR, not over DECREASE_FACTOR times ``high``) and climbs back to the plateau.
+        """
+        cycle = now - self._cut_time
+        count = self._cycle_count
+        low = count / cycle if cycle > 0.0 else 0.0
+        # The server refilled its allowance during the last Retry-After hold, by at most its
+        # burst: counting half of the hold is within half that burst of the limit.
+        counted = cycle - self._held / 2
+        ceiling = count / counted if counted > 0.0 else low
+        if ceiling > high:
+            ceiling = high
+        if ceiling < DECREASE_FACTOR * high:
+            ceiling = DECREASE_FACTOR * high
+        base = self._base = (1.0 - MARGIN) * ceiling
+        # The same limit found again: probe above it more slowly each time.
+        last = self._ceiling
+        self._span = (
+            min(2.0 * self._span, SPAN_MAX) if abs(ceiling - last) <= SAME * last else SPAN_MIN
+        )
+        self._ceiling = ceiling
+        return min(max(low, FLOOR_FACTOR * high), DECREASE_FACTOR * high, base)
 
     def state(self, in_flight: int, now: float) -> LimiterState:
         """A :class:`LimiterState` snapshot (``in_flight`` from the caller)."""
