@@ -146,6 +146,26 @@ def test_report_tables() -> None:
     assert "| ionq | qjobs | 100 | 4.00 | 25.0 | 25.0 | 2.00 | 4 (2.0%) | 1.000 | 1.010 | 1 |" in md
     assert "| 5.00x | 98% |" in md
     assert peer_sections([{"scenario": "batched"}]) == []
+    assert "without it" not in md  # no no-limit scenario to compare with
+
+    free_mine = _run("qjobs", wall_s=3.2)
+    free = {
+        **doc,
+        "scenario": "peers",
+        "title": "Official SDKs side by side, no server limit",
+        "limited": False,
+        "rate_limit": None,
+        "peers": {"ionq": {"peer": peer, "qjobs": free_mine, "speedup": None}},
+    }
+    both = "\n".join(peer_sections([free, doc]))
+    # 25 circuits/s under the limit, 31.25 without it, on the same 100 circuits.
+    assert "without it, on the same circuits" in both
+    assert "ionq 0.80." in both
+    other = {
+        **free,
+        "peers": {"ionq": {**free["peers"]["ionq"], "qjobs": _run("qjobs", circuits=7)}},
+    }
+    assert "without it" not in "\n".join(peer_sections([other, doc]))
 
 
 def _circuit(angle: float) -> Circuit:

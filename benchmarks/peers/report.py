@@ -103,4 +103,32 @@ def peer_sections(results: list[dict[str, Any]]) -> list[str]:
     ]
     for doc in docs:
         lines += [f"### {doc['title']}", "", doc["description"], "", *_table(doc), ""]
+    lines += _kept(docs)
     return lines
+
+
+def _kept(docs: list[dict[str, Any]]) -> list[str]:
+    """What qjobs kept under the server limit of its own no-limit throughput, per provider run on
+    the same circuits in both scenarios: the measure for runs the limit does not bind."""
+    free = next((d for d in docs if not d.get("limited")), None)
+    capped = next((d for d in docs if d.get("limited")), None)
+    if free is None or capped is None:
+        return []
+    kept = []
+    for provider, entry in capped["peers"].items():
+        mine, before = entry["qjobs"], free["peers"].get(provider, {}).get("qjobs")
+        if (
+            before is None
+            or before["circuits"] != mine["circuits"]
+            or not mine.get("circuits_per_s")
+            or not before.get("circuits_per_s")
+        ):
+            continue
+        kept.append(f"{provider} {mine['circuits_per_s'] / before['circuits_per_s']:.2f}")
+    if not kept:
+        return []
+    return [
+        f"qjobs under the {capped['rate_limit']:g} req/s limit ÷ qjobs without it, on the same "
+        "circuits (a run the limit does not bind should keep about 1.00): " + ", ".join(kept) + ".",
+        "",
+    ]
