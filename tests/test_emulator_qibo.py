@@ -159,3 +159,37 @@ async def test_drf_errors_trailing_slashes_and_users() -> None:
                 {"detail": "No Job matches the given query."},
             )
         assert server.stats.requests["POST /api/jobs/"] == 5
+
+
+async def test_list_positions_and_frequencies_match_each_job() -> None:
+    """The list counts the queue once for all its jobs: the same positions as each job's own
+    route (jobs of another user ahead count too), and the same frequencies on every read."""
+    clock = Clock(lambda: 0.0)
+    async with qjobs.emulators.serve("qibo", clock=clock, queue_time=4, exec_time=4) as server:
+        base = server.base_url
+        async with aiohttp.ClientSession() as http:
+            pids = []
+            for i, token in enumerate(["a", "b", "a", "b", "a"]):
+                server.advance(0.5 if i else 0.0)
+                async with http.post(
+                    f"{base}/api/jobs/", json=body(), headers={"x-api-token": token}
+                ) as r:
+                    pids.append(((await r.json())["pid"], token))
+            server.advance(1.6)  # four pending (two of them a's), the last still queueing
+            async with http.get(f"{base}/api/jobs/", headers={"x-api-token": "a"}) as r:
+                listed = {job["pid"]: job for job in await r.json()}
+            assert len(listed) == 3
+            for pid, token in pids:
+                async with http.get(f"{base}/api/jobs/{pid}/", headers={"x-api-token": token}) as r:
+                    own = await r.json()
+                if token == "a":
+                    assert listed[pid]["queue_position"] == own["queue_position"]
+                    assert listed[pid]["status"] == own["status"]
+            assert [listed[p]["queue_position"] for p, t in pids if t == "a"] == [1, 3, None]
+            server.advance(10)  # all done
+            reads = []
+            for _ in range(2):
+                async with http.get(f"{base}/api/jobs/", headers={"x-api-token": "b"}) as r:
+                    reads.append({job["pid"]: job["frequencies"] for job in await r.json()})
+            assert reads[0] == reads[1]
+            assert all(sum(f.values()) == 200 for f in reads[0].values())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -269,3 +270,61 @@ async def test_cancelled_waiters_give_their_slot_back() -> None:
     with anyio.fail_after(5):
         await use(3)  # both cancelled waiters released what they held
     assert entered == [0, 3]
+
+
+class SteppedClock:
+    """A fake clock moved only by :meth:`advance`; ``sleep`` waits until it reaches its end."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._sleepers: list[tuple[float, asyncio.Future[None]]] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sleepers.append((self.now + seconds, future))
+        await future
+
+    async def advance(self, to: float) -> None:
+        self.now = to
+        for end, future in list(self._sleepers):
+            if end <= to + 1e-9:
+                self._sleepers.remove((end, future))
+                future.set_result(None)
+        await anyio.wait_all_tasks_blocked()
+
+
+@pytest.mark.anyio
+async def test_requests_held_by_the_window_leave_at_the_rate() -> None:
+    """The window full for a second (a server that stalls): the requests queued meanwhile leave
+    spaced at the rate once room opens, not all at once (a burst a server's bucket refuses)."""
+    clock = SteppedClock()
+    limiter = RateLimiter(
+        RateLimit(requests_per_second=10, max_concurrent=2), clock=clock, sleep=clock.sleep
+    )
+    stall = anyio.Event()
+    sent: list[float] = []
+
+    async def request(i: int) -> None:
+        async with limiter.slot():
+            sent.append(clock.now)
+            if i < 2:
+                await stall.wait()  # the first two hold the window until the stall ends
+
+    async with anyio.create_task_group() as tg:
+        for i in range(10):
+            tg.start_soon(request, i)
+        await anyio.wait_all_tasks_blocked()
+        for step in range(1, 11):  # one second of stall, in steps of the rate's interval
+            await clock.advance(step / 10)
+        assert sent == [0.0, 0.1]
+        stall.set()
+        await anyio.wait_all_tasks_blocked()
+        for step in range(11, 30):
+            await clock.advance(step / 10)
+    assert len(sent) == 10
+    after = sent[2:]
+    assert after[0] == 1.0
+    assert all(b - a >= 0.1 - 1e-9 for a, b in itertools.pairwise(after))

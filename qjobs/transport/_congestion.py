@@ -2,8 +2,11 @@
 
 :class:`Congestion` decides when each request may leave (pacing at ``rate`` requests/s, never
 before a ``Retry-After`` deadline) and moves ``rate`` and ``window`` (requests in flight) with
-every answer. :class:`~qjobs.transport._ratelimit.RateLimiter` runs it on the event loop; tests
-drive it with a fake clock. Every method is O(1) and allocates nothing.
+every answer. :class:`~qjobs.transport._ratelimit.RateLimiter` runs it on the event loop, asking
+:meth:`Congestion.reserve` for a request's time only once that request has room in the window (one
+request at a time, in order), so requests the window held back leave at the rate, never in a burst
+of slots taken while they waited; tests drive it with a fake clock. Every method is O(1) and
+allocates nothing.
 
 Adaptive (the default, ``RateLimit.adaptive``), in two phases (:class:`LimiterPhase`):
 

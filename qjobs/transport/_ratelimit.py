@@ -85,29 +85,15 @@ class RateLimiter:
     # -- the window ----------------------------------------------------------------------------
 
     async def _enter(self, slot: _Slot) -> None:
-        control = self._control
-        now = await self._pace(slot, self._clock())
-        if self._in_flight < control.window and not self._waiters:
-            self._in_flight += 1
-            slot.full = self._in_flight >= control.window
-        else:
-            await self._wait_for_room()
-            slot.full = True
-            now = self._clock()
-            if now < control.not_before:  # a Retry-After came while this waited for room
-                try:
-                    now = await self._pace(slot, now)
-                except BaseException:
-                    self._leave()
-                    raise
-        slot.sent_at = now
+        slot.sent_at = await self._pace(slot, self._clock())
 
     async def _pace(self, slot: _Slot, now: float) -> float:
-        """Wait for the request's time (returned): the rate's next slot, never before a
-        Retry-After deadline.
+        """Wait for room in the window, then for the request's time (returned): the rate's next
+        slot, never before a Retry-After deadline.
 
-        One request at a time takes its slot (the others queue in order), so a slot is always
-        taken at the rate of the moment, not at the rate when the request arrived.
+        One request at a time (the head of the line) takes room and then its slot (the others
+        queue in order), so a slot is always taken at the rate of the moment, and requests the
+        window held back leave at the rate once room opens, not all at once.
         """
         control = self._control
         if self._pacing:
@@ -115,16 +101,27 @@ class RateLimiter:
             now = self._clock()
         self._pacing = True
         try:
-            slot.seq = control.sent
-            at, slot.pressed = control.reserve(now, self._waited(now))
-            while at > now:
-                await self._sleep(at - now)
+            if self._in_flight < control.window:
+                self._in_flight += 1
+                slot.full = self._in_flight >= control.window
+            else:
+                await self._wait_for_room()
+                slot.full = True
                 now = self._clock()
-                if control.not_before <= at:
-                    break
-                # A Retry-After deadline came while this request waited: wait for it too.
+            try:
                 slot.seq = control.sent
-                at, _ = control.reserve(now, self._waited(now))
+                at, slot.pressed = control.reserve(now, self._waited(now))
+                while at > now:
+                    await self._sleep(at - now)
+                    now = self._clock()
+                    if control.not_before <= at:
+                        break
+                    # A Retry-After deadline came while this request waited: wait for it too.
+                    slot.seq = control.sent
+                    at, _ = control.reserve(now, self._waited(now))
+            except BaseException:
+                self._leave()
+                raise
         finally:
             self._next_pacer()
         return now

@@ -21,6 +21,7 @@ whose ``server_version``/``minimum_client_version`` can be changed and whose
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping
 from typing import Any
 
@@ -91,11 +92,17 @@ class QiboEmulator:
         )
         return ahead + 1
 
-    def _job_json(self, job: QiboJob) -> dict[str, Any]:
+    def _job_json(self, job: QiboJob, queued: list[int] | None = None) -> dict[str, Any]:
+        """The job's JSON; ``queued``: the sequence numbers of every queued job, sorted (a list
+        answer counts them once, not once a job)."""
         now = self.ctx.clock.now()
-        position = (
-            self._queue_position(job, now) if job.lifecycle.phase(now) is Phase.QUEUED else None
-        )
+        position = None
+        if job.lifecycle.phase(now) is Phase.QUEUED:
+            position = (
+                self._queue_position(job, now)
+                if queued is None
+                else bisect.bisect_left(queued, job.seq) + 1
+            )
         return job.to_json(self.ctx.clock, queue_position=position)
 
     def replace_archive(self, pid: str, data: bytes) -> None:
@@ -193,7 +200,9 @@ class QiboEmulator:
         user = self._user(request)
         mine = [j for j in self.jobs.values() if j.owner == user.key]
         mine.sort(key=lambda j: j.seq, reverse=True)
-        return json_response([self._job_json(j) for j in mine])
+        now = self.ctx.clock.now()
+        queued = sorted(j.seq for j in self.jobs.values() if j.lifecycle.phase(now) is Phase.QUEUED)
+        return json_response([self._job_json(j, queued) for j in mine])
 
     async def get_job(self, request: web.Request) -> web.Response:
         """``GET /api/jobs/{pid}/``."""

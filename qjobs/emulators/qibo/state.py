@@ -108,6 +108,7 @@ class QiboJob:
     samples: np.ndarray[Any, np.dtype[np.int64]] | None = None
     state: np.ndarray[Any, np.dtype[np.complex128]] | None = None
     archive: bytes | None = None
+    _frequencies: dict[str, int] | None = attrs.field(default=None, init=False)
 
     def phase(self, now: float) -> Phase:
         """The lifecycle phase; a simulation failure turns DONE into FAILED."""
@@ -163,10 +164,13 @@ class QiboJob:
         """Qibo frequencies (bitstrings, first measured qubit leftmost) once successful."""
         if self.samples is None:
             return None
-        rows, counts = np.unique(self.samples, axis=0, return_counts=True)
-        return {
-            "".join(str(int(b)) for b in row): int(n) for row, n in zip(rows, counts, strict=True)
-        }
+        if self._frequencies is None:  # the samples never change: counted once
+            rows, counts = np.unique(self.samples, axis=0, return_counts=True)
+            self._frequencies = {
+                "".join(str(int(b)) for b in row): int(n)
+                for row, n in zip(rows, counts, strict=True)
+            }
+        return dict(self._frequencies)
 
     def results_payload(self) -> dict[str, Any]:
         """The dict qibo's ``result.dump`` writes (``np.save`` of it is ``results.npy``)."""
