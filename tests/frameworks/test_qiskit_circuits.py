@@ -7,11 +7,9 @@ emulator, parameters through a ``Sweep``, and refusals by the instruction they n
 
 from __future__ import annotations
 
-import math
 import random
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -426,16 +424,13 @@ def _typical(rng: random.Random) -> QuantumCircuit:
     return qc
 
 
-def test_a_thousand_circuits_convert_well_under_a_second() -> None:
+def test_a_thousand_typical_circuits_convert() -> None:
+    # Their speed is measured by benchmarks/conversions.py (make bench), never asserted here.
     rng = random.Random(7)
     circuits = [_typical(rng) for _ in range(1000)]
-    best = math.inf
-    for _ in range(3):
-        start = time.perf_counter()
-        converted = [Circuit.from_qiskit(qc) for qc in circuits]
-        best = min(best, time.perf_counter() - start)
-    assert best < 0.5, f"{best:.3f} s for 1,000 circuits"
+    converted = [Circuit.from_qiskit(qc) for qc in circuits]
     assert all(len(c.instructions) == 24 for c in converted)
+    assert all(c.num_qubits == 4 and c.num_clbits == 4 for c in converted)
 
 
 def test_transpiled_circuit_converts() -> None:
