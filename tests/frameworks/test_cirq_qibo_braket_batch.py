@@ -1,10 +1,9 @@
-"""Benchmark: 1,000 Cirq, Qibo and Braket circuits (5 qubits, about 40 gates each) convert in
-well under a second each (CPU time of this process, so other load on the machine does not count).
-The figures are printed (``pytest -s``)."""
+"""1,000 Cirq, Qibo and Braket circuits (5 qubits, 41 instructions each) convert one by one with
+nothing shared between them. Their speed is measured by benchmarks/conversions.py (make bench),
+never asserted here."""
 
 from __future__ import annotations
 
-import time
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -62,13 +61,12 @@ def braket_circuit(i: int) -> BraketCircuit:
     ],
     ids=["cirq", "qibo", "braket"],
 )
-def test_thousand_circuits_convert_in_under_a_second(
+def test_a_thousand_circuits_convert(
     make: Callable[[int], Any], convert: Callable[[Any], Circuit]
 ) -> None:
-    circuits = [make(i) for i in range(N)]
-    start = time.process_time()
-    converted = [convert(c) for c in circuits]
-    seconds = time.process_time() - start
-    print(f"{N} circuits of {len(converted[0].instructions)} instructions: {seconds:.3f} s CPU")
-    assert len({c.instructions[0].params for c in converted}) == N
-    assert seconds < 1.0
+    converted = [convert(make(i)) for i in range(N)]
+    assert all(len(c.instructions) == LAYERS * (2 * QUBITS - 1) + QUBITS for c in converted)
+    assert all(c.num_qubits == QUBITS for c in converted)
+    # Every circuit keeps its own first angle (0.01 * i): no parameters leak between conversions.
+    firsts = [float(c.instructions[0].params[0]) for c in converted]
+    assert firsts == pytest.approx([0.01 * i for i in range(N)])
