@@ -23,8 +23,9 @@ $(STAMP): pyproject.toml
 run: $(STAMP) ## the demo: a parameter sweep on the embedded IonQ emulator
 	$(BIN)/python examples/demo.py
 
+# One worker per core, at most four (pytest-xdist); `pytest FILE` alone runs in one process.
 test: $(STAMP) ## the whole test suite
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses=4
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
