@@ -174,6 +174,24 @@ def test_counts_of_few_outcomes_match_numpy_at_every_size_and_sign() -> None:
         assert counts_from_probabilities(probs, shots).tolist() == _numpy_counts(probs, shots)
 
 
+def test_counts_of_few_outcomes_at_the_edges_match_numpy() -> None:
+    # Signed zeros (no clip needed), a sum that overflows (numpy's path then), one value.
+    from qjobs._core.models import _few_counts
+
+    for probs, shots in [
+        ([-0.0, 1.0], 5),
+        ([0.0, -0.0, 0.5, 0.5], 3),
+        ([1e308, 1e308, 0.0], 4),
+        ([1e308, -1e308, 1.0], 4),
+        ([0.3], 10),
+        ([-0.5, 0.5], 9),
+    ]:
+        assert counts_from_probabilities(probs, shots).tolist() == _numpy_counts(probs, shots)
+    assert _few_counts([], 3) == []
+    assert _few_counts([float("nan"), 1.0], 3) is None
+    assert _few_counts([float("inf"), 1.0], 3) is None
+
+
 def test_the_lean_sum_is_numpys_to_the_last_bit() -> None:
     from qjobs._core.models import _numpy_sum
 
