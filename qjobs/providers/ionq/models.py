@@ -18,7 +18,7 @@ import cattrs
 from qjobs._core.error_bodies import default_error_parser
 from qjobs._core.errors import MalformedResponseError
 from qjobs._core.models import Backend, Job, JobFailure, JobStatus
-from qjobs._core.validation import is_int
+from qjobs._core.validation import is_int, is_mapping
 from qjobs.providers._wire import (
     json_body,
     lenient_converter,
@@ -230,7 +230,7 @@ def job_from_wire(data: Any) -> Job:
 
     ``details`` keeps the whole raw object (results URLs, stats, warnings, ...).
     """
-    if not isinstance(data, Mapping) or not isinstance(data.get("id"), str) or not data["id"]:
+    if not is_mapping(data) or not isinstance(data.get("id"), str) or not data["id"]:
         raise MalformedResponseError("job object without an id", provider=PROVIDER)
     wire: _WireJob = structure_model(data, _WireJob, "job")
     status, raw_status = lookup_status(wire.status, STATUS_MAP)
@@ -279,7 +279,7 @@ def submitted_job(data: Any, body: Mapping[str, Any], circuits: int) -> Job:
     IonQ answers little (``{"id", "status"}``); what the body said fills the rest. An answer
     without an id raises :class:`~qjobs.MalformedResponseError`.
     """
-    if not isinstance(data, Mapping) or not isinstance(data.get("id"), str):
+    if not is_mapping(data) or not isinstance(data.get("id"), str):
         raise MalformedResponseError(
             "job creation answer has no id", provider=PROVIDER, method="POST", path="/jobs"
         )
