@@ -199,3 +199,15 @@ def test_the_lean_sum_is_numpys_to_the_last_bit() -> None:
     for trial in range(3000):
         values = [rng.random() * 10 ** rng.randint(-12, 12) for _ in range(1 + trial % 128)]
         assert _numpy_sum(values) == float(np.add.reduce(np.array(values)))
+
+
+def test_is_mapping_takes_dicts_fast_and_asks_the_abc_for_the_rest() -> None:
+    import collections
+    import types
+
+    from qjobs._core.validation import is_mapping
+
+    for yes in ({}, {"a": 1}, collections.OrderedDict(), types.MappingProxyType({"a": 1})):
+        assert is_mapping(yes)
+    for no in (None, [], [("a", 1)], "ab", b"ab", 3, {"a"}):
+        assert not is_mapping(no)
