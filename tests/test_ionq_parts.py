@@ -229,6 +229,111 @@ def test_submitted_job_merges_the_body() -> None:
         submitted_job({"status": "ready"}, body, 1)
 
 
+def _merged_job(data: dict[str, object], body: dict[str, object], circuits: int) -> object:
+    """What the generic mapping makes of a create answer (the definition the fast path keeps)."""
+    merged = {
+        "status": "submitted",
+        "backend": body["backend"],
+        "shots": body["shots"],
+        "name": body.get("name"),
+        "metadata": body["metadata"],
+        "type": body["type"],
+        "stats": {"circuits": circuits},
+        **{k: v for k, v in data.items() if v is not None},
+    }
+    return job_from_wire(merged)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"id": "new", "status": "submitted", "session_id": None},
+        {"id": "new", "status": "ready"},
+        {"id": "new"},
+        {"id": "new", "status": None, "session_id": "s1"},
+        {"id": "new", "status": "FAILED"},
+        {"id": "new", "status": "something-new"},
+        {"id": "new", "status": ""},
+        # not the usual answer: the generic mapping reads these
+        {"id": "new", "status": "completed", "submitted_at": "2026-01-02T03:04:05Z"},
+        {"id": "new", "status": "ready", "child_job_ids": ["a", "b"]},
+        {"id": "new", "status": 7, "session_id": 3},
+        {"id": "new", "status": "ready", "failure": {"error": "boom", "code": 12}},
+        {"id": "new", "status": "ready", "stats": {"circuits": 4}, "shots": "55"},
+    ],
+)
+@pytest.mark.parametrize("circuits", [1, 3])
+def test_submitted_job_equals_the_generic_mapping(answer: dict[str, object], circuits: int) -> None:
+    body, _ = bodies.build_body(
+        IonQClient.default_capabilities,
+        BELL,
+        shots=100,
+        backend="simulator",
+        name=None,
+        key="k1",
+        noise=None,
+        error_mitigation=None,
+        settings=None,
+        dry_run=False,
+        metadata={"who": "me"},
+        session_id=None,
+        gateset=None,
+    )
+    job = submitted_job(dict(answer), body, circuits)
+    want = _merged_job(answer, body, circuits)
+    assert attrs.asdict(job, recurse=False) == attrs.asdict(want, recurse=False)  # type: ignore[arg-type]
+    assert type(job.details) is dict
+    assert type(job.tags) is dict
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {},
+        {"status": "ready"},
+        {"id": "", "status": "ready"},
+        {"id": None},
+        {"id": 12, "status": "ready"},
+        ["id", "new"],
+        "new",
+        None,
+    ],
+)
+def test_a_create_answer_without_an_id_is_malformed(answer: object) -> None:
+    body, _ = bodies.build_body(
+        IonQClient.default_capabilities,
+        BELL,
+        shots=100,
+        backend="simulator",
+        name=None,
+        key=None,
+        noise=None,
+        error_mitigation=None,
+        settings=None,
+        dry_run=False,
+        metadata=None,
+        session_id=None,
+        gateset=None,
+    )
+    with pytest.raises(MalformedResponseError):
+        submitted_job(answer, body, 1)
+
+
+def test_submitted_job_reads_odd_bodies_as_the_generic_mapping() -> None:
+    # A caller's own body: metadata that is not a dict, shots only in the metadata, no name.
+    odd: list[dict[str, object]] = [
+        {"backend": "simulator", "shots": None, "metadata": {"shots": "7"}, "type": "t"},
+        {"backend": "", "shots": 5, "metadata": None, "type": "t", "name": 3},
+        {"backend": None, "shots": True, "metadata": {"a": None, "b": 2}, "type": "t"},
+    ]
+    for body in odd:
+        job = submitted_job({"id": "new", "status": "ready"}, body, 1)
+        want = _merged_job({"id": "new", "status": "ready"}, body, 1)
+        assert attrs.asdict(job, recurse=False) == attrs.asdict(want, recurse=False)  # type: ignore[arg-type]
+    with pytest.raises(KeyError):
+        submitted_job({"id": "new"}, {"backend": "simulator", "shots": 1, "metadata": {}}, 1)
+
+
 # ----------------------------------------------------------------------------- results
 def test_results_apply_the_measurement_map() -> None:
     swap = MeasurementMap(sources=(1, 0))  # clbit 0 <- qubit 1, clbit 1 <- qubit 0

@@ -174,6 +174,25 @@ def test_counts_of_few_outcomes_match_numpy_at_every_size_and_sign() -> None:
         assert counts_from_probabilities(probs, shots).tolist() == _numpy_counts(probs, shots)
 
 
+def test_counts_of_few_outcomes_at_the_edges_match_numpy() -> None:
+    # Signed zeros (no clip needed), a sum that overflows (numpy's path then), one value.
+    from qjobs._core.models import _few_counts
+
+    for probs, shots in [
+        ([-0.0, 1.0], 5),
+        ([0.0, -0.0, 0.5, 0.5], 3),
+        ([1e308, 1e308, 0.0], 4),
+        ([1e308, -1e308, 1.0], 4),
+        ([0.3], 10),
+        ([-0.5, 0.5], 9),
+    ]:
+        with np.errstate(over="ignore"):  # the overflowing sums are numpy's to reckon
+            assert counts_from_probabilities(probs, shots).tolist() == _numpy_counts(probs, shots)
+    assert _few_counts([], 3) == []
+    assert _few_counts([float("nan"), 1.0], 3) is None
+    assert _few_counts([float("inf"), 1.0], 3) is None
+
+
 def test_the_lean_sum_is_numpys_to_the_last_bit() -> None:
     from qjobs._core.models import _numpy_sum
 
@@ -181,3 +200,15 @@ def test_the_lean_sum_is_numpys_to_the_last_bit() -> None:
     for trial in range(3000):
         values = [rng.random() * 10 ** rng.randint(-12, 12) for _ in range(1 + trial % 128)]
         assert _numpy_sum(values) == float(np.add.reduce(np.array(values)))
+
+
+def test_is_mapping_takes_dicts_fast_and_asks_the_abc_for_the_rest() -> None:
+    import collections
+    import types
+
+    from qjobs._core.validation import is_mapping
+
+    for yes in ({}, {"a": 1}, collections.OrderedDict(), types.MappingProxyType({"a": 1})):
+        assert is_mapping(yes)
+    for no in (None, [], [("a", 1)], "ab", b"ab", 3, {"a"}):
+        assert not is_mapping(no)

@@ -312,20 +312,35 @@ def _few_counts(p: list[float], shots: int) -> list[int] | None:
     """:func:`counts_from_probabilities` of a few finite probabilities: the same float
     operations element by element (the clip, numpy's summation order, the division, the floor
     and the remainders), so the same counts, without numpy's per-call cost. None when a value
-    is not finite (numpy's reckoning decides those)."""
-    if not all(map(math.isfinite, p)):
+    is not finite (numpy's reckoning decides those).
+
+    The finiteness and sign checks run in C (``sum``, ``min``); the largest remainders are
+    picked one at a time, without sorting every index through a key function.
+    """
+    if not math.isfinite(sum(p)):  # a nan or an infinity makes the sum one (or an overflow)
         return None
-    clipped = [v if v > 0.0 else 0.0 for v in p]
-    total = _numpy_sum(clipped)
+    # Non-negative values need no clip (-0.0 reads as 0.0 in every step below).
+    clipped = p if min(p, default=0.0) >= 0.0 else [v if v > 0.0 else 0.0 for v in p]
+    n = len(clipped)
+    if n < 8:  # numpy adds fewer than 8 values one by one
+        total = 0.0
+        for v in clipped:
+            total += v
+    else:
+        total = _numpy_sum(clipped)
     if shots <= 0 or total <= 0.0:
-        return [0] * len(p)
+        return [0] * n
     exact = [v / total * shots for v in clipped]
-    base = [math.floor(e) for e in exact]
+    base = list(map(math.floor, exact))
     left = shots - sum(base)
     if left > 0:
-        order = sorted(range(len(p)), key=lambda i: (base[i] - exact[i], i))
-        for i in order[:left]:
+        # The largest remainders first, the lower index on ties: (base - exact, index) ascending,
+        # picked one at a time (``left`` is a few; no sort, no key function).
+        rest = [b - e for b, e in zip(base, exact, strict=True)]
+        for _ in range(min(left, n)):
+            i = rest.index(min(rest))
             base[i] += 1
+            rest[i] = math.inf
     return base
 
 

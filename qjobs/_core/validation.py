@@ -7,11 +7,12 @@ integer and number check of qjobs goes through here so that none forgets it.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping
 from typing import Any, TypeGuard
 
 from qjobs._core.errors import InputError
 
-__all__ = ["check_int", "is_int", "is_number"]
+__all__ = ["check_int", "is_int", "is_mapping", "is_number"]
 
 
 def is_int(value: Any, *, low: int | None = None, high: int | None = None) -> TypeGuard[int]:
@@ -22,6 +23,16 @@ def is_int(value: Any, *, low: int | None = None, high: int | None = None) -> Ty
     if isinstance(value, bool) or not isinstance(value, int):
         return False
     return (low is None or value >= low) and (high is None or value <= high)
+
+
+def is_mapping(value: Any) -> TypeGuard[Mapping[Any, Any]]:
+    """True for a :class:`~collections.abc.Mapping`.
+
+    A plain ``dict`` (every JSON object orjson decodes) is recognised by its exact type first,
+    without the ABC machinery of ``isinstance(value, Mapping)`` (a Python-level
+    ``__instancecheck__`` call each time); anything else is asked the ABC question.
+    """
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def is_number(value: Any) -> TypeGuard[int | float]:

@@ -17,6 +17,7 @@ import orjson
 
 from qjobs._core.errors import MalformedResponseError
 from qjobs._core.models import JobStatus
+from qjobs._core.validation import is_mapping
 
 __all__ = [
     "as_dict",
@@ -84,12 +85,12 @@ def opt_str(value: Any, _t: Any = None) -> str | None:
 
 def as_dict(value: Any, _t: Any = None) -> dict[str, Any]:
     """An object as a new dict; empty for anything else."""
-    return dict(value) if isinstance(value, Mapping) else {}
+    return dict(value) if is_mapping(value) else {}
 
 
 def opt_dict(value: Any, _t: Any = None) -> dict[str, Any] | None:
     """An object as a new dict; None for anything else."""
-    return None if value is None or not isinstance(value, Mapping) else dict(value)
+    return None if value is None or not is_mapping(value) else dict(value)
 
 
 def opt_str_list(value: Any, _t: Any = None) -> list[str] | None:
@@ -149,7 +150,7 @@ def structure(
     that the converter cannot read, raises :class:`~qjobs.MalformedResponseError` naming
     ``what``.
     """
-    if not isinstance(data, Mapping):
+    if not is_mapping(data):
         raise MalformedResponseError(f"{what} is not an object", provider=provider)
     names, has_details = _fields(cls)
     clean: Mapping[str, Any]

@@ -42,7 +42,7 @@ from qjobs._core.errors import (
     SubmitUncertainError,
     TransportError,
 )
-from qjobs._core.validation import is_int
+from qjobs._core.validation import is_int, is_mapping
 from qjobs.transport._budget import RequestBudget
 from qjobs.transport._errormap import (
     ErrorParser,
@@ -184,7 +184,7 @@ def _encode_params(params: Params | None) -> list[tuple[str, str]] | None:
     if params is None:
         return None
     pairs: Iterable[tuple[str, Any]]
-    if isinstance(params, Mapping):
+    if is_mapping(params):
         pairs = [(k, v) for k, v in params.items() if v is not None]
     elif isinstance(params, list | tuple):
         pairs = params
@@ -195,7 +195,7 @@ def _encode_params(params: Params | None) -> list[tuple[str, str]] | None:
         if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
             raise InputError("params", item, "each item must be a (str, value) pair")
         out.append((item[0], _param_value(item[0], item[1])))
-    return out
+    return out or None  # no query: aiohttp is given None, as when there are no params
 
 
 class Transport:

@@ -18,11 +18,12 @@ import cattrs
 from qjobs._core.error_bodies import default_error_parser
 from qjobs._core.errors import MalformedResponseError
 from qjobs._core.models import Backend, Job, JobFailure, JobStatus
-from qjobs._core.validation import is_int
+from qjobs._core.validation import is_int, is_mapping
 from qjobs.providers._wire import (
     json_body,
     lenient_converter,
     lookup_status,
+    opt_int,
     parse_time,
     structure,
 )
@@ -229,7 +230,7 @@ def job_from_wire(data: Any) -> Job:
 
     ``details`` keeps the whole raw object (results URLs, stats, warnings, ...).
     """
-    if not isinstance(data, Mapping) or not isinstance(data.get("id"), str) or not data["id"]:
+    if not is_mapping(data) or not isinstance(data.get("id"), str) or not data["id"]:
         raise MalformedResponseError("job object without an id", provider=PROVIDER)
     wire: _WireJob = structure_model(data, _WireJob, "job")
     status, raw_status = lookup_status(wire.status, STATUS_MAP)
@@ -278,10 +279,13 @@ def submitted_job(data: Any, body: Mapping[str, Any], circuits: int) -> Job:
     IonQ answers little (``{"id", "status"}``); what the body said fills the rest. An answer
     without an id raises :class:`~qjobs.MalformedResponseError`.
     """
-    if not isinstance(data, Mapping) or not isinstance(data.get("id"), str):
+    if not is_mapping(data) or not isinstance(data.get("id"), str):
         raise MalformedResponseError(
             "job creation answer has no id", provider=PROVIDER, method="POST", path="/jobs"
         )
+    fast = _submitted_fast(data, body, circuits)
+    if fast is not None:
+        return fast
     merged = {
         "status": "submitted",
         "backend": body["backend"],
@@ -293,6 +297,69 @@ def submitted_job(data: Any, body: Mapping[str, Any], circuits: int) -> Job:
         **{k: v for k, v in data.items() if v is not None},
     }
     return job_from_wire(merged)
+
+
+#: The keys of the usual ``POST /jobs`` answer, which :func:`_submitted_fast` maps directly.
+_CREATE_KEYS: Final = frozenset({"id", "status", "session_id"})
+
+
+def _submitted_fast(data: Any, body: Mapping[str, Any], circuits: int) -> Job | None:
+    """The job :func:`submitted_job` makes of the usual answer, built without the converter.
+
+    Taken only for a plain dict with a non-empty string ``id``, a string (or null) ``status``
+    and ``session_id``, and no other key; None otherwise (the generic mapping then decides,
+    errors included). The result equals what :func:`job_from_wire` makes of the merged object.
+    """
+    if type(data) is not dict or not data.keys() <= _CREATE_KEYS:
+        return None
+    job_id = data.get("id")
+    raw = data.get("status")
+    session = data.get("session_id")
+    if (
+        type(job_id) is not str
+        or not job_id
+        or (raw is not None and type(raw) is not str)
+        or (session is not None and type(session) is not str)
+    ):
+        return None
+    if raw is None:
+        raw = "submitted"
+    backend = body["backend"]
+    shots = body["shots"]
+    name = body.get("name")
+    metadata = body["metadata"]
+    merged = {
+        "status": "submitted",
+        "backend": backend,
+        "shots": shots,
+        "name": name,
+        "metadata": metadata,
+        "type": body["type"],
+        "stats": {"circuits": circuits},
+        **{k: v for k, v in data.items() if v is not None},
+    }
+    if type(metadata) is not dict:
+        return None  # (after the lookups above, which raise as the generic path's do)
+    tags = {str(k): str(v) for k, v in metadata.items() if v is not None}
+    count = opt_int(shots)
+    if count is None and tags.get("shots", "").isdigit():
+        count = int(tags["shots"])
+    status = STATUS_MAP.get(raw.lower(), JobStatus.UNKNOWN)
+    return Job(
+        id=job_id,
+        provider=PROVIDER,
+        status=status,
+        provider_status=raw,
+        backend=None if backend is None else str(backend) or None,
+        shots=count,
+        name=None if name is None else str(name),
+        child_ids=(),
+        session_id=session,
+        circuit_count=int(circuits) if isinstance(circuits, int) else 1,
+        tags=tags,
+        failure=JobFailure(message="no reason given") if status is JobStatus.FAILED else None,
+        details=merged,
+    )
 
 
 def backend_from_wire(data: Any, *, max_shots: int) -> Backend:

@@ -10,7 +10,7 @@ from typing import Any, Final, TypeAlias
 
 from qjobs._core.errors import InputError, MalformedResponseError
 from qjobs._core.models import Job
-from qjobs._core.validation import is_int
+from qjobs._core.validation import is_int, is_mapping
 from qjobs.providers._base import job_id as _job_id
 from qjobs.providers.ionq.config import META_KEY, PROVIDER
 from qjobs.providers.ionq.models import job_from_wire
@@ -80,7 +80,7 @@ def parse_page(data: Any) -> tuple[list[Job], str | None]:
     """The jobs of one page and the cursor of the next (None on the last page)."""
     if isinstance(data, list):
         return [job_from_wire(j) for j in data], None
-    if not isinstance(data, Mapping) or not isinstance(data.get("jobs"), list):
+    if not is_mapping(data) or not isinstance(data.get("jobs"), list):
         raise MalformedResponseError("job list without 'jobs'", provider=PROVIDER)
     cursor = data.get("next")
     return [job_from_wire(j) for j in data["jobs"]], cursor if isinstance(cursor, str) else None

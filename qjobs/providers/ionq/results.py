@@ -17,7 +17,7 @@ from yarl import URL
 
 from qjobs._core.errors import InputError, JobError, MalformedResponseError
 from qjobs._core.models import Job, OutcomeCheck, Result
-from qjobs._core.validation import is_int
+from qjobs._core.validation import is_int, is_mapping
 from qjobs.providers._base import segment
 from qjobs.providers.ionq.circuits import MeasurementMap
 from qjobs.providers.ionq.config import META_MAPS, META_SHOTS, PROVIDER
@@ -132,9 +132,9 @@ def result_target(base_url: str, url: str) -> str:
 def result_url(job: Job, kind: str) -> str | None:
     """The URL of the job's ``kind`` results (``probabilities``, ``shots``) if the job has one."""
     results = job.details.get("results")
-    if isinstance(results, Mapping):
+    if is_mapping(results):
         entry = results.get(kind)
-        if isinstance(entry, Mapping) and isinstance(entry.get("url"), str):
+        if is_mapping(entry) and isinstance(entry.get("url"), str):
             return str(entry["url"])
     return None
 
@@ -207,7 +207,7 @@ def compiled_artifact_ids(job: Job) -> dict[str, str]:
 # ------------------------------------------------------------------------------- assembly
 def probability_dict(data: Any, what: str) -> Mapping[Any, Any]:
     """The raw ``{outcome: probability}`` object of one circuit (checked later)."""
-    if not isinstance(data, Mapping):
+    if not is_mapping(data):
         raise MalformedResponseError(f"{what} is not an object", provider=PROVIDER)
     return data
 
@@ -219,15 +219,10 @@ def split_probabilities(job: Job, data: Any) -> tuple[list[Mapping[Any, Any]], l
     lists them, else the answer's order.
     """
     if not (
-        job.child_ids
-        or (
-            isinstance(data, Mapping)
-            and data
-            and all(isinstance(v, Mapping) for v in data.values())
-        )
+        job.child_ids or (is_mapping(data) and data and all(is_mapping(v) for v in data.values()))
     ):
         return [probability_dict(data, "probabilities")], [None]
-    if not isinstance(data, Mapping):
+    if not is_mapping(data):
         raise MalformedResponseError("aggregated results are not an object", provider=PROVIDER)
     order = list(job.child_ids) or [str(k) for k in data]
     probs = []
@@ -242,7 +237,7 @@ def split_probabilities(job: Job, data: Any) -> tuple[list[Mapping[Any, Any]], l
 
 def _qubits_of(job: Job) -> int | None:
     stats = job.details.get("stats")
-    width = stats.get("qubits") if isinstance(stats, Mapping) else None
+    width = stats.get("qubits") if is_mapping(stats) else None
     return width if is_int(width, low=1) else None
 
 
