@@ -17,9 +17,9 @@ from qjobs import Circuit, InputError, Instruction, JobError, MalformedResponseE
 from qjobs._core.models import Backend
 from qjobs.providers._base import ProviderClient, require_completed
 from qjobs.providers._checks import catalogue_entry, check_fits
-from qjobs.providers.ionq import IonQClient, bodies, config, pages, results
+from qjobs.providers.ionq import IonQClient, bodies, circuits, config, pages, results
 from qjobs.providers.ionq.circuits import MeasurementMap
-from qjobs.providers.ionq.models import job_from_wire, submitted_job
+from qjobs.providers.ionq.models import _submitted_generic, job_from_wire, submitted_job
 
 PACKAGE = Path(importlib.import_module("qjobs.providers.ionq").__file__ or "").parent
 PARTS = {"__init__", "client", "config", "models", "circuits", "bodies", "pages", "results"}
@@ -205,43 +205,35 @@ def test_catalogue_checks() -> None:
         bodies.check_limit(0)
 
 
-def test_submitted_job_merges_the_body() -> None:
-    body, encoded = bodies.build_body(
+def _bell_body(
+    key: str | None, metadata: dict[str, str] | None
+) -> tuple[dict[str, object], circuits.Encoded]:
+    """The create body of BELL, 100 shots on the simulator."""
+    return bodies.build_body(
         IonQClient.default_capabilities,
         BELL,
         shots=100,
         backend="simulator",
         name=None,
-        key="k1",
+        key=key,
         noise=None,
         error_mitigation=None,
         settings=None,
         dry_run=False,
-        metadata=None,
+        metadata=metadata,
         session_id=None,
         gateset=None,
     )
+
+
+def test_submitted_job_merges_the_body() -> None:
+    body, encoded = _bell_body(key="k1", metadata=None)
     job = submitted_job({"id": "new", "status": None}, body, len(encoded.maps))
     assert (job.id, job.backend, job.shots, job.name) == ("new", "simulator", 100, "bell")
     assert job.provider_status == "submitted"
     assert job.tags["qjobs_key"] == "k1"
     with pytest.raises(MalformedResponseError):
         submitted_job({"status": "ready"}, body, 1)
-
-
-def _merged_job(data: dict[str, object], body: dict[str, object], circuits: int) -> object:
-    """What the generic mapping makes of a create answer (the definition the fast path keeps)."""
-    merged = {
-        "status": "submitted",
-        "backend": body["backend"],
-        "shots": body["shots"],
-        "name": body.get("name"),
-        "metadata": body["metadata"],
-        "type": body["type"],
-        "stats": {"circuits": circuits},
-        **{k: v for k, v in data.items() if v is not None},
-    }
-    return job_from_wire(merged)
 
 
 @pytest.mark.parametrize(
@@ -264,24 +256,10 @@ def _merged_job(data: dict[str, object], body: dict[str, object], circuits: int)
 )
 @pytest.mark.parametrize("circuits", [1, 3])
 def test_submitted_job_equals_the_generic_mapping(answer: dict[str, object], circuits: int) -> None:
-    body, _ = bodies.build_body(
-        IonQClient.default_capabilities,
-        BELL,
-        shots=100,
-        backend="simulator",
-        name=None,
-        key="k1",
-        noise=None,
-        error_mitigation=None,
-        settings=None,
-        dry_run=False,
-        metadata={"who": "me"},
-        session_id=None,
-        gateset=None,
-    )
+    body, _ = _bell_body(key="k1", metadata={"who": "me"})
     job = submitted_job(dict(answer), body, circuits)
-    want = _merged_job(answer, body, circuits)
-    assert attrs.asdict(job, recurse=False) == attrs.asdict(want, recurse=False)  # type: ignore[arg-type]
+    want = _submitted_generic(answer, body, circuits)
+    assert attrs.asdict(job, recurse=False) == attrs.asdict(want, recurse=False)
     assert type(job.details) is dict
     assert type(job.tags) is dict
 
@@ -300,21 +278,7 @@ def test_submitted_job_equals_the_generic_mapping(answer: dict[str, object], cir
     ],
 )
 def test_a_create_answer_without_an_id_is_malformed(answer: object) -> None:
-    body, _ = bodies.build_body(
-        IonQClient.default_capabilities,
-        BELL,
-        shots=100,
-        backend="simulator",
-        name=None,
-        key=None,
-        noise=None,
-        error_mitigation=None,
-        settings=None,
-        dry_run=False,
-        metadata=None,
-        session_id=None,
-        gateset=None,
-    )
+    body, _ = _bell_body(key=None, metadata=None)
     with pytest.raises(MalformedResponseError):
         submitted_job(answer, body, 1)
 
@@ -328,8 +292,8 @@ def test_submitted_job_reads_odd_bodies_as_the_generic_mapping() -> None:
     ]
     for body in odd:
         job = submitted_job({"id": "new", "status": "ready"}, body, 1)
-        want = _merged_job({"id": "new", "status": "ready"}, body, 1)
-        assert attrs.asdict(job, recurse=False) == attrs.asdict(want, recurse=False)  # type: ignore[arg-type]
+        want = _submitted_generic({"id": "new", "status": "ready"}, body, 1)
+        assert attrs.asdict(job, recurse=False) == attrs.asdict(want, recurse=False)
     with pytest.raises(KeyError):
         submitted_job({"id": "new"}, {"backend": "simulator", "shots": 1, "metadata": {}}, 1)
 

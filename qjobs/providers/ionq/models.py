@@ -284,8 +284,12 @@ def submitted_job(data: Any, body: Mapping[str, Any], circuits: int) -> Job:
             "job creation answer has no id", provider=PROVIDER, method="POST", path="/jobs"
         )
     fast = _submitted_fast(data, body, circuits)
-    if fast is not None:
-        return fast
+    return fast if fast is not None else _submitted_generic(data, body, circuits)
+
+
+def _submitted_generic(data: Mapping[str, Any], body: Mapping[str, Any], circuits: int) -> Job:
+    """The create answer merged over the body, read by the shared converter (the definition
+    :func:`_submitted_fast` keeps for the usual answer)."""
     merged = {
         "status": "submitted",
         "backend": body["backend"],
