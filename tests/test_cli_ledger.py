@@ -71,8 +71,10 @@ async def killed_sweep(
     )
     try:
         view = await until()
-        proc.send_signal(signal.SIGKILL)
     finally:
+        # One SIGKILL only. Popen.send_signal polls the child first (waitpid WNOHANG); a second
+        # signal sent before asyncio's watcher thread reported the first one's exit can reap
+        # the child in this thread, and the watcher then reports returncode 255 instead of -9.
         if proc.returncode is None:
             proc.kill()
         await proc.wait()
